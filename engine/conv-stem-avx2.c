@@ -41,7 +41,9 @@
  * 128 < 2^23 (kh * cin <= DNNQ_STEM_MAX_K), so Y times 15's inverse mod
  * 2^32 is exactly 8 S and an arithmetic shift by 3 gives S, the pairs
  * kernel's sums, bit for bit; the output stage then as the pairs kernel's
- * (its column term as the accumulators' start there, added here).
+ * (its column term as the accumulators' start there, added here), or, u8
+ * outputs with column terms that keep |S + col| < 2^28, folded into the
+ * transform and the float multiplier (stem_folds).
  */
 #include <immintrin.h>
 
@@ -195,6 +197,63 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 	}
 }
 
+/* The positions' V (ve: the even parts, vo: the odd ones) of 16 values
+ * of a tile's 13 slots widened (e: the even ones, o: the odd). */
+DNNQ_AVX2_INLINE void stem_v_of(const __m256i e[7], const __m256i o[6], __m256i ve[STEM_P],
+                                __m256i vo[STEM_P - 1])
+{
+	__m256i tk[6];
+	/* t_k = 3 e_k - e_k+1 */
+#pragma GCC unroll 6
+	for (int k = 0; k < 6; k++)
+		tk[k] = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(e[k], e[k]), e[k]),
+		                         e[k + 1]);
+	__m256i r1 = _mm256_sub_epi16(tk[1], tk[3]), r2 = _mm256_sub_epi16(tk[2], tk[4]);
+	__m256i q1 = _mm256_sub_epi16(_mm256_slli_epi16(tk[1], 2), tk[3]);
+	__m256i q2 = _mm256_sub_epi16(_mm256_slli_epi16(tk[2], 2), tk[4]);
+	__m256i r1x2 = _mm256_add_epi16(r1, r1), e13 = _mm256_sub_epi16(e[1], e[3]);
+	/* 4 (t0 - t2) - (t2 - t4) */
+	ve[0] = _mm256_sub_epi16(_mm256_slli_epi16(_mm256_sub_epi16(tk[0], tk[2]), 2), r2);
+	ve[1] = _mm256_add_epi16(q1, q2);
+	ve[2] = _mm256_sub_epi16(q2, q1);
+	ve[3] = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_add_epi16(r2, r1x2));
+	ve[4] = _mm256_sub_epi16(r1x2, r2);
+	/* -4 (t1 - t3) + (t3 - t5) */
+	ve[5] = _mm256_sub_epi16(_mm256_sub_epi16(tk[3], tk[5]), _mm256_slli_epi16(r1, 2));
+	/* 4 (e1 - e3) + (e5 - e3) */
+	ve[6] = _mm256_add_epi16(_mm256_slli_epi16(e13, 2), _mm256_sub_epi16(e[5], e[3]));
+	__m256i d31 = _mm256_sub_epi16(o[3], o[1]), d42 = _mm256_sub_epi16(o[4], o[2]);
+	__m256i d31x2 = _mm256_add_epi16(d31, d31);
+	vo[0] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[0], o[2]), 2),
+	                         _mm256_sub_epi16(o[4], o[2]));
+	vo[1] = _mm256_sub_epi16(_mm256_slli_epi16(_mm256_add_epi16(o[1], o[2]), 2),
+	                         _mm256_add_epi16(o[3], o[4]));
+	vo[2] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[2], o[1]), 2),
+	                         _mm256_sub_epi16(o[3], o[4]));
+	vo[3] = _mm256_add_epi16(d31x2, d42);
+	vo[4] = _mm256_sub_epi16(d42, d31x2);
+	vo[5] = _mm256_sub_epi16(_mm256_sub_epi16(o[5], o[3]), _mm256_slli_epi16(d31, 2));
+}
+
+/* A tile's 13 slots from xh (16 bytes each), or two tiles' (8 bytes each,
+ * from xh and from the next tile's, 8 slots on), widened: the even slots
+ * e, the odd ones o. */
+DNNQ_AVX2_INLINE void stem_widen(const bool two, const uint8_t *xh, __m256i e[7], __m256i o[6])
+{
+#pragma GCC unroll 13
+	for (int i = 0; i < 13; i++) {
+		const uint8_t *s = xh + i * STEM_SLOT;
+		__m128i b = two ? _mm_castpd_si128(_mm_loadh_pd(
+		                          _mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)s)),
+		                          (const double *)(s + 8 * STEM_SLOT)))
+		                : _mm_loadu_si128((const __m128i *)s);
+		if (i % 2)
+			o[i / 2] = _mm256_cvtepu8_epi16(b);
+		else
+			e[i / 2] = _mm256_cvtepu8_epi16(b);
+	}
+}
+
 /* V of tile t (its slots x at 8 t on) into the positions' rows (v[p] + t
  * * ls[p]): H halves of 16 values (K' <= 16: one). Each position's even
  * part at 0, its odd part at K', in that order, so each store's lanes past
@@ -205,48 +264,9 @@ DNNQ_AVX2_INLINE void stem_tile_v(const int H, const uint8_t *x, size_t kk,
 	__m256i vo[2][STEM_P - 1];
 #pragma GCC unroll 2
 	for (int h = 0; h < H; h++) {
-		__m256i e[7], o[6], tk[6];
-		const uint8_t *xh = x + 8 * t * STEM_SLOT + 16 * h;
-#pragma GCC unroll 7
-		for (int i = 0; i < 7; i++)
-			e[i] = _mm256_cvtepu8_epi16(
-				_mm_loadu_si128((const __m128i *)(xh + 2 * i * STEM_SLOT)));
-#pragma GCC unroll 6
-		for (int i = 0; i < 6; i++)
-			o[i] = _mm256_cvtepu8_epi16(
-				_mm_loadu_si128((const __m128i *)(xh + (2 * i + 1) * STEM_SLOT)));
-		/* t_k = 3 e_k - e_k+1 */
-#pragma GCC unroll 6
-		for (int k = 0; k < 6; k++)
-			tk[k] = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(e[k], e[k]), e[k]),
-			                         e[k + 1]);
-		__m256i r1 = _mm256_sub_epi16(tk[1], tk[3]), r2 = _mm256_sub_epi16(tk[2], tk[4]);
-		__m256i q1 = _mm256_sub_epi16(_mm256_slli_epi16(tk[1], 2), tk[3]);
-		__m256i q2 = _mm256_sub_epi16(_mm256_slli_epi16(tk[2], 2), tk[4]);
-		__m256i r1x2 = _mm256_add_epi16(r1, r1), e13 = _mm256_sub_epi16(e[1], e[3]);
-		const __m256i ve[STEM_P] = {
-			/* 4 (t0 - t2) - (t2 - t4) */
-			_mm256_sub_epi16(_mm256_slli_epi16(_mm256_sub_epi16(tk[0], tk[2]), 2), r2),
-			_mm256_add_epi16(q1, q2),
-			_mm256_sub_epi16(q2, q1),
-			_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_add_epi16(r2, r1x2)),
-			_mm256_sub_epi16(r1x2, r2),
-			/* -4 (t1 - t3) + (t3 - t5) */
-			_mm256_sub_epi16(_mm256_sub_epi16(tk[3], tk[5]), _mm256_slli_epi16(r1, 2)),
-			/* 4 (e1 - e3) + (e5 - e3) */
-			_mm256_add_epi16(_mm256_slli_epi16(e13, 2), _mm256_sub_epi16(e[5], e[3])),
-		};
-		__m256i d31 = _mm256_sub_epi16(o[3], o[1]), d42 = _mm256_sub_epi16(o[4], o[2]);
-		__m256i d31x2 = _mm256_add_epi16(d31, d31);
-		vo[h][0] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[0], o[2]), 2),
-		                            _mm256_sub_epi16(o[4], o[2]));
-		vo[h][1] = _mm256_sub_epi16(_mm256_slli_epi16(_mm256_add_epi16(o[1], o[2]), 2),
-		                            _mm256_add_epi16(o[3], o[4]));
-		vo[h][2] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[2], o[1]), 2),
-		                            _mm256_sub_epi16(o[3], o[4]));
-		vo[h][3] = _mm256_add_epi16(d31x2, d42);
-		vo[h][4] = _mm256_sub_epi16(d42, d31x2);
-		vo[h][5] = _mm256_sub_epi16(_mm256_sub_epi16(o[5], o[3]), _mm256_slli_epi16(d31, 2));
+		__m256i e[7], o[6], ve[STEM_P];
+		stem_widen(false, x + 8 * t * STEM_SLOT + 16 * h, e, o);
+		stem_v_of(e, o, ve, vo[h]);
 #pragma GCC unroll 7
 		for (int p = 0; p < STEM_P; p++)
 			_mm256_storeu_si256((__m256i *)(v[p] + t * ls[p] + 16 * h), ve[p]);
@@ -259,18 +279,52 @@ DNNQ_AVX2_INLINE void stem_tile_v(const int H, const uint8_t *x, size_t kk,
 			_mm256_storeu_si256((__m256i *)(v[p] + t * ls[p] + kk + 16 * h), vo[h][p]);
 }
 
+/* Tiles t and t + 1 for 16 < K' <= 24: the first halves as stem_tile_v's,
+ * the second ones (values 16..23 of each slot) of both tiles in one
+ * vector (one tile's 16-lane half was at most 8 values: 5 at K' = 21),
+ * stored 8 values a tile, in stem_tile_v's order. */
+DNNQ_AVX2_INLINE void stem_tile_v2(const uint8_t *x, size_t kk, int16_t *const v[STEM_P],
+                                   const size_t ls[STEM_P], size_t t)
+{
+	__m256i e[7], o[6], ve2[STEM_P], vo2[STEM_P - 1];
+	stem_widen(true, x + 8 * t * STEM_SLOT + 16, e, o);
+	stem_v_of(e, o, ve2, vo2);
+#pragma GCC unroll 2
+	for (size_t u = 0; u < 2; u++) {
+		__m256i ve[STEM_P], vo[STEM_P - 1];
+		stem_widen(false, x + 8 * (t + u) * STEM_SLOT, e, o);
+		stem_v_of(e, o, ve, vo);
+#pragma GCC unroll 7
+		for (int p = 0; p < STEM_P; p++) {
+			int16_t *r = v[p] + (t + u) * ls[p];
+			_mm256_storeu_si256((__m256i *)r, ve[p]);
+			_mm_storeu_si128((__m128i *)(r + 16), u ? _mm256_extracti128_si256(ve2[p], 1)
+			                                        : _mm256_castsi256_si128(ve2[p]));
+		}
+#pragma GCC unroll 6
+		for (int p = 0; p < STEM_P - 1; p++) {
+			int16_t *r = v[p] + (t + u) * ls[p] + kk;
+			_mm256_storeu_si256((__m256i *)r, vo[p]);
+			_mm_storeu_si128((__m128i *)(r + 16), u ? _mm256_extracti128_si256(vo2[p], 1)
+			                                        : _mm256_castsi256_si128(vo2[p]));
+		}
+	}
+}
+
 /* The 4 outputs of a tile's sums m (STEM_P positions x 16 columns), 8
- * columns at h: Y0 = P0 + P1 + P2 + P3 + P4 + P6, Y1 = P1 - P2 + 2 (P3 -
- * P4) + 3 P6, Y2 = P1 + P2 + 4 (P3 + P4) + 9 P6, Y3 = P1 - P2 + 8 (P3 -
- * P4) + P5 + 27 P6, 120 S mod 2^32; times 15's inverse 8 S, shifted S
- * (the file's comment). */
-DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i y[4])
+ * columns at h, col120 added to P1 (every Y's once): Y0 = P0 + P1 + P2 +
+ * P3 + P4 + P6, Y1 = P1 - P2 + 2 (P3 - P4) + 3 P6, Y2 = P1 + P2 + 4 (P3 +
+ * P4) + 9 P6, Y3 = P1 - P2 + 8 (P3 - P4) + P5 + 27 P6, 120 S (plus
+ * col120) mod 2^32; times 15's inverse 8 S (the file's comment; with
+ * col120 = 120 col, 8 (S + col) mod 2^32: stem_folds). */
+DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i col120, __m256i y[4])
 {
 	const __m256i inv15 = _mm256_set1_epi32((int32_t)0xeeeeeeef);
 	__m256i p[STEM_P];
 #pragma GCC unroll 7
 	for (int i = 0; i < STEM_P; i++)
 		p[i] = _mm256_loadu_si256((const __m256i *)(m + i * 16 + 8 * h));
+	p[1] = _mm256_add_epi32(p[1], col120);
 	__m256i s12 = _mm256_add_epi32(p[1], p[2]), d12 = _mm256_sub_epi32(p[1], p[2]);
 	__m256i s34 = _mm256_add_epi32(p[3], p[4]), d34 = _mm256_sub_epi32(p[3], p[4]);
 	__m256i p6x2 = _mm256_add_epi32(p[6], p[6]), p6x3 = _mm256_add_epi32(p6x2, p[6]);
@@ -287,7 +341,7 @@ DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i y[4])
 	};
 #pragma GCC unroll 4
 	for (int i = 0; i < 4; i++)
-		y[i] = _mm256_srai_epi32(_mm256_mullo_epi32(yy[i], inv15), 3);
+		y[i] = _mm256_mullo_epi32(yy[i], inv15);
 }
 
 /* The positions' sums of mr tiles (v[p]: the first one's row) into m (tile
@@ -323,12 +377,12 @@ DNNQ_AVX2_INLINE void stem_store(const enum dnnq_avx2_kind kind, const struct dn
 {
 	const __m256i zero = _mm256_setzero_si256();
 	__m256i y[2][4], a[4][2];
-	stem_output(m, 0, y[0]);
-	stem_output(m, 1, y[1]);
+	stem_output(m, 0, zero, y[0]);
+	stem_output(m, 1, zero, y[1]);
 #pragma GCC unroll 4
 	for (int i = 0; i < 4; i++) {
-		a[i][0] = _mm256_add_epi32(y[0][i], cols[0].col);
-		a[i][1] = _mm256_add_epi32(y[1][i], cols[1].col);
+		a[i][0] = _mm256_add_epi32(_mm256_srai_epi32(y[0][i], 3), cols[0].col);
+		a[i][1] = _mm256_add_epi32(_mm256_srai_epi32(y[1][i], 3), cols[1].col);
 	}
 	/* two pixels a store; a whole tile apart (a loop kept a[] on the
 	 * stack: 1.04x the node's time) */
@@ -346,9 +400,97 @@ DNNQ_AVX2_INLINE void stem_store(const enum dnnq_avx2_kind kind, const struct dn
 			dnnq_avx2_store_panel(kind, cols, halves, a[i], row0 + ox + i, zero, job);
 }
 
+/* The folded output stage (stem_folds): a full panel's column term times
+ * 120 (added to P1, so that stem_output gives 8 (S + col)), float
+ * multipliers over 8 and the zero point in int16 lanes. */
+struct stem_fold {
+	__m256i col120[2], zp16;
+	__m256 mult8[2];
+};
+
+DNNQ_AVX2_INLINE void stem_fold_of(const struct dnnq_avx2_cols cols[2], struct stem_fold *f)
+{
+	for (int h = 0; h < 2; h++) {
+		f->col120[h] = _mm256_mullo_epi32(cols[h].col, _mm256_set1_epi32(120));
+		f->mult8[h] = _mm256_mul_ps(_mm256_castsi256_ps(cols[h].mult), _mm256_set1_ps(0.125f));
+	}
+	f->zp16 = _mm256_set1_epi16((int16_t)_mm256_extract_epi32(cols[0].zp, 0));
+}
+
+/* Whether the task's columns [j0, j1) take the folded output stage: u8
+ * outputs of kind DNNQ_AVX2_U8_FLOAT_FULL in full panels, each column
+ * term within 2^28 - 1 - STEM_S_MAX, so that |S + col| < 2^28 and 8 (S +
+ * col), stem_output's product, is not wrapped: its float is 8 times S +
+ * col's (a power of 2 commutes with the rounding), and its product with
+ * the multiplier's eighth the scalar's product, rounded from the same real
+ * value. The eighth is exact but for multipliers below 2^-123, and then
+ * both products are below 2^31 * 2^-123 and round to the integer 0. The
+ * zero point after the first pack: dnnq_avx2_zp_after_pack. */
+#define STEM_S_MAX (DNNQ_STEM_MAX_K * 7 * 255 * 128)
+static bool stem_folds(enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t j0,
+                       size_t j1)
+{
+	if (kind != DNNQ_AVX2_U8_FLOAT_FULL || (j1 - j0) % 16)
+		return false;
+	const __m256i lim = _mm256_set1_epi32((1 << 28) - 1 - STEM_S_MAX);
+	const __m256i nlim = _mm256_sub_epi32(_mm256_setzero_si256(), lim);
+	__m256i bad = _mm256_setzero_si256();
+	for (size_t j = j0; j < j1; j += 8) {
+		struct dnnq_avx2_cols c;
+		dnnq_avx2_cols(job, j, 8, &c);
+		bad = _mm256_or_si256(bad, _mm256_cmpgt_epi32(c.col, lim));
+		bad = _mm256_or_si256(bad, _mm256_cmpgt_epi32(nlim, c.col));
+	}
+	return _mm256_testz_si256(bad, bad);
+}
+
+/* The folded stage's u8 of 8 outputs 8 (S + col) (stem_folds). */
+DNNQ_AVX2_INLINE __m256i stem_requant(__m256i v8, __m256 mult8)
+{
+	return _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(v8), mult8));
+}
+
+/* stem_store's folded form (stem_folds): a pixel's 16 columns packed to
+ * int16 with the zero point, two pixels a store as
+ * dnnq_avx2_store_full2's. */
+DNNQ_AVX2_INLINE void stem_store_folded(const struct dnnq_conv *c,
+                                        const struct dnnq_gemm_job *job, size_t j,
+                                        const struct stem_fold *f, const int32_t *m,
+                                        size_t row0, size_t ox)
+{
+	__m256i y[2][4], q[4];
+	stem_output(m, 0, f->col120[0], y[0]);
+	stem_output(m, 1, f->col120[1], y[1]);
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++)
+		q[i] = _mm256_adds_epi16(_mm256_packs_epi32(stem_requant(y[0][i], f->mult8[0]),
+		                                            stem_requant(y[1][i], f->mult8[1])),
+		                         f->zp16);
+	uint8_t *dst = (uint8_t *)job->c + (row0 + ox) * job->ldc + j;
+	if (ox + 3 < c->ow) {
+		const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+#pragma GCC unroll 2
+		for (int i = 0; i < 4; i += 2) {
+			__m256i b = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(q[i], q[i + 1]),
+			                                        order);
+			_mm_storeu_si128((__m128i *)(dst + i * job->ldc), _mm256_castsi256_si128(b));
+			_mm_storeu_si128((__m128i *)(dst + (i + 1) * job->ldc),
+			                 _mm256_extracti128_si256(b, 1));
+		}
+		return;
+	}
+	for (size_t i = 0; ox + i < c->ow; i++) {
+		__m256i b = _mm256_permute4x64_epi64(q[i], 0xD8);
+		_mm_storeu_si128((__m128i *)(dst + i * job->ldc),
+		                 _mm_packus_epi16(_mm256_castsi256_si128(b),
+		                                  _mm256_extracti128_si256(b, 1)));
+	}
+}
+
 /* Columns [j0, j1) of the block's tiles (t0 on in output row row0 / ow:
- * its first pixel row0), kind the output stage's. */
-DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+ * its first pixel row0), kind the output stage's, folded: stem_folds. */
+DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const bool folded,
+                                  const struct dnnq_conv *c,
                                   const struct dnnq_gemm_job *job, size_t row0, size_t t0,
                                   size_t tiles, int16_t *const v[STEM_P],
                                   const size_t ls[STEM_P], int32_t *m, size_t j0, size_t j1)
@@ -357,9 +499,13 @@ DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct d
 	for (size_t jc = j0; jc < j1; jc += 16 * STEM_CHUNK) {
 		size_t np = 0, halves[STEM_CHUNK];
 		struct dnnq_avx2_cols cols[STEM_CHUNK][2];
-		for (size_t jp = jc; jp < j1 && np < STEM_CHUNK; jp += 16, np++)
+		struct stem_fold fold[STEM_CHUNK];
+		for (size_t jp = jc; jp < j1 && np < STEM_CHUNK; jp += 16, np++) {
 			halves[np] = dnnq_avx2_cols_panel(job, jp, j1 - jp < 16 ? j1 - jp : 16,
 			                                  cols[np]);
+			if (folded)
+				stem_fold_of(cols[np], &fold[np]);
+		}
 		/* groups of as even a size as can be: ResNet's 28 tiles 6, 6,
 		 * 6, 5, 5 (2 rows run at a third of 6's multiply rate) */
 		size_t groups = (tiles + PAIRS_MR - 1) / PAIRS_MR;
@@ -375,8 +521,14 @@ DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct d
 				STEM_CASE(6)
 				}
 				for (size_t r = 0; r < mr; r++)
-					stem_store(kind, c, job, cols[q], halves[q],
-					           m + r * STEM_P * 16, row0, 4 * (t0 + t + r));
+					if (folded)
+						stem_store_folded(c, job, jc + 16 * q, &fold[q],
+						                  m + r * STEM_P * 16, row0,
+						                  4 * (t0 + t + r));
+					else
+						stem_store(kind, c, job, cols[q], halves[q],
+						           m + r * STEM_P * 16, row0,
+						           4 * (t0 + t + r));
 			}
 		}
 	}
@@ -402,20 +554,25 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy
 	                                   .out = &out };
 	/* the stores pack with saturation (dnnq_avx2_store_panel) */
 	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
+	const bool folded = stem_folds(kind, &job, j0, j1);
 	/* the next row's kernel rows from ky0 on are new */
 	size_t ky0 = d->dil_h == 1 && d->stride_h < d->kh ? d->kh - d->stride_h : 0;
 	for (size_t oy = oy0; oy < oy1; oy++) {
 		stem_columns(c, img, oy, t0, 8 * tiles + 5, oy > oy0 ? ky0 : 0, x);
-		for (size_t t = 0; t < tiles; t++)
+		size_t t = 0;
+		if (kk > 16 && kk <= 24)
+			for (; t + 1 < tiles; t += 2)
+				stem_tile_v2(x, kk, v, ls, t);
+		for (; t < tiles; t++)
 			if (kk > 16)
 				stem_tile_v(2, x, kk, v, ls, t);
 			else
 				stem_tile_v(1, x, kk, v, ls, t);
 		size_t row0 = (img * c->oh + oy) * c->ow;
-		if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
-			stem_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, row0, t0, tiles, v, ls, m, j0,
-			            j1);
+		if (folded)
+			stem_panels(DNNQ_AVX2_U8_FLOAT_FULL, true, c, &job, row0, t0, tiles, v, ls,
+			            m, j0, j1);
 		else
-			stem_panels(kind, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
+			stem_panels(kind, false, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
 	}
 }

@@ -569,6 +569,56 @@ START_TEST(stem_hostile)
 }
 END_TEST
 
+/* The stem's folded output stage (conv-stem-avx2.c, stem_folds: u8 with
+ * no clamp but the packs', the column term times 120 into the transform
+ * and the multiplier over 8) at its bounds: multiplier 2^-21, int32
+ * biases (input zero point 0: the column terms) by case: 0 within the
+ * bound, +-(2^28 - 2^23 - 16) (outputs near 4 and 252); 1 two columns at
+ * +-(2^28 + 2^20), whose 8 (S + col) wraps (folded, the outputs would be
+ * 0 for 255 and back); 2 INT32_MIN and INT32_MAX (folded, either
+ * fails). Odd and even widths (a last tile short), batches of 1 and 2,
+ * cout 16 and 48: bit for bit against scalar on 1 and 2 threads. */
+START_TEST(stem_fold_bounds)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	struct rng r = { 25000 + (uint64_t)_i };
+	struct cproblem p;
+	struct dnnq_conv_desc *d = stem_problem(&r, &p, 2, _i % 2 ? 48 : 16);
+	d->kh = 7;
+	d->stride_h = 2;
+	d->dil_h = 1;
+	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 3;
+	p.n = 1 + (size_t)_i % 2;
+	p.h = 9;
+	p.w = 30 + (size_t)_i;
+	extreme_operands(&r, &p, d->kh * 7 * d->cin, 1, 1, 0, 0, 1, 1, false, false);
+	d->w_zero_point = NULL;
+	d->in_qp.zero_point = 0;
+	/* the multiplier 2^-21 */
+	d->in_qp.scale = 0x1p-4f;
+	p.w_scale[0] = 0x1p-10f;
+	d->out_qp.scale = 0x1p7f;
+	d->out_qp.zero_point = 128;
+	d->out_dtype = DNNQ_DTYPE_U8;
+	d->requant = DNNQ_REQUANT_FLOAT;
+	d->relu = d->clip = false;
+	int32_t bias[48];
+	for (size_t j = 0; j < d->cout; j++)
+		bias[j] = (j % 2 ? 1 : -1) * ((1 << 28) - (1 << 23) - 16 - (int32_t)j);
+	if (_i == 1) {
+		bias[3] = (1 << 28) + (1 << 20);
+		bias[12] = -bias[3];
+	}
+	if (_i == 2) {
+		bias[5] = INT32_MIN;
+		bias[6] = INT32_MAX;
+	}
+	d->bias_i32 = bias;
+	stem_against_scalar(&p, 2);
+}
+END_TEST
+
 /* Strided 1x1 convolutions (im2col, blocks of up to 64 pixels across
  * output rows and images; on AVX2 the pairs kernel for cin <= 4, on VNNI
  * the segments read in place for cin a multiple of 4): strides 1..4 (one
@@ -1062,6 +1112,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, stem_tile_rows, 0, 14);
 	tcase_add_loop_test(tc, stem_winograd, 0, 36);
 	tcase_add_loop_test(tc, stem_hostile, 0, 48);
+	tcase_add_loop_test(tc, stem_fold_bounds, 0, 3);
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
