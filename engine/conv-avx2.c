@@ -823,33 +823,39 @@ DNNQ_AVX2_INLINE size_t wino_cols(const struct dnnq_gemm_job *job, size_t jp, si
 	return halves;
 }
 
-/* Row i of tile t of the image through the output stage: y0[x], y1[x]
- * the S' of output pixel (i, x), columns 0-7 and 8-15 of the panel. */
-DNNQ_AVX2_INLINE void wino_store_row(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+/* A row of a tile through the output stage: y0[x], y1[x] the S' of its
+ * pixel x (pix, the row's first in the output, onwards; width of them in
+ * the output), columns 0-7 and 8-15 of the panel. */
+DNNQ_AVX2_INLINE void wino_store_row(const enum dnnq_avx2_kind kind,
                                      const struct dnnq_gemm_job *job,
                                      const struct dnnq_avx2_cols cols[2], size_t halves,
-                                     const __m256i colw[2], size_t img, size_t t, size_t i,
+                                     const __m256i colw[2], size_t pix, size_t width,
                                      const __m256i y0[4], const __m256i y1[4])
 {
-	const size_t M = WINO_M, tw = (c->ow + M - 1) / M, oy = M * (t / tw), ox = M * (t % tw);
 	const __m256i zero = _mm256_setzero_si256();
-	for (size_t x = 0; x < M && ox + x < c->ow; x += 2) {
-		size_t pix = (img * c->oh + oy + i) * c->ow + ox + x;
+	for (size_t x = 0; x < width; x += 2) {
 		__m256i a[2] = { _mm256_add_epi32(y0[x], colw[0]), _mm256_add_epi32(y1[x], colw[1]) };
 		__m256i b[2] = { _mm256_add_epi32(y0[x + 1], colw[0]),
 		                 _mm256_add_epi32(y1[x + 1], colw[1]) };
-		if (ox + x + 1 < c->ow)
-			dnnq_avx2_store_panel2(kind, cols, halves, a, b, pix, zero, zero, job);
+		if (x + 1 < width)
+			dnnq_avx2_store_panel2(kind, cols, halves, a, b, pix + x, zero, zero, job);
 		else
-			dnnq_avx2_store_panel(kind, cols, halves, a, pix, zero, job);
+			dnnq_avx2_store_panel(kind, cols, halves, a, pix + x, zero, job);
 	}
 }
 
-/* The rows of tile t in the image (tw tiles a row) inside the output. */
-static size_t wino_tile_rows(const struct dnnq_conv *c, size_t t)
+/* Tile t of image img in the output: its first pixel (the rows c->ow
+ * apart), its rows and width inside the output (at most 4). */
+struct wino_tile {
+	size_t pix, rows, width;
+};
+
+static struct wino_tile wino_tile_at(const struct dnnq_conv *c, size_t img, size_t t)
 {
-	size_t oy = WINO_M * (t / ((c->ow + WINO_M - 1) / WINO_M));
-	return c->oh - oy < WINO_M ? c->oh - oy : WINO_M;
+	const size_t M = WINO_M, tw = (c->ow + M - 1) / M, oy = M * (t / tw), ox = M * (t % tw);
+	return (struct wino_tile){ .pix = (img * c->oh + oy) * c->ow + ox,
+	                           .rows = c->oh - oy < M ? c->oh - oy : M,
+	                           .width = c->ow - ox < M ? c->ow - ox : M };
 }
 
 /* Columns [j0, j1) of a block of tiles (kind: the output stage's). */
@@ -883,12 +889,13 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 			__m256i tc[2][24];
 			wino_out_cols(m + t * ms, 0, tc[0]);
 			wino_out_cols(m + t * ms, 1, tc[1]);
-			for (size_t i = 0; i < wino_tile_rows(c, t0 + t); i++) {
+			struct wino_tile at = wino_tile_at(c, img, t0 + t);
+			for (size_t i = 0; i < at.rows; i++) {
 				__m256i y[2][4];
 				wino_out_row(tc[0], i, y[0]);
 				wino_out_row(tc[1], i, y[1]);
-				wino_store_row(kind, c, job, cols, halves, colw, img, t0 + t, i,
-				               y[0], y[1]);
+				wino_store_row(kind, job, cols, halves, colw, at.pix + i * c->ow,
+				               at.width, y[0], y[1]);
 			}
 		}
 	}
@@ -1003,10 +1010,12 @@ DNNQ_AVX2_INLINE void wino_fly_panels(const enum dnnq_avx2_kind kind, const stru
 						s[t][h][i] = q0 ? _mm256_add_epi32(s[t][h][i], y[i]) : y[i];
 				}
 		}
-		for (size_t t = 0; t < tiles; t++)
-			for (size_t i = 0; i < wino_tile_rows(c, t0 + t); i++)
-				wino_store_row(kind, c, job, cols, halves, colw, img, t0 + t, i,
-				               s[t][0] + i * WINO_M, s[t][1] + i * WINO_M);
+		for (size_t t = 0; t < tiles; t++) {
+			struct wino_tile at = wino_tile_at(c, img, t0 + t);
+			for (size_t i = 0; i < at.rows; i++)
+				wino_store_row(kind, job, cols, halves, colw, at.pix + i * c->ow,
+				               at.width, s[t][0] + i * WINO_M, s[t][1] + i * WINO_M);
+		}
 	}
 }
 
