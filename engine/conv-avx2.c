@@ -769,9 +769,9 @@ DNNQ_AVX2_INLINE void wino_at(const __m256i *x, size_t s, __m256i *y)
 _Static_assert(9 * DNNQ_WINO_F43_MAX_CIN * 128 * 128 < 1 << 25, "F(4, 3) exact");
 _Static_assert(9 * 2 * DNNQ_WINO_FLY_PAIRS * 128 * 128 < 1 << 25, "F(4, 3) exact by chunks");
 
-/* The first pass of wino_output, M A' by columns: t[r * 6 + j] row r of
- * A'^T applied to column j of M (6 loads, 4 stores a column: the live
- * vectors fit the 16 registers). */
+/* The first pass of wino_output, A'^T M a column of M at a time: t[r * 6
+ * + j] = (A'^T M)[r][j] (6 loads, 4 stores a column: the live vectors fit
+ * the 16 registers). */
 DNNQ_AVX2_INLINE void wino_out_cols(const int32_t *m, size_t h, __m256i t[24])
 {
 	const size_t n = WINO_N;
@@ -789,7 +789,8 @@ DNNQ_AVX2_INLINE void wino_out_cols(const int32_t *m, size_t h, __m256i t[24])
 	__asm__ volatile("" ::: "memory");   /* t stays memory (GCC spilled it in no order) */
 }
 
-/* Output row r of wino_out_cols' t: y[c] the S' of output pixel (r, c). */
+/* Output row r of wino_out_cols' t, its second pass (A'^T M) A' and the
+ * division by 576: y[c] the S' of output pixel (r, c). */
 DNNQ_AVX2_INLINE void wino_out_row(const __m256i t[24], size_t r, __m256i y[4])
 {
 	const __m256i inv9 = _mm256_set1_epi32((int32_t)0x38e38e39);
@@ -799,6 +800,7 @@ DNNQ_AVX2_INLINE void wino_out_row(const __m256i t[24], size_t r, __m256i y[4])
 		y[c] = _mm256_srai_epi32(_mm256_mullo_epi32(y[c], inv9), 6);
 }
 
+/* The tile's 16 outputs of half h (above), y[r * 4 + c]. */
 DNNQ_AVX2_INLINE void wino_output(const int32_t *m, size_t h, __m256i *y)
 {
 	__m256i t[24];
