@@ -633,24 +633,40 @@ DNNQ_AVX2_INLINE void wino_bt(__m256i *x, size_t s)
  * points at the patch's pixel (i, j); position p's values to v + p * vs.
  * The bytes go in unshifted: the rows of B^T sum to 0 but row 1's (-6), so
  * the shift is -128 times 36 at position (1, 1) alone, and int16 wraps (a
- * ring homomorphism mod 2^16) while the result, |V| <= 100 * 128, fits. */
+ * ring homomorphism mod 2^16) while the result, |V| <= 100 * 128, fits.
+ * Row by row, X B of a patch row into t (6 loads, 6 stores), then B^T of
+ * t's columns to v: the live vectors fit the 16 registers (all 36 at once,
+ * GCC spilled them in no order). */
 DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const *d, size_t ci, int16_t *v, size_t vs)
 {
 	const size_t n = WINO_N;
-	__m256i x[36];
-#pragma GCC unroll 36
-	for (size_t i = 0; i < n * n; i++)
-		x[i] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(d[i] + ci)));
+	__m256i t[36];
 #pragma GCC unroll 6
-	for (size_t j = 0; j < n; j++)
-		wino_bt(x + j, n);
+	for (size_t i = 0; i < n; i++) {
+		__m256i x[6];
 #pragma GCC unroll 6
-	for (size_t i = 0; i < n; i++)
-		wino_bt(x + n * i, 1);
-	x[n + 1] = _mm256_sub_epi16(x[n + 1], _mm256_set1_epi16(128 * 36));
-#pragma GCC unroll 36
-	for (size_t p = 0; p < n * n; p++)
-		_mm256_storeu_si256((__m256i *)(v + p * vs + ci), x[p]);
+		for (size_t j = 0; j < n; j++)
+			x[j] = _mm256_cvtepu8_epi16(
+				_mm_loadu_si128((const __m128i *)(d[i * n + j] + ci)));
+		wino_bt(x, 1);
+#pragma GCC unroll 6
+		for (size_t j = 0; j < n; j++)
+			_mm256_store_si256(t + i * n + j, x[j]);
+		__asm__ volatile("" ::: "memory");   /* t stays memory, rows not merged */
+	}
+#pragma GCC unroll 6
+	for (size_t j = 0; j < n; j++) {
+		__m256i x[6];
+#pragma GCC unroll 6
+		for (size_t i = 0; i < n; i++)
+			x[i] = _mm256_load_si256(t + i * n + j);
+		wino_bt(x, 1);
+		if (j == 1)
+			x[1] = _mm256_sub_epi16(x[1], _mm256_set1_epi16(128 * 36));
+#pragma GCC unroll 6
+		for (size_t i = 0; i < n; i++)
+			_mm256_storeu_si256((__m256i *)(v + (i * n + j) * vs + ci), x[i]);
+	}
 }
 
 /* The block's tiles (t0 onwards in the image, tw a row) into v: tile t of
@@ -753,24 +769,45 @@ DNNQ_AVX2_INLINE void wino_at(const __m256i *x, size_t s, __m256i *y)
 _Static_assert(9 * DNNQ_WINO_F43_MAX_CIN * 128 * 128 < 1 << 25, "F(4, 3) exact");
 _Static_assert(9 * 2 * DNNQ_WINO_FLY_PAIRS * 128 * 128 < 1 << 25, "F(4, 3) exact by chunks");
 
+/* The first pass of wino_output, A'^T M a column of M at a time: t[r * 6
+ * + j] = (A'^T M)[r][j] (6 loads, 4 stores a column: the live vectors fit
+ * the 16 registers). */
+DNNQ_AVX2_INLINE void wino_out_cols(const int32_t *m, size_t h, __m256i t[24])
+{
+	const size_t n = WINO_N;
+#pragma GCC unroll 6
+	for (size_t j = 0; j < n; j++) {
+		__m256i x[6], y[4];
+#pragma GCC unroll 6
+		for (size_t i = 0; i < n; i++)
+			x[i] = _mm256_loadu_si256((const __m256i *)(m + (i * n + j) * 16 + 8 * h));
+		wino_at(x, 1, y);
+#pragma GCC unroll 4
+		for (size_t r = 0; r < WINO_M; r++)
+			_mm256_store_si256(t + r * n + j, y[r]);
+	}
+	__asm__ volatile("" ::: "memory");   /* t stays memory (GCC spilled it in no order) */
+}
+
+/* Output row r of wino_out_cols' t, its second pass (A'^T M) A' and the
+ * division by 576: y[c] the S' of output pixel (r, c). */
+DNNQ_AVX2_INLINE void wino_out_row(const __m256i t[24], size_t r, __m256i y[4])
+{
+	const __m256i inv9 = _mm256_set1_epi32((int32_t)0x38e38e39);
+	wino_at(t + r * WINO_N, 1, y);
+#pragma GCC unroll 4
+	for (size_t c = 0; c < WINO_M; c++)
+		y[c] = _mm256_srai_epi32(_mm256_mullo_epi32(y[c], inv9), 6);
+}
+
+/* The tile's 16 outputs of half h (above), y[r * 4 + c]. */
 DNNQ_AVX2_INLINE void wino_output(const int32_t *m, size_t h, __m256i *y)
 {
-	const size_t n = WINO_N, M = WINO_M;
-	const __m256i inv9 = _mm256_set1_epi32((int32_t)0x38e38e39);
-	__m256i x[36], t[24];
-#pragma GCC unroll 36
-	for (size_t p = 0; p < n * n; p++)
-		x[p] = _mm256_loadu_si256((const __m256i *)(m + p * 16 + 8 * h));
-	/* t[i * m + c]: row i of M times A' */
-#pragma GCC unroll 6
-	for (size_t i = 0; i < n; i++)
-		wino_at(x + i * n, 1, t + i * M);
+	__m256i t[24];
+	wino_out_cols(m, h, t);
 #pragma GCC unroll 4
-	for (size_t c = 0; c < M; c++)
-		wino_at(t + c, M, y + c);
-#pragma GCC unroll 16
-	for (size_t i = 0; i < M * M; i++)
-		y[i] = _mm256_srai_epi32(_mm256_mullo_epi32(y[i], inv9), 6);
+	for (size_t r = 0; r < WINO_M; r++)
+		wino_out_row(t, r, y + r * WINO_M);
 }
 
 /* The output stage's operands of the panel of width columns from jp (its
@@ -788,29 +825,39 @@ DNNQ_AVX2_INLINE size_t wino_cols(const struct dnnq_gemm_job *job, size_t jp, si
 	return halves;
 }
 
-/* Tile t of the image through the output stage: y[h][r * 4 + x] the S' of
- * output pixel (r, x), columns 8 h.., of the panel. */
-DNNQ_AVX2_INLINE void wino_store_tile(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
-                                      const struct dnnq_gemm_job *job,
-                                      const struct dnnq_avx2_cols cols[2], size_t halves,
-                                      const __m256i colw[2], size_t img, size_t t,
-                                      const __m256i y[2][16])
+/* A row of a tile through the output stage: y0[x], y1[x] the S' of its
+ * pixel x (pix, the row's first in the output, onwards; width of them in
+ * the output), columns 0-7 and 8-15 of the panel. */
+DNNQ_AVX2_INLINE void wino_store_row(const enum dnnq_avx2_kind kind,
+                                     const struct dnnq_gemm_job *job,
+                                     const struct dnnq_avx2_cols cols[2], size_t halves,
+                                     const __m256i colw[2], size_t pix, size_t width,
+                                     const __m256i y0[4], const __m256i y1[4])
+{
+	const __m256i zero = _mm256_setzero_si256();
+	for (size_t x = 0; x < width; x += 2) {
+		__m256i a[2] = { _mm256_add_epi32(y0[x], colw[0]), _mm256_add_epi32(y1[x], colw[1]) };
+		__m256i b[2] = { _mm256_add_epi32(y0[x + 1], colw[0]),
+		                 _mm256_add_epi32(y1[x + 1], colw[1]) };
+		if (x + 1 < width)
+			dnnq_avx2_store_panel2(kind, cols, halves, a, b, pix + x, zero, zero, job);
+		else
+			dnnq_avx2_store_panel(kind, cols, halves, a, pix + x, zero, job);
+	}
+}
+
+/* Tile t of image img in the output: its first pixel (the rows c->ow
+ * apart), its rows and width inside the output (at most 4). */
+struct wino_tile {
+	size_t pix, rows, width;
+};
+
+static struct wino_tile wino_tile_at(const struct dnnq_conv *c, size_t img, size_t t)
 {
 	const size_t M = WINO_M, tw = (c->ow + M - 1) / M, oy = M * (t / tw), ox = M * (t % tw);
-	const __m256i zero = _mm256_setzero_si256();
-	for (size_t i = 0; i < M && oy + i < c->oh; i++)
-		for (size_t x = 0; x < M && ox + x < c->ow; x += 2) {
-			size_t pix = (img * c->oh + oy + i) * c->ow + ox + x;
-			const __m256i *y0 = y[0] + i * M + x, *y1 = y[1] + i * M + x;
-			__m256i a[2] = { _mm256_add_epi32(y0[0], colw[0]),
-			                 _mm256_add_epi32(y1[0], colw[1]) };
-			__m256i b[2] = { _mm256_add_epi32(y0[1], colw[0]),
-			                 _mm256_add_epi32(y1[1], colw[1]) };
-			if (ox + x + 1 < c->ow)
-				dnnq_avx2_store_panel2(kind, cols, halves, a, b, pix, zero, zero, job);
-			else
-				dnnq_avx2_store_panel(kind, cols, halves, a, pix, zero, job);
-		}
+	return (struct wino_tile){ .pix = (img * c->oh + oy) * c->ow + ox,
+	                           .rows = c->oh - oy < M ? c->oh - oy : M,
+	                           .width = c->ow - ox < M ? c->ow - ox : M };
 }
 
 /* Columns [j0, j1) of a block of tiles (kind: the output stage's). */
@@ -838,11 +885,20 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 				}
 			}
 		}
+		/* each output row of a tile from A'^T's second pass straight
+		 * to the output stage */
 		for (size_t t = 0; t < tiles; t++) {
-			__m256i y[2][16];
-			wino_output(m + t * ms, 0, y[0]);
-			wino_output(m + t * ms, 1, y[1]);
-			wino_store_tile(kind, c, job, cols, halves, colw, img, t0 + t, y);
+			__m256i tc[2][24];
+			wino_out_cols(m + t * ms, 0, tc[0]);
+			wino_out_cols(m + t * ms, 1, tc[1]);
+			struct wino_tile at = wino_tile_at(c, img, t0 + t);
+			for (size_t i = 0; i < at.rows; i++) {
+				__m256i y[2][4];
+				wino_out_row(tc[0], i, y[0]);
+				wino_out_row(tc[1], i, y[1]);
+				wino_store_row(kind, job, cols, halves, colw, at.pix + i * c->ow,
+				               at.width, y[0], y[1]);
+			}
 		}
 	}
 }
@@ -956,9 +1012,12 @@ DNNQ_AVX2_INLINE void wino_fly_panels(const enum dnnq_avx2_kind kind, const stru
 						s[t][h][i] = q0 ? _mm256_add_epi32(s[t][h][i], y[i]) : y[i];
 				}
 		}
-		for (size_t t = 0; t < tiles; t++)
-			wino_store_tile(kind, c, job, cols, halves, colw, img, t0 + t,
-			                (const __m256i (*)[16])s[t]);
+		for (size_t t = 0; t < tiles; t++) {
+			struct wino_tile at = wino_tile_at(c, img, t0 + t);
+			for (size_t i = 0; i < at.rows; i++)
+				wino_store_row(kind, job, cols, halves, colw, at.pix + i * c->ow,
+				               at.width, s[t][0] + i * WINO_M, s[t][1] + i * WINO_M);
+		}
 	}
 }
 
