@@ -884,7 +884,8 @@ END_TEST
  * and 512 input channels (one chunk of pairs, three with an odd last
  * pair, three), 1 or 33 output channels (a panel's tail, three panels
  * that 2 and 3 threads split), pads up to 7 a side around 1x1 to 3x2
- * images (tiles wholly in the padding, the zero point's row), batches of
+ * images, 1023 (the most a model gives) above (case 3) or either side
+ * (case 4): tiles wholly in the padding, the zero point's row; batches of
  * 1..3, per-channel weights, input zero point 0, 255 or random, u8
  * outputs: bit for bit against scalar on 1, 2 and 3 threads, the path
  * asserted; case 0 also that 513 channels (past DNNQ_WINO_MAX_CIN) take
@@ -909,6 +910,16 @@ START_TEST(winograd_fly_hostile)
 		d->pad_b += 3 - (p.h + d->pad_t + d->pad_b);
 	if (p.w + d->pad_l + d->pad_r < 3)
 		d->pad_r += 3 - (p.w + d->pad_l + d->pad_r);
+	if (_i == 3) {   /* 1023 rows of padding above, one tile across */
+		d->pad_t = 1023;
+		d->pad_l = d->pad_r = 0;
+		p.w = 3;
+	}
+	if (_i == 4) {   /* 1023 columns of padding either side, one row */
+		d->pad_l = d->pad_r = 1023;
+		d->pad_t = d->pad_b = 0;
+		p.h = 3;
+	}
 	extreme_operands(&r, &p, 9 * d->cin, _i % 3, _i / 3 % 2, 0, 0, 0.0001, 0.001, true,
 	                 true);
 	d->in_qp.zero_point = _i % 3 == 0 ? 0 : _i % 3 == 1 ? 255 : d->in_qp.zero_point;
