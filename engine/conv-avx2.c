@@ -722,7 +722,7 @@ WINO_DOT(1, 1) WINO_DOT(2, 1) WINO_DOT(3, 1) WINO_DOT(4, 1)
 
 #define WINO_CASE(MR)                                                          \
 	case MR:                                                               \
-		if (t)                                                         \
+		if (t || !pf)                                                  \
 			wino_dot_##MR##_0(vp + t * cin, cin, nq, w, mp + t * ms, ms); \
 		else                                                           \
 			wino_dot_##MR##_1(vp, cin, nq, w, mp, ms);             \
@@ -879,6 +879,12 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 			const int16_t *w = wino + (jp / 16 * np + p) * nq * 32;
 			const int16_t *vp = v + p * wino_vs(tiles, cin);
 			int32_t *mp = m + p * 16;
+			/* the next position's weights, but after the last
+			 * panel's last: its prefetch pointers, up to 64 nq
+			 * bytes past U, would leave the blob (past sum128's
+			 * 4 npad bytes: a pointer past its object, UB however
+			 * harmless the prefetch) */
+			const bool pf = p + 1 < np || jp + 16 < c->d.cout;
 			for (size_t t = 0; t < tiles; t += 4) {
 				switch (tiles - t < 4 ? tiles - t : 4) {
 				WINO_CASE(1) WINO_CASE(2) WINO_CASE(3) WINO_CASE(4)

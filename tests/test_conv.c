@@ -619,6 +619,58 @@ START_TEST(stem_fold_bounds)
 }
 END_TEST
 
+/* The stem's folded output stage at the multipliers' and zero points'
+ * extremes (review, stop 48): multipliers (in_scale w_scale / out_scale,
+ * floats) by column, per-channel, from denormal (2^-149, 2^-140) through
+ * 2^-127..2^-120 (their eighths subnormal, (1 + 2^-23) 2^-124's inexact:
+ * stem_folds' underflow argument) to 2^-21 and 0.5 (the largest
+ * DNNQ_AVX2_U8_FLOAT_FULL takes), column terms (int32 biases, input zero
+ * point 0) random within the bound, two at exactly +-(2^28 - 1 -
+ * STEM_S_MAX); output zero point 0 (cases 0, 2) or 255; cases 2 and 3
+ * per-tensor at (1 + 2^-23) 2^-124 and 2^-21; cout 32 (full panels), case
+ * 3 40 (a partial one) and a column term one past the bound (not folded):
+ * bit for bit against scalar on 1 and 2 threads. */
+START_TEST(stem_fold_mults)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static const float mults[] = { 0x1p-149f, 0x1p-140f, 0x1p-127f, 0x1p-126f, 0x1p-125f,
+	                               0x1.000002p-124f, 0x1p-123f, 0x1.8p-122f, 0x1p-120f,
+	                               0x1.fffffep-22f, 0x1p-21f, 0x1.4p-20f, 0.5f };
+	const int32_t lim = (1 << 28) - 1 - 28 * 7 * 255 * 128;   /* DNNQ_STEM_MAX_K 28 */
+	struct rng r = { 26000 + (uint64_t)_i };
+	struct cproblem p;
+	struct dnnq_conv_desc *d = stem_problem(&r, &p, 2, _i == 3 ? 40 : 32);
+	d->kh = 7;
+	d->stride_h = 2;
+	d->dil_h = 1;
+	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 3;
+	p.n = 1;
+	p.h = 9;
+	p.w = 31;
+	extreme_operands(&r, &p, d->kh * 7 * d->cin, 0, 0, 0, 0, 1, 1, _i < 2, false);
+	d->w_zero_point = NULL;
+	d->in_qp.zero_point = 0;
+	/* the multipliers exact: in 2^-4, out 2^100, w_scale 2^104 m */
+	d->in_qp.scale = 0x1p-4f;
+	d->out_qp.scale = 0x1p100f;
+	for (size_t j = 0; j < d->cout; j++)
+		p.w_scale[j] = 0x1p104f * (_i == 2 ? mults[5] : _i == 3 ? mults[10]
+		                                   : mults[j % (sizeof mults / sizeof *mults)]);
+	d->out_qp.zero_point = _i % 2 ? 255 : 0;
+	d->out_dtype = DNNQ_DTYPE_U8;
+	d->requant = DNNQ_REQUANT_FLOAT;
+	d->relu = d->clip = false;
+	int32_t bias[40];
+	for (size_t j = 0; j < d->cout; j++)
+		bias[j] = (int32_t)rng_int(&r, -lim, lim);
+	bias[7] = lim;
+	bias[20] = _i == 3 ? -lim - 1 : -lim;
+	d->bias_i32 = bias;
+	stem_against_scalar(&p, 2);
+}
+END_TEST
+
 /* Strided 1x1 convolutions (im2col, blocks of up to 64 pixels across
  * output rows and images; on AVX2 the pairs kernel for cin <= 4, on VNNI
  * the segments read in place for cin a multiple of 4): strides 1..4 (one
@@ -821,6 +873,74 @@ START_TEST(winograd_fly)
 		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
 		ck_assert_msg(!memcmp(ys, y, n), "cin %zu, %zu images %zux%zu, %u threads", d->cin,
 		              p.n, p.h, p.w, t);
+		free(y);
+	}
+	free(ys);
+	free_problem(&p);
+}
+END_TEST
+
+/* F(4, 3) on the fly against hostile shapes (review, stop 48): 129, 511
+ * and 512 input channels (one chunk of pairs, three with an odd last
+ * pair, three), 1 or 33 output channels (a panel's tail, three panels
+ * that 2 and 3 threads split), pads up to 7 a side around 1x1 to 3x2
+ * images, 1023 (the most a model gives) above (case 3) or either side
+ * (case 4): tiles wholly in the padding, the zero point's row; batches of
+ * 1..3, per-channel weights, input zero point 0, 255 or random, u8
+ * outputs: bit for bit against scalar on 1, 2 and 3 threads, the path
+ * asserted; case 0 also that 513 channels (past DNNQ_WINO_MAX_CIN) take
+ * im2col. */
+START_TEST(winograd_fly_hostile)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static const size_t cins[] = { 129, 511, 512 };
+	struct rng r = { 30000 + (uint64_t)_i };
+	struct cproblem p;
+	wino_problem(&r, &p, cins[_i % 3], _i % 2 ? 33 : 1);
+	struct dnnq_conv_desc *d = &p.d;
+	d->pad_t = (size_t)rng_int(&r, 0, 7);
+	d->pad_l = (size_t)rng_int(&r, 0, 7);
+	d->pad_b = (size_t)rng_int(&r, 0, 7);
+	d->pad_r = (size_t)rng_int(&r, 0, 7);
+	p.n = 1 + (size_t)_i % 3;
+	p.h = (size_t)rng_int(&r, 1, 3);
+	p.w = (size_t)rng_int(&r, 1, 2);
+	if (p.h + d->pad_t + d->pad_b < 3)
+		d->pad_b += 3 - (p.h + d->pad_t + d->pad_b);
+	if (p.w + d->pad_l + d->pad_r < 3)
+		d->pad_r += 3 - (p.w + d->pad_l + d->pad_r);
+	if (_i == 3) {   /* 1023 rows of padding above, one tile across */
+		d->pad_t = 1023;
+		d->pad_l = d->pad_r = 0;
+		p.w = 3;
+	}
+	if (_i == 4) {   /* 1023 columns of padding either side, one row */
+		d->pad_l = d->pad_r = 1023;
+		d->pad_t = d->pad_b = 0;
+		p.h = 3;
+	}
+	extreme_operands(&r, &p, 9 * d->cin, _i % 3, _i / 3 % 2, 0, 0, 0.0001, 0.001, true,
+	                 true);
+	d->in_qp.zero_point = _i % 3 == 0 ? 0 : _i % 3 == 1 ? 255 : d->in_qp.zero_point;
+	d->out_qp.scale = (float)(0.02 * 0.0005 * 255 * 128 * (double)(9 * d->cin) / 64);
+	d->out_dtype = DNNQ_DTYPE_U8;
+	if (_i == 0) {
+		struct cproblem q = p;
+		q.d.cin = 513;
+		int8_t *w = calloc(q.d.cout * 9 * q.d.cin, 1);
+		q.d.w = w;
+		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
+		free(w);
+	}
+	assert_path(&p, DNNQ_ISA_AVX2, "winograd");
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(&p);
+	for (unsigned t = 1; t <= 3; t++) {
+		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
+		ck_assert_msg(!memcmp(ys, y, n), "cin %zu cout %zu, %zu images %zux%zu pads %zu %zu "
+		              "%zu %zu, %u threads", d->cin, d->cout, p.n, p.h, p.w, d->pad_t,
+		              d->pad_l, d->pad_b, d->pad_r, t);
 		free(y);
 	}
 	free(ys);
@@ -1113,10 +1233,12 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, stem_winograd, 0, 36);
 	tcase_add_loop_test(tc, stem_hostile, 0, 48);
 	tcase_add_loop_test(tc, stem_fold_bounds, 0, 3);
+	tcase_add_loop_test(tc, stem_fold_mults, 0, 4);
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_loop_test(tc, winograd_fly, 0, 27);
+	tcase_add_loop_test(tc, winograd_fly_hostile, 0, 6);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
 	tcase_add_loop_test(tc, winograd_extremes, 0, 12);
 	tcase_add_loop_test(tc, winograd_at_setup, 0, 9);
