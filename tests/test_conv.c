@@ -183,6 +183,25 @@ static void assert_path(const struct cproblem *p, enum dnnq_isa isa, const char 
 	dnnq_conv_destroy(c);
 }
 
+/* p on the AVX2 table against scalar, bit for bit, on 1, 2 and 3 threads
+ * (the path asserted first); frees p. */
+static void avx2_threads_match_scalar(struct cproblem *p, const char *path)
+{
+	const struct dnnq_conv_desc *d = &p->d;
+	assert_path(p, DNNQ_ISA_AVX2, path);
+	uint8_t *ys = run(p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(p);
+	for (unsigned t = 1; t <= 3; t++) {
+		uint8_t *y = run(p, DNNQ_ISA_AVX2, t);
+		ck_assert_msg(!memcmp(ys, y, n), "cin %zu cout %zu, %zu images %zux%zu pads %zu %zu "
+		              "%zu %zu, %u threads", d->cin, d->cout, p->n, p->h, p->w, d->pad_t,
+		              d->pad_l, d->pad_b, d->pad_r, t);
+		free(y);
+	}
+	free(ys);
+	free_problem(p);
+}
+
 /* The engine's own fp32 reference, from the weights as `isa` packed them. */
 static float *engine_reference(const struct cproblem *p, enum dnnq_isa isa)
 {
@@ -866,17 +885,7 @@ START_TEST(winograd_fly)
 		d->out_dtype = DNNQ_DTYPE_S32;
 		d->relu = d->clip = false;
 	}
-	assert_path(&p, DNNQ_ISA_AVX2, "winograd");
-	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
-	size_t n = out_bytes(&p);
-	for (unsigned t = 1; t <= 3; t++) {
-		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
-		ck_assert_msg(!memcmp(ys, y, n), "cin %zu, %zu images %zux%zu, %u threads", d->cin,
-		              p.n, p.h, p.w, t);
-		free(y);
-	}
-	free(ys);
-	free_problem(&p);
+	avx2_threads_match_scalar(&p, "winograd");
 }
 END_TEST
 
@@ -933,18 +942,7 @@ START_TEST(winograd_fly_hostile)
 		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
 		free(w);
 	}
-	assert_path(&p, DNNQ_ISA_AVX2, "winograd");
-	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
-	size_t n = out_bytes(&p);
-	for (unsigned t = 1; t <= 3; t++) {
-		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
-		ck_assert_msg(!memcmp(ys, y, n), "cin %zu cout %zu, %zu images %zux%zu pads %zu %zu "
-		              "%zu %zu, %u threads", d->cin, d->cout, p.n, p.h, p.w, d->pad_t,
-		              d->pad_l, d->pad_b, d->pad_r, t);
-		free(y);
-	}
-	free(ys);
-	free_problem(&p);
+	avx2_threads_match_scalar(&p, "winograd");
 }
 END_TEST
 
@@ -971,16 +969,7 @@ START_TEST(winograd_blocks)
 	random_operands(&r, &p);
 	d->nwq = 1;
 	d->bias = NULL;
-	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
-	size_t n = out_bytes(&p);
-	assert_path(&p, DNNQ_ISA_AVX2, "winograd");
-	for (unsigned t = 1; t <= 3; t++) {
-		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
-		ck_assert_msg(!memcmp(ys, y, n), "threads %u n %zu %zux%zu", t, p.n, p.h, p.w);
-		free(y);
-	}
-	free(ys);
-	free_problem(&p);
+	avx2_threads_match_scalar(&p, "winograd");
 }
 END_TEST
 
