@@ -58,6 +58,19 @@ def fake():
             f.stop()
 
 
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raising KeyboardInterrupt for the test: Python installs that
+    handler only where SIGINT came in at its default, and a shell without
+    job control starts its background jobs (a CI script's `cmd &`) with
+    SIGINT ignored, where the os.kill below would do nothing."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def region_of(address):
     """The mapping of /proc/self/maps holding address: (start, end, name)."""
     with open("/proc/self/maps") as maps:
@@ -286,7 +299,7 @@ def test_dropped_and_timed_out_requests(fake):
     c.close()
 
 
-def test_ctrl_c_during_a_blocking_wait(fake):
+def test_ctrl_c_during_a_blocking_wait(fake, sigint_raises):
     """Ctrl-C (SIGINT) while the main thread waits without a timeout for a
     request dnnqd does not serve raises KeyboardInterrupt (it was held
     until the request ended: for ever here): Model.run's request is left to
@@ -318,7 +331,7 @@ def test_ctrl_c_during_a_blocking_wait(fake):
     c.close()
 
 
-def test_slot_left_by_ctrl_c_is_reaped(fake):
+def test_slot_left_by_ctrl_c_is_reaped(fake, sigint_raises):
     """The one slot, held by a run() that Ctrl-C left to dnnqd: once that
     request ended, a submit of a request made before gets the slot (it was
     DNNQ_E_BUSY until some allocation reaped it)."""
@@ -327,9 +340,12 @@ def test_slot_left_by_ctrl_c_is_reaped(fake):
     r = m.request(1)
     r.inputs["x"][...] = 3
     fake.do("pause", 1)
+    backstop = threading.Timer(10, fake.do, ("pause", 0))   # a failure, not a hang
+    backstop.start()
     threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
         m.run(np.ones((1, 4), np.float32))
+    backstop.cancel()
     fake.do("pause", 0)
     for _ in range(200):    # Busy until the fake has served the left request
         try:
