@@ -355,3 +355,99 @@ def test_slot_left_by_ctrl_c_is_reaped(fake, sigint_raises):
             time.sleep(0.01)
     assert np.array_equal(future.result(timeout=2)["y"], np.full((1, 4), 6, np.float32))
     c.close()
+
+
+def test_run_on_a_submitted_request_keeps_it(fake):
+    """run() or submit() on a request in flight is refused and leaves it
+    as it was: its Future still ends it (run() used to clear its ticket
+    first, and the Future then failed InvalidArgument, the request's result
+    and its slot lost)."""
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    r.inputs["x"][...] = 5
+    fake.do("pause", 1)
+    future = r.submit()
+    for again in (lambda: r.run(timeout=1), r.submit):
+        with pytest.raises(dnnq.InvalidArgument, match="already in flight"):
+            again()
+    fake.do("pause", 0)
+    assert np.array_equal(future.result(timeout=2)["y"], np.full((1, 4), 10, np.float32))
+    assert np.array_equal(r.run(timeout=2)["y"], np.full((1, 4), 10, np.float32))
+    c.close()
+
+
+class _InterruptedSubmit:
+    """The library, whose dnnq_submit is followed by a KeyboardInterrupt:
+    Ctrl-C landing once the C call returned, before Python looked at it."""
+
+    def __init__(self, lib):
+        self._lib = lib
+
+    def __getattr__(self, name):
+        return getattr(self._lib, name)
+
+    def dnnq_submit(self, *args):
+        rc = self._lib.dnnq_submit(*args)
+        assert rc == 0
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_right_after_submit(fake, monkeypatch):
+    """A KeyboardInterrupt once dnnq_submit has returned leaves the request
+    to dnnqd (the client polls it to its end): the request used to be lost,
+    its slot never ended (the one slot: Busy for good) and its tensors back
+    in the arena while dnnqd could write them."""
+    import dnnq.client as client
+    c = dnnq.Client(fake.socket, slots=1, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    monkeypatch.setattr(client, "lib", _InterruptedSubmit(client.lib))
+    with pytest.raises(KeyboardInterrupt):
+        r.submit()
+    monkeypatch.undo()
+    with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted"):
+        r.submit()
+    x = np.ones((1, 4), np.float32)
+    for _ in range(200):    # Busy until the fake has served the left request
+        try:
+            got = m.run(x, timeout=2)
+            break
+        except dnnq.Busy:
+            time.sleep(0.01)
+    assert np.array_equal(got, 2 * x)
+    assert not c._orphans and not c._abandoned, "the left request's slot or tensors kept"
+    c.close()
+
+
+def test_close_after_a_timeout_does_not_wait(fake):
+    """A request whose run() timed out on the main thread is left to dnnqd:
+    closing it (the end of its `with` block) does not wait for it, which
+    dnnqd may never end (it waited; run() on another thread did not), and
+    once the client has seen it end its tensors go back to the arena (they
+    were kept until close(): every timeout took arena space for good)."""
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    fake.do("pause", 1)
+    released = threading.Event()
+
+    def release():      # the backstop: close() would end here without the fix
+        released.set()
+        fake.do("pause", 0)
+    backstop = threading.Timer(10, release)
+    backstop.start()
+    with pytest.raises(dnnq.Timeout):
+        with m.request(1) as r:
+            r.run(timeout=0.2)
+    backstop.cancel()
+    assert not released.is_set(), "close() waited for the request left to dnnqd"
+    assert c._abandoned
+    fake.do("pause", 0)
+    x = np.ones((1, 4), np.float32)
+    for _ in range(200):    # until the fake has served the left request
+        assert np.array_equal(m.run(x, timeout=2), 2 * x)
+        if not c._orphans:
+            break
+        time.sleep(0.01)
+    assert not c._orphans and not c._abandoned, "the left request's tensors kept"
+    c.close()
