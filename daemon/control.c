@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -499,6 +500,52 @@ static bool send_reply(int fd, const struct reply *r)
 	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)r->len;
 }
 
+/* Whether the nth refusal of a peer not allowed is logged at info: the
+ * first REFUSALS_LOGGED, then each power of two. Anyone who can reach the
+ * socket can be refused, as fast as it connects: a line for each would
+ * fill the disk of a log file no journald rate-limits (every one is
+ * logged at debug). */
+static bool refusal_logged(uint64_t nth)
+{
+	return nth <= REFUSALS_LOGGED || !(nth & (nth - 1));
+}
+
+/* What a thinned line says of its number nth (refusal_logged): nothing
+ * for the first REFUSALS_LOGGED. */
+static void thinned(uint64_t nth, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (nth > REFUSALS_LOGGED)
+		snprintf(buf, len, " (#%llu: past #%u only #2^n are logged, the others at debug)",
+		         (unsigned long long)nth, REFUSALS_LOGGED);
+}
+
+/* A HELLO reply whose descriptors the kernel would not pass: dnnqd's uid
+ * has more in flight (sent, not yet received, by any of its processes)
+ * than dnnqd's RLIMIT_NOFILE (ETOOMANYREFS; session.h says how dnnqd's
+ * own sessions stay within it, which another process of its uid, or a
+ * hard limit below what main.c asks for, can undo). The session is
+ * closed like any whose reply fails; the peer is told why, without the
+ * descriptors, and the operator too (each failure used to be a silent
+ * hang-up: 'session set-up' failed, nothing in the log). Any peer can
+ * cause one, as fast as it connects: the lines are thinned as the
+ * refusals'. */
+static void fds_unsent(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *r)
+{
+	struct rlimit rl = { 0, 0 };
+	char why[256], count[96];
+	getrlimit(RLIMIT_NOFILE, &rl);
+	snprintf(why, sizeof why, "dnnqd could not pass the session's descriptors: its uid has"
+	         " more in flight than its RLIMIT_NOFILE of %llu (ETOOMANYREFS); raise the limit"
+	         " (LimitNOFILE=) or lower limits.max_clients", (unsigned long long)rl.rlim_cur);
+	uint64_t nth = ++d->fds_unsent;
+	thinned(nth, count, sizeof count);
+	dnnqd_log(refusal_logged(nth) ? DNNQD_LOG_WARN : DNNQD_LOG_DEBUG, "pid %u uid %u: HELLO:"
+	          " %s%s", c->pid, c->uid, why, count);
+	reply_fail(r, DNNQ_E_BUSY, why);
+	send_reply(c->fd, r);
+}
+
 /* One message of len bytes (buf holds the first min(len, size) of them). */
 static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)
 {
@@ -512,21 +559,14 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	if (r.deferred)
 		return true;
 	bool sent = send_reply(c->fd, &r);
+	if (!sent && r.nfds && errno == ETOOMANYREFS)
+		fds_unsent(d, c, &r);
 	/* sent or not, the client's ends are no use to the daemon */
 	if (r.nfds && c->session)
 		dnnqd_session_peer_ends_sent(c->session);
 	return sent;
 }
 
-/* Whether the nth refusal of a peer not allowed is logged at info: the
- * first REFUSALS_LOGGED, then each power of two. Anyone who can reach the
- * socket can be refused, as fast as it connects: a line for each would
- * fill the disk of a log file no journald rate-limits (every one is
- * logged at debug). */
-static bool refusal_logged(uint64_t nth)
-{
-	return nth <= REFUSALS_LOGGED || !(nth & (nth - 1));
-}
 
 /* No more from fd's peer (its sends fail from here on), and what it sent
  * already is dropped. */
@@ -545,15 +585,13 @@ static void refuse(struct dnnqd_conn *c, int status, const char *why, uint64_t n
 	struct dnnq_msg_hdr h = { .magic = DNNQ_PROTO_MAGIC, .version = DNNQ_PROTO_VERSION,
 	                          .type = DNNQ_MSG_HELLO };
 	struct reply r;
-	char perm[160], count[120] = "";
+	char perm[160], count[96];
 	if (status == DNNQ_E_PERM) {
 		snprintf(perm, sizeof perm, "uid %u gid %u: not allowed (access: in the config,"
 		         " --allow-uid, --allow-gid)", c->uid, c->gid);
 		why = perm;
 	}
-	if (nth > REFUSALS_LOGGED)
-		snprintf(count, sizeof count, " (refusal #%llu: past #%u only #2^n are logged, the"
-		         " others at debug)", (unsigned long long)nth, REFUSALS_LOGGED);
+	thinned(nth, count, sizeof count);
 	c->refusal = status;
 	reply_start(&r, &h);
 	reply_fail(&r, status, why);

@@ -5063,6 +5063,79 @@ START_TEST(hostile_unread_hello)
 }
 END_TEST
 
+/*
+ * dnnqd's uid with more descriptors in flight than dnnqd's RLIMIT_NOFILE,
+ * put there by another process of that uid (the test: root with its
+ * capabilities, which the kernel lets past the limit; dnnqd runs without
+ * them, as in hostile_unread_hello): every HELLO reply's sendmsg fails
+ * ETOOMANYREFS. Before: the client saw a hang-up ('session set-up:
+ * protocol error') and the log said nothing. Now the client is told why
+ * (DNNQ_E_BUSY naming ETOOMANYREFS and the limit), so is the log, and
+ * clients connect again once the descriptors have been received.
+ */
+START_TEST(hostile_fds_unsent)
+{
+	const char *attack = "descriptors of dnnqd's uid in flight past its RLIMIT_NOFILE";
+	if (!root_or_skip(attack))
+		return;
+	const char *fork_mode = getenv("CK_FORK");
+	if (fork_mode && !strcmp(fork_mode, "no")) {
+		printf("hostile: %s: 0 tries: skipped (CK_FORK=no)\n", attack);
+		return;
+	}
+	ck_assert_int_eq(prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0), 0);
+	ck_assert_int_eq(prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0), 0);
+	struct rlimit low = { UNREAD_NOFILE, UNREAD_NOFILE };
+	struct fixture_daemon d = { 0 };
+	const char *const extra[] = { "--cpus", "0", NULL };
+	start(&d, extra);
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL), 0);
+	/* 2 x 200 copies of /dev/null's descriptor, sent and never received */
+	int sp[2], nul = open("/dev/null", O_RDONLY | O_CLOEXEC), copies[200];
+	ck_assert_int_ge(nul, 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp), 0);
+	for (unsigned i = 0; i < 200; i++)
+		copies[i] = nul;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof copies)];
+	} ctl;
+	char byte = 0;
+	struct iovec iov = { &byte, 1 };
+	for (int sent = 0; sent <= UNREAD_NOFILE; sent += 200) {
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+		                     .msg_controllen = sizeof ctl.buf };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof copies);
+		memcpy(CMSG_DATA(cm), copies, sizeof copies);
+		ck_assert_int_eq(sendmsg(sp[0], &mh, 0), 1);
+	}
+	struct dnnq_client *c = NULL;
+	int rc = dnnq_connect(d.socket, NULL, &c);
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", dnnq_last_error());
+	ck_assert_msg(rc == DNNQ_E_BUSY && strstr(msg, "ETOOMANYREFS") &&
+	              strstr(msg, "RLIMIT_NOFILE of 256"), "%s: connect: %s (%s)", attack,
+	              dnnq_strerror(rc), msg);
+	ck_assert_msg(fixture_daemon_log_count(&d, "ETOOMANYREFS") == 1, "%s: not logged once",
+	              attack);
+	/* received (dropped with the queue): dnnqd serves again */
+	close(sp[0]);
+	close(sp[1]);
+	close(nul);
+	assert_alive(&d);
+	assert_connects(&d, attack);
+	char outcome[768];
+	snprintf(outcome, sizeof outcome, "the client told '%s', the log too; served again once"
+	         " they were received", msg);
+	report("400 descriptors of dnnqd's uid in flight (dnnqd without CAP_SYS_RESOURCE,"
+	       " RLIMIT_NOFILE 256)", 1, outcome);
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -5115,6 +5188,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_sighup_storm);
 	tcase_add_test(tc, hostile_hello_when_full);
 	tcase_add_test(tc, hostile_unread_hello);
+	tcase_add_test(tc, hostile_fds_unsent);
 	suite_add_tcase(s, tc);
 	return s;
 }
