@@ -212,13 +212,20 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 {
 	struct dnnq_msg_hello m;
 	struct dnnqd_session *s;
+	bool later;
 	memcpy(&m, msg, sizeof m);
 	if (m.reserved)
 		return dnnq_diag_set(why, DNNQ_E_PROTO, "HELLO: reserved %u: must be 0", m.reserved);
 	if (m.abi_major != DNNQ_SHM_ABI_MAJOR)
 		return dnnq_diag_set(why, DNNQ_E_VERSION, "HELLO: abi_major %u: this daemon speaks"
 		                     " %u.%u", m.abi_major, DNNQ_SHM_ABI_MAJOR, DNNQ_SHM_ABI_MINOR);
-	int rc = dnnqd_session_create(d, c->uid, m.slots, m.arena_bytes, &s, why);
+	int rc = dnnqd_session_create(d, c->uid, m.slots, m.arena_bytes, &s, &later, why);
+	if (rc && later && dnnqd_now_ns() < c->deadline_ns) {
+		c->hello = m;
+		c->hello_waiting = true;
+		r->deferred = true;
+		return 0;
+	}
 	if (rc)
 		return rc;
 	/* published before the reply: a failed send closes the connection,
@@ -618,8 +625,15 @@ void dnnqd_conn_refuse_fd(int fd, int status, const char *why)
 
 bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)
 {
-	/* refused: answered already, nothing it says counts */
-	return !c->refusal && handle(d, c, buf, len);
+	/* refused: answered already, nothing it says counts; a waiting HELLO
+	 * is answered first */
+	return !c->refusal && !c->hello_waiting && handle(d, c, buf, len);
+}
+
+bool dnnqd_conn_hello_again(struct dnnqd *d, struct dnnqd_conn *c)
+{
+	c->hello_waiting = false;
+	return handle(d, c, &c->hello, sizeof c->hello);
 }
 
 bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
@@ -657,6 +671,7 @@ bool dnnqd_conn_reloaded(struct dnnqd *d, struct dnnqd_conn *c)
 void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c)
 {
 	unpend(d, c);
+	c->hello_waiting = false;
 	if (c->session) {
 		/* a peer that has not read its HELLO reply holds descriptors
 		 * the kernel counts as dnnqd's, past the connection: the
