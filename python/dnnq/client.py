@@ -311,11 +311,15 @@ class Client:
         self._enter(what=what)
         try:
             rc = lib.dnnq_tensor_alloc(self._h, dtype, len(dims), d, ctypes.byref(t))
+            if not rc:
+                # in the guard: a close() meanwhile would leave the block
+                # without the _Region (None) and out of the blocks whose
+                # bytes it keeps, its view pointing at a range unmapped
+                # once the others' last block went
+                return _Block(self, t)
         finally:
             self._leave()
-        if rc:
-            raise from_code(rc, what)
-        return _Block(self, t)
+        raise from_code(rc, what)
 
     # ---- the API -------------------------------------------------------------
 

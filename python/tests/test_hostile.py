@@ -451,3 +451,34 @@ def test_close_after_a_timeout_does_not_wait(fake):
         time.sleep(0.01)
     assert not c._orphans and not c._abandoned, "the left request's tensors kept"
     c.close()
+
+
+def test_close_while_a_tensor_is_made(fake, monkeypatch):
+    """close() from another thread while a request's tensor is being made
+    (after dnnq_tensor_alloc returned) waits for it: the tensor's view then
+    holds the closed region and reads what was written. It used to be made
+    after the guard: close() could run in between, the block got no region
+    (its range unmapped once the other blocks went) and no bytes kept."""
+    import dnnq.client as client
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    closer = threading.Thread(target=c.close)
+    made = []
+
+    class SlowBlock(client._Block):
+        def __init__(self, cl, t):
+            if not made:    # the first tensor: let close() run meanwhile
+                closer.start()
+                time.sleep(0.2)
+            super().__init__(cl, t)
+            made.append(self)
+    monkeypatch.setattr(client, "_Block", SlowBlock)
+    try:
+        r = m.request(1)
+    except dnnq.Disconnected:
+        r = None    # closed between two tensors: refused, not half made
+    closer.join()
+    assert made and all(b.region is not None for b in made), "a block without its region"
+    if r is not None:
+        r.inputs["x"][...] = 7
+        assert (r.inputs["x"] == 7).all()
