@@ -929,7 +929,13 @@ class Request:
         return f"<dnnq.Request {self.model.name!r} batch {self.batch}>"
 
     def _idle(self):
-        """Refuses a request dnnqd may still write (left to it, or in flight)."""
+        """Refuses a closed request, and one dnnqd may still write (left to
+        it, or in flight)."""
+        if self._ins is None and not self._client._closing:   # else Disconnected
+            # its tensors' C structs may be gone: a run read freed memory
+            # (refused as 'not a tensor allocated from this client', or the
+            # struct of another request's tensor that took its place)
+            raise InvalidArgument(f"request of model '{self.model.name}': closed")
         if self._timed_out:
             raise InvalidArgument(f"request of model '{self.model.name}': timed out or "
                                   "interrupted, and dnnqd may still write its tensors: make a "
@@ -1122,6 +1128,7 @@ class Request:
             except Exception:
                 pass
         self._blocks = []
+        self._ins = self._outs = None
         self.inputs = _Views({}, "inputs")
         self.outputs = _Views({}, "outputs")
         self._in_views = self._out_views = []
