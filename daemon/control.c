@@ -574,7 +574,6 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	return sent;
 }
 
-
 /* No more from fd's peer (its sends fail from here on), and what it sent
  * already is dropped. */
 static void mute(int fd)
