@@ -982,7 +982,7 @@ class Request:
         Ctrl-C, a drop), whose ended ones it then reaps: their slots.
         The request's ticket, which dnnq_submit sets, is cleared first, so
         that it says whether the request went whatever exception comes
-        after (_sent); only on an idle request: the ticket of one in flight
+        after (_sent_anyway); only on an idle request: the ticket of one in flight
         is what ends it (clearing it first lost that request and its slot
         for the session)."""
         self._idle()
@@ -1000,7 +1000,7 @@ class Request:
         them (Ctrl-C's KeyboardInterrupt) leaves the request to dnnqd, as a
         timeout does. It may raise at any bytecode, the most likely right
         after the first slice's C call, before its result is assigned
-        (_sent)."""
+        (_sent_anyway)."""
         self._idle()
         try:
             submitted, rc = self._submitting(_submit_wait, "infer")
@@ -1054,6 +1054,7 @@ class Request:
         return self.outputs
 
     def _submit(self):
+        self._idle()    # outside: a refused request's ticket is not this submit's
         try:
             rc = self._submitting(lib.dnnq_submit, "submit")
             if not rc:
