@@ -17,7 +17,9 @@
  * error has its message, the others are a bare header on error. A RELOAD
  * is not answered at once: the connection waits (reload_waiting) and the
  * control loop answers it through dnnqd_conn_reloaded when a reload that
- * started after it has finished. Sends never block: a
+ * started after it has finished; a HELLO refused only over region bytes
+ * that closed sessions of its uid still count waits for the tick's reaps
+ * (dnnqd_conn_hello_again). Sends never block: a
  * peer that does not read its replies is closed (its session kept,
  * counting, until the replies are read or dropped: dnnqd_session_retire
  * says why). A connection refuses fds
