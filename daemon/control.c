@@ -17,7 +17,9 @@
  * error has its message, the others are a bare header on error. A RELOAD
  * is not answered at once: the connection waits (reload_waiting) and the
  * control loop answers it through dnnqd_conn_reloaded when a reload that
- * started after it has finished. Sends never block: a
+ * started after it has finished; a HELLO refused only over region bytes
+ * that closed sessions of its uid still count waits for the tick's reaps
+ * (dnnqd_conn_hello_again). Sends never block: a
  * peer that does not read its replies is closed (its session kept,
  * counting, until the replies are read or dropped: dnnqd_session_retire
  * says why). A connection refuses fds
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -211,13 +214,20 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 {
 	struct dnnq_msg_hello m;
 	struct dnnqd_session *s;
+	bool later;
 	memcpy(&m, msg, sizeof m);
 	if (m.reserved)
 		return dnnq_diag_set(why, DNNQ_E_PROTO, "HELLO: reserved %u: must be 0", m.reserved);
 	if (m.abi_major != DNNQ_SHM_ABI_MAJOR)
 		return dnnq_diag_set(why, DNNQ_E_VERSION, "HELLO: abi_major %u: this daemon speaks"
 		                     " %u.%u", m.abi_major, DNNQ_SHM_ABI_MAJOR, DNNQ_SHM_ABI_MINOR);
-	int rc = dnnqd_session_create(d, c->uid, m.slots, m.arena_bytes, &s, why);
+	int rc = dnnqd_session_create(d, c->uid, m.slots, m.arena_bytes, &s, &later, why);
+	if (rc && later && dnnqd_now_ns() < c->deadline_ns) {
+		c->hello = m;
+		c->hello_waiting = true;
+		r->deferred = true;
+		return 0;
+	}
 	if (rc)
 		return rc;
 	/* published before the reply: a failed send closes the connection,
@@ -499,6 +509,52 @@ static bool send_reply(int fd, const struct reply *r)
 	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)r->len;
 }
 
+/* Whether the nth refusal of a peer not allowed is logged at info: the
+ * first REFUSALS_LOGGED, then each power of two. Anyone who can reach the
+ * socket can be refused, as fast as it connects: a line for each would
+ * fill the disk of a log file no journald rate-limits (every one is
+ * logged at debug). */
+static bool refusal_logged(uint64_t nth)
+{
+	return nth <= REFUSALS_LOGGED || !(nth & (nth - 1));
+}
+
+/* What a thinned line says of its number nth (refusal_logged): nothing
+ * for the first REFUSALS_LOGGED. */
+static void thinned(uint64_t nth, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (nth > REFUSALS_LOGGED)
+		snprintf(buf, len, " (#%llu: past #%u only #2^n are logged, the others at debug)",
+		         (unsigned long long)nth, REFUSALS_LOGGED);
+}
+
+/* A HELLO reply whose descriptors the kernel would not pass: dnnqd's uid
+ * has more in flight (sent, not yet received, by any of its processes)
+ * than dnnqd's RLIMIT_NOFILE (ETOOMANYREFS; session.h says how dnnqd's
+ * own sessions stay within it, which another process of its uid, or a
+ * hard limit below what main.c asks for, can undo). The session is
+ * closed like any whose reply fails; the peer is told why, without the
+ * descriptors, and the operator too (each failure used to be a silent
+ * hang-up: 'session set-up' failed, nothing in the log). Any peer can
+ * cause one, as fast as it connects: the lines are thinned as the
+ * refusals'. */
+static void fds_unsent(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *r)
+{
+	struct rlimit rl = { 0, 0 };
+	char why[256], count[96];
+	getrlimit(RLIMIT_NOFILE, &rl);
+	snprintf(why, sizeof why, "dnnqd could not pass the session's descriptors: its uid has"
+	         " more in flight than its RLIMIT_NOFILE of %llu (ETOOMANYREFS); raise the limit"
+	         " (LimitNOFILE=) or lower limits.max_clients", (unsigned long long)rl.rlim_cur);
+	uint64_t nth = ++d->fds_unsent;
+	thinned(nth, count, sizeof count);
+	dnnqd_log(refusal_logged(nth) ? DNNQD_LOG_WARN : DNNQD_LOG_DEBUG, "pid %u uid %u: HELLO:"
+	          " %s%s", c->pid, c->uid, why, count);
+	reply_fail(r, DNNQ_E_BUSY, why);
+	send_reply(c->fd, r);
+}
+
 /* One message of len bytes (buf holds the first min(len, size) of them). */
 static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)
 {
@@ -512,20 +568,12 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	if (r.deferred)
 		return true;
 	bool sent = send_reply(c->fd, &r);
+	if (!sent && r.nfds && errno == ETOOMANYREFS)
+		fds_unsent(d, c, &r);
 	/* sent or not, the client's ends are no use to the daemon */
 	if (r.nfds && c->session)
 		dnnqd_session_peer_ends_sent(c->session);
 	return sent;
-}
-
-/* Whether the nth refusal of a peer not allowed is logged at info: the
- * first REFUSALS_LOGGED, then each power of two. Anyone who can reach the
- * socket can be refused, as fast as it connects: a line for each would
- * fill the disk of a log file no journald rate-limits (every one is
- * logged at debug). */
-static bool refusal_logged(uint64_t nth)
-{
-	return nth <= REFUSALS_LOGGED || !(nth & (nth - 1));
 }
 
 /* No more from fd's peer (its sends fail from here on), and what it sent
@@ -545,15 +593,13 @@ static void refuse(struct dnnqd_conn *c, int status, const char *why, uint64_t n
 	struct dnnq_msg_hdr h = { .magic = DNNQ_PROTO_MAGIC, .version = DNNQ_PROTO_VERSION,
 	                          .type = DNNQ_MSG_HELLO };
 	struct reply r;
-	char perm[160], count[120] = "";
+	char perm[160], count[96];
 	if (status == DNNQ_E_PERM) {
 		snprintf(perm, sizeof perm, "uid %u gid %u: not allowed (access: in the config,"
 		         " --allow-uid, --allow-gid)", c->uid, c->gid);
 		why = perm;
 	}
-	if (nth > REFUSALS_LOGGED)
-		snprintf(count, sizeof count, " (refusal #%llu: past #%u only #2^n are logged, the"
-		         " others at debug)", (unsigned long long)nth, REFUSALS_LOGGED);
+	thinned(nth, count, sizeof count);
 	c->refusal = status;
 	reply_start(&r, &h);
 	reply_fail(&r, status, why);
@@ -580,8 +626,15 @@ void dnnqd_conn_refuse_fd(int fd, int status, const char *why)
 
 bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)
 {
-	/* refused: answered already, nothing it says counts */
-	return !c->refusal && handle(d, c, buf, len);
+	/* refused: answered already, nothing it says counts; a waiting HELLO
+	 * is answered first */
+	return !c->refusal && !c->hello_waiting && handle(d, c, buf, len);
+}
+
+bool dnnqd_conn_hello_again(struct dnnqd *d, struct dnnqd_conn *c)
+{
+	c->hello_waiting = false;
+	return handle(d, c, &c->hello, sizeof c->hello);
 }
 
 bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
@@ -619,6 +672,7 @@ bool dnnqd_conn_reloaded(struct dnnqd *d, struct dnnqd_conn *c)
 void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c)
 {
 	unpend(d, c);
+	c->hello_waiting = false;
 	if (c->session) {
 		/* a peer that has not read its HELLO reply holds descriptors
 		 * the kernel counts as dnnqd's, past the connection: the

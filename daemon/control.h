@@ -14,6 +14,7 @@
 
 #include "daemon/dnnqd.h"
 #include "daemon/options.h"
+#include "shm/dnnq_proto.h"
 
 #define DNNQD_HELLO_TIMEOUT_NS 1000000000ull   /* a silent new peer is closed */
 
@@ -28,6 +29,8 @@ struct dnnqd_conn {
 	bool reload_waiting;            /* a RELOAD to answer ... */
 	uint32_t reload_seq;            /* ... with this seq ... */
 	uint32_t reload_at;             /* ... once d->reloads reaches this */
+	bool hello_waiting;             /* a HELLO to answer at a tick ... */
+	struct dnnq_msg_hello hello;    /* ... this one (dnnqd_conn_hello_again) */
 };
 
 /* Reads the peer's credentials before anything else and decides: a peer
@@ -58,6 +61,15 @@ bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, s
 /* A reload has finished: answers c's RELOAD if it was waiting for this
  * one; false when the reply cannot be sent (close it). */
 bool dnnqd_conn_reloaded(struct dnnqd *d, struct dnnqd_conn *c);
+/* c's HELLO waits (hello_waiting) when it was refused only over its uid's
+ * region bytes while sessions the uid closed still count them: they are
+ * freed by a reap once a grace period is over, which a worker woken by
+ * the close can hold past the next HELLO (a client that closed a session
+ * and connected again at once was refused DNNQ_E_NOMEM, a quarter of
+ * 300 such reconnects, --max-bytes-per-uid 100000000). The control loop's
+ * tick calls this after its reap: the HELLO is answered, or waits again
+ * until c's HELLO deadline; false when the reply cannot be sent. */
+bool dnnqd_conn_hello_again(struct dnnqd *d, struct dnnqd_conn *c);
 /* The STATS figures (but the session's own) for a client of uid: the
  * daemon's when `all`, else uid's open sessions' (control loop only; the
  * textfile writer asks as the daemon). st is zeroed by the caller. */

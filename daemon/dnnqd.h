@@ -149,6 +149,8 @@ struct dnnqd {
 	uint32_t npending;              /* connections without a HELLO yet */
 	uint64_t refused;               /* peers refused as not allowed (their log
 	                                   lines are thinned, control.c) */
+	uint64_t fds_unsent;            /* HELLO replies whose descriptors the
+	                                   kernel would not pass (control.c) */
 	struct dnnqd_uid_load *loads;   /* max_clients; refs 0: free */
 	struct dnnqd_uid *uids;         /* every uid with a session, a closing one
 	                                   or a pending connection (DNNQD_UID_RECORDS) */

@@ -306,14 +306,19 @@ static void accept_some(struct server *sv, uint64_t now)
 
 static void tick(struct server *sv, uint64_t now)
 {
+	/* first: what it frees may answer a waiting HELLO */
+	dnnqd_reap(sv->d);
 	for (uint32_t i = 0; i < sv->nconns; i++) {
 		struct dnnqd_conn *c = &sv->conns[i];
-		if (c->session)
+		if (c->fd < 0)
+			continue;       /* closed earlier in this iteration */
+		if (c->hello_waiting && !dnnqd_conn_hello_again(sv->d, c))
+			close_conn(sv, c);
+		else if (c->session)
 			dnnq_shm_heartbeat(&c->session->view);
-		else if (now >= c->deadline_ns)
+		else if (!c->hello_waiting && now >= c->deadline_ns)
 			close_conn(sv, c);
 	}
-	dnnqd_reap(sv->d);
 	sv->accept_paused = false;
 	open_spare(sv);
 	if (sv->d->reload) {

@@ -72,7 +72,7 @@ fail:
 
 /* The region's shape, or why the HELLO of a peer of uid cannot have it. */
 static int session_layout(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena,
-                          struct dnnq_shm_layout *l, struct dnnq_diag *diag)
+                          struct dnnq_shm_layout *l, bool *later, struct dnnq_diag *diag)
 {
 	char why[256];
 	if (dnnqd_uid_full(d, uid, why, sizeof why))
@@ -107,20 +107,23 @@ static int session_layout(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_
 		                     " (limits.max_session_bytes, --max-session-bytes)", (unsigned long long)l->total_size,
 		                     l->slot_count, (unsigned long long)l->arena_size,
 		                     (unsigned long long)d->cfg.max_session_bytes);
-	if (quota && l->total_size > quota - (held < quota ? held : quota))
+	if (quota && l->total_size > quota - (held < quota ? held : quota)) {
+		*later = u && u->closing > u->kept;
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "a region of %llu bytes: uid %u holds"
 		                     " %llu bytes of regions, and may hold %llu"
 		                     " (limits.max_bytes_per_uid, --max-bytes-per-uid)",
 		                     (unsigned long long)l->total_size, uid,
 		                     (unsigned long long)held, (unsigned long long)quota);
+	}
 	return 0;
 }
 
 int dnnqd_session_create(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena_bytes,
-                         struct dnnqd_session **out, struct dnnq_diag *diag)
+                         struct dnnqd_session **out, bool *later, struct dnnq_diag *diag)
 {
 	struct dnnq_shm_layout l;
-	int rc = session_layout(d, uid, slots, arena_bytes, &l, diag);
+	*later = false;
+	int rc = session_layout(d, uid, slots, arena_bytes, &l, later, diag);
 	if (rc)
 		return rc;
 	struct dnnqd_session *s = calloc(1, sizeof *s);

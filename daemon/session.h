@@ -53,9 +53,10 @@ struct dnnqd_session {
  * size limit (the session's, or the uid's region bytes), DNNQ_E_BUSY when
  * the uid holds its most sessions or the table is full (each message names
  * the limit), DNNQ_E_IO when a system call fails. Publishing counts it
- * against the uid. */
+ * against the uid. *later: refused over the uid's region bytes while
+ * sessions it closed (not kept) still count, which the reaps free. */
 int dnnqd_session_create(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena_bytes,
-                         struct dnnqd_session **out, struct dnnq_diag *diag);
+                         struct dnnqd_session **out, bool *later, struct dnnq_diag *diag);
 /* The HELLO reply passed the client's ends: the daemon's copies go. */
 void dnnqd_session_peer_ends_sent(struct dnnqd_session *s);
 /* Only for a session that is not published (or whose grace period is over). */

@@ -425,6 +425,24 @@ static bool onnx_int_other(int64_t to)
 	       to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64;
 }
 
+/* A constant cast to float16, carried as float: x rounded to half
+ * precision, to nearest even (past 65504 infinite), as ONNX Runtime's
+ * (through float, as its casts from integers go). It was not rounded: 0.1
+ * stayed 0.1 where ONNX Runtime's is 0.0999755859375. */
+static double half_of(double x)
+{
+	float f = (float)x;
+	if (!isfinite(f) || f == 0)
+		return f;
+	/* the multiple of half's quantum at f's binade (2^-24 at the least:
+	 * the subnormals'), in double, exactly (no _Float16: clang 14, which
+	 * builds the fuzzers, has none on x86) */
+	int e;
+	frexpf(f, &e);
+	double q = ldexp(1, e - 11 > -24 ? e - 11 : -24), r = rint(f / q) * q;
+	return fabs(r) > 65504 ? copysign(INFINITY, r) : r;
+}
+
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
@@ -473,6 +491,8 @@ static int fold_cast(struct nctx *c)
 		else if (is_int(dt) && !is_int(x->dtype))
 			/* T5's log(0) cast to int64 (discarded by its Where) */
 			rc = puti(c, dt, data, i, cast_int(dt, (float)getf(c, x, i)));
+		else if (to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
+			rc = putf(c, dt, data, i, half_of(getf(c, x, i)));
 		else
 			rc = putf(c, dt, data, i, getf(c, x, i));
 	}

@@ -4942,6 +4942,33 @@ END_TEST
 #define UNREAD_NOFILE  256     /* dnnqd's RLIMIT_NOFILE: 86 replies of 3 fds pass it */
 #define UNREAD_PER_UID 4       /* --max-sessions-per-uid */
 
+/* For a dnnqd without CAP_SYS_RESOURCE and CAP_SYS_ADMIN, as
+ * dnnqd.service runs it (the kernel then limits the descriptors its uid
+ * has in flight to its RLIMIT_NOFILE): both dropped from the bounding
+ * set, which the dnnqd started next execs with. False, the test skipped,
+ * when not root, or not forked (the bounding set would outlive the test). */
+static bool without_fd_caps(const char *attack)
+{
+	if (!root_or_skip(attack))
+		return false;
+	const char *fork_mode = getenv("CK_FORK");
+	if (fork_mode && !strcmp(fork_mode, "no")) {
+		printf("hostile: %s: 0 tries: skipped (CK_FORK=no)\n", attack);
+		return false;
+	}
+	ck_assert_int_eq(prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0), 0);
+	ck_assert_int_eq(prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0), 0);
+	return true;
+}
+
+/* dnnqd's RLIMIT_NOFILE lowered to UNREAD_NOFILE from outside: what it
+ * raised its limit to at start would take thousands of connections. */
+static void low_nofile(const struct fixture_daemon *d)
+{
+	struct rlimit low = { UNREAD_NOFILE, UNREAD_NOFILE };
+	ck_assert_int_eq(prlimit(d->pid, RLIMIT_NOFILE, &low, NULL), 0);
+}
+
 /* uid 65534's connections: HELLO, then half a header (which dnnqd answers
  * by closing the connection), the HELLO reply never read; each waited for
  * until dnnqd has closed or muted it (a send fails EPIPE). Held until told
@@ -5011,18 +5038,8 @@ static int unread_hello_main(struct nobody *sh, const char *socket)
 START_TEST(hostile_unread_hello)
 {
 	const char *attack = "HELLO replies left unread past the connection";
-	if (!root_or_skip(attack))
+	if (!without_fd_caps(attack))
 		return;
-	const char *fork_mode = getenv("CK_FORK");
-	if (fork_mode && !strcmp(fork_mode, "no")) {
-		/* the bounding set below would outlive the test */
-		printf("hostile: %s: 0 tries: skipped (CK_FORK=no)\n", attack);
-		return;
-	}
-	/* dnnqd execs without them */
-	ck_assert_int_eq(prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0), 0);
-	ck_assert_int_eq(prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0), 0);
-	struct rlimit low = { UNREAD_NOFILE, UNREAD_NOFILE };
 	struct fixture_daemon d = { 0 };
 	struct honest h;
 	struct level was;
@@ -5031,9 +5048,7 @@ START_TEST(hostile_unread_hello)
 	const char *const extra[] = { "--max-clients", "16", "--allow-uid", "65534",
 	                              "--max-sessions-per-uid", limit, "--cpus", "0", NULL };
 	start(&d, extra);
-	/* lowered from outside: what dnnqd raised its limit to at start
-	 * would take thousands of connections */
-	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL), 0);
+	low_nofile(&d);
 	assert_honest_open(&h, &d);
 	was = level_of(&d);
 	open_to_all(&d);
@@ -5060,6 +5075,57 @@ START_TEST(hostile_unread_hello)
 	       " the sockets (dnnqd without CAP_SYS_RESOURCE, RLIMIT_NOFILE 256,"
 	       " --max-sessions-per-uid 4)", UNREAD_TRIES, outcome);
 	finish(&d, &h, was, attack);
+}
+END_TEST
+
+/*
+ * dnnqd's uid with more descriptors in flight than dnnqd's RLIMIT_NOFILE,
+ * put there by another process of that uid (the test: root with its
+ * capabilities, which the kernel lets past the limit; dnnqd runs without
+ * them, as in hostile_unread_hello): every HELLO reply's sendmsg fails
+ * ETOOMANYREFS. Before: the client saw a hang-up ('session set-up:
+ * protocol error') and the log said nothing. Now the client is told why
+ * (DNNQ_E_BUSY naming ETOOMANYREFS and the limit), so is the log, and
+ * clients connect again once the descriptors have been received.
+ */
+START_TEST(hostile_fds_unsent)
+{
+	const char *attack = "descriptors of dnnqd's uid in flight past its RLIMIT_NOFILE";
+	if (!without_fd_caps(attack))
+		return;
+	struct fixture_daemon d = { 0 };
+	const char *const extra[] = { "--cpus", "0", NULL };
+	start(&d, extra);
+	low_nofile(&d);
+	/* 2 x 200 copies of /dev/null's descriptor, sent and never received */
+	int sp[2], nul = open("/dev/null", O_RDONLY | O_CLOEXEC), copies[200];
+	ck_assert_int_ge(nul, 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp), 0);
+	for (unsigned i = 0; i < 200; i++)
+		copies[i] = nul;
+	for (int sent = 0; sent <= UNREAD_NOFILE; sent += 200)
+		ck_assert_int_eq(send_fds(sp[0], "", 1, copies, 200, 0), 1);
+	struct dnnq_client *c = NULL;
+	int rc = dnnq_connect(d.socket, NULL, &c);
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", dnnq_last_error());
+	ck_assert_msg(rc == DNNQ_E_BUSY && strstr(msg, "ETOOMANYREFS") &&
+	              strstr(msg, "RLIMIT_NOFILE of 256"), "%s: connect: %s (%s)", attack,
+	              dnnq_strerror(rc), msg);
+	ck_assert_msg(fixture_daemon_log_count(&d, "ETOOMANYREFS") == 1, "%s: not logged once",
+	              attack);
+	/* received (dropped with the queue): dnnqd serves again */
+	close(sp[0]);
+	close(sp[1]);
+	close(nul);
+	assert_alive(&d);
+	assert_connects(&d, attack);
+	char outcome[768];
+	snprintf(outcome, sizeof outcome, "the client told '%s', the log too; served again once"
+	         " they were received", msg);
+	report("400 descriptors of dnnqd's uid in flight (dnnqd without CAP_SYS_RESOURCE,"
+	       " RLIMIT_NOFILE 256)", 1, outcome);
+	stop(&d);
 }
 END_TEST
 
@@ -5115,6 +5181,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_sighup_storm);
 	tcase_add_test(tc, hostile_hello_when_full);
 	tcase_add_test(tc, hostile_unread_hello);
+	tcase_add_test(tc, hostile_fds_unsent);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1151,6 +1151,28 @@ START_TEST(serve_dnnq_socket_elsewhere)
 }
 END_TEST
 
+/* A client that closes its session and connects again at once, under a
+ * --max-bytes-per-uid with room for one region: the closed session's
+ * bytes count until a reap frees it, after a grace period that a worker
+ * woken by the close may hold past the new HELLO. That HELLO was refused
+ * DNNQ_E_NOMEM ('uid 0 holds 67207168 bytes of regions'), from Python a
+ * quarter of 300 reconnects; it now waits for the reap (the tick). */
+START_TEST(serve_reconnect_within_bytes_quota)
+{
+	struct fixture_daemon d;
+	const char *const extra[] = { "--max-bytes-per-uid", "100000000", NULL };
+	start(&d, extra);
+	for (int i = 0; i < 200; i++) {
+		struct dnnq_client *c;
+		int rc = dnnq_connect(d.socket, NULL, &c);
+		ck_assert_msg(rc == 0, "reconnect %d: %s: %s", i, dnnq_strerror(rc),
+		              dnnq_last_error());
+		dnnq_close(c);
+	}
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1168,6 +1190,7 @@ Suite *suite_serve(void)
 	tcase_add_test(tc, serve_dnnqctl);
 	tcase_add_test(tc, serve_dnnqctl_bench_refused);
 	tcase_add_test(tc, serve_dnnq_socket_elsewhere);
+	tcase_add_test(tc, serve_reconnect_within_bytes_quota);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,7 +16,9 @@ Lifetimes (docs/python.md says the same for users):
   the arena (dnnq_tensor_free) only when its Request and every view of it
   are gone, so a view never aliases another request's tensor.
 - Blocks a request in flight may still be written into (a timeout, a
-  disconnect) are never given back: they stay on the client until close.
+  disconnect) are not given back while it may: they stay on the client
+  until close, or until the client sees the request end (a request left
+  to dnnqd on the main thread is polled to its end: _reap).
 """
 from __future__ import annotations
 
@@ -277,20 +279,29 @@ class Client:
                 lib.dnnq_tensor_free(self._h, ctypes.byref(t))
 
     def _reap(self):
-        """Drops the requests dropped in flight (Request.__del__) that have
-        ended, which frees their tensors and slots."""
+        """Drops the requests left in flight (Request.__del__, and
+        _leave_to_daemon's: a timeout or Ctrl-C on the main thread) that
+        have ended, which frees their slots and tensors: a left request's,
+        kept on the client while dnnqd could write them, go back to the
+        arena once it ended (they were kept until close(): a long-lived
+        client lost arena space at every timeout, then got NoSpace)."""
         with self._lock:
             orphans, self._orphans = self._orphans, []
         left = []
+        ended = set()
         for r in orphans:
             rc = r._poll()
             if rc == _lib.E_AGAIN:
                 left.append(r)
-            else:
-                r._ended(rc)
+                continue
+            r._ended(rc)
+            if rc != _lib.E_DISCONNECTED:   # a stuck dnnqd may write them yet
+                ended.update(id(b) for b in r._left_blocks)
         with self._lock:
             if not self._closing:
                 self._orphans.extend(left)
+                if ended:
+                    self._abandoned = [b for b in self._abandoned if id(b) not in ended]
 
     def _alloc(self, dtype, dims, what):
         if self._orphans:
@@ -300,11 +311,15 @@ class Client:
         self._enter(what=what)
         try:
             rc = lib.dnnq_tensor_alloc(self._h, dtype, len(dims), d, ctypes.byref(t))
+            if not rc:
+                # in the guard: a close() meanwhile would leave the block
+                # without the _Region (None) and out of the blocks whose
+                # bytes it keeps, its view pointing at a range unmapped
+                # once the others' last block went
+                return _Block(self, t)
         finally:
             self._leave()
-        if rc:
-            raise from_code(rc, what)
-        return _Block(self, t)
+        raise from_code(rc, what)
 
     # ---- the API -------------------------------------------------------------
 
@@ -888,6 +903,7 @@ class Request:
         self._out_codes = out_codes or tuple(o._tensor_dtype(output_dtype, "output")
                                              for o in model.outputs)
         self._h_abandoned = False
+        self._left_blocks = ()
         self._timed_out = False
         self._inflight = False
         self._error = None
@@ -912,15 +928,26 @@ class Request:
     def __repr__(self):
         return f"<dnnq.Request {self.model.name!r} batch {self.batch}>"
 
+    def _idle(self):
+        """Refuses a closed request, and one dnnqd may still write (left to
+        it, or in flight)."""
+        if self._ins is None and not self._client._closing:   # else Disconnected
+            # its tensors' C structs may be gone: a run read freed memory
+            # (refused as 'not a tensor allocated from this client', or the
+            # struct of another request's tensor that took its place)
+            raise InvalidArgument(f"request of model '{self.model.name}': closed")
+        if self._timed_out:
+            raise InvalidArgument(f"request of model '{self.model.name}': timed out or "
+                                  "interrupted, and dnnqd may still write its tensors: make a "
+                                  "new request")
+        if self._inflight:
+            raise InvalidArgument("request: already in flight (submit()ted)")
+
     def _call(self, f, last, what):
         """f(model, inputs, outputs, last) on a request not in flight."""
         m = self.model
         c = self._client
-        if self._timed_out:
-            raise InvalidArgument(f"request of model '{m.name}': timed out or interrupted, "
-                                  "and dnnqd may still write its tensors: make a new request")
-        if self._inflight:
-            raise InvalidArgument("request: already in flight (submit()ted)")
+        self._idle()
         c._enter(m, what)
         try:
             return f(m._h, self._ins, self._outs, last)
@@ -952,7 +979,14 @@ class Request:
     def _submitting(self, f, what):
         """_call(f) with the request; once more when every slot was in
         flight and the client holds requests left to dnnqd (a timeout, a
-        Ctrl-C, a drop), whose ended ones it then reaps: their slots."""
+        Ctrl-C, a drop), whose ended ones it then reaps: their slots.
+        The request's ticket, which dnnq_submit sets, is cleared first, so
+        that it says whether the request went whatever exception comes
+        after (_sent_anyway); only on an idle request: the ticket of one in flight
+        is what ends it (clearing it first lost that request and its slot
+        for the session)."""
+        self._idle()
+        self._req.ticket = 0
         rc = self._call(f, ctypes.byref(self._req), what)
         if self._client._orphans and rc in (_E_BUSY, (False, _E_BUSY)):
             self._client._reap()
@@ -965,10 +999,9 @@ class Request:
         dnnq_infer, no more Python). A signal handler that raises between
         them (Ctrl-C's KeyboardInterrupt) leaves the request to dnnqd, as a
         timeout does. It may raise at any bytecode, the most likely right
-        after the first slice's C call, before its result is assigned: the
-        ticket dnnq_submit sets (cleared here first) says whether the
-        request went."""
-        self._req.ticket = 0
+        after the first slice's C call, before its result is assigned
+        (_sent_anyway)."""
+        self._idle()
         try:
             submitted, rc = self._submitting(_submit_wait, "infer")
             if submitted:
@@ -977,8 +1010,7 @@ class Request:
                 if rc == -13:
                     rc = self._wait(ms - _SLICE_MS if ms >= 0 else ms)
         except BaseException:
-            if self._req.ticket:
-                self._leave_to_daemon()
+            self._sent_anyway()
             raise
         if not submitted:
             raise self._failed(rc, "dnnq_submit")
@@ -989,11 +1021,27 @@ class Request:
         if rc:
             raise self._error
 
+    def _sent_anyway(self):
+        """After an exception in a submit (a signal handler's: Ctrl-C's
+        KeyboardInterrupt may land on any bytecode, also once dnnq_submit
+        has returned, before its result is looked at): a request that went
+        (its ticket, cleared by _submitting, is set) is left to dnnqd. It
+        was lost: not marked in flight, its slot was never ended, and its
+        tensors went back to the arena while dnnqd could still write them."""
+        if self._req.ticket:
+            self._leave_to_daemon()
+
     def _leave_to_daemon(self):
         """A request left in flight: its tensors are never reused, it is
-        not run again, and the client polls it to its end (its slot)."""
+        not run again, and the client polls it to its end (its slot, and
+        its tensors: _reap). It is no longer the request's to wait for: a
+        close() waited for it (for ever, for one dnnqd does not serve, and
+        at the end of every `with` block whose run timed out)."""
+        if self._timed_out:
+            return
         self._abandon()
         self._timed_out = True
+        self._inflight = False
         c = self._client
         with c._lock:
             if not c._closing:
@@ -1006,11 +1054,18 @@ class Request:
         return self.outputs
 
     def _submit(self):
-        rc = self._submitting(lib.dnnq_submit, "submit")
+        self._idle()    # outside: a refused request's ticket is not this submit's
+        try:
+            rc = self._submitting(lib.dnnq_submit, "submit")
+            if not rc:
+                self._inflight = True
+                self._error = None
+        except BaseException:
+            if not self._inflight:
+                self._sent_anyway()
+            raise
         if rc:
             raise self._failed(rc, "dnnq_submit")
-        self._inflight = True
-        self._error = None
 
     def submit(self) -> Future:
         """Submits the request without waiting; returns its Future."""
@@ -1056,8 +1111,10 @@ class Request:
                 self._abandon()
 
     def _abandon(self):
-        """The daemon may still write these tensors: they are never reused."""
+        """The daemon may still write these tensors: they are not reused
+        while it may (never, unless the client sees the request end: _reap)."""
         self._h_abandoned = True
+        self._left_blocks = tuple(self._blocks)
         c = self._client
         with c._lock:
             if not c._closing:
@@ -1072,6 +1129,7 @@ class Request:
             except Exception:
                 pass
         self._blocks = []
+        self._ins = self._outs = None
         self.inputs = _Views({}, "inputs")
         self.outputs = _Views({}, "outputs")
         self._in_views = self._out_views = []

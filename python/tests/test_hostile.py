@@ -292,10 +292,20 @@ def test_dropped_and_timed_out_requests(fake):
     fake.do("pause", 0)
     with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted, and dnnqd may"):
         r.run(timeout=1)
-    # both slots ended: the dropped one is reaped at the next allocation
-    for _ in range(4):
-        assert np.array_equal(m.run(np.ones((1, 4), np.float32), timeout=2),
-                              np.full((1, 4), 2, np.float32))
+    # both slots end once the fake serves them, reaped at an allocation
+    # (Busy until then: the left one holds its slot; the refused run above
+    # used to clear its ticket, and the slot was lost)
+    runs = 0
+    for _ in range(200):
+        try:
+            assert np.array_equal(m.run(np.ones((1, 4), np.float32), timeout=2),
+                                  np.full((1, 4), 2, np.float32))
+            runs += 1
+        except dnnq.Busy:
+            time.sleep(0.01)
+        if runs == 4:
+            break
+    assert runs == 4 and not c._orphans
     c.close()
 
 
@@ -354,4 +364,149 @@ def test_slot_left_by_ctrl_c_is_reaped(fake, sigint_raises):
         except dnnq.Busy:
             time.sleep(0.01)
     assert np.array_equal(future.result(timeout=2)["y"], np.full((1, 4), 6, np.float32))
+    c.close()
+
+
+def test_run_on_a_submitted_request_keeps_it(fake):
+    """run() or submit() on a request in flight is refused and leaves it
+    as it was: its Future still ends it (run() used to clear its ticket
+    first, and the Future then failed InvalidArgument, the request's result
+    and its slot lost)."""
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    r.inputs["x"][...] = 5
+    fake.do("pause", 1)
+    future = r.submit()
+    for again in (lambda: r.run(timeout=1), r.submit):
+        with pytest.raises(dnnq.InvalidArgument, match="already in flight"):
+            again()
+    fake.do("pause", 0)
+    assert np.array_equal(future.result(timeout=2)["y"], np.full((1, 4), 10, np.float32))
+    assert np.array_equal(r.run(timeout=2)["y"], np.full((1, 4), 10, np.float32))
+    c.close()
+
+
+class _InterruptedSubmit:
+    """The library, whose dnnq_submit is followed by a KeyboardInterrupt:
+    Ctrl-C landing once the C call returned, before Python looked at it."""
+
+    def __init__(self, lib):
+        self._lib = lib
+
+    def __getattr__(self, name):
+        return getattr(self._lib, name)
+
+    def dnnq_submit(self, *args):
+        rc = self._lib.dnnq_submit(*args)
+        assert rc == 0
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_right_after_submit(fake, monkeypatch):
+    """A KeyboardInterrupt once dnnq_submit has returned leaves the request
+    to dnnqd (the client polls it to its end): the request used to be lost,
+    its slot never ended (the one slot: Busy for good) and its tensors back
+    in the arena while dnnqd could write them."""
+    import dnnq.client as client
+    c = dnnq.Client(fake.socket, slots=1, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    monkeypatch.setattr(client, "lib", _InterruptedSubmit(client.lib))
+    with pytest.raises(KeyboardInterrupt):
+        r.submit()
+    monkeypatch.undo()
+    with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted"):
+        r.submit()
+    x = np.ones((1, 4), np.float32)
+    for _ in range(200):    # Busy until the fake has served the left request
+        try:
+            got = m.run(x, timeout=2)
+            break
+        except dnnq.Busy:
+            time.sleep(0.01)
+    assert np.array_equal(got, 2 * x)
+    assert not c._orphans and not c._abandoned, "the left request's slot or tensors kept"
+    c.close()
+
+
+def test_close_after_a_timeout_does_not_wait(fake):
+    """A request whose run() timed out on the main thread is left to dnnqd:
+    closing it (the end of its `with` block) does not wait for it, which
+    dnnqd may never end (it waited; run() on another thread did not), and
+    once the client has seen it end its tensors go back to the arena (they
+    were kept until close(): every timeout took arena space for good)."""
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    fake.do("pause", 1)
+    released = threading.Event()
+
+    def release():      # the backstop: close() would end here without the fix
+        released.set()
+        fake.do("pause", 0)
+    backstop = threading.Timer(10, release)
+    backstop.start()
+    with pytest.raises(dnnq.Timeout):
+        with m.request(1) as r:
+            r.run(timeout=0.2)
+    backstop.cancel()
+    assert not released.is_set(), "close() waited for the request left to dnnqd"
+    assert c._abandoned
+    fake.do("pause", 0)
+    for _ in range(200):    # an allocation reaps it once the fake has served it
+        m.request(1).close()
+        if not c._orphans:
+            break
+        time.sleep(0.01)
+    assert not c._orphans and not c._abandoned, "the left request's tensors kept"
+    x = np.ones((1, 4), np.float32)
+    assert np.array_equal(m.run(x, timeout=2), 2 * x)
+    c.close()
+
+
+def test_close_while_a_tensor_is_made(fake, monkeypatch):
+    """close() from another thread while a request's tensor is being made
+    (after dnnq_tensor_alloc returned) waits for it: the tensor's view then
+    holds the closed region and reads what was written. It used to be made
+    after the guard: close() could run in between, the block got no region
+    (its range unmapped once the other blocks went) and no bytes kept."""
+    import dnnq.client as client
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    closer = threading.Thread(target=c.close)
+    made = []
+
+    class SlowBlock(client._Block):
+        def __init__(self, cl, t):
+            if not made:    # the first tensor: let close() run meanwhile
+                closer.start()
+                time.sleep(0.2)
+            super().__init__(cl, t)
+            made.append(self)
+    monkeypatch.setattr(client, "_Block", SlowBlock)
+    try:
+        r = m.request(1)
+    except dnnq.Disconnected:
+        r = None    # closed between two tensors: refused, not half made
+    closer.join()
+    assert made and all(b.region is not None for b in made), "a block without its region"
+    if r is not None:
+        r.inputs["x"][...] = 7
+        assert (r.inputs["x"] == 7).all()
+
+
+def test_closed_request_is_refused(fake):
+    """run() and submit() on a closed request raise InvalidArgument saying
+    so: they passed the C library the addresses of its tensors' structs,
+    freed with them (read as garbage: 'not a tensor allocated from this
+    client', a batch of 0, or another request's tensor)."""
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    r.close()
+    for again in (lambda: r.run(timeout=1), r.submit):
+        with pytest.raises(dnnq.InvalidArgument, match="request of model 'double': closed"):
+            again()
+    assert np.array_equal(m.run(np.ones((1, 4), np.float32), timeout=2),
+                          np.full((1, 4), 2, np.float32))
     c.close()
