@@ -84,12 +84,6 @@ struct dnnq_conv {
 	bool sum_rows;
 	uint32_t *row_sums;
 	size_t row_sums_cap;              /* elements */
-	/* the max pool made in the tasks (dnnq_conv_set_pool), or NULL; per
-	 * image and pool row, how many tasks that pool row waits for have
-	 * run (zeroed by each run) */
-	const struct dnnq_maxpool *pool;
-	_Atomic size_t *pool_done;
-	size_t pool_done_cap;             /* elements */
 };
 
 /* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h):
@@ -152,21 +146,11 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
  * kernels of kh x 7 x cin (OHWI). */
 size_t dnnq_stem_pack_avx2(const int8_t *w, size_t cout, size_t kh, size_t cin, int16_t *dst);
 size_t dnnq_stem_scratch_bytes(const struct dnnq_conv *c);
-/* A task of the stem (conv.c, stem_task): tiles [t0, t1) (t1 - t0 <=
- * DNNQ_STEM_TILES; output pixels [x0, x1)) of output rows [oy0, oy1) of
- * image img, output channels [j0, j1) (j0 a multiple of 16); whole: the
- * task makes every pixel and channel of its rows. */
-struct dnnq_stem_task {
-	size_t img, oy0, oy1, t0, t1, x0, x1, j0, j1;
-	bool whole;
-};
-/* Task st through the output stage, each output row then handed to
- * dnnq_stem_row_done. */
-void dnnq_stem_avx2(const struct dnnq_conv *c, const struct dnnq_stem_task *st, void *scratch);
-/* After output row oy of task st is stored (conv.c): the fused post on
- * it, then, where the task is whole, the fused pool's rows whose windows
- * end on it inside the task's rows, while those rows are in L1. */
-void dnnq_stem_row_done(const struct dnnq_conv *c, const struct dnnq_stem_task *st, size_t oy);
+/* Tiles [t0, t1) (t1 - t0 <= DNNQ_STEM_TILES) of output rows [oy0, oy1)
+ * of image img, output channels [j0, j1) (j0 a multiple of 16), through
+ * the output stage (not the fused post). */
+void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy1, size_t t0,
+                    size_t t1, size_t j0, size_t j1, void *scratch);
 
 /* Winograd F(4, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
  * stride 1, dilation 1, one group, symmetric weights and DNNQ_WINO_MIN_CIN

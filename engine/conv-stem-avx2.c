@@ -534,11 +534,11 @@ DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const bool fol
 	}
 }
 
-void dnnq_stem_avx2(const struct dnnq_conv *c, const struct dnnq_stem_task *st, void *scratch)
+void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy1, size_t t0,
+                    size_t t1, size_t j0, size_t j1, void *scratch)
 {
 	const struct dnnq_conv_desc *d = &c->d;
-	const size_t kk = c->d.kh * c->d.cin, tiles = st->t1 - st->t0, t0 = st->t0;
-	const size_t img = st->img, j0 = st->j0, j1 = st->j1;
+	const size_t kk = c->d.kh * c->d.cin, tiles = t1 - t0;
 	uint8_t *x = scratch;
 	int16_t *v[STEM_P], *vp = (int16_t *)(void *)(x + stem_x_bytes());
 	size_t ls[STEM_P];
@@ -557,8 +557,8 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, const struct dnnq_stem_task *st, 
 	const bool folded = stem_folds(kind, &job, j0, j1);
 	/* the next row's kernel rows from ky0 on are new */
 	size_t ky0 = d->dil_h == 1 && d->stride_h < d->kh ? d->kh - d->stride_h : 0;
-	for (size_t oy = st->oy0; oy < st->oy1; oy++) {
-		stem_columns(c, img, oy, t0, 8 * tiles + 5, oy > st->oy0 ? ky0 : 0, x);
+	for (size_t oy = oy0; oy < oy1; oy++) {
+		stem_columns(c, img, oy, t0, 8 * tiles + 5, oy > oy0 ? ky0 : 0, x);
 		size_t t = 0;
 		if (kk > 16 && kk <= 24)
 			for (; t + 1 < tiles; t += 2)
@@ -574,6 +574,5 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, const struct dnnq_stem_task *st, 
 			            m, j0, j1);
 		else
 			stem_panels(kind, false, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
-		dnnq_stem_row_done(c, st, oy);
 	}
 }

@@ -9,7 +9,6 @@
  * do not go evenly to them, blocks of channels (depthwise_task), the 1x1 path is one dnnq_gemm call (which splits
  * itself the same way); each pixel is computed alike in any block.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -420,14 +419,6 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 			return DNNQ_E_NOMEM;
 		c->row_sums_cap = sums;
 	}
-	size_t pooled = c->pool ? n * dnnq_maxpool_out_rows(c->pool) : 0;
-	if (pooled > c->pool_done_cap) {
-		free(c->pool_done);
-		c->pool_done_cap = 0;
-		if (!(c->pool_done = malloc(pooled * sizeof *c->pool_done)))
-			return DNNQ_E_NOMEM;
-		c->pool_done_cap = pooled;
-	}
 	return size_scratch(c, nthreads ? nthreads : 1);
 }
 
@@ -674,65 +665,28 @@ static void wino_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
-/* The fused max pool (dnnq_conv_set_pool) after a task has stored its
- * piece of band b of image img's output rows (rows [b * bh, (b + 1) * bh),
- * made by `units` tasks): the task counts itself in every pool row whose
- * window meets the band, and the one that completes a pool row's count
- * (every piece of every band its window meets) pools that row. The add is
- * acquire-release, so the last one sees what the others stored; each pool
- * row is made once, from finished rows, whatever the order of the tasks
- * or the thread count: the bytes of the pool run after the convolution.
- * A band's only task (units 1) has pooled the rows inside its band as it
- * made them (dnnq_stem_row_done): it counts the others only. */
-static void pool_band(const struct dnnq_conv *c, size_t img, size_t b, size_t bh, size_t units)
-{
-	size_t ph = dnnq_maxpool_out_rows(c->pool), o0, o1, lo, hi;
-	size_t y1 = (b + 1) * bh < c->oh ? (b + 1) * bh : c->oh;
-	dnnq_maxpool_rows_meeting(c->pool, b * bh, y1, &o0, &o1);
-	for (size_t oy = o0; oy < o1; oy++) {
-		dnnq_maxpool_row_span(c->pool, oy, &lo, &hi);
-		size_t need = (hi / bh - lo / bh + 1) * units;
-		if (need > 1 && atomic_fetch_add_explicit(&c->pool_done[img * ph + oy], 1,
-		                                          memory_order_acq_rel) + 1 == need)
-			dnnq_maxpool_rows(c->pool, img, oy, oy + 1);
-	}
-}
-
-void dnnq_stem_row_done(const struct dnnq_conv *c, const struct dnnq_stem_task *st, size_t oy)
-{
-	size_t row = (st->img * c->oh + oy) * c->ow, o0, o1, lo, hi;
-	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + st->x0,
-	                     row + st->x1, st->j0, st->j1);
-	if (!c->pool || !st->whole)
-		return;
-	dnnq_maxpool_rows_meeting(c->pool, oy, oy + 1, &o0, &o1);
-	for (size_t py = o0; py < o1; py++) {
-		dnnq_maxpool_row_span(c->pool, py, &lo, &hi);
-		if (hi == oy && lo >= st->oy0)
-			dnnq_maxpool_rows(c->pool, st->img, py, py + 1);
-	}
-}
-
 /* Task = (DNNQ_STEM_ROWS output rows of an image, block of c->mc tiles of
  * DNNQ_STEM_TILE_W output pixels, column chunk); the fused post runs on
- * each row as it is made, the fused pool on the rows it completes. */
+ * the block's pixels. */
 static void stem_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
 	const size_t tw = (c->ow + DNNQ_STEM_TILE_W - 1) / DNNQ_STEM_TILE_W;
 	size_t per_row = (tw + c->mc - 1) / c->mc, t = task / c->nsplit;
-	size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS, r = t / per_row;
-	struct dnnq_stem_task st = { .img = r / rows, .oy0 = r % rows * DNNQ_STEM_ROWS,
-	                             .t0 = t % per_row * c->mc, .whole = per_row * c->nsplit == 1 };
-	st.oy1 = st.oy0 + DNNQ_STEM_ROWS < c->oh ? st.oy0 + DNNQ_STEM_ROWS : c->oh;
-	st.t1 = st.t0 + c->mc < tw ? st.t0 + c->mc : tw;
-	st.x0 = DNNQ_STEM_TILE_W * st.t0;
-	st.x1 = DNNQ_STEM_TILE_W * st.t1 < c->ow ? DNNQ_STEM_TILE_W * st.t1 : c->ow;
-	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &st.j0, &st.j1);
-	if (st.j0 < st.j1)
-		dnnq_stem_avx2(c, &st, c->scratch[tid]);
-	if (c->pool)   /* an empty column chunk counts too */
-		pool_band(c, st.img, st.oy0 / DNNQ_STEM_ROWS, DNNQ_STEM_ROWS, per_row * c->nsplit);
+	size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS, r = t / per_row, j0, j1;
+	size_t img = r / rows, oy0 = r % rows * DNNQ_STEM_ROWS, t0 = t % per_row * c->mc;
+	size_t oy1 = oy0 + DNNQ_STEM_ROWS < c->oh ? oy0 + DNNQ_STEM_ROWS : c->oh;
+	size_t t1 = t0 + c->mc < tw ? t0 + c->mc : tw, x0 = DNNQ_STEM_TILE_W * t0;
+	size_t x1 = DNNQ_STEM_TILE_W * t1 < c->ow ? DNNQ_STEM_TILE_W * t1 : c->ow;
+	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
+	if (j0 >= j1)
+		return;
+	dnnq_stem_avx2(c, img, oy0, oy1, t0, t1, j0, j1, c->scratch[tid]);
+	for (size_t oy = oy0; oy < oy1; oy++) {
+		size_t row = (img * c->oh + oy) * c->ow;
+		dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + x0, row + x1,
+		                     j0, j1);
+	}
 }
 
 /* Runs `blocks` pixel blocks, each in nsplit column chunks: columns are split
@@ -894,13 +848,6 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 			/* rows of tiles in even blocks of at most DNNQ_STEM_TILES */
 			size_t tw = (c->ow + DNNQ_STEM_TILE_W - 1) / DNNQ_STEM_TILE_W;
 			size_t b = (tw + DNNQ_STEM_TILES - 1) / DNNQ_STEM_TILES;
-			if (c->pool) {   /* set on after setup, or set up on another tensor */
-				if (!dnnq_maxpool_reads(c->pool, c->n, c->oh, c->ow, c->d.cout, c->out) ||
-				    c->pool_done_cap < c->n * dnnq_maxpool_out_rows(c->pool))
-					return DNNQ_E_INVAL;
-				for (size_t i = 0; i < c->n * dnnq_maxpool_out_rows(c->pool); i++)
-					atomic_init(&c->pool_done[i], 0);
-			}
 			c->mc = (tw + b - 1) / b;
 			size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS;
 			run_blocks(c, c->n * rows * ((tw + c->mc - 1) / c->mc), stem_task, ex);
@@ -977,21 +924,6 @@ int dnnq_conv_set_pre(struct dnnq_conv *c, void (*pre)(const void *ctx, size_t p
 bool dnnq_conv_can_sum(const struct dnnq_conv *c)
 {
 	return c && c->path == DNNQ_CONV_DEPTHWISE && c->q.d.out_dtype == DNNQ_DTYPE_U8;
-}
-
-bool dnnq_conv_can_pool(const struct dnnq_conv *c)
-{
-	return c && c->stem && c->q.d.out_dtype == DNNQ_DTYPE_U8;
-}
-
-int dnnq_conv_set_pool(struct dnnq_conv *c, const struct dnnq_maxpool *pool)
-{
-	if (!c)
-		return DNNQ_E_INVAL;
-	if (pool && !dnnq_conv_can_pool(c))
-		return DNNQ_E_UNSUPPORTED;
-	c->pool = pool;
-	return DNNQ_OK;
 }
 
 int dnnq_conv_set_sums(struct dnnq_conv *c, bool on)
@@ -1143,7 +1075,6 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 		free((void *)c->wino);
 	free(c->wino_zero);
 	free(c->row_sums);
-	free(c->pool_done);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)
 		free(c->scratch[t]);

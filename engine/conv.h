@@ -118,18 +118,6 @@ int dnnq_conv_set_sums(struct dnnq_conv *conv, bool on);
 /* The last run's sums, (n x oh) rows of cout, when set_sums is on; else
  * NULL. Valid until the next setup. */
 const uint32_t *dnnq_conv_row_sums(const struct dnnq_conv *conv);
-/* Until set again, the runs also make pool's output from theirs: each
- * task, once every task that makes the output rows of an output row of
- * the pool's window has stored them (after the table and the post), pools
- * that row, while its input is in cache (a counter per pool row; the last
- * of its tasks pools it), so the pool need not run (engine/graph.c,
- * fuse_maxpools). pool must be set up on this convolution's output, as
- * its next setup binds it (else the run returns DNNQ_E_INVAL). The stem by
- * 1-D Winograd only, whose tasks are bands of whole output rows
- * (dnnq_conv_can_pool; else DNNQ_E_UNSUPPORTED). NULL: none. */
-struct dnnq_maxpool;
-bool dnnq_conv_can_pool(const struct dnnq_conv *conv);
-int dnnq_conv_set_pool(struct dnnq_conv *conv, const struct dnnq_maxpool *pool);
 void dnnq_conv_destroy(struct dnnq_conv *conv);
 
 /* The fp32 reference: real-valued NHWC input x (n x h x w x cin) to the

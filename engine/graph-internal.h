@@ -73,8 +73,6 @@ struct gnode {
 	                                 tasks (graph.c, chain_convs) */
 	bool post_sums;               /* fused: sums its rows for a global pool */
 	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
-	struct gnode *post_pool;      /* fused: the max pool of its output, made in
-	                                 its tasks (graph.c, fuse_maxpools) */
 };
 
 struct dnnq_graph {
@@ -181,13 +179,6 @@ int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_e
 bool dnnq_node_sums_rows(const struct gnode *n);
 int dnnq_node_set_sums(struct gnode *n, bool on);
 bool dnnq_node_pools_sums(const struct gnode *n);
-/* Whether node n can make the max pool of its output in its tasks as it
- * stores the rows (an int8 convolution for which dnnq_conv_can_pool
- * holds), and setting such a pool node e (NULL: none), bound to the
- * buffers e's setup bound last; whether node n is an int8 max pool. */
-bool dnnq_node_takes_pool(const struct gnode *n);
-int dnnq_node_set_pool(struct gnode *n, const struct gnode *e);
-bool dnnq_node_is_maxpool(const struct gnode *n);
 
 /* A constant's values as f32 (malloc'd): an f32 one copied, a u8 one
  * dequantized; NULL when out of memory. */

@@ -547,23 +547,6 @@ bool dnnq_node_pools_sums(const struct gnode *n)
 	return n->ops == &pool_ops && n->desc.kind == DNNQ_NODE_GAVGPOOL;
 }
 
-bool dnnq_node_takes_pool(const struct gnode *n)
-{
-	return n->ops == &conv_ops && dnnq_conv_can_pool(n->op);
-}
-
-bool dnnq_node_is_maxpool(const struct gnode *n)
-{
-	return n->ops == &pool_ops && n->desc.kind == DNNQ_NODE_MAXPOOL;
-}
-
-int dnnq_node_set_pool(struct gnode *n, const struct gnode *e)
-{
-	if (!dnnq_node_takes_pool(n) || (e && !dnnq_node_is_maxpool(e)))
-		return DNNQ_E_INVAL;
-	return dnnq_conv_set_pool(n->op, e ? e->op : NULL);
-}
-
 static struct dnnq_pooling_geom pool_geom(const struct dnnq_model_node *n)
 {
 	return (struct dnnq_pooling_geom){ n->pool[0], n->pool[1], n->pool[2], n->pool[3],

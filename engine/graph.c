@@ -583,54 +583,6 @@ static void chain_convs(struct dnnq_graph *g)
 	}
 }
 
-/*
- * A max pool (int8) whose input is a convolution's output, or the output
- * of a node fused into one (its output a view of the convolution's), that
- * nothing else reads, runs in that convolution's tasks (dnnq_conv_set_pool:
- * the stem by 1-D Winograd, whose tasks are bands of output rows): the
- * task that completes the last input row of a pool row's window pools it
- * while those rows are in cache, and the pool does not run (no pass over
- * the convolution's output, no fork and join). Only where every node
- * between the two does not run (fused): the pool's output is written while
- * the convolution runs, so nothing may be placed over it from then on, and
- * nothing the convolution's tasks read may lie under it: those inputs live
- * until the pool's node. The bytes are those of the pool run after the
- * convolution; the shadow run and dnnq_graph_run_nodes run the two apart.
- */
-static int fuse_maxpools(struct dnnq_graph *g)
-{
-	size_t *reads;
-	bool *viewed;
-	int rc = count_reads(g, &reads, &viewed);
-	for (size_t i = 0; !rc && i < g->nn; i++) {
-		struct gnode *m = &g->n[i];
-		if (m->fused || !dnnq_node_is_maxpool(m))
-			continue;
-		int t = m->desc.inputs[0];
-		const struct gtensor *x = &g->t[t], *b = x;
-		if (x->view_of >= 0 && x->producer >= 0 && g->n[x->producer].fused)
-			b = &g->t[x->view_of];   /* a fused node's output: the convolution's */
-		if (b->producer < 0 || b->view_of >= 0 || x->output_idx >= 0 || b->output_idx >= 0 ||
-		    reads[t] != 1 || viewed[t])
-			continue;
-		struct gnode *p = &g->n[b->producer];
-		bool apart = p->fused || p->chain || p->post_pool || !dnnq_node_takes_pool(p);
-		for (size_t k = (size_t)b->producer + 1; k < i && !apart; k++)
-			apart = !g->n[k].fused;
-		if (apart)
-			continue;
-		const struct gnode *readers[] = { p, p->pre_node, p->post_eltwise };
-		for (size_t r = 0; r < sizeof readers / sizeof *readers; r++)
-			for (size_t k = 0; readers[r] && k < readers[r]->desc.ninputs; k++)
-				live_until(gin(g, readers[r], k), i);
-		p->post_pool = m;
-		m->fused = true;
-	}
-	free(reads);
-	free(viewed);
-	return rc;
-}
-
 int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 {
 	if (!g || g->finalized)
@@ -650,8 +602,6 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
 	chain_convs(g);
-	if (fuse_maxpools(g))
-		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
 	for (size_t i = 0; i < g->nt; i++) {
@@ -1040,10 +990,6 @@ static int bind_fused(struct dnnq_graph *g, struct gnode *n)
 		rc = n->pre_node->ops->setup(g, n->pre_node, g->nthreads);
 	if (!rc && n->pre_node)
 		rc = dnnq_node_set_pre(n, g->unfused ? NULL : n->pre_node);
-	if (!rc && n->post_pool && !g->unfused)
-		rc = n->post_pool->ops->setup(g, n->post_pool, g->nthreads);
-	if (!rc && n->post_pool)
-		rc = dnnq_node_set_pool(n, g->unfused ? NULL : n->post_pool);
 	return rc;
 }
 

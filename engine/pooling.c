@@ -403,51 +403,6 @@ void dnnq_maxpool_destroy(struct dnnq_maxpool *op)
 	free(op);
 }
 
-bool dnnq_maxpool_reads(const struct dnnq_maxpool *op, size_t n, size_t h, size_t w, size_t c,
-                        const void *in)
-{
-	const struct pooler *p = &op->p;
-	return p->bound && p->n == n && p->h == h && p->w == w && p->c == c && p->in == in;
-}
-
-size_t dnnq_maxpool_out_rows(const struct dnnq_maxpool *op)
-{
-	return op->p.oh;
-}
-
-/* Window oy starts at s = oy * stride - pad_top < h and ends at s + extent
- * - 1 >= 0 (axis_out, check_geom), so clipped it meets [y0, y1) exactly
- * when s < y1 and s + extent - 1 >= y0. */
-void dnnq_maxpool_rows_meeting(const struct dnnq_maxpool *op, size_t y0, size_t y1, size_t *o0,
-                               size_t *o1)
-{
-	const struct dnnq_pooling_axis *a = &op->p.ax[0];
-	int64_t ext = (a->k - 1) * a->d + 1, lo = (int64_t)y0 - ext + 1 + a->p0;
-	int64_t hi = ((int64_t)y1 - 1 + a->p0) / a->s + 1;
-	lo = lo > 0 ? (lo + a->s - 1) / a->s : 0;
-	*o1 = (size_t)(hi < (int64_t)op->p.oh ? hi : (int64_t)op->p.oh);
-	*o0 = (size_t)lo < *o1 ? (size_t)lo : *o1;
-}
-
-void dnnq_maxpool_row_span(const struct dnnq_maxpool *op, size_t oy, size_t *lo, size_t *hi)
-{
-	const struct dnnq_pooling_axis *a = &op->p.ax[0];
-	int64_t s = (int64_t)oy * a->s - a->p0, e = s + (a->k - 1) * a->d, h = (int64_t)op->p.h;
-	*lo = (size_t)(s > 0 ? s : 0);
-	*hi = (size_t)(e < h - 1 ? e : h - 1);
-}
-
-void dnnq_maxpool_rows(const struct dnnq_maxpool *op, size_t img, size_t oy0, size_t oy1)
-{
-	const struct pooler *p = &op->p;
-	for (size_t oy = oy0; oy < oy1; oy++) {
-		struct dnnq_pooling_span hs =
-			dnnq_pooling_window(&p->ax[0], (int64_t)oy, (int64_t)p->h);
-		for (size_t c0 = 0; c0 < p->c; c0 += CBLOCK)
-			max_row(p, img * p->oh + oy, &hs, c0, p->c - c0 < CBLOCK ? p->c - c0 : CBLOCK);
-	}
-}
-
 /* ---- AveragePool ---- */
 
 int dnnq_avgpool_create(const struct dnnq_avgpool_desc *d, struct dnnq_avgpool **out,

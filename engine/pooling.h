@@ -82,22 +82,6 @@ int dnnq_maxpool_setup(struct dnnq_maxpool *op, size_t n, size_t h, size_t w, si
 int dnnq_maxpool_run(struct dnnq_maxpool *op, const struct dnnq_executor *ex);
 void dnnq_maxpool_destroy(struct dnnq_maxpool *op);
 
-/* The pool of a convolution's output made in the convolution's tasks
- * (dnnq_conv_set_pool): as setup bound it, whether it reads an n x h x w
- * x c input at `in`; its output rows; the output rows [*o0, *o1) whose
- * windows meet input rows [y0, y1) (y0 < y1 <= h; never empty: a window
- * always holds an input row, pooling.h); the input rows [*lo, *hi] output
- * row oy's window spans, clipped to the input; and output rows [oy0, oy1)
- * of image img, every column and channel, the bytes dnnq_maxpool_run
- * writes there. */
-bool dnnq_maxpool_reads(const struct dnnq_maxpool *op, size_t n, size_t h, size_t w, size_t c,
-                        const void *in);
-size_t dnnq_maxpool_out_rows(const struct dnnq_maxpool *op);
-void dnnq_maxpool_rows_meeting(const struct dnnq_maxpool *op, size_t y0, size_t y1, size_t *o0,
-                               size_t *o1);
-void dnnq_maxpool_row_span(const struct dnnq_maxpool *op, size_t oy, size_t *lo, size_t *hi);
-void dnnq_maxpool_rows(const struct dnnq_maxpool *op, size_t img, size_t oy0, size_t oy1);
-
 /* AveragePool: input and output have their own qparams. */
 struct dnnq_avgpool_desc {
 	enum dnnq_isa isa;
