@@ -120,9 +120,9 @@ static inline __attribute__((always_inline)) void max_row(const struct dnnq_pool
 			struct dnnq_pooling_span ws = row_window(r, o, d1);
 			if (ws.first != have)
 				carry = column32(r->x + (size_t)ws.first * sw + k, nh, r->sh);
-			const uint8_t *x = r->x + (size_t)ws.first * sw + k;
-			for (; o < o_b; o++, x += 2 * sw) {
-				__m256i a = column32(x + sw, nh, r->sh), b = column32(x + 2 * sw, nh, r->sh);
+			for (; o < o_b; o++) {   /* columns 2 o - pad + 1, + 2 */
+				const uint8_t *x = r->x + (2 * o - (size_t)r->ax.p0 + 1) * sw + k;
+				__m256i a = column32(x, nh, r->sh), b = column32(x + sw, nh, r->sh);
 				_mm256_storeu_si256((__m256i *)(y + o * sw + k),
 				                    _mm256_max_epu8(carry, _mm256_max_epu8(a, b)));
 				carry = b;

@@ -5,7 +5,9 @@
  * number of output rows (over all images) times a fixed block of channels;
  * a task walks its output pixels, works out each window's taps inside the
  * image (and, for the average's divisor, inside the padded image) and hands
- * the window to the ISA's kernel, which reduces all taps channel by channel.
+ * the window to the ISA's kernel, which reduces all taps channel by channel
+ * (a max pool hands a row's window rows to the ISA's row kernel, which
+ * works out the windows along the row).
  * The per-pixel quantities (tap counts, the requantization multiplier) are
  * computed here, once, for both ISAs: the kernels only add, compare and
  * apply the shared output step, which is why AVX2 and scalar agree bit for
