@@ -22,7 +22,7 @@
  * (AVX-512 VNNI takes the AVX2 ones). */
 #define STEPS(isa) STEPS_LUT(isa, dnnq_lut_##isa)
 #define STEPS_LUT(isa, lut_kernel) \
-	.maxpool = dnnq_maxpool_kernel_##isa, \
+	.maxpool_row = dnnq_maxpool_row_##isa, \
 	.avgpool = dnnq_avgpool_kernel_##isa, \
 	.pool_sums = dnnq_pool_sums_##isa, \
 	.ew = dnnq_ew_##isa, \

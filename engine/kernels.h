@@ -26,6 +26,7 @@ struct dnnq_ew_kernel;
 struct dnnq_ewlin_kernel;
 struct dnnq_nchw_kernel;
 struct dnnq_pooling_win;
+struct dnnq_pooling_row;
 struct dnnq_avgpool_k;
 struct dnnq_quant_k;
 
@@ -62,7 +63,7 @@ struct dnnq_kernels {
 	struct dnnq_gemm_ukernel gemm;        /* 32-bit accumulation, exact */
 	struct dnnq_gemm_ukernel gemm_acc16;  /* 16-bit accumulation (dnnq_gemm_pack_acc16) */
 	struct dnnq_dw_ukernel dw;
-	void (*maxpool)(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
+	void (*maxpool_row)(const struct dnnq_pooling_row *row, size_t c, uint8_t *y);
 	void (*avgpool)(const struct dnnq_pooling_win *win, size_t c,
 	                const struct dnnq_avgpool_k *k, uint8_t *y);
 	void (*pool_sums)(const struct dnnq_pooling_win *win, size_t c, uint32_t *sum);

@@ -5,7 +5,9 @@
  * number of output rows (over all images) times a fixed block of channels;
  * a task walks its output pixels, works out each window's taps inside the
  * image (and, for the average's divisor, inside the padded image) and hands
- * the window to the ISA's kernel, which reduces all taps channel by channel.
+ * the window to the ISA's kernel, which reduces all taps channel by channel
+ * (a max pool hands a row's window rows to the ISA's row kernel, which
+ * works out the windows along the row).
  * The per-pixel quantities (tap counts, the requantization multiplier) are
  * computed here, once, for both ISAs: the kernels only add, compare and
  * apply the shared output step, which is why AVX2 and scalar agree bit for
@@ -243,8 +245,8 @@ static struct dnnq_avgpool_k avg_k(const struct pooler *p, int64_t taps, int64_t
 	};
 }
 
-/* One output pixel, channels [c0, c0 + nc), from output row r (over all
- * images) and the height window hs of that row. */
+/* One output pixel of an average, channels [c0, c0 + nc), from output row
+ * r (over all images) and the height window hs of that row. */
 static void pixel(const struct pooler *p, size_t r, const struct dnnq_pooling_span *hs,
                   size_t ow, size_t c0, size_t nc)
 {
@@ -257,13 +259,23 @@ static void pixel(const struct pooler *p, size_t r, const struct dnnq_pooling_sp
 		(size_t)(p->ax[1].d < (int64_t)p->w ? p->ax[1].d : 0) * p->c,
 	};
 	uint8_t *y = p->out + (r * p->ow + ow) * p->c + c0;
-	if (!p->avg) {
-		p->kn->maxpool(&win, nc, y);
-		return;
-	}
 	int64_t taps = hs->n * ws.n;
 	struct dnnq_avgpool_k k = avg_k(p, taps, p->include_pad ? hs->count * ws.count : taps);
 	p->kn->avgpool(&win, nc, &k, y);
+}
+
+/* Output row r (over all images) of a max pool, channels [c0, c0 + nc),
+ * from the height window hs of that row: the row kernel. */
+static void max_row(const struct pooler *p, size_t r, const struct dnnq_pooling_span *hs,
+                    size_t c0, size_t nc)
+{
+	size_t img = r / p->oh;
+	const struct dnnq_pooling_row row = {
+		p->in + (img * p->h + (size_t)hs->first) * p->w * p->c + c0, (size_t)hs->n,
+		(size_t)(p->ax[0].d < (int64_t)p->h ? p->ax[0].d : 0) * p->w * p->c, p->c, p->w,
+		p->ow, p->ax[1],
+	};
+	p->kn->maxpool_row(&row, nc, p->out + r * p->ow * p->c + c0);
 }
 
 static void task(void *arg, size_t t, unsigned tid)
@@ -277,6 +289,10 @@ static void task(void *arg, size_t t, unsigned tid)
 	for (size_t r = r0; r < r1; r++) {
 		struct dnnq_pooling_span hs =
 			dnnq_pooling_window(&p->ax[0], (int64_t)(r % p->oh), (int64_t)p->h);
+		if (!p->avg) {
+			max_row(p, r, &hs, c0, nc);
+			continue;
+		}
 		for (size_t ow = 0; ow < p->ow; ow++)
 			pixel(p, r, &hs, ow, c0, nc);
 	}
@@ -534,6 +550,18 @@ void dnnq_maxpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c, ui
 			for (size_t k = 0; k < c; k++)
 				y[k] = x[k] > y[k] ? x[k] : y[k];
 		}
+	}
+}
+
+void dnnq_maxpool_row_scalar(const struct dnnq_pooling_row *row, size_t c, uint8_t *y)
+{
+	for (size_t o = 0; o < row->ow; o++) {
+		struct dnnq_pooling_span ws = dnnq_pooling_window(&row->ax, (int64_t)o, (int64_t)row->w);
+		const struct dnnq_pooling_win win = {
+			row->x + (size_t)ws.first * row->sw, row->nh, (size_t)ws.n, row->sh,
+			(size_t)(row->ax.d < (int64_t)row->w ? row->ax.d : 0) * row->sw,
+		};
+		dnnq_maxpool_kernel_scalar(&win, c, y + o * row->sw);
 	}
 }
 

@@ -173,7 +173,25 @@ struct dnnq_pooling_span dnnq_pooling_window(const struct dnnq_pooling_axis *a, 
                                              int64_t in);
 
 void dnnq_maxpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
-void dnnq_maxpool_kernel_avx2(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
+
+/* A max pool's output row: its windows take nh input rows from x (the
+ * first one's column 0, at the row's first channel), sh bytes apart; along
+ * the width, output column o takes the input columns of window o of axis
+ * ax on w of them, sw bytes apart (the image's channel count, also the
+ * output's pixel stride). A row kernel reduces channels [0, c) of every
+ * output pixel into y (the row's first pixel): the scalar one window by
+ * window (the pixel kernel), the AVX2 one taking an input column's max
+ * over the rows once where two windows share it (3x3 stride 2: 2 new
+ * columns of 3 a window, in a loop of its own). A max is exact in any
+ * order: the same bytes. */
+struct dnnq_pooling_row {
+	const uint8_t *x;
+	size_t nh, sh, sw, w, ow;
+	struct dnnq_pooling_axis ax;
+};
+
+void dnnq_maxpool_row_scalar(const struct dnnq_pooling_row *row, size_t c, uint8_t *y);
+void dnnq_maxpool_row_avx2(const struct dnnq_pooling_row *row, size_t c, uint8_t *y);
 /* The sums of channels [0, c) over the window's taps, mod 2^32 (exact
  * for at most 2^24 taps): an average's sums, and a depthwise convolution's
  * row sums for a global pool of its output (dnnq_conv_set_sums). */

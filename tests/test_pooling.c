@@ -479,6 +479,31 @@ START_TEST(windows_3x3)
 }
 END_TEST
 
+/* 3x3 stride 2 max pools (the AVX2 row kernel's loop over the windows
+ * wholly inside a row, the edge windows before and after it, the carried
+ * column): every pad pair 0..2 on both axes, widths 1..13 (narrower than
+ * the window too), heights 1..7, ceil mode, channels in whole and partial
+ * blocks of 32, batch 2, against the reference and scalar. */
+START_TEST(maxpool_3x3_stride2_rows)
+{
+	static const size_t chans[] = { 32, 64, 40, 97, 7 };
+	struct rng r = { 6006 + (uint64_t)_i };
+	int32_t pl = _i % 3, pr = _i / 3 % 3;
+	for (size_t w = 1; w <= 13; w++) {
+		struct pcase pc = {
+			.g = { 3, 3, 2, 2, pr, pl, pl, pr, 1, 1, _i / 9 % 2 }, .n = 2,
+			.h = (size_t)rng_int(&r, 1, 7), .w = w, .c = chans[w % 5],
+			.in_qp = { 0.03f, (int32_t)rng_int(&r, 0, 255), 8, false },
+		};
+		if (dnnq_pooling_output_size(&pc.g, pc.h, pc.w, &pc.oh, &pc.ow, NULL))
+			continue;   /* no window fits */
+		uint8_t *x = random_input(&r, &pc);
+		run_and_check(0, &pc, x);
+		free(x);
+	}
+}
+END_TEST
+
 /* More than 257 taps (the AVX2 u16 sums are widened mid-window) at the
  * extremes: all 255 with zero point 0, all 0 with zero point 255, random. */
 START_TEST(large_windows_extremes)
@@ -682,6 +707,7 @@ Suite *suite_pooling(void)
 	tcase_add_loop_test(tc, avgpool_random, 0, 8);
 	tcase_add_loop_test(tc, gavgpool_random, 0, 4);
 	tcase_add_loop_test(tc, windows_3x3, 0, 24);
+	tcase_add_loop_test(tc, maxpool_3x3_stride2_rows, 0, 18);
 	tcase_add_test(tc, large_windows_extremes);
 	tcase_add_test(tc, threads_do_not_change_results);
 	tcase_set_timeout(tc, 300);
