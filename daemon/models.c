@@ -389,6 +389,7 @@ static int version_make(const struct dnnq_config_model *src, const void *buf, si
 	m->src = *src;
 	m->max_batch = src->max_batch;
 	m->generation = m->sig_gen = 1;
+	m->stats = DNNQD_STATS_NONE;
 	m->ngraphs = nworkers ? nworkers : 1;
 	int rc = 0;
 	if (src->path && !(m->src.path = strdup(src->path)))
@@ -624,6 +625,7 @@ static int next_version(const struct dnnqd_model *old, const struct dnnq_config_
 	struct dnnqd_model *v = *out;
 	*loaded = true;
 	v->id = old->id;
+	v->stats = old->stats;
 	v->generation = old->generation + 1;
 	v->sig_gen = signature_same(old, v) ? old->sig_gen : v->generation;
 	return 0;
