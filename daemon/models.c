@@ -214,11 +214,10 @@ static int check_items_apart(const struct dnnqd_model *m, struct dnnq_diag *d)
 	for (size_t i = 0; m->src.batching.enabled && i < dnnq_graph_num_nodes(g); i++)
 		if (!dnnq_graph_node_info(g, i, &ni) && ni.couples_items)
 			return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "dynamic_batching: node '%s' (%s)"
-			                     " quantizes its input with one scale for the whole batch"
-			                     " (dynamic quantization): a request batched with another"
-			                     " client's would get a result that depends on that"
-			                     " client's values; serve the model without"
-			                     " dynamic_batching", ni.name, dnnq_node_kind_name(ni.kind));
+			                     " quantizes its input with one scale for the whole batch:"
+			                     " one client's values would change another's results"
+			                     " (serve it unbatched)", ni.name,
+			                     dnnq_node_kind_name(ni.kind));
 	return 0;
 }
 

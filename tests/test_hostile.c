@@ -4535,10 +4535,10 @@ START_TEST(hostile_batch_coupled)
 	                            (struct dnnq_tensor *[]){ &y }, TIMEOUT_MS), 0);
 	dnnq_model_close(m);
 	dnnq_close(c);
-	FILE *f = fopen(path, "a");
-	ck_assert_ptr_nonnull(f);
-	fputs("    dynamic_batching: { max_queue_delay_us: 1000 }\n", f);
-	ck_assert_int_eq(fclose(f), 0);
+	static const char batched[] = "    dynamic_batching: { max_queue_delay_us: 1000 }\n";
+	char yaml[sizeof dynfc_yaml + sizeof batched];
+	snprintf(yaml, sizeof yaml, "%s%s", dynfc_yaml, batched);
+	hostile_write(path, yaml, strlen(yaml));
 	hostile_reload_refused(d.socket, DNNQ_E_UNSUPPORTED, "dynamic_batching: node 'fc'", msg,
 	                       sizeof msg);
 	snprintf(outcome, sizeof outcome, "refused ('%.300s'), the old version served", msg);
