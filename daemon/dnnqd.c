@@ -72,9 +72,11 @@ static void rows_held(const struct dnnqd_models *t, bool *used)
  * daemon): the lowest that no version of ms, of cur (the table served;
  * NULL before the workers start) or of one still in its grace period
  * holds. Workers count only through the tables they hold, so nobody
- * writes such a row: zeroed, it starts the model from nothing. A version
- * cur serves keeps having none (its row is read by the workers), as do
- * those past DNNQD_STATS_MODELS names served at once. */
+ * writes such a row: zeroed, it starts the model from nothing. When the
+ * live tables hold every row (DNNQD_STATS_MODELS names at once, or more
+ * names come and gone within one grace period) a version gets none and
+ * keeps none while served (the workers read it): its name's next version
+ * is given one. */
 static void give_rows(struct dnnqd *d, struct dnnqd_models *ms, const struct dnnqd_models *cur)
 {
 	bool used[DNNQD_STATS_MODELS] = { false };

@@ -65,7 +65,7 @@ struct dnnqd_model {
 	uint32_t id;
 	/* its row of the per-model counters (dnnqd.h, mcounts), which the
 	 * name's later versions inherit; DNNQD_STATS_NONE until published
-	 * (dnnqd_models_publish), and when every row is another name's */
+	 * (dnnqd_models_publish), and when the live tables held every row */
 	uint32_t stats;
 	uint32_t generation, sig_gen;
 	uint32_t max_batch;
