@@ -377,8 +377,9 @@ void dnnqd_model_stats_fill(struct dnnqd *d, uint32_t index, struct dnnq_msg_mod
 	o->generation = v->generation;
 	o->n_models = ms->count;
 	snprintf(o->name, sizeof o->name, "%s", v->name);
-	for (unsigned w = 0; id < DNNQD_STATS_MODELS && w < d->nworkers; w++) {
-		const struct dnnqd_model_counts *k = &d->mcounts[(size_t)w * DNNQD_STATS_MODELS + id];
+	for (unsigned w = 0; v->stats < DNNQD_STATS_MODELS && w < d->nworkers; w++) {
+		const struct dnnqd_model_counts *k =
+			&d->mcounts[(size_t)w * DNNQD_STATS_MODELS + v->stats];
 		o->requests += atomic_load_explicit(&k->requests, memory_order_relaxed);
 		o->failures += atomic_load_explicit(&k->failures, memory_order_relaxed);
 		o->samples += atomic_load_explicit(&k->samples, memory_order_relaxed);

@@ -58,6 +58,50 @@ static int alloc_state(struct dnnqd *d, struct dnnq_diag *diag)
 	return 0;
 }
 
+/* The counters rows t's versions hold into used[]. */
+static void rows_held(const struct dnnqd_models *t, bool *used)
+{
+	for (uint32_t k = 0; k < t->count; k++) {
+		uint32_t r = t->m[t->order[k]]->stats;
+		if (r < DNNQD_STATS_MODELS)
+			used[r] = true;
+	}
+}
+
+/* A counters row for each version of ms that has none (a name new to the
+ * daemon): the lowest that no version of ms, of cur (the table served;
+ * NULL before the workers start) or of one still in its grace period
+ * holds. Workers count only through the tables they hold, so nobody
+ * writes such a row: zeroed, it starts the model from nothing. When the
+ * live tables hold every row (DNNQD_STATS_MODELS names at once, or more
+ * names come and gone within one grace period) a version gets none and
+ * keeps none while served (the workers read it): its name's next version
+ * is given one. */
+static void give_rows(struct dnnqd *d, struct dnnqd_models *ms, const struct dnnqd_models *cur)
+{
+	bool used[DNNQD_STATS_MODELS] = { false };
+	rows_held(ms, used);
+	if (cur)
+		rows_held(cur, used);
+	for (const struct dnnqd_models *t = d->retired_models; t; t = t->next)
+		rows_held(t, used);
+	uint32_t r = 0;
+	for (uint32_t k = 0; k < ms->count; k++) {
+		struct dnnqd_model *v = ms->m[ms->order[k]];
+		if (v->stats != DNNQD_STATS_NONE || (cur && dnnqd_models_at(cur, v->id) == v))
+			continue;
+		while (r < DNNQD_STATS_MODELS && used[r])
+			r++;
+		if (r == DNNQD_STATS_MODELS)
+			return;
+		for (unsigned w = 0; w < d->nworkers; w++)
+			memset(&d->mcounts[(size_t)w * DNNQD_STATS_MODELS + r], 0,
+			       sizeof *d->mcounts);
+		v->stats = r;
+		used[r] = true;
+	}
+}
+
 int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, struct dnnqd_models *ms,
                 struct dnnq_diag *diag)
 {
@@ -71,8 +115,8 @@ int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, struct dnnqd_mo
 	else if (!ms || ms->nworkers != cfg->ncpus)
 		rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "daemon: the model table has graphs for"
 		                   " %u workers, not %u", ms ? ms->nworkers : 0, cfg->ncpus);
-	if (!rc)
-		rc = alloc_state(d, diag);
+	if (!rc && !(rc = alloc_state(d, diag)))
+		give_rows(d, ms, NULL);
 	while (!rc && d->nworkers < cfg->ncpus) {
 		struct dnnqd_worker *w = &d->workers[d->nworkers];
 		/* counted first: destroy cleans up a half-initialised worker */
@@ -203,6 +247,7 @@ int dnnqd_models_publish(struct dnnqd *d, struct dnnqd_models *ms)
 	struct dnnqd_models *old = dnnqd_models_now(d);
 	if (!(old->grace = calloc(d->nworkers ? d->nworkers : 1, sizeof *old->grace)))
 		return DNNQ_E_NOMEM;
+	give_rows(d, ms, old);
 	atomic_store(&d->models, ms);
 	/* after the store above: the order qsbr.h's argument needs */
 	dnnqd_grace_begin(d, old->grace);

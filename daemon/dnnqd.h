@@ -104,9 +104,15 @@ static inline void dnnqd_count(_Atomic uint64_t *c, uint64_t v)
 	                      memory_order_relaxed);
 }
 
-/* One worker's counters of one model id (MODEL_STATS). Worker i writes
- * only its own, with dnnqd_count; the control loop sums them. */
-#define DNNQD_STATS_MODELS 256  /* model ids counted; higher ids are not */
+/* One worker's counters of one model (MODEL_STATS), in the row the
+ * model's name holds while any version of it lives (dnnqd_model.stats).
+ * Worker i writes only its own, with dnnqd_count; the control loop sums
+ * them. Rows are not model ids: a reload that serves a name never served
+ * before hands out a new id (an old handle must never name another
+ * model), so ids grow with every name ever served, and counting by id
+ * left every model past the 256th name unseen (requests 0 in
+ * MODEL_STATS and the metrics, however busy). */
+#define DNNQD_STATS_MODELS 256  /* rows: names served at once that are counted */
 struct dnnqd_model_counts {
 	_Atomic uint64_t requests, failures, samples, run_ns;
 	_Atomic uint64_t queued, queue_ns;	/* requests with a plausible submit stamp */
@@ -138,8 +144,9 @@ struct dnnqd {
 	struct dnnqd_worker *workers;
 	unsigned nworkers;
 	struct dnnqd_counters *counts;  /* daemon-wide, one per worker */
-	struct dnnqd_model_counts *mcounts;  /* worker i's model id m at
-	                                        [i * DNNQD_STATS_MODELS + m] */
+	struct dnnqd_model_counts *mcounts;  /* worker i's row r (a model's:
+	                                        dnnqd_model.stats) at
+	                                        [i * DNNQD_STATS_MODELS + r] */
 	_Atomic bool stop;
 	/* control loop only */
 	uint64_t start_ns;

@@ -201,6 +201,26 @@ static int check_batching(const struct dnnqd_model *m, struct dnnq_diag *d)
 	return 0;
 }
 
+/* Dynamic batching runs the requests of different clients as one batch,
+ * which must not change any request's result: a graph in which one item's
+ * output depends on the others' values (a dynamic FC: one input scale for
+ * the whole batch, so one client's row of 1e6 turned every other client's
+ * output into the zero point, status 0) is refused batching, naming the
+ * node. */
+static int check_items_apart(const struct dnnqd_model *m, struct dnnq_diag *d)
+{
+	const struct dnnq_graph *g = m->graphs[0].g;
+	struct dnnq_node_info ni;
+	for (size_t i = 0; m->src.batching.enabled && i < dnnq_graph_num_nodes(g); i++)
+		if (!dnnq_graph_node_info(g, i, &ni) && ni.couples_items)
+			return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "dynamic_batching: node '%s' (%s)"
+			                     " quantizes its input with one scale for the whole batch:"
+			                     " one client's values would change another's results"
+			                     " (serve it unbatched)", ni.name,
+			                     dnnq_node_kind_name(ni.kind));
+	return 0;
+}
+
 /* Whether every worker's activations of m at `batch` (its graph's cost
  * into *cost) fit in `bound` bytes; a batch whose sizes overflow does not. */
 static bool batch_fits(struct dnnqd_model *m, uint32_t batch, uint64_t bound,
@@ -339,6 +359,8 @@ static int version_fill(struct dnnqd_model *m, const void *buf, size_t len,
 	if (!rc)
 		rc = signature(m, m->graphs[0].g, d);
 	if (!rc)
+		rc = check_items_apart(m, d);
+	if (!rc)
 		rc = check_cost(m, d);
 	for (unsigned w = 1; w < m->ngraphs && !rc; w++)
 		rc = dnnq_model_build_shared(&m->parsed, dnnq_isa_best(), m->weights,
@@ -366,6 +388,7 @@ static int version_make(const struct dnnq_config_model *src, const void *buf, si
 	m->src = *src;
 	m->max_batch = src->max_batch;
 	m->generation = m->sig_gen = 1;
+	m->stats = DNNQD_STATS_NONE;
 	m->ngraphs = nworkers ? nworkers : 1;
 	int rc = 0;
 	if (src->path && !(m->src.path = strdup(src->path)))
@@ -601,6 +624,7 @@ static int next_version(const struct dnnqd_model *old, const struct dnnq_config_
 	struct dnnqd_model *v = *out;
 	*loaded = true;
 	v->id = old->id;
+	v->stats = old->stats;
 	v->generation = old->generation + 1;
 	v->sig_gen = signature_same(old, v) ? old->sig_gen : v->generation;
 	return 0;

@@ -58,9 +58,15 @@ struct dnnqd_file_id {
 	int64_t mtime_ns, ctime_ns;
 };
 
+#define DNNQD_STATS_NONE UINT32_MAX   /* a model without a counters row */
+
 struct dnnqd_model {
 	char name[DNNQ_PROTO_NAME_MAX];
 	uint32_t id;
+	/* its row of the per-model counters (dnnqd.h, mcounts), which the
+	 * name's later versions inherit; DNNQD_STATS_NONE until published
+	 * (dnnqd_models_publish), and when the live tables held every row */
+	uint32_t stats;
 	uint32_t generation, sig_gen;
 	uint32_t max_batch;
 	uint32_t n_inputs, n_outputs;

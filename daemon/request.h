@@ -71,6 +71,7 @@ struct dnnqd_job {
 	int status;
 	uint32_t model_id;              /* as sent (req.model_id: UINT32_MAX when the table
 	                                   serves no such id, so nothing counts on it) */
+	uint32_t stats;                 /* its model's counters row (dnnqd_model.stats) */
 	bool recheck;                   /* failed its check against a table a reload has
 	                                   replaced since: checked again (worker.c) */
 	bool joined;                    /* rides on the worker another request claimed */

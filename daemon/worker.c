@@ -196,10 +196,11 @@ static const uint64_t hist_bounds[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_HIST
  * older (or in the future) is the client's mistake or mischief. */
 #define QUEUE_NS_MAX 60000000000ull
 
-/* Worker w's counters of model id m; NULL for ids not counted. */
-static struct dnnqd_model_counts *model_counts(struct dnnqd_worker *w, uint32_t m)
+/* Worker w's counters in row r (a model's: dnnqd_model.stats); NULL for
+ * DNNQD_STATS_NONE. */
+static struct dnnqd_model_counts *model_counts(struct dnnqd_worker *w, uint32_t r)
 {
-	return m < DNNQD_STATS_MODELS ? &w->d->mcounts[(size_t)w->index * DNNQD_STATS_MODELS + m]
+	return r < DNNQD_STATS_MODELS ? &w->d->mcounts[(size_t)w->index * DNNQD_STATS_MODELS + r]
 	                              : NULL;
 }
 
@@ -216,7 +217,7 @@ static unsigned bucket(const uint64_t *bounds, uint64_t v)
  * its check to its completion. */
 static void count_model(struct dnnqd_worker *w, const struct dnnqd_job *j, uint64_t ns)
 {
-	struct dnnqd_model_counts *m = model_counts(w, j->req.model_id);
+	struct dnnqd_model_counts *m = model_counts(w, j->stats);
 	if (!m)
 		return;
 	dnnqd_count(&m->requests, 1);
@@ -234,11 +235,11 @@ static void count_model(struct dnnqd_worker *w, const struct dnnqd_job *j, uint6
 
 static const uint64_t batch_bounds[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_BATCH_BOUNDS;
 
-/* One graph run of `items` batch items on model id m; expired: a partial
- * batch that ran at its deadline. */
-static void count_run(struct dnnqd_worker *w, uint32_t id, uint32_t items, bool expired)
+/* One graph run of `items` batch items on the model of counters row r;
+ * expired: a partial batch that ran at its deadline. */
+static void count_run(struct dnnqd_worker *w, uint32_t r, uint32_t items, bool expired)
 {
-	struct dnnqd_model_counts *m = model_counts(w, id);
+	struct dnnqd_model_counts *m = model_counts(w, r);
 	if (!m)
 		return;
 	dnnqd_count(&m->runs, 1);
@@ -379,10 +380,11 @@ static void job_check(const struct dnnqd_models *ms, struct dnnqd_job *j, struct
 {
 	j->req.model_id = j->model_id;
 	j->status = dnnqd_request_check(ms, &j->req, diag);
-	/* an id not served (not yet, or no longer): counted daemon-wide only,
-	 * not on the model a later reload gives the id */
-	if (!dnnqd_models_at(ms, j->req.model_id))
+	/* an id not served (not yet, or no longer): counted daemon-wide only */
+	const struct dnnqd_model *m = dnnqd_models_at(ms, j->req.model_id);
+	if (!m)
 		j->req.model_id = UINT32_MAX;
+	j->stats = m ? m->stats : DNNQD_STATS_NONE;
 }
 
 /* A popped request into j: its descriptor copied and validated (shm/),
@@ -401,10 +403,12 @@ static void job_take(struct dnnqd_session *s, uint32_t slot, const struct dnnqd_
 	j->status = dnnq_shm_desc_copy_validate(&s->view, slot, &j->req, diag);
 	j->t0 = mono_ns();
 	j->model_id = j->status ? UINT32_MAX : j->req.model_id;
-	if (!j->status)
+	if (!j->status) {
 		job_check(ms, j, diag);
-	else
+	} else {
 		j->req.model_id = UINT32_MAX;	/* names no model to count it on */
+		j->stats = DNNQD_STATS_NONE;
+	}
 }
 
 static void count(struct dnnqd_counters *c, int status, uint64_t copied)
@@ -666,7 +670,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	const struct dnnq_config_batching *b = &m->src.batching;
 	const uint64_t deadline = jobs[0].t0 + (uint64_t)b->max_queue_delay_us * 1000;
 	const uint64_t spin_ns = (uint64_t)w->d->cfg.spin_us * 1000;
-	struct dnnqd_model_counts *mc = model_counts(w, id);
+	struct dnnqd_model_counts *mc = model_counts(w, m->stats);
 	unsigned n = 1, rounds = 0;
 	bool left = false, expired = false;
 	uint64_t next_yield = 0;
@@ -704,7 +708,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
-	count_run(w, id, items, expired);
+	count_run(w, m->stats, items, expired);
 	struct dnnq_diag diag;
 	diag.msg[0] = 0;
 	if (rc)	/* only a failure is logged: no formatting on the serving path */
@@ -723,7 +727,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		if (alone) {
 			j->copied = 0;
 			j->status = dnnqd_runner_run(&w->runner, ms, j->arena, &j->req, &j->copied);
-			count_run(w, id, j->req.batch, false);
+			count_run(w, m->stats, j->req.batch, false);
 		}
 		job_publish(w, j, &diag);
 		if (alone)
@@ -770,7 +774,7 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	if (j) {
 		if (!j->status) {
 			j->status = dnnqd_runner_run(&w->runner, ms, j->arena, &j->req, &j->copied);
-			count_run(w, j->req.model_id, j->req.batch, false);
+			count_run(w, j->stats, j->req.batch, false);
 		}
 		job_finish(w, j, &diag);
 	}

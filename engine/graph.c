@@ -1248,6 +1248,9 @@ int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_
 	out->serial = g->planned && n->serial;
 	out->fused = n->fused;
 	out->summed = n->sums_of != NULL;
+	/* create cleared `dynamic` for a u8 input; an fp32 FC's desc is another */
+	out->couples_items = n->desc.kind == DNNQ_NODE_FC &&
+	                     n->desc.precision == DNNQ_PRECISION_INT8 && n->desc.op.fc.dynamic;
 	return DNNQ_OK;
 }
 

@@ -122,6 +122,26 @@ void hostile_no_input_bytes(void **buf, size_t *len)
 	write_model(&m, buf, len);
 }
 
+void hostile_dynamic_fc_bytes(void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_FC1024, &m);
+	ck_assert_uint_eq(m.nnodes, 1);
+	m.inputs[0].dtype = DNNQ_DTYPE_F32;
+	m.inputs[0].qp = (struct dnnq_qparams){ 0 };
+	m.nodes[0].dynamic = 1;
+	/* a dynamic FC takes an f32 bias (an s32 one needs a static input scale) */
+	struct dnnq_qtensor *b = &m.tensors[m.nodes[0].bias].t;
+	int64_t n = b->dims[0];
+	dnnq_qtensor_free(b);
+	dnnq_qtensor_init(b);
+	ck_assert_int_eq(dnnq_qtensor_set_type(b, DNNQ_DTYPE_F32, 0, true), 0);
+	ck_assert_int_eq(dnnq_qtensor_resize(b, 1, &n), 0);
+	for (int64_t i = 0; i < n; i++)
+		((float *)b->data)[i] = 0.01f * (float)(i % 7);
+	write_model(&m, buf, len);
+}
+
 void hostile_write(const char *path, const void *buf, size_t len)
 {
 	char tmp[4096];

@@ -1,7 +1,8 @@
 /*
  * Model files a hostile author writes (tests/hostile-models.c): small,
- * valid .dnnq images whose cost is in their shapes, made from the serving
- * fixture's relu64 and k-maxpool (tools/serve-fixture.h). Each returns the
+ * valid .dnnq images whose cost is in their shapes (or, the dynamic FC, in
+ * what batching does with them), made from the serving fixture's relu64,
+ * fc1024, k-conv and k-maxpool (tools/serve-fixture.h). Each returns the
  * bytes (malloc'd) and fails the test on any error.
  */
 #ifndef DNNQ_TESTS_HOSTILE_MODELS_H
@@ -23,6 +24,10 @@ void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size
 void hostile_same_name_bytes(bool depthwise, void **buf, size_t *len);
 /* relu64 with its input made a constant: a model of no inputs. */
 void hostile_no_input_bytes(void **buf, size_t *len);
+/* fc1024 made a dynamic FC: an f32 input [N, 1024], quantized with one
+ * scale for the whole batch (ONNX Runtime's dynamic quantization), and an
+ * f32 bias. */
+void hostile_dynamic_fc_bytes(void **buf, size_t *len);
 /* buf[len] written to path through a renamed temporary file. */
 void hostile_write(const char *path, const void *buf, size_t len);
 

@@ -1276,6 +1276,70 @@ START_TEST(request_served_end_to_end)
 }
 END_TEST
 
+static bool models_reaped(void *arg)
+{
+	struct dnnqd *d = arg;
+	dnnqd_reap(d);
+	return !d->retired_models;
+}
+
+/* A model's counters are in a row of its own, not at its id: a reload
+ * serving a name never served before hands out a new id (an old handle
+ * must never name another model), and counting by id left every model
+ * past the 256th name the daemon had served unseen: after 257 reloads
+ * each renaming relu64, `dnnqctl status` said requests 0 after 100
+ * (attack48). Rows go back to use once no table holds them. */
+START_TEST(model_counts_past_256_names)
+{
+	struct fix f;
+	struct answer a;
+	struct dnnq_shm v;
+	struct dnnq_shm_request r;
+	struct dnnq_diag d = { "" };
+	char dir[] = "/tmp/dnnq-rows-XXXXXX", path[sizeof dir + 16];
+	void *buf;
+	size_t len;
+	daemon_up(&f, 10, (uint64_t)1 << 30);
+	hello(&f, 8, 1 << 20, &a, &v);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/relu.dnnq", dir);
+	write_model(make_relu, &buf, &len);
+	FILE *fp = fopen(path, "wb");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(buf, 1, len, fp), len);
+	ck_assert_int_eq(fclose(fp), 0);
+	free(buf);
+	struct dnnq_config_model e = { .path = path, .max_batch = MAX_BATCH, .threads = 1 };
+	struct dnnq_config c = { .models = &e, .nmodels = 1 };
+	for (unsigned k = 0; k <= DNNQD_STATS_MODELS; k++) {
+		struct dnnqd_models *next;
+		unsigned changed;
+		snprintf(e.name, sizeof e.name, "m%u", k);
+		ck_assert_msg(dnnqd_models_next(dnnqd_models_now(&f.d), &c, NULL, &next, &changed,
+		                                &d) == 0, "%s", d.msg);
+		ck_assert_int_eq(dnnqd_models_publish(&f.d, next), 0);
+		ck_assert(eventually(models_reaped, &f.d));
+	}
+	const struct dnnqd_models *ms = dnnqd_models_now(&f.d);
+	uint32_t id = ms->order[0];
+	ck_assert_uint_ge(id, DNNQD_STATS_MODELS);
+	request_for(ms, id, 2, &r);
+	for (uint32_t slot = 0; slot < 3; slot++) {
+		submit(&v, a.fds[1], slot, &r);
+		ck_assert_int_eq(finish(&v, slot), 0);
+	}
+	struct dnnq_msg_model_stats o = { 0 };
+	dnnqd_model_stats_fill(&f.d, 0, &o);
+	ck_assert_uint_eq(o.model_id, id);
+	ck_assert_uint_eq(o.requests, 3);
+	ck_assert_uint_eq(o.samples, 6);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	unhello(&a, &v);
+	daemon_down(&f);
+}
+END_TEST
+
 static bool retired_grace_over(void *arg)
 {
 	struct dnnqd *d = arg;
@@ -1597,6 +1661,7 @@ Suite *suite_daemon(void)
 	tcase_add_test(tc, proto_after_hello);
 	tcase_add_test(tc, peers_refused);
 	tcase_add_test(tc, request_served_end_to_end);
+	tcase_add_test(tc, model_counts_past_256_names);
 	tcase_add_test(tc, session_reap_bounded);
 	tcase_add_test(tc, session_reap_in_close_order);
 	tcase_add_test(tc, listen_stale_and_busy);

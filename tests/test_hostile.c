@@ -4493,6 +4493,63 @@ START_TEST(hostile_model_node_flood)
 }
 END_TEST
 
+/* ---- a model whose batch items are not apart ------------------------------ */
+
+static const char dynfc_yaml[] =
+	"models:\n  - name: relu64\n    path: relu64.dnnq\n"
+	"  - name: dynfc\n    path: dynfc.dnnq\n";
+
+/* Dynamic batching gathers requests of any clients into one graph run. A
+ * dynamic FC quantizes its f32 input with one scale for the whole batch:
+ * batched beside an honest client's row, an offender's row of +-1e6 made
+ * the honest output all zero points (993 of its 1024 bytes changed), with
+ * status 0; an honest neighbour of values up to 8 changed 344. The model
+ * is served, and a request of two items of one client runs (those share a
+ * scale as in ONNX Runtime), but dynamic_batching on it is refused naming
+ * the node, the old version kept. */
+START_TEST(hostile_batch_coupled)
+{
+	struct fixture_daemon d = { 0 };
+	char path[400], file[sizeof path + 16], msg[300], outcome[400];
+	void *buf;
+	size_t len;
+	hostile_config(dynfc_yaml, path, sizeof path);
+	snprintf(file, sizeof file, "%s", path);
+	snprintf(strrchr(file, '/'), sizeof file - (size_t)(strrchr(file, '/') - file),
+	         "/dynfc.dnnq");
+	hostile_dynamic_fc_bytes(&buf, &len);
+	hostile_write(file, buf, len);
+	free(buf);
+	const char *const extra[] = { "--config", path, NULL };
+	start_models(&d, 1u << FIXTURE_RELU64, extra);
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor x, y;
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
+	ck_assert_int_eq(dnnq_model_open(c, "dynfc", &m), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_F32, 2, (int64_t[]){ 2, 1024 }, &x), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 2, &y), 0);
+	for (size_t i = 0; i < 2048; i++)
+		((float *)x.data)[i] = sinf((float)i * 0.37f);
+	ck_assert_int_eq(dnnq_infer(m, (const struct dnnq_tensor *[]){ &x },
+	                            (struct dnnq_tensor *[]){ &y }, TIMEOUT_MS), 0);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	static const char batched[] = "    dynamic_batching: { max_queue_delay_us: 1000 }\n";
+	char yaml[sizeof dynfc_yaml + sizeof batched];
+	snprintf(yaml, sizeof yaml, "%s%s", dynfc_yaml, batched);
+	hostile_write(path, yaml, strlen(yaml));
+	hostile_reload_refused(d.socket, DNNQ_E_UNSUPPORTED, "dynamic_batching: node 'fc'", msg,
+	                       sizeof msg);
+	snprintf(outcome, sizeof outcome, "refused ('%.300s'), the old version served", msg);
+	report("dynamic_batching on a model of a dynamic FC (one input scale for the whole batch)",
+	       1, outcome);
+	stop(&d);
+	ck_assert_int_eq(unlink(file), 0);
+	hostile_config_remove(path);
+}
+END_TEST
+
 /* ---- sessions closed while a long request runs ----------------------------- */
 
 #define STORM_PER_UID 16u       /* --max-sessions-per-uid */
@@ -5170,6 +5227,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_model_names_reload);
 	tcase_add_test(tc, hostile_ids_reload);
 	tcase_add_test(tc, hostile_model_node_flood);
+	tcase_add_test(tc, hostile_batch_coupled);
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);
 	tcase_add_test(tc, hostile_out_of_fds);
