@@ -18,17 +18,22 @@ void *dnnq_aligned_alloc(size_t n)
 		return NULL;
 	if (sz < HUGE_PAGE)
 		return aligned_alloc(DNNQ_ALIGN, sz);
-	/* At least a huge page (weights streamed each run: ResNet's 7x7x512
-	 * Winograd blobs, 2.3 MB): at a huge page's boundary, the whole
-	 * huge pages inside advised as such (THP "madvise", the default of
-	 * many distributions), so that streaming them walks a page table a
-	 * 2 MiB, not 4 KiB (ResNet-18's layer4 0.92-0.97x the time on a
-	 * busy host, docs/gemm.md); the tail stays 4 KiB pages, so the
-	 * resident bytes do not grow. Advice only: where THP is off or
-	 * absent madvise fails, nothing else changes. */
+	/* At least a huge page (weights streamed from memory each run:
+	 * ResNet's 7x7x512 Winograd blobs, 2.3 MB): at a huge page's
+	 * boundary, its whole huge pages advised as such (THP "madvise"),
+	 * so that streaming them takes a TLB entry and a page walk a 2 MiB,
+	 * not a 4 KiB (docs/gemm.md, "Huge pages"). The tail stays 4 KiB
+	 * (advised so: with THP "always" the allocator's slack past it
+	 * would let a huge page cover it), so no more bytes are resident.
+	 * Advice only: where THP is off or absent madvise fails and nothing
+	 * else changes. */
 	void *p = aligned_alloc(HUGE_PAGE, sz);
-	if (p)
-		(void)madvise(p, sz & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
+	size_t whole = sz & ~(HUGE_PAGE - 1);
+	if (p) {
+		(void)madvise(p, whole, MADV_HUGEPAGE);
+		if (whole < sz)
+			(void)madvise((char *)p + whole, sz - whole, MADV_NOHUGEPAGE);
+	}
 	return p;
 }
 
