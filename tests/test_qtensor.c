@@ -309,6 +309,30 @@ START_TEST(aligned_size_rounds_up)
 }
 END_TEST
 
+/* From a huge page (2 MiB) on, the block starts at a huge page's boundary
+ * (its whole huge pages advised as such, docs/gemm.md); below, at
+ * DNNQ_ALIGN. Every byte usable either way, freed with free(). */
+START_TEST(aligned_alloc_huge_pages)
+{
+	const size_t huge = (size_t)2 << 20;
+	const size_t sizes[] = { 1, huge - 64, huge, huge + 1, 2 * huge + 4096 + 7 };
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		size_t n = sizes[i], sz = dnnq_aligned_size(n);
+		ck_assert_uint_lt(sz, 3 * huge);
+		unsigned char *p = dnnq_aligned_alloc(n);
+		ck_assert_ptr_nonnull(p);
+		ck_assert(dnnq_is_aligned(p));
+		if (n >= huge)
+			ck_assert_uint_eq((uintptr_t)p % huge, 0);
+		memset(p, (int)i + 1, sz);
+		ck_assert_uint_eq(p[0], i + 1);
+		ck_assert_uint_eq(p[sz - 1], i + 1);
+		free(p);
+	}
+	ck_assert_ptr_null(dnnq_aligned_alloc(0));
+}
+END_TEST
+
 START_TEST(init_and_free_defaults)
 {
 	struct dnnq_qtensor t;
@@ -1617,6 +1641,7 @@ Suite *suite_qtensor(void)
 
 	tc = tcase_create("storage");
 	tcase_add_test(tc, aligned_size_rounds_up);
+	tcase_add_test(tc, aligned_alloc_huge_pages);
 	tcase_add_test(tc, init_and_free_defaults);
 	tcase_add_test(tc, set_type_every_combination);
 	tcase_add_test(tc, set_type_default_precision);
