@@ -281,11 +281,12 @@ int dnnq_eltwise_setup(struct dnnq_eltwise *e, size_t n, const uint8_t *const in
 	int rc = e->per_channel && n % c
 	         ? dnnq_diag_set(diag, DNNQ_E_SHAPE, "%s: n = %zu: not a multiple of channels = %zu",
 	                         e->name, n, c)
-	         : n && !out ? dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: output: NULL", e->name)
 	         : DNNQ_OK;
 	for (size_t k = 0; !rc && k < e->d.ninputs; k++)
 		if (n && !in[k])
 			rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: input %zu: NULL", e->name, k);
+	if (!rc && n && !out)
+		rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: output: NULL", e->name);
 	if (rc) {
 		e->n = 0;
 		return rc;
