@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "shm/dnnq_error.h"
 
@@ -42,6 +43,25 @@ static inline bool dnnq_is_aligned(const void *p)
 /* DNNQ_ALIGN-aligned allocation of dnnq_aligned_size(n) bytes (n > 0);
  * NULL on failure. Free with free(). */
 void *dnnq_aligned_alloc(size_t n);
+
+/* lv = v, stored only when it changes. A graph binds every node again on
+ * each run, and a store of the value a field already held still takes
+ * its cache line from the other threads, which then miss on it in the
+ * node's tasks: on two threads a line's trip between the cores is
+ * ~0.45 us (docs/graph.md). */
+#define DNNQ_KEEP(lv, v)                                  \
+	do {                                              \
+		__typeof__(lv) dnnq_keep_v_ = (v);        \
+		if ((lv) != dnnq_keep_v_)                 \
+			(lv) = dnnq_keep_v_;              \
+	} while (0)
+
+/* *dst = *src (n bytes), stored only when they differ (DNNQ_KEEP). */
+static inline void dnnq_keep_bytes(void *dst, const void *src, size_t n)
+{
+	if (memcmp(dst, src, n))
+		memcpy(dst, src, n);
+}
 
 /* a * b into *out; false on size_t overflow. */
 static inline bool dnnq_mul_size(size_t a, size_t b, size_t *out)

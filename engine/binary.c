@@ -267,9 +267,10 @@ static int binary_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads
 {
 	struct binary *op = n->op;
 	(void)nthreads;
-	op->a = op->cst[0] ? op->cst[0] : gin(g, n, 0)->buf;
-	op->b = op->cst[1] ? op->cst[1] : gin(g, n, 1)->buf;
-	op->y = g->t[n->out].buf;
+	/* kept: a fused scale's tasks read them on every thread (DNNQ_KEEP) */
+	DNNQ_KEEP(op->a, op->cst[0] ? op->cst[0] : gin(g, n, 0)->buf);
+	DNNQ_KEEP(op->b, op->cst[1] ? op->cst[1] : gin(g, n, 1)->buf);
+	DNNQ_KEEP(op->y, g->t[n->out].buf);
 	return DNNQ_OK;
 }
 
@@ -278,7 +279,8 @@ static int binary_run(struct gnode *n, const struct dnnq_executor *ex)
 	struct binary *op = n->op;
 	if (!op->y)
 		return DNNQ_E_INVAL;
-	op->pieces = dnnq_split_even(ex, op->rows, op->per_task, 1);
+	struct dnnq_pieces pieces = dnnq_split_even(ex, op->rows, op->per_task, 1);
+	dnnq_keep_bytes(&op->pieces, &pieces, sizeof pieces);
 	dnnq_parallel_for(ex, op->pieces.count, binary_task, op);
 	return DNNQ_OK;
 }

@@ -84,6 +84,9 @@ struct dnnq_conv {
 	bool sum_rows;
 	uint32_t *row_sums;
 	size_t row_sums_cap;              /* elements */
+	struct dnnq_gemm_job job[2];      /* 1x1: the GEMM's job (and a chain's
+	                                   * two) kept from run to run, which
+	                                   * the tasks read (dnnq_gemm_run_kept) */
 };
 
 /* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h):

@@ -403,14 +403,15 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 		return rc;
 	if (n > (1u << 20) || (n * oh * ow) > ((size_t)1 << 40))
 		return DNNQ_E_RANGE;
-	c->n = n;
-	c->h = h;
-	c->w = w;
-	c->oh = oh;
-	c->ow = ow;
-	c->in = in;
-	c->out = out;
-	c->nsplit = 1;
+	/* kept: run after run the same values (DNNQ_KEEP) */
+	DNNQ_KEEP(c->n, n);
+	DNNQ_KEEP(c->h, h);
+	DNNQ_KEEP(c->w, w);
+	DNNQ_KEEP(c->oh, oh);
+	DNNQ_KEEP(c->ow, ow);
+	DNNQ_KEEP(c->in, in);
+	DNNQ_KEEP(c->out, out);
+	DNNQ_KEEP(c->nsplit, 1);
 	size_t sums = c->sum_rows ? n * oh * c->d.cout : 0;
 	if (sums > c->row_sums_cap) {
 		free(c->row_sums);
@@ -697,7 +698,7 @@ static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
                        const struct dnnq_executor *ex)
 {
 	size_t nc = c->d.groups > 1 ? c->coutg : dnnq_gemm_chunk_cols(ex, blocks, c->coutg, c->coutg);
-	c->nsplit = nc ? (c->coutg + nc - 1) / nc : 0;
+	DNNQ_KEEP(c->nsplit, nc ? (c->coutg + nc - 1) / nc : 0);
 	dnnq_parallel_for(ex, blocks * c->nsplit, fn, c);
 }
 
@@ -807,24 +808,27 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 	size_t npix = c->n * c->oh * c->ow;
 	switch (c->path) {
 	case DNNQ_CONV_GEMM_1X1:
-		return dnnq_gemm_run(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout,
-		                     &c->gout[0], ex);
-	case DNNQ_CONV_DEPTHWISE:
+		return dnnq_gemm_run_kept(&c->job[0], &(struct dnnq_gemm_job){
+			.w = &c->gw[0], .m = npix, .a = c->in, .lda = c->d.cin, .c = c->out,
+			.ldc = c->d.cout, .out = &c->gout[0] }, ex);
+	case DNNQ_CONV_DEPTHWISE: {
 		if (c->sum_rows && c->row_sums_cap < c->n * c->oh * c->d.cout)
 			return DNNQ_E_INVAL;   /* sums set on after setup */
 		/* rows only on two threads: each channel chunk costs more than
 		 * the 4-against-3 rows at 7x7 lose (docs/graph.md) */
-		c->nsplit = (c->d.cout + DNNQ_DW_BLOCK - 1) / DNNQ_DW_BLOCK;
+		size_t split = (c->d.cout + DNNQ_DW_BLOCK - 1) / DNNQ_DW_BLOCK;
 		if (dnnq_executor_threads(ex) > 2)
-			c->nsplit = dnnq_split_panels(ex, c->n * c->oh, c->nsplit, 1);
-		c->nsplit = (c->d.cout + c->nsplit * DNNQ_DW_BLOCK - 1) / (c->nsplit * DNNQ_DW_BLOCK);
+			split = dnnq_split_panels(ex, c->n * c->oh, split, 1);
+		DNNQ_KEEP(c->nsplit, (c->d.cout + split * DNNQ_DW_BLOCK - 1) / (split * DNNQ_DW_BLOCK));
 		/* an odd number of rows on two threads: the middle one in two
 		 * halves of the channels, a task each (7 rows went 4 against 3) */
-		c->dw_mid = dnnq_executor_threads(ex) == 2 && c->nsplit == 1 && c->n * c->oh % 2 &&
-		            c->d.cout >= 2 * DNNQ_DW_BLOCK ? c->n * c->oh / 2 : SIZE_MAX;
+		DNNQ_KEEP(c->dw_mid, dnnq_executor_threads(ex) == 2 && c->nsplit == 1 &&
+		                     c->n * c->oh % 2 && c->d.cout >= 2 * DNNQ_DW_BLOCK
+		                     ? c->n * c->oh / 2 : SIZE_MAX);
 		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit + (c->dw_mid != SIZE_MAX),
 		                  depthwise_task, c);
 		return DNNQ_OK;
+	}
 	case DNNQ_CONV_IM2COL:
 		if (c->wino) {
 			/* whole rows of tiles where they fit (blocks across rows
@@ -832,15 +836,16 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 			size_t tm = DNNQ_WINO_M, tw = (c->ow + tm - 1) / tm;
 			size_t tiles = (c->oh + tm - 1) / tm * tw, cap = dnnq_wino_block_tiles(c);
 			cap = tw <= cap ? cap / tw * tw : cap;
-			c->mc = dnnq_even_pieces(ex, tiles, cap, 1);
+			size_t mc = dnnq_even_pieces(ex, tiles, cap, 1);
 			/* on the fly, rather than blocks of fewer tiles than the
 			 * micro-kernel's 4, each transforming every panel's
 			 * weights, one block whose columns the threads split:
 			 * ResNet's 7x7 layers on two threads 0.75x the time of 2
 			 * blocks of 2 tiles (its 14x14 ones, 16 tiles, as fast in
 			 * one block by columns as in 2 of 8) */
-			if (c->wino_fly && c->mc < 4)
-				c->mc = tiles < cap ? tiles : cap;
+			if (c->wino_fly && mc < 4)
+				mc = tiles < cap ? tiles : cap;
+			DNNQ_KEEP(c->mc, mc);
 			run_blocks(c, c->n * ((tiles + c->mc - 1) / c->mc), wino_task, ex);
 			return DNNQ_OK;
 		}
@@ -848,12 +853,12 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 			/* rows of tiles in even blocks of at most DNNQ_STEM_TILES */
 			size_t tw = (c->ow + DNNQ_STEM_TILE_W - 1) / DNNQ_STEM_TILE_W;
 			size_t b = (tw + DNNQ_STEM_TILES - 1) / DNNQ_STEM_TILES;
-			c->mc = (tw + b - 1) / b;
+			DNNQ_KEEP(c->mc, (tw + b - 1) / b);
 			size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS;
 			run_blocks(c, c->n * rows * ((tw + c->mc - 1) / c->mc), stem_task, ex);
 			return DNNQ_OK;
 		}
-		c->mc = dnnq_gemm_block_rows(ex, npix);
+		DNNQ_KEEP(c->mc, dnnq_gemm_block_rows(ex, npix));
 		run_blocks(c, (npix + c->mc - 1) / c->mc, im2col_task, ex);
 		return DNNQ_OK;
 	}
@@ -870,13 +875,13 @@ int dnnq_conv_run_chain(struct dnnq_conv *c, struct dnnq_conv *next,
 		int rc = dnnq_conv_run(c, ex);
 		return rc ? rc : dnnq_conv_run(next, ex);
 	}
-	struct dnnq_gemm_job job[2] = {
+	const struct dnnq_gemm_job job[2] = {
 		{ .w = &c->gw[0], .m = c->n * c->oh * c->ow, .a = c->in, .lda = c->d.cin,
 		  .c = c->out, .ldc = c->d.cout, .out = &c->gout[0] },
 		{ .w = &next->gw[0], .m = next->n * next->oh * next->ow, .a = next->in,
 		  .lda = next->d.cin, .c = next->out, .ldc = next->d.cout, .out = &next->gout[0] },
 	};
-	return dnnq_gemm_run_chain(job, ex);
+	return dnnq_gemm_run_chain(c->job, job, ex);
 }
 
 int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)
@@ -886,7 +891,7 @@ int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)
 	if (table && c->q.d.out_dtype != DNNQ_DTYPE_U8)
 		return DNNQ_E_DTYPE;
 	for (size_t g = 0; g < out_groups(c); g++)
-		c->gout[g].lut = table;
+		DNNQ_KEEP(c->gout[g].lut, table);
 	return DNNQ_OK;
 }
 
@@ -898,8 +903,8 @@ int dnnq_conv_set_post(struct dnnq_conv *c, void (*post)(const void *ctx, uint8_
 	if (post && c->q.d.out_dtype != DNNQ_DTYPE_U8)
 		return DNNQ_E_DTYPE;
 	for (size_t g = 0; g < out_groups(c); g++) {
-		c->gout[g].post = post;
-		c->gout[g].post_ctx = ctx;
+		DNNQ_KEEP(c->gout[g].post, post);
+		DNNQ_KEEP(c->gout[g].post_ctx, ctx);
 	}
 	return DNNQ_OK;
 }
@@ -916,8 +921,8 @@ int dnnq_conv_set_pre(struct dnnq_conv *c, void (*pre)(const void *ctx, size_t p
 		return DNNQ_E_INVAL;
 	if (pre && !dnnq_conv_can_pre(c))
 		return DNNQ_E_UNSUPPORTED;
-	c->gout[0].pre = pre;
-	c->gout[0].pre_ctx = ctx;
+	DNNQ_KEEP(c->gout[0].pre, pre);
+	DNNQ_KEEP(c->gout[0].pre_ctx, ctx);
 	return DNNQ_OK;
 }
 
@@ -932,7 +937,7 @@ int dnnq_conv_set_sums(struct dnnq_conv *c, bool on)
 		return DNNQ_E_INVAL;
 	if (on && !dnnq_conv_can_sum(c))
 		return DNNQ_E_UNSUPPORTED;
-	c->sum_rows = on;
+	DNNQ_KEEP(c->sum_rows, on);
 	return DNNQ_OK;
 }
 

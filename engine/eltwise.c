@@ -277,23 +277,28 @@ int dnnq_eltwise_setup(struct dnnq_eltwise *e, size_t n, const uint8_t *const in
 {
 	if (!e || !in)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "eltwise setup: NULL argument");
-	e->n = 0;
 	size_t c = e->d.channels;
-	if (e->per_channel && n % c)
-		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "%s: n = %zu: not a multiple of channels = %zu",
-		                     e->name, n, c);
-	for (size_t k = 0; k < e->d.ninputs; k++)
+	int rc = e->per_channel && n % c
+	         ? dnnq_diag_set(diag, DNNQ_E_SHAPE, "%s: n = %zu: not a multiple of channels = %zu",
+	                         e->name, n, c)
+	         : DNNQ_OK;
+	for (size_t k = 0; !rc && k < e->d.ninputs; k++)
 		if (n && !in[k])
-			return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: input %zu: NULL", e->name, k);
-	if (n && !out)
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: output: NULL", e->name);
-	for (size_t k = 0; k < e->d.ninputs; k++) {
-		e->in[k] = in[k];
-		e->k.x[k] = e->d.bcast[k] == DNNQ_BCAST_NONE ? in[k] : NULL;
-		e->k.pre[k] = e->pre + k * e->k.period;
+			rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: input %zu: NULL", e->name, k);
+	if (!rc && n && !out)
+		rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: output: NULL", e->name);
+	if (rc) {
+		e->n = 0;
+		return rc;
 	}
-	e->k.y = out;
-	e->n = n;
+	/* kept: a fused Add's tasks read them on every thread (DNNQ_KEEP) */
+	for (size_t k = 0; k < e->d.ninputs; k++) {
+		DNNQ_KEEP(e->in[k], in[k]);
+		DNNQ_KEEP(e->k.x[k], e->d.bcast[k] == DNNQ_BCAST_NONE ? in[k] : NULL);
+		DNNQ_KEEP(e->k.pre[k], e->pre + k * e->k.period);
+	}
+	DNNQ_KEEP(e->k.y, out);
+	DNNQ_KEEP(e->n, n);
 	return DNNQ_OK;
 }
 

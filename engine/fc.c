@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/fc.h"
+#include "engine/gemm-kernels.h"
 #include "engine/qlinear.h"
 #include "engine/wcache.h"
 
@@ -24,6 +25,7 @@ struct dnnq_fc {
 	bool borrowed;                /* w's arrays: the cache's (engine/wcache.h) */
 	uint8_t *qin;                 /* quantized f32 input, batch x k */
 	size_t qin_cap;
+	struct dnnq_gemm_job job;     /* kept from run to run (dnnq_gemm_run_kept) */
 };
 
 static int check_input(const struct dnnq_fc_desc *d, struct dnnq_diag *diag)
@@ -153,7 +155,9 @@ int dnnq_fc_run(struct dnnq_fc *fc, const struct dnnq_executor *ex)
 			return rc;
 		a = fc->qin;
 	}
-	return dnnq_gemm_run(&fc->w, fc->batch, a, d->k, fc->y, d->n, &fc->q.out, ex);
+	return dnnq_gemm_run_kept(&fc->job, &(struct dnnq_gemm_job){
+		.w = &fc->w, .m = fc->batch, .a = a, .lda = d->k, .c = fc->y, .ldc = d->n,
+		.out = &fc->q.out }, ex);
 }
 
 struct dnnq_qparams dnnq_fc_input_qparams(const struct dnnq_fc *fc)

@@ -36,6 +36,14 @@ struct dnnq_gemm_job {
 	size_t mblocks, nchunks;
 };
 
+/* dnnq_gemm_run of job's operands (w to out, `out` checked; its blocking
+ * fields are filled here) through *kept, a job the caller keeps from run
+ * to run, whose fields are stored only where they change (DNNQ_KEEP): the
+ * tasks on other threads read it, so a job on the caller's stack cost
+ * each of them a miss a run. */
+int dnnq_gemm_run_kept(struct dnnq_gemm_job *kept, const struct dnnq_gemm_job *job,
+                       const struct dnnq_executor *ex);
+
 /* Two dnnq_gemm_run calls whose operands (w to out, `out` checked) are
  * job[0]'s and job[1]'s, the second reading the first's u8 output as A
  * (two 1x1 convolutions one after the other): on several threads, where
@@ -43,8 +51,9 @@ struct dnnq_gemm_job {
  * parallel_for whose task makes a row block of the first and then the
  * same rows of the second, on one thread, while they are in cache (no
  * join between them); else one call after the other. Every element is computed as by the two
- * calls. The blocking fields are filled here. */
-int dnnq_gemm_run_chain(struct dnnq_gemm_job job[2], const struct dnnq_executor *ex);
+ * calls. Run through kept[2] as dnnq_gemm_run_kept. */
+int dnnq_gemm_run_chain(struct dnnq_gemm_job kept[2], const struct dnnq_gemm_job job[2],
+                        const struct dnnq_executor *ex);
 
 
 /* The rows of A a task covers for m rows on ex: DNNQ_GEMM_MC, or on

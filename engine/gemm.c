@@ -436,6 +436,26 @@ int dnnq_gemm_run(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a,
 	return rc;
 }
 
+/* job (its operands set) cut for ex into *kept, stored where it changed. */
+static int keep_job(struct dnnq_gemm_job *kept, const struct dnnq_gemm_job *job,
+                    const struct dnnq_executor *ex)
+{
+	struct dnnq_gemm_job j = *job;
+	int rc = gemm_job(&j, ex);
+	if (!rc)
+		dnnq_keep_bytes(kept, &j, sizeof j);
+	return rc;
+}
+
+int dnnq_gemm_run_kept(struct dnnq_gemm_job *kept, const struct dnnq_gemm_job *job,
+                       const struct dnnq_executor *ex)
+{
+	int rc = keep_job(kept, job, ex);
+	if (!rc && kept->m)
+		run_job(kept, ex);
+	return rc;
+}
+
 /* Task i of a chain: row block i of the first GEMM, then the same rows
  * of the second, which reads them while they are in L1. */
 static void chain_task(void *arg, size_t i, unsigned tid)
@@ -445,26 +465,27 @@ static void chain_task(void *arg, size_t i, unsigned tid)
 	gemm_task((void *)&job[1], i, tid);
 }
 
-int dnnq_gemm_run_chain(struct dnnq_gemm_job job[2], const struct dnnq_executor *ex)
+int dnnq_gemm_run_chain(struct dnnq_gemm_job kept[2], const struct dnnq_gemm_job job[2],
+                        const struct dnnq_executor *ex)
 {
-	int rc = gemm_job(&job[0], ex);
+	int rc = keep_job(&kept[0], &job[0], ex);
 	if (!rc)
-		rc = gemm_job(&job[1], ex);
+		rc = keep_job(&kept[1], &job[1], ex);
 	if (rc)
 		return rc;
 	/* one job only where it saves a join (several threads; on one the
 	 * calls apart were ~1 % faster: MobileNetV2's pairs, docs/graph.md),
 	 * each task has all the columns of the same rows of both, and the
 	 * second's rows are the first's output */
-	if (dnnq_executor_threads(ex) > 1 && job[0].m && job[0].nchunks == 1 && job[1].nchunks == 1 && job[0].m == job[1].m &&
-	    job[0].mc == job[1].mc && !job[1].out->pre && job[1].a == job[0].c &&
-	    job[1].lda == job[0].ldc && job[0].out->dtype == DNNQ_DTYPE_U8) {
-		dnnq_parallel_for(ex, job[0].mblocks, chain_task, job);
+	if (dnnq_executor_threads(ex) > 1 && kept[0].m && kept[0].nchunks == 1 && kept[1].nchunks == 1 && kept[0].m == kept[1].m &&
+	    kept[0].mc == kept[1].mc && !kept[1].out->pre && kept[1].a == kept[0].c &&
+	    kept[1].lda == kept[0].ldc && kept[0].out->dtype == DNNQ_DTYPE_U8) {
+		dnnq_parallel_for(ex, kept[0].mblocks, chain_task, kept);
 		return DNNQ_OK;
 	}
 	for (size_t k = 0; k < 2; k++)
-		if (job[k].m)
-			run_job(&job[k], ex);
+		if (kept[k].m)
+			run_job(&kept[k], ex);
 	return DNNQ_OK;
 }
 

@@ -1210,6 +1210,92 @@ START_TEST(acc16_matches_acc32)
 }
 END_TEST
 
+/* One convolution set up again and again, as a graph binds it each run
+ * (its fields and its GEMM's job are kept where they do not change:
+ * DNNQ_KEEP): batches 2, 1, 2 on new buffers each time, on 2, 1, 3 and 2
+ * threads (the depthwise middle row's cut and the GEMM's blocks change
+ * with them), every output equal to a convolution made for that one run;
+ * pointwise ones also chained with a second 1x1 convolution
+ * (dnnq_conv_run_chain keeps both jobs), against the two run apart. */
+START_TEST(set_up_again)
+{
+	static const size_t batch[] = { 2, 1, 2, 2 };
+	static const unsigned threads[] = { 2, 1, 3, 2 };
+	struct rng r = { 7000 + (uint64_t)_i };
+	int kind = _i % 4;
+	struct cproblem p, q = { 0 };
+	make_problem(&r, &p, kind);
+	p.n = 2;
+	free(p.x);
+	p.x = malloc(2 * p.h * p.w * p.d.cin);
+	for (size_t i = 0; i < 2 * p.h * p.w * p.d.cin; i++)
+		p.x[i] = (uint8_t)rng_int(&r, 0, 255);
+	bool chain = kind == 2;
+	if (chain) {   /* stride 1: the 1x1 GEMM path; the second reads the first's output */
+		p.d.stride_h = p.d.stride_w = 1;
+		make_problem(&r, &q, 2);
+		q.d.stride_h = q.d.stride_w = 1;
+		q.d.cin = p.d.cout;
+		free(q.x);
+		free(q.wt);
+		q.wt = malloc(q.d.cout * q.d.cin);
+		for (size_t i = 0; i < q.d.cout * q.d.cin; i++)
+			q.wt[i] = (int8_t)rng_int(&r, -128, 127);
+		q.d.w = q.wt;
+		q.d.in_qp = p.d.out_qp;
+		q.h = p.h;
+		q.w = p.w;
+		q.x = NULL;
+	}
+	FOR_EACH_ISA(isa) {
+		struct dnnq_conv_desc d = p.d, e = q.d;
+		d.isa = e.isa = isa;
+		struct dnnq_conv *c, *next = NULL;
+		ck_assert_int_eq(dnnq_conv_create(&d, &c, NULL), 0);
+		if (chain)
+			ck_assert_int_eq(dnnq_conv_create(&e, &next, NULL), 0);
+		for (size_t k = 0; k < sizeof batch / sizeof *batch; k++) {
+			struct cproblem pk = p;
+			pk.n = batch[k];
+			size_t n = out_bytes(&pk), m = chain ? batch[k] * q.h * q.w * q.d.cout : 0;
+			uint8_t *y = malloc(n), *z = malloc(m + 1);
+			struct dnnq_pool *pool = threads[k] > 1 ? dnnq_pool_create(threads[k], NULL)
+			                                        : NULL;
+			struct dnnq_executor ex = pool ? dnnq_pool_executor(pool)
+			                               : (struct dnnq_executor){ 0 };
+			ck_assert_int_eq(dnnq_conv_setup(c, pk.n, p.h, p.w, p.x, y, threads[k]), 0);
+			if (chain) {
+				ck_assert_int_eq(dnnq_conv_setup(next, pk.n, q.h, q.w, y, z, threads[k]), 0);
+				ck_assert_int_eq(dnnq_conv_run_chain(c, next, pool ? &ex : NULL), 0);
+			} else {
+				ck_assert_int_eq(dnnq_conv_run(c, pool ? &ex : NULL), 0);
+			}
+			uint8_t *want = run(&pk, isa, 1);
+			ck_assert_msg(!memcmp(want, y, n), "%s, kind %d, run %zu: batch %zu on %u threads "
+			              "differs from a new convolution's", dnnq_isa_name(isa), kind, k,
+			              pk.n, threads[k]);
+			if (chain) {
+				struct cproblem qk = q;
+				qk.n = pk.n;
+				qk.x = want;
+				uint8_t *want2 = run(&qk, isa, 1);
+				ck_assert_msg(!memcmp(want2, z, m), "%s, run %zu: the chain's second differs",
+				              dnnq_isa_name(isa), k);
+				free(want2);
+			}
+			free(want);
+			dnnq_pool_destroy(pool);
+			free(y);
+			free(z);
+		}
+		dnnq_conv_destroy(next);
+		dnnq_conv_destroy(c);
+	}
+	free_problem(&p);
+	free_problem(&q);
+}
+END_TEST
+
 Suite *suite_conv(void)
 {
 	Suite *s = suite_create("conv");
@@ -1234,6 +1320,7 @@ Suite *suite_conv(void)
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);
+	tcase_add_loop_test(tc, set_up_again, 0, 16);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/pool.h"
+#include "daemon/pool.h"
 #include "engine/fc.h"
 #include "tests/isa.h"
 #include "tests/rng.h"
@@ -103,6 +104,23 @@ START_TEST(static_u8_within_one_lsb)
 			ck_assert_int_eq(dnnq_fc_run(fc, NULL), 0);
 			ck_assert_msg(!memcmp(y, y2, sizeof y), "%s, %s input: != scalar",
 			              dnnq_isa_name(isa), f32 ? "f32" : "u8");
+			/* set up again (its GEMM job kept from run to run): batch
+			 * 1 into another buffer on two threads, then B again */
+			struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+			struct dnnq_executor ex = dnnq_pool_executor(pool);
+			uint8_t y1[N];
+			ck_assert_int_eq(dnnq_fc_setup(fc, 1, f32 ? (const void *)p->xf
+			                                          : (const void *)p->x, y1), 0);
+			ck_assert_int_eq(dnnq_fc_run(fc, &ex), 0);
+			ck_assert_msg(!memcmp(y, y1, sizeof y1), "%s: batch 1 set up again",
+			              dnnq_isa_name(isa));
+			memset(y2, 0, sizeof y2);
+			ck_assert_int_eq(dnnq_fc_setup(fc, B, f32 ? (const void *)p->xf
+			                                          : (const void *)p->x, y2), 0);
+			ck_assert_int_eq(dnnq_fc_run(fc, &ex), 0);
+			ck_assert_msg(!memcmp(y, y2, sizeof y), "%s: batch %d set up again",
+			              dnnq_isa_name(isa), B);
+			dnnq_pool_destroy(pool);
 			dnnq_fc_destroy(fc);
 		}
 	}
