@@ -569,11 +569,14 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	if (r.deferred)
 		return true;
 	bool sent = send_reply(c->fd, &r);
-	if (!sent && r.nfds && errno == ETOOMANYREFS)
-		fds_unsent(d, c, &r);
-	/* sent or not, the client's ends are no use to the daemon */
+	bool unsent = !sent && r.nfds && errno == ETOOMANYREFS;
+	/* sent or not, the client's ends are no use to the daemon (before
+	 * fds_unsent, whose reply has none: they were kept with the session,
+	 * which its peer keeps while the reply is unread) */
 	if (r.nfds && c->session)
 		dnnqd_session_peer_ends_sent(c->session);
+	if (unsent)
+		fds_unsent(d, c, &r);
 	return sent;
 }
 

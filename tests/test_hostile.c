@@ -5171,6 +5171,24 @@ START_TEST(hostile_fds_unsent)
 	              dnnq_strerror(rc), msg);
 	ck_assert_msg(fixture_daemon_log_count(&d, "ETOOMANYREFS") == 1, "%s: not logged once",
 	              attack);
+	/* a peer that leaves that reply unread keeps its session (dnnqd_conn_close):
+	 * the connection, the region and the daemon's ends of the doorbell and
+	 * completion pipes, not the client's ends (they were kept too, until the
+	 * peer read: 2 descriptors more) */
+	struct level was = level_of(&d);
+	int fd = raw_socket(d.socket);
+	struct raw r;
+	raw_init(&r);
+	struct dnnq_msg_hello m = { .abi_major = DNNQ_SHM_ABI_MAJOR,
+	                            .abi_minor = DNNQ_SHM_ABI_MINOR, .slots = 1, .arena_bytes = 4096 };
+	raw_hdr(&r, &m.hdr, DNNQ_MSG_HELLO);
+	ck_assert_int_eq(send(fd, &m, sizeof m, MSG_NOSIGNAL), (ssize_t)sizeof m);
+	struct pollfd pf = { fd, POLLIN, 0 };
+	ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+	int kept = level_of(&d).fds - was.fds;
+	ck_assert_msg(kept == 4, "%s: a session whose reply is unread holds %d descriptors, not 4",
+	              attack, kept);
+	close(fd);
 	/* received (dropped with the queue): dnnqd serves again */
 	close(sp[0]);
 	close(sp[1]);
