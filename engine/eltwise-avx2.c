@@ -2,7 +2,8 @@
  * AVX2 kernels of the elementwise operators (eltwise.h): the scalar kernels
  * of eltwise.c, eight lanes at a time (32 bytes for the table lookup, 8 x 8
  * blocks for the NCHW converts), with the same float operations in the same
- * order; ragged ends go to the scalar kernels themselves, so no result
+ * order (the NCHW quantize clamps in integers after them, to the same
+ * bytes); ragged ends go to the scalar kernels themselves, so no result
  * depends on where an element falls.
  */
 #include "engine/eltwise.h"
@@ -193,13 +194,37 @@ static inline void transpose8x8_u8(const __m128i r[8], __m128i t[4])
 	t[3] = _mm_unpackhi_epi32(b1, b3);
 }
 
-/* dnnq_quantize_1 on 8 floats (as dnnq_quantize_avx2), packed to 8 bytes. */
-static inline __m128i quantize8_u8(const float *x, __m256 scale, __m256 zp, __m256 qmin,
-                                   __m256 qmax)
+/* The NCHW quantize's constants, as vectors (qmin is 0). */
+struct q8 {
+	__m256 scale, big;
+	__m256i zp;
+	__m128i qmax;
+};
+
+static inline struct q8 q8_of(const struct dnnq_nchw_kernel *k)
 {
-	__m256i v = dnnq_avx2_saturate_rne(_mm256_div_ps(_mm256_loadu_ps(x), scale), zp, qmin, qmax);
-	__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-	return _mm_packus_epi16(w, w);
+	return (struct q8){ _mm256_set1_ps(k->scale), _mm256_set1_ps(1048576.0f),
+	                    _mm256_set1_epi32((int32_t)k->zp),
+	                    _mm_set1_epi8((char)(uint8_t)k->qmax) };
+}
+
+/*
+ * dnnq_quantize_1 on 8 floats, packed to 8 bytes: the same quotient, then
+ * rint, + zp and the clamp to [0, qmax] in integers, the packs saturating
+ * (6 instructions after the division where the float steps of
+ * dnnq_avx2_saturate_rne and the packs took 7; ResNet-18's 1x3x224x224
+ * input 33.7 -> 32.1 us, docs/graph.md). v = x / scale is first held
+ * below 2^20 by minps(big, v), which gives v itself when v is NaN; vcvtps2dq rounds
+ * as rintf (the MXCSR mode) and turns NaN and anything below -2^31 into
+ * INT32_MIN: all three saturate as the scalar's do (qmax, 0, 0), and
+ * below 2^20 every step is exact.
+ */
+static inline __m128i quantize8_u8(const float *x, const struct q8 *q)
+{
+	__m256 v = _mm256_min_ps(q->big, _mm256_div_ps(_mm256_loadu_ps(x), q->scale));
+	__m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(v), q->zp);
+	__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+	return _mm_min_epu8(_mm_packus_epi16(w, w), q->qmax);
 }
 
 /* Positions [p0, pv) (a multiple of 8 of them) of a 3-channel image: per
@@ -207,7 +232,7 @@ static inline __m128i quantize8_u8(const float *x, __m256 scale, __m256 zp, __m2
  * vpshufb each of r|g and of b into 16 + 8 bytes. (Scattered byte by byte,
  * mobilenet_v3_small's 224x224 input took 64 us.) */
 static void quantize_rgb(const struct dnnq_nchw_kernel *k, const float *x, uint8_t *y, size_t p0,
-                         size_t pv, __m256 scale, __m256 zp, __m256 qmax)
+                         size_t pv, const struct q8 *q)
 {
 	const size_t ns = k->spatial;
 	uint8_t m_rg[24], m_b[24];
@@ -220,11 +245,10 @@ static void quantize_rgb(const struct dnnq_nchw_kernel *k, const float *x, uint8
 	const __m128i b0 = _mm_loadu_si128((const __m128i *)m_b);
 	const __m128i rg1 = _mm_loadl_epi64((const __m128i *)(m_rg + 16));
 	const __m128i b1 = _mm_loadl_epi64((const __m128i *)(m_b + 16));
-	const __m256 qmin = _mm256_setzero_ps();
 	for (size_t p = p0; p < pv; p += 8) {
-		__m128i r = quantize8_u8(x + p, scale, zp, qmin, qmax);
-		__m128i g = quantize8_u8(x + ns + p, scale, zp, qmin, qmax);
-		__m128i b = quantize8_u8(x + 2 * ns + p, scale, zp, qmin, qmax);
+		__m128i r = quantize8_u8(x + p, q);
+		__m128i g = quantize8_u8(x + ns + p, q);
+		__m128i b = quantize8_u8(x + 2 * ns + p, q);
 		__m128i rg = _mm_unpacklo_epi64(r, g);
 		_mm_storeu_si128((__m128i *)(y + 3 * p),
 		                 _mm_or_si128(_mm_shuffle_epi8(rg, rg0), _mm_shuffle_epi8(b, b0)));
@@ -239,14 +263,13 @@ void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_
 	const size_t nc = k->channels, ns = k->spatial;
 	const float *x = (const float *)k->x + img * nc * ns;
 	uint8_t *y = (uint8_t *)k->y + img * ns * nc;
-	const __m256 scale = _mm256_set1_ps(k->scale), zp = _mm256_set1_ps(k->zp);
-	const __m256 qmin = _mm256_setzero_ps(), qmax = _mm256_set1_ps(k->qmax);
+	const struct q8 q = q8_of(k);
 	const size_t cv = c0 + ((c1 - c0) & ~(size_t)7), pv = p0 + ((p1 - p0) & ~(size_t)7);
 	for (size_t c = c0; c < cv; c += 8) {
 		for (size_t p = p0; p < pv; p += 8) {
 			__m128i r[8], t[4];
 			for (size_t j = 0; j < 8; j++)
-				r[j] = quantize8_u8(x + (c + j) * ns + p, scale, zp, qmin, qmax);
+				r[j] = quantize8_u8(x + (c + j) * ns + p, &q);
 			transpose8x8_u8(r, t);
 			for (size_t m = 0; m < 4; m++) {
 				_mm_storel_epi64((__m128i *)(y + (p + 2 * m) * nc + c), t[m]);
@@ -261,13 +284,13 @@ void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_
 	 * by vpshufb into 24 bytes */
 	const bool rgb = nc == 3 && cv == 0 && c1 == 3;
 	if (rgb)
-		quantize_rgb(k, x, y, p0, pv, scale, zp, qmax);
+		quantize_rgb(k, x, y, p0, pv, &q);
 	/* fewer than 8 channels left: still 8 positions at a time, the bytes
 	 * scattered one by one */
 	for (size_t c = rgb ? c1 : cv; c < c1; c++) {
 		for (size_t p = p0; p < pv; p += 8) {
 			uint8_t b[8];
-			_mm_storel_epi64((__m128i *)b, quantize8_u8(x + c * ns + p, scale, zp, qmin, qmax));
+			_mm_storel_epi64((__m128i *)b, quantize8_u8(x + c * ns + p, &q));
 			for (size_t j = 0; j < 8; j++)
 				y[(p + j) * nc + c] = b[j];
 		}

@@ -924,8 +924,16 @@ START_TEST(convert_nchw_transposes)
 	float *back = malloc(n * sizeof *x + GUARD);
 	uint8_t *want = malloc(n), *q = new_output(n), *qs = new_output(n);
 	float *backs = malloc(n * sizeof *x + GUARD);
+	/* quotients x / scale at ties, around the AVX2 kernel's 2^20 bound and
+	 * int32's range (its integer saturation, eltwise-avx2.c), and -0 */
+	static const float quotient[] = { 2.5f, -2.5f, 3.5f, -0.5f, 1048575.5f, 1048576.0f,
+	                                  1048577.0f, 2147483648.0f, -2147483648.0f, -3e9f,
+	                                  3e9f, -0.0f };
+	enum { NQUOT = sizeof quotient / sizeof quotient[0] };
 	for (size_t i = 0; i < n; i++)
-		x[i] = i % 997 < 7 ? special[i % 997] : (float)(qp.scale * rng_uniform(&r, -300, 300));
+		x[i] = i % 997 < 7 ? special[i % 997]
+		     : i % 997 < 7 + NQUOT ? qp.scale * quotient[i % 997 - 7]
+		     : (float)(qp.scale * rng_uniform(&r, -300, 300));
 	/* the expectation: transpose, then the plain conversions */
 	transpose_bytes(x, xt, sizeof *x, nb, nc, ns, true);
 	ck_assert_int_eq(dnnq_quantize(DNNQ_ISA_SCALAR, xt, want, DNNQ_DTYPE_U8, n, &qp), 0);
