@@ -23,9 +23,8 @@
 #define MADV_COLLAPSE 25        /* Linux 6.1 */
 #endif
 
-/* A transparent huge page (x86-64), and an arena chunk's address space
- * (only what is written becomes resident; a blob larger gets its own). */
-#define HUGE_PAGE   ((size_t)2 << 20)
+/* An arena chunk's address space (only what is written becomes resident;
+ * a blob larger gets its own). */
 #define ARENA_CHUNK ((size_t)64 << 20)
 
 struct chunk {
@@ -43,27 +42,27 @@ struct dnnq_weights_cache {
 	size_t nchunks;
 };
 
-/* A new chunk of at least `need` bytes, HUGE_PAGE aligned; false when
+/* A new chunk of at least `need` bytes, DNNQ_HUGE_PAGE aligned; false when
  * there is no room. */
 static bool chunk_new(struct dnnq_weights_cache *c, size_t need)
 {
 	size_t size = need > ARENA_CHUNK ? need : ARENA_CHUNK;
-	if (size > SIZE_MAX - 2 * HUGE_PAGE)
+	if (size > SIZE_MAX - 2 * DNNQ_HUGE_PAGE)
 		return false;
-	size = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	size = (size + DNNQ_HUGE_PAGE - 1) & ~(DNNQ_HUGE_PAGE - 1);
 	struct chunk *ch = realloc(c->chunks, (c->nchunks + 1) * sizeof *ch);
 	if (!ch)
 		return false;
 	c->chunks = ch;
 	/* mmap aligns to 4 KiB: map a huge page more, unmap around it */
-	char *p = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
+	char *p = mmap(NULL, size + DNNQ_HUGE_PAGE, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
-	size_t head = -(uintptr_t)p & (HUGE_PAGE - 1);
+	size_t head = -(uintptr_t)p & (DNNQ_HUGE_PAGE - 1);
 	if (head)
 		munmap(p, head);
-	munmap(p + head + size, HUGE_PAGE - head);
+	munmap(p + head + size, DNNQ_HUGE_PAGE - head);
 	ch[c->nchunks++] = (struct chunk){ .base = p + head, .size = size };
 	return true;
 }
@@ -91,7 +90,7 @@ static void *arena_alloc(struct dnnq_weights_cache *c, size_t bytes)
 static void arena_collapse(struct dnnq_weights_cache *c)
 {
 	struct chunk *ch = &c->chunks[c->nchunks - 1];
-	size_t full = ch->top & ~(HUGE_PAGE - 1);
+	size_t full = ch->top & ~(DNNQ_HUGE_PAGE - 1);
 	if (full > ch->collapsed)
 		(void)madvise(ch->base + ch->collapsed, full - ch->collapsed, MADV_COLLAPSE);
 	ch->collapsed = full;
