@@ -8,15 +8,12 @@
 
 #include "engine/base.h"
 
-/* A transparent huge page (x86-64). */
-#define HUGE_PAGE ((size_t)2 << 20)
-
 void *dnnq_aligned_alloc(size_t n)
 {
 	size_t sz = dnnq_aligned_size(n);
 	if (n == 0 || sz == SIZE_MAX)
 		return NULL;
-	if (sz < HUGE_PAGE)
+	if (sz < DNNQ_HUGE_PAGE)
 		return aligned_alloc(DNNQ_ALIGN, sz);
 	/* At least a huge page (weights streamed from memory each run:
 	 * ResNet's 7x7x512 Winograd blobs, 2.3 MB): at a huge page's
@@ -28,9 +25,9 @@ void *dnnq_aligned_alloc(size_t n)
 	 * Advice only: where THP is off or absent madvise fails and nothing
 	 * else changes. */
 	void *p;   /* (aligned_alloc wants sz a multiple of the alignment) */
-	if (posix_memalign(&p, HUGE_PAGE, sz))
+	if (posix_memalign(&p, DNNQ_HUGE_PAGE, sz))
 		return NULL;
-	size_t whole = sz & ~(HUGE_PAGE - 1);
+	size_t whole = sz & ~(DNNQ_HUGE_PAGE - 1);
 	(void)madvise(p, whole, MADV_HUGEPAGE);
 	if (whole < sz)
 		(void)madvise((char *)p + whole, sz - whole, MADV_NOHUGEPAGE);

@@ -40,8 +40,12 @@ static inline bool dnnq_is_aligned(const void *p)
 	return ((uintptr_t)p & (DNNQ_ALIGN - 1)) == 0;
 }
 
+/* A transparent huge page (x86-64). */
+#define DNNQ_HUGE_PAGE ((size_t)2 << 20)
+
 /* DNNQ_ALIGN-aligned allocation of dnnq_aligned_size(n) bytes (n > 0);
- * NULL on failure. Free with free(). */
+ * from DNNQ_HUGE_PAGE up, at a huge page's boundary, its whole huge pages
+ * advised as such. NULL on failure. Free with free(). */
 void *dnnq_aligned_alloc(size_t n);
 
 /* lv = v, stored only when it changes. A graph binds every node again on

@@ -152,13 +152,15 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 		rc = dnnq_diag_set(diag, rc, "conv: out of memory");
 	if (rc || !d->cache)
 		return rc;
-	const struct dnnq_wcache_entry add = {
+	struct dnnq_wcache_entry add = {
 		.key = d->cache_key, .kind = kind, .isa = d->isa, .n = d->cout, .k = c->k,
 		.gw = c->gw, .ngw = dw ? 0 : d->groups, .blob = c->dw_block,
 		.dw_row_sums = c->dw_sums.row_sums, .blob_bytes = dw_bytes,
 	};
 	/* no room: kept private, which is only the memory this saves */
 	c->borrowed = !dnnq_weights_cache_add(d->cache, &add);
+	if (c->borrowed && dw)
+		dw_bind(c, add.blob);   /* moved into the cache's arena */
 	return DNNQ_OK;
 }
 
@@ -216,20 +218,23 @@ static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 	}
 	size_t bytes = c->wino_fly ? dnnq_wino_fly_pack_avx2(NULL, d->cout, d->cin, NULL)
 	                           : dnnq_wino_pack_avx2(NULL, d->cout, d->cin, NULL);
-	void *w = dnnq_aligned_alloc(bytes);
+	/* packed in the cache's arena: its, entry or not */
+	void *w = dnnq_weights_cache_alloc(d->cache, bytes);
 	if (!w)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+	c->wino_borrowed = d->cache != NULL;
 	if (c->wino_fly)
 		dnnq_wino_fly_pack_avx2(d->w, d->cout, d->cin, w);
 	else
 		dnnq_wino_pack_avx2(d->w, d->cout, d->cin, w);
 	c->wino = w;
-	const struct dnnq_wcache_entry add = {
+	struct dnnq_wcache_entry add = {
 		.key = d->cache_key, .kind = WCACHE_CONV_WINO, .isa = d->isa, .n = d->cout,
 		.k = d->cin, .blob = w, .blob_bytes = bytes,
 	};
-	/* no room: kept private */
-	c->wino_borrowed = d->cache && !dnnq_weights_cache_add(d->cache, &add);
+	/* no room: not found by the next graph, which packs its own */
+	if (d->cache)
+		(void)dnnq_weights_cache_add(d->cache, &add);
 	return DNNQ_OK;
 }
 

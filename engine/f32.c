@@ -696,11 +696,11 @@ static int weights_get(struct dnnq_weights_cache *cache, const char *key, int ki
 	if (!w)
 		return DNNQ_E_NOMEM;
 	weights_fill(l, n, k, groups, src, w);
-	*out = w;
-	const struct dnnq_wcache_entry add = { .key = key, .kind = kind, .isa = isa, .n = n,
-	                                       .k = k, .f32w = w, .f32w_count = count };
+	struct dnnq_wcache_entry add = { .key = key, .kind = kind, .isa = isa, .n = n,
+	                                 .k = k, .f32w = w, .f32w_count = count };
 	/* no room: kept private, which is only the memory this saves */
 	*borrowed = cache && key && !dnnq_weights_cache_add(cache, &add);
+	*out = add.f32w;        /* the cache's arena's, when it took it */
 	return DNNQ_OK;
 }
 

@@ -67,11 +67,13 @@ static int get_weights(struct dnnq_fc *fc, struct dnnq_diag *diag)
 	if (!gw)
 		return rc;
 	*gw = fc->w;
-	const struct dnnq_wcache_entry add = { .key = d->cache_key, .kind = kind, .isa = d->isa,
-	                                       .n = d->n, .k = d->k, .gw = gw, .ngw = 1 };
+	struct dnnq_wcache_entry add = { .key = d->cache_key, .kind = kind, .isa = d->isa,
+	                                 .n = d->n, .k = d->k, .gw = gw, .ngw = 1 };
 	/* no room: kept private, which is only the memory this saves */
 	fc->borrowed = !dnnq_weights_cache_add(d->cache, &add);
-	if (!fc->borrowed)
+	if (fc->borrowed)
+		fc->w = *gw;    /* its panels moved into the cache's arena */
+	else
 		free(gw);
 	return DNNQ_OK;
 }

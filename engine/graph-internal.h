@@ -101,8 +101,8 @@ struct dnnq_graph {
 	/* the shadow run: fused activations run as nodes of their own, so
 	 * that each node's output is its own (graph.c, fuse_into_convs) */
 	bool unfused;
-	/* built without a weights cache (engine/model-build.c): the packed
-	 * weights its convs share (a weight tensor several read), or NULL */
+	/* built without a weights cache (engine/model-build.c): its convs'
+	 * and FCs' packed weights, in the cache's huge-page arena; or NULL */
 	struct dnnq_weights_cache *own_cache;
 };
 

@@ -237,7 +237,9 @@ int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
 		}
 		seen[n->weight] = true;
 	}
-	if (!rc && any && !cache && !(rc = dnnq_weights_cache_create(&g->own_cache)))
+	/* without the caller's, the graph's own cache, shared weights or not:
+	 * its arena puts the packed weights in huge pages (engine/wcache.c) */
+	if (!rc && !cache && !(rc = dnnq_weights_cache_create(&g->own_cache)))
 		cache = g->own_cache;
 	free(seen);
 	if (rc) {

@@ -58,8 +58,20 @@ struct dnnq_wcache_entry {
 const struct dnnq_wcache_entry *dnnq_weights_cache_find(const struct dnnq_weights_cache *c,
                                                         const char *key, int kind,
                                                         enum dnnq_isa isa, size_t n, size_t k);
-/* Hands e's arrays to the cache (copying the key). DNNQ_E_NOMEM, and the
- * arrays stay the caller's, when there is no room. */
-int dnnq_weights_cache_add(struct dnnq_weights_cache *c, const struct dnnq_wcache_entry *e);
+/* n bytes (n > 0), DNNQ_ALIGN aligned, from c's huge-page arena
+ * (wcache.c), to be filled and then added in an entry: the cache's whether
+ * or not dnnq_weights_cache_add takes the entry (freed by
+ * dnnq_weights_cache_destroy, never by free). Without a cache (c NULL)
+ * dnnq_aligned_alloc's, the caller's to free. NULL when there is no
+ * room. Packing in place saves add's copy (and the peak RSS of both). */
+void *dnnq_weights_cache_alloc(struct dnnq_weights_cache *c, size_t n);
+/* Hands e's arrays to the cache (copying the key). Its big ones (each gw's
+ * data, blob, f32w), unless from dnnq_weights_cache_alloc, are moved into
+ * the cache's huge-page arena (wcache.c):
+ * the caller's are freed and e (and e->gw's entries) point at the
+ * cache's copies, which the caller must use from then on. DNNQ_E_NOMEM,
+ * and e and its arrays stay the caller's, unchanged, when there is no
+ * room. */
+int dnnq_weights_cache_add(struct dnnq_weights_cache *c, struct dnnq_wcache_entry *e);
 
 #endif

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "engine/crc32c.h"
 #include "engine/le.h"
 #include "engine/qtensor.h"
+#include "engine/wcache.h"
 #include "tests/qtensor-eq.h"
 #include "tests/isa.h"
 #include "tests/rng.h"
@@ -330,6 +332,80 @@ START_TEST(aligned_alloc_huge_pages)
 		free(p);
 	}
 	ck_assert_ptr_null(dnnq_aligned_alloc(0));
+}
+END_TEST
+
+/* The weights cache's arena (engine/wcache.c): blobs packed in place
+ * (dnnq_weights_cache_alloc) and malloc'd ones moved in at add time are
+ * DNNQ_ALIGN aligned, disjoint, keep their bytes, and are the cache's: the
+ * moved ones' originals freed by add, all of them by destroy (ASan's leak
+ * check, and its use-after-free check on the moved ones' new homes). A
+ * blob larger than a chunk gets its own, at a huge page's boundary. */
+START_TEST(weights_cache_arena)
+{
+	const size_t huge = DNNQ_HUGE_PAGE;
+	struct dnnq_weights_cache *c;
+	ck_assert_int_eq(dnnq_weights_cache_create(&c), DNNQ_OK);
+	ck_assert_ptr_null(dnnq_weights_cache_alloc(c, 0));
+	const size_t sizes[] = { 1, 600 << 10, huge + 5, 100, 33 * huge, 3 * huge };
+	enum { N = sizeof sizes / sizeof *sizes };
+	unsigned char *p[2 * N];
+	size_t len[2 * N];
+	struct dnnq_gemm_weights gw[N];
+	for (size_t i = 0; i < N; i++) {
+		len[i] = len[N + i] = sizes[i];
+		p[i] = dnnq_weights_cache_alloc(c, sizes[i]);
+		ck_assert_ptr_nonnull(p[i]);
+		/* the big ones' ends only (64 MiB chunks: the test stays cheap) */
+		memset(p[i], (int)i + 1, sizes[i] < huge ? sizes[i] : 64);
+		p[i][sizes[i] - 1] = (unsigned char)(i + 1);
+		char key[8];
+		snprintf(key, sizeof key, "n%zu", i);
+		/* an entry of a packed-in-place blob, and one of a malloc'd
+		 * GEMM panel set, moved in */
+		struct dnnq_wcache_entry in_place = { .key = key, .blob = p[i],
+		                                      .blob_bytes = sizes[i] };
+		ck_assert_int_eq(dnnq_weights_cache_add(c, &in_place), DNNQ_OK);
+		ck_assert_ptr_eq(in_place.blob, p[i]);
+		key[0] = 'g';
+		gw[i] = (struct dnnq_gemm_weights){ .data = dnnq_aligned_alloc(sizes[i]),
+		                                    .data_bytes = sizes[i] };
+		ck_assert_ptr_nonnull(gw[i].data);
+		void *orig = gw[i].data;
+		memset(gw[i].data, (int)(N + i + 1), sizes[i] < huge ? sizes[i] : 64);
+		gw[i].data[sizes[i] - 1] = (int8_t)(N + i + 1);
+		struct dnnq_gemm_weights *g = malloc(sizeof *g);
+		ck_assert_ptr_nonnull(g);
+		*g = gw[i];
+		struct dnnq_wcache_entry moved = { .key = key, .gw = g, .ngw = 1 };
+		ck_assert_int_eq(dnnq_weights_cache_add(c, &moved), DNNQ_OK);
+		ck_assert_ptr_ne(g->data, orig);
+		p[N + i] = (unsigned char *)g->data;
+	}
+	for (size_t i = 0; i < 2 * N; i++) {
+		ck_assert(dnnq_is_aligned(p[i]));
+		if (len[i] > 32 * huge)
+			ck_assert_uint_eq((uintptr_t)p[i] % huge, 0);
+		size_t head = len[i] < huge ? len[i] : 64;
+		for (size_t b = 0; b < head; b++)
+			ck_assert_uint_eq(p[i][b], i + 1);
+		ck_assert_uint_eq(p[i][len[i] - 1], i + 1);
+		for (size_t j = 0; j < i; j++)
+			ck_assert(p[i] + len[i] <= p[j] || p[j] + len[j] <= p[i]);
+	}
+	/* no key: not taken, the arrays still the caller's */
+	void *mine = dnnq_aligned_alloc(64);
+	ck_assert_ptr_nonnull(mine);
+	struct dnnq_wcache_entry none = { .blob = mine, .blob_bytes = 64 };
+	ck_assert_int_eq(dnnq_weights_cache_add(c, &none), DNNQ_E_INVAL);
+	ck_assert_ptr_eq(none.blob, mine);
+	free(mine);
+	dnnq_weights_cache_destroy(c);
+	/* without a cache, the caller's to free */
+	void *own = dnnq_weights_cache_alloc(NULL, 100);
+	ck_assert_ptr_nonnull(own);
+	ck_assert(dnnq_is_aligned(own));
+	free(own);
 }
 END_TEST
 
@@ -1642,6 +1718,7 @@ Suite *suite_qtensor(void)
 	tc = tcase_create("storage");
 	tcase_add_test(tc, aligned_size_rounds_up);
 	tcase_add_test(tc, aligned_alloc_huge_pages);
+	tcase_add_test(tc, weights_cache_arena);
 	tcase_add_test(tc, init_and_free_defaults);
 	tcase_add_test(tc, set_type_every_combination);
 	tcase_add_test(tc, set_type_default_precision);
