@@ -193,12 +193,16 @@ static const char *io_str(char *buf, size_t len, enum dnnq_dtype dt, uint32_t nd
  * output a mutated file declared [1, 33555432]; dnnqd and dnnq-convert's
  * lowering had checks of their own): dtype, rank, dims but the batch, and
  * a quantized one's qparams. The inputs are the graph's, made from the
- * signature. */
+ * signature. An output of rank 0, which no file has (the reader wants
+ * 1..8), is one a caller adds in memory to read a value whatever it is
+ * (onnx/calib.c's acc16 trials): the graph's tensor info says. */
 static int check_output(const struct dnnq_graph *g, const struct dnnq_model *m, size_t i,
                         struct dnnq_diag *diag)
 {
 	const struct dnnq_model_io *decl = &m->outputs[i];
 	struct dnnq_tensor_info ti;
+	if (!decl->ndim)
+		return DNNQ_OK;
 	int rc = dnnq_graph_output_info(g, i, &ti);
 	if (rc)
 		return dnnq_diag_set(diag, rc, "model: output %zu '%s': no graph tensor", i,
