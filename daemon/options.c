@@ -596,10 +596,12 @@ int dnnqd_settings_check(const char *config, const struct dnnq_config *c,
 		                     : "command line", t, what);
 	/* the file is renamed over PATH, which replaces whatever is there: a
 	 * typo of /dev/null (root's dnnqd made it a regular file of mode
-	 * 0644, which other users may not write) or of a FIFO another
-	 * program reads */
+	 * 0644, which other users may not write), a FIFO or a socket another
+	 * program uses (a directory is not replaced: each write fails, and
+	 * is logged) */
 	struct stat st;
-	if (!lstat(t, &st) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+	if (!lstat(t, &st) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) &&
+	    !S_ISDIR(st.st_mode))
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: metrics.textfile '%s' is %s: dnnqd"
 		                     " renames its metrics file over it, which would replace it",
 		                     config ? config : "command line", t,

@@ -749,8 +749,8 @@ it says f32 [1, 33555432], the graph computes f32 [1, 1000] (tensor
 `model_signature_lie_refused`); `metrics.textfile: /dev/null` passed
 `--check-config`, and root's dnnqd renamed its metrics over the device (a
 regular file of mode 0644 after, which no other user may write; fixed:
-anything but a regular file or a symlink there is refused naming what it
-is, `hostile_metrics_overwrite`); a Resize scale of 1e+06 was refused as
+a device, FIFO or socket there is refused naming what it is,
+`hostile_metrics_overwrite`); a Resize scale of 1e+06 was refused as
 "want a positive finite value" (fixed: the bound, 65536, is named;
 `vision_errors`). Nothing found: 4,200 mutations of mobilenet_v3_small's,
 1,850 of resnet18's and 600 of mobilenet_v2's .dnnq (the bench models),
