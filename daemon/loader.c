@@ -128,7 +128,7 @@ static int sys_error(const struct load *l, int status, const char *what, int err
 	return dnnq_diag_set(l->diag, status, "%s: %s: %s", l->path, what, strerror(err));
 }
 
-static const char *file_kind(mode_t m)
+const char *dnnqd_file_kind(mode_t m)
 {
 	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
 	     : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
@@ -145,7 +145,7 @@ static int open_file(struct load *l, uint64_t max_bytes)
 		return sys_error(l, DNNQ_E_IO, "fstat", errno);
 	if (!S_ISREG(st.st_mode))
 		return dnnq_diag_set(l->diag, DNNQ_E_INVAL, "%s: %s, not a regular file: a model"
-		                     " is read from a file", l->path, file_kind(st.st_mode));
+		                     " is read from a file", l->path, dnnqd_file_kind(st.st_mode));
 	int rc = dnnq_config_file_trusted(l->path, &st, "the model dnnqd serves", l->diag);
 	if (rc)
 		return rc;

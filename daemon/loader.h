@@ -21,6 +21,9 @@ enum dnnqd_loader {
 	DNNQD_LOADER_READ,       /* read(2) only */
 };
 
+/* "a directory", "a FIFO", ... for a mode that is not a regular file's. */
+const char *dnnqd_file_kind(mode_t m);
+
 /*
  * Reads all of path (a regular file) into *buf, *len bytes. *buf is 64-byte
  * aligned, its size *len rounded up to 64 (64 for an empty file, which is

@@ -54,21 +54,6 @@ static bool quantized(enum dnnq_dtype dt)
 	return dt == DNNQ_DTYPE_U8 || dt == DNNQ_DTYPE_S8;
 }
 
-/* The declared signature and the graph must agree on what a client sends
- * and gets; dims[0] is the batch, symbolic in both. */
-static int check_declared(const struct dnnq_model_io *decl, const struct dnnq_tensor_info *ti,
-                          struct dnnq_diag *d)
-{
-	bool same = decl->dtype == ti->dtype && decl->ndim == ti->ndim;
-	for (uint32_t k = 1; same && k < ti->ndim; k++)
-		same = decl->dims[k] == ti->dims[k];
-	if (same && quantized(ti->dtype))
-		same = decl->qp.scale == ti->qp.scale && decl->qp.zero_point == ti->qp.zero_point;
-	return same ? 0 : dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': the signature does not match"
-	                                " the graph's tensor '%s' (dtype, dims or qparams)",
-	                                decl->name, ti->name);
-}
-
 /* A byte below 0x20 or DEL: a name with one is refused, because every
  * client is sent the signature's names and dnnqctl prints them. */
 static bool has_control(const char *s)
@@ -106,9 +91,6 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 	if (ti->ndim < 1 || ti->ndim > DNNQ_SHM_MAX_RANK)
 		return dnnq_diag_set(d, DNNQ_E_SHAPE, "'%s': rank %u: must be 1..%u", decl->name,
 		                     ti->ndim, DNNQ_SHM_MAX_RANK);
-	int rc = check_declared(decl, ti, d);
-	if (rc)
-		return rc;
 	snprintf(io->name, sizeof io->name, "%s", decl->name);
 	io->dtype = ti->dtype;
 	io->qp = quantized(ti->dtype) ? ti->qp : (struct dnnq_qparams){ 0 };

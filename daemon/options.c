@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/loader.h"
 #include "daemon/options.h"
 #include "engine/base.h"
 #include "shm/dnnq_proto.h"
@@ -589,9 +590,23 @@ int dnnqd_settings_check(const char *config, const struct dnnq_config *c,
 			snprintf(model, sizeof model, "model %s's file", c->models[i].name);
 			what = model;
 		}
-	return what ? dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: metrics.textfile '%s' is %s: dnnqd"
-	                            " would write its metrics over it", config ? config
-	                            : "command line", t, what) : 0;
+	if (what)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: metrics.textfile '%s' is %s: dnnqd"
+		                     " would write its metrics over it", config ? config
+		                     : "command line", t, what);
+	/* the file is renamed over PATH, which replaces whatever is there: a
+	 * typo of /dev/null (root's dnnqd made it a regular file of mode
+	 * 0644, which other users may not write), a FIFO or a socket another
+	 * program uses (a directory is not replaced: each write fails, and
+	 * is logged) */
+	struct stat st;
+	if (!lstat(t, &st) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) &&
+	    !S_ISDIR(st.st_mode))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: metrics.textfile '%s' is %s: dnnqd"
+		                     " renames its metrics file over it, which would replace it",
+		                     config ? config : "command line", t,
+		                     dnnqd_file_kind(st.st_mode));
+	return 0;
 }
 
 int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,

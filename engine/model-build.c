@@ -168,6 +168,61 @@ static int add_constant(struct dnnq_graph *g, const struct dnnq_model *m, size_t
 	return DNNQ_OK;
 }
 
+static bool quantized(enum dnnq_dtype dt)
+{
+	return dt == DNNQ_DTYPE_U8 || dt == DNNQ_DTYPE_S8;
+}
+
+/* "u8 [1, 1000] scale 0.5 zp 3" (dims[0], the batch, as 1) into buf. */
+static const char *io_str(char *buf, size_t len, enum dnnq_dtype dt, uint32_t ndim,
+                          const int64_t *dims, const struct dnnq_qparams *qp)
+{
+	size_t n = (size_t)snprintf(buf, len, "%s [", dnnq_dtype_name(dt));
+	for (uint32_t k = 0; k < ndim && k < DNNQ_MAX_DIMS && n < len; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%" PRId64, k ? ", " : "", k ? dims[k] : 1);
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, "]");
+	if (n < len && quantized(dt))
+		snprintf(buf + n, len - n, " scale %g zp %d", (double)qp->scale, (int)qp->zero_point);
+	return buf;
+}
+
+/* The signature's output i against the graph's tensor it names, as a
+ * caller sizes its buffers and .npy shapes from the signature while the
+ * engine writes what the graph computes (dnnq-run read past a 1000-float
+ * output a mutated file declared [1, 33555432]; dnnqd and dnnq-convert's
+ * lowering had checks of their own): dtype, rank, dims but the batch, and
+ * a quantized one's qparams. The inputs are the graph's, made from the
+ * signature. An output of rank 0, which no file has (the reader wants
+ * 1..8), is one a caller adds in memory to read a value whatever it is
+ * (onnx/calib.c's acc16 trials): the graph's tensor info says. */
+static int check_output(const struct dnnq_graph *g, const struct dnnq_model *m, size_t i,
+                        struct dnnq_diag *diag)
+{
+	const struct dnnq_model_io *decl = &m->outputs[i];
+	struct dnnq_tensor_info ti;
+	if (!decl->ndim)
+		return DNNQ_OK;
+	int rc = dnnq_graph_output_info(g, i, &ti);
+	if (rc)
+		return dnnq_diag_set(diag, rc, "model: output %zu '%s': no graph tensor", i,
+		                     decl->name);
+	bool same = decl->dtype == ti.dtype && decl->ndim == ti.ndim;
+	for (uint32_t k = 1; same && k < ti.ndim; k++)
+		same = decl->dims[k] == ti.dims[k];
+	if (same && quantized(ti.dtype))
+		same = decl->qp.scale == ti.qp.scale && decl->qp.zero_point == ti.qp.zero_point;
+	if (same)
+		return DNNQ_OK;
+	char says[192], has[192];
+	return dnnq_diag_set(diag, DNNQ_E_FORMAT, "model: output %zu '%s': the signature does not"
+	                     " match the graph: it says %s, the graph computes %s (tensor '%s')",
+	                     i, decl->name,
+	                     io_str(says, sizeof says, decl->dtype, decl->ndim, decl->dims,
+	                            &decl->qp),
+	                     io_str(has, sizeof has, ti.dtype, ti.ndim, ti.dims, &ti.qp), ti.name);
+}
+
 static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa isa,
                  struct dnnq_weights_cache *cache, const bool *shared, const uint32_t *sums,
                  int *vals, struct dnnq_diag *diag)
@@ -196,7 +251,12 @@ static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa
 		if ((rc = dnnq_graph_add_output(g, vals[v], diag)))
 			return rc;
 	}
-	return dnnq_graph_finalize(g, diag);
+	if ((rc = dnnq_graph_finalize(g, diag)))
+		return rc;
+	for (size_t i = 0; i < m->noutputs; i++)
+		if ((rc = check_output(g, m, i, diag)))
+			return rc;
+	return DNNQ_OK;
 }
 
 int dnnq_model_build(const struct dnnq_model *m, enum dnnq_isa isa, struct dnnq_graph **out,

@@ -158,6 +158,10 @@ int dnnq_model_check_header(const void *buf, size_t len, uint64_t file_size,
 int dnnq_model_read(const void *buf, size_t len, struct dnnq_model *out, struct dnnq_diag *diag);
 void dnnq_model_free(struct dnnq_model *m);
 
+/* The graph of m. Each output the signature declares (rank 1..8) must be
+ * the graph's tensor (dtype, dims but the batch, a quantized one's
+ * qparams), else DNNQ_E_FORMAT naming both: callers size buffers from the
+ * signature. An output of rank 0 (in memory only) is not compared. */
 int dnnq_model_build(const struct dnnq_model *m, enum dnnq_isa isa, struct dnnq_graph **out,
                      struct dnnq_diag *diag);
 /* The same, with the packed weights of convolutions and FCs shared through

@@ -3024,7 +3024,8 @@ static int resize_shape(struct nctx *c, const double *scale, const int64_t *size
 		if (size && (size[i] < 1 || size[i] > IMP_MAX_DIM))
 			return bad(c, DNNQ_E_RANGE, "sizes[%d] = %lld: out of range", i, (long long)size[i]);
 		if (!(s > 0 && s < 65536))
-			return bad(c, DNNQ_E_RANGE, "scale %d = %g: want a positive finite value", i, s);
+			return bad(c, DNNQ_E_RANGE, "scale %d = %g: want more than 0 and less than"
+			           " 65536", i, s);
 		if (i < 2 && (size ? size[i] != x->dims[i] && !(i == 0 && x->batched) : s != 1))
 			return bad(c, DNNQ_E_UNSUPPORTED, "resizing axis %d (%s): only H and W resize", i,
 			           i ? "the channels" : "the batch");

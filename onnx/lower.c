@@ -1140,54 +1140,18 @@ static int finish(struct lower *L)
 	return DNNQ_OK;
 }
 
-static void dims_str(char *buf, size_t cap, uint32_t ndim, const int64_t *dims)
-{
-	size_t o = (size_t)snprintf(buf, cap, "[");
-	for (uint32_t i = 0; i < ndim && o < cap; i++)
-		o += (size_t)snprintf(buf + o, cap - o, i ? ", %lld" : "%lld", (long long)dims[i]);
-	if (o < cap)
-		snprintf(buf + o, cap - o, "]");
-}
-
-/* The model builds, and its graph's inputs and outputs are the signature's
- * (what dnnqd checks at load): a mistake here, or an IR whose shapes do not
- * follow from its operators, is caught at conversion. */
+/* The model builds (dnnq_model_build also holds the signature's outputs
+ * to the graph's, what dnnqd needs) and plans: a mistake here, or an IR
+ * whose shapes do not follow from its operators, is caught at conversion. */
 static int self_check(struct lower *L)
 {
-	struct dnnq_model *m = L->m;
 	struct dnnq_graph *g;
 	struct dnnq_diag d;
-	int rc = dnnq_model_build(m, DNNQ_ISA_SCALAR, &g, &d);
+	int rc = dnnq_model_build(L->m, DNNQ_ISA_SCALAR, &g, &d);
 	if (rc)
 		return dnnq_diag_set(L->diag, rc, "lower: the model does not build: %s", d.msg);
-	if ((rc = dnnq_graph_plan(g, 1, 1, &d))) {
-		dnnq_graph_destroy(g);
-		return dnnq_diag_set(L->diag, rc, "lower: the model does not plan: %s", d.msg);
-	}
-	for (size_t i = 0; i < m->ninputs + m->noutputs && !rc; i++) {
-		bool in = i < m->ninputs;
-		const struct dnnq_model_io *io = in ? &m->inputs[i] : &m->outputs[i - m->ninputs];
-		struct dnnq_tensor_info ti;
-		if ((rc = in ? dnnq_graph_input_info(g, i, &ti)
-		             : dnnq_graph_output_info(g, i - m->ninputs, &ti)))
-			break;
-		bool same = ti.dtype == io->dtype && ti.ndim == io->ndim;
-		for (uint32_t k = 1; same && k < io->ndim; k++)
-			same = ti.dims[k] == io->dims[k];
-		if (!same) {
-			char a[96], b[96];
-			int64_t td[DNNQ_MAX_DIMS], od[DNNQ_MAX_DIMS];
-			memcpy(td, ti.dims, sizeof td);
-			memcpy(od, io->dims, sizeof od);
-			td[0] = od[0] = 1;
-			dims_str(a, sizeof a, ti.ndim, td);
-			dims_str(b, sizeof b, io->ndim, od);
-			rc = dnnq_diag_set(L->diag, DNNQ_E_SHAPE, "lower: graph %s '%s': the engine "
-			                   "computes %s %s, the model says %s %s", in ? "input" : "output",
-			                   io->name, dnnq_dtype_name(ti.dtype), a,
-			                   dnnq_dtype_name(io->dtype), b);
-		}
-	}
+	if ((rc = dnnq_graph_plan(g, 1, 1, &d)))
+		rc = dnnq_diag_set(L->diag, rc, "lower: the model does not plan: %s", d.msg);
 	dnnq_graph_destroy(g);
 	return rc;
 }

@@ -433,21 +433,29 @@ static int relu_stop(struct relu_dnnqd *r)
  * --check-config passed, and then dnnqd replaced that file with its
  * metrics every interval (the model gone for the next start, the config
  * unreadable, the socket a regular file nobody can connect to). Now both
- * refuse it naming the file it would have replaced.
+ * refuse it naming the file it would have replaced. So with /dev/null or
+ * a FIFO, which the rename would have replaced by a regular file (root's
+ * dnnqd: /dev/null of mode 0644, unwritable to every other user).
  */
 START_TEST(hostile_metrics_overwrite)
 {
 	struct relu_dnnqd r;
-	char link[64], yaml[64], err[2048], text[600];
+	char link[64], yaml[64], fifo[64], err[2048], text[600];
 	relu_dir(&r, "/tmp/dnnq-textfile-XXXXXX");
 	const char *dir = r.dir, *model = r.model, *sock = r.sock;
 	snprintf(link, sizeof link, "%s/link.dnnq", dir);
 	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
 	ck_assert_int_eq(symlink("relu64.dnnq", link), 0);
-	const struct { const char *path, *says; } bad[] = {
-		{ yaml, "is the config file itself" },
-		{ link, "is model relu64's file" },
-		{ sock, "is the socket clients connect to (listen.path)" },
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	static const char over[] = "would write its metrics over it";
+	static const char renamed[] = "renames its metrics file over it, which would replace it";
+	const struct { const char *path, *says, *why; } bad[] = {
+		{ yaml, "is the config file itself", over },
+		{ link, "is model relu64's file", over },
+		{ sock, "is the socket clients connect to (listen.path)", over },
+		{ "/dev/null", "is a character device", renamed },
+		{ fifo, "is a FIFO", renamed },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		snprintf(text, sizeof text, "listen:\n  path: %s\nmodels:\n  - name: relu64\n"
@@ -462,7 +470,7 @@ START_TEST(hostile_metrics_overwrite)
 			              "textfile %s (%s): wait status %#x; %s", bad[i].path,
 			              k ? "start" : "--check-config", (unsigned)status, err);
 			ck_assert_msg(strstr(err, bad[i].says) && strstr(err, bad[i].path) &&
-			              strstr(err, "would write its metrics over it"), "%s", err);
+			              strstr(err, bad[i].why), "%s", err);
 		}
 	}
 	/* nothing was written over: the model still loads */
@@ -474,12 +482,13 @@ START_TEST(hostile_metrics_overwrite)
 	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", err);
 	unlink(yaml);
 	unlink(link);
+	unlink(fifo);
 	unlink(model);
 	ck_assert_int_eq(rmdir(dir), 0);
-	printf("hostile: metrics.textfile naming the config, a model's file (through a symlink)"
-	       " and listen.path: 3 tries: --check-config and the start each refused, exit 1,"
-	       " naming the file (before: 'ok', then the file replaced by the metrics every"
-	       " interval)\n");
+	printf("hostile: metrics.textfile naming the config, a model's file (through a symlink),"
+	       " listen.path, /dev/null and a FIFO: 5 tries: --check-config and the start each"
+	       " refused, exit 1, naming the file (before: 'ok', then the file replaced by the"
+	       " metrics every interval)\n");
 }
 END_TEST
 

@@ -1618,7 +1618,8 @@ START_TEST(lower_refuses)
 	            (int64_t[]){ 1, 1, 4, 4 }, &y);
 	n->kernel[0] = n->kernel[1] = 3;
 	ir_output(ir, y);
-	expect_error(ir, NULL, DNNQ_E_SHAPE, "output 'conv'", "[1, 1, 2, 2]");
+	expect_error(ir, NULL, DNNQ_E_FORMAT, "output 0 'conv'",
+	             "the graph computes f32 [1, 1, 2, 2]");
 	ir_destroy(ir);
 
 	/* an input id that is not an earlier value */

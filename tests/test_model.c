@@ -1338,6 +1338,7 @@ START_TEST(model_reshape_onnx_dims)
 		uint8_t *buf;
 		size_t len;
 		make_reshape_model(&m, 3, x16, ok[i].nd, ok[i].dims);
+		memcpy(m.outputs[0].dims + 1, ok[i].want + 1, (ok[i].nd - 1) * sizeof *ok[i].want);
 		write_model(&m, &buf, &len);
 		ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "case %zu: %s", i, d.msg);
 		assert_model_eq(&m, &back);
@@ -1396,6 +1397,39 @@ START_TEST(model_signature_overflow_refused)
 }
 END_TEST
 
+/* An output the signature declares otherwise than the graph computes it
+ * (its dims, rank, dtype or qparams) is refused by dnnq_model_build, naming
+ * the output and both: dnnq-run sized its .npy from the declaration and
+ * read past the engine's buffer (a mutated mobilenet_v3_small, output
+ * [1, 33555432] over the graph's [1, 1000]: SIGSEGV). */
+START_TEST(model_signature_lie_refused)
+{
+	for (int c = 0; c < 4; c++) {
+		struct dnnq_model m;
+		make_model(&m, 8);
+		struct dnnq_model_io *y = &m.outputs[0];
+		if (c == 0)
+			y->dims[1] = 33555432;
+		else if (c == 1)
+			y->ndim = 3;
+		else if (c == 2)
+			y->dtype = DNNQ_DTYPE_F32;
+		else
+			y->qp.zero_point += 1;
+		struct dnnq_graph *g;
+		struct dnnq_diag d;
+		ck_assert_int_eq(dnnq_model_build(&m, dnnq_isa_best(), &g, &d), DNNQ_E_FORMAT);
+		ck_assert_msg(strstr(d.msg, "model: output 0 'logits': the signature does not match"
+		                     " the graph: it says "), "case %d: %s", c, d.msg);
+		if (c == 0)
+			ck_assert_str_eq(d.msg, "model: output 0 'logits': the signature does not match"
+			                 " the graph: it says u8 [1, 33555432] scale 0.08 zp 100, the graph"
+			                 " computes u8 [1, 10] scale 0.08 zp 100 (tensor 'fc')");
+		dnnq_model_free(&m);
+	}
+}
+END_TEST
+
 Suite *suite_model(void)
 {
 	Suite *s = suite_create("model");
@@ -1421,6 +1455,7 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_reshape_bad_dims_refused);
 	tcase_add_test(tc, model_reshape_onnx_dims);
 	tcase_add_test(tc, model_signature_overflow_refused);
+	tcase_add_test(tc, model_signature_lie_refused);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

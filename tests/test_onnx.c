@@ -1684,6 +1684,14 @@ START_TEST(vision_errors)
 	mb_init(b, "s", F, 1, (int64_t[]){ 4 }, (float[4]){ 1, 2, 2, 2 });
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'rch' (Resize): resizing axis 1 (the channels)");
 
+	/* a scale past the bound named with the bound (it said "want a
+	 * positive finite value" of 1e+06) */
+	b = nchw(13, 2, 4, 4);
+	mb_node(b, "Resize", "rbig", "x,,s", "y");
+	mb_init(b, "s", F, 1, (int64_t[]){ 4 }, (float[4]){ 1, 1, 1e6f, 2 });
+	imp_fails(b, DNNQ_E_RANGE, "node 'rbig' (Resize): scale 2 = 1e+06: want more than 0 and"
+	          " less than 65536");
+
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Pad", "pw", "x,p", "y");
 	mb_i64(b, "p", 8, (int64_t[]){ 0, 0, 1, 1, 0, 0, -1, 1 });

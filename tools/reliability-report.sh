@@ -735,6 +735,61 @@ scalar bits equal on every ISA of the CPU, the reference's window
 reader's LRN, hardmax and activation parameter checks, the RNN's
 activation and direction checks.
 
+Tried from outside (att2), against the file and config inputs, by
+scripts not kept (each a few minutes of a shared machine). Found: a
+`.dnnq` whose SIGNATURE declares an output other than the graph computes
+it ran in dnnq-run, which sized the .npy it wrote from the declaration
+and read past the engine's buffer (mobilenet_v3_small's output declared
+[1, 33555432] over the graph's [1, 1000]: SIGSEGV); dnnqd and the
+lowering's self-check each compared the two themselves, dnnq-run and
+any other reader did not (fixed: `dnnq_model_build` refuses it naming
+both, "model: output 0 'output': the signature does not match the graph:
+it says f32 [1, 33555432], the graph computes f32 [1, 1000] (tensor
+'output:dequantize')", and the twins are gone;
+`model_signature_lie_refused`); `metrics.textfile: /dev/null` passed
+`--check-config`, and root's dnnqd renamed its metrics over the device (a
+regular file of mode 0644 after, which no other user may write; fixed:
+a device, FIFO or socket there is refused naming what it is,
+`hostile_metrics_overwrite`); a Resize scale of 1e+06 was refused as
+"want a positive finite value" (fixed: the bound, 65536, is named;
+`vision_errors`). Nothing found: 4,200 mutations of mobilenet_v3_small's,
+1,850 of resnet18's and 600 of mobilenet_v2's .dnnq (the bench models),
+1 to 3 each, with the CRCs made right (attribute words
+at 0, 1, -1, 2^31, 2^32 - 1, NaN, +-inf, the subnormal 1e-45; node
+inputs at the node's own output, the next value, 2^32 - 1; kinds 0..99;
+QTensor dims at 2^62, 2^63 - 1, -2^63, 3037000500 (a square past 2^63);
+scales NaN, inf, 0, 1e-30; zero points, qaxis and nqparams at edges;
+signature words at edges), each through dnnq-run: every one refused
+naming the section, node or tensor and field, or run to exit 0, none
+crashed or hung but the output above; 40 models of weights and biases
+swapped between nodes (a tensor two nodes name, of the wrong size, a
+bias as a weight; a constant naming a weight), each refused naming the
+node and the size it wants. ONNX into dnnq-convert (51 files): a node
+that reads its own output, a two-node cycle, an output defined twice, a
+graph input overwritten by a node; initializers of raw_data or
+float_data short of their dims, dims of 2^32 or negative, data type 999
+or string; external data at /etc/passwd, ../../etc/passwd, '', '.', a
+FIFO, a symlink to /dev/zero or /etc/passwd, offset 2^63 and 2^64 - 8,
+length -1 (the model file itself as its own data is read: it is inside
+the directory); opset 0, 2^62, -5, none, twice, a custom domain; Range of
+2^40 elements, a delta of 0, floats to 1e30; ConstantOfShape of 2^93 or
+-1; Expand, Tile, Pad and OneHot to 2^40 and past 2^64; Reshape to 2^64
+or two -1; Resize scales NaN, inf; Loop of 2^60 trips, of no trip count,
+a body reading its own output; If branches of different output counts;
+Scan: each refused naming the node and the rule, none past 4 GB of
+address space or 60 s. YAML to `dnnqd --check-config` (34 files):
+duplicate keys, an alias bomb, 5000-deep flow and 300-deep block
+nesting, a 10 MB scalar, a NUL, invalid UTF-8, a BOM, two documents,
+tags, merge keys, integers past 2^64, negative, hex, sizes past 64 GiB,
+CPU lists of 100,000 entries and 0-4294967295, uids of 2^32 - 1 and
+2^33, 5000 models, model names with escapes, '../' or 5000 bytes, model
+paths naming /dev/zero, a directory, a FIFO: each refused as
+FILE:LINE:COLUMN or naming the model. dnnqctl as an allowed uid that is
+not the daemon's: RELOAD refused ("only root and the daemon's uid (0)
+may reload"), status scoped to its sessions; as an unlisted uid: every
+command refused naming the access settings; a reload onto the lying
+file above refused, the old version served.
+
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
 edges), `fuzz-config` (2.29 M runs, 433 edges) and `fuzz-model` (3.51 M
