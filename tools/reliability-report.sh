@@ -655,6 +655,45 @@ one pass); the HELLO reply's memfd, doorbell and completion ends are
 checked by the client (seals before size, tmpfs, AF_UNIX datagram), and
 dnnqd takes no descriptor from a client.
 
+Tried (attack48), against dnnqd through its socket, its region and its
+reloads, with probes in C on the serving fixture (not kept; the findings
+are tests). Found: dynamic batching runs different clients' requests as
+one graph run, and a dynamic FC (`dnnq-convert --dynamic`, ONNX Runtime's
+quantize_dynamic) quantizes its f32 input with one scale for the whole
+batch: an offender's row of +-1e6 batched beside an honest request turned
+the honest output into its zero point (993 of its 1024 bytes, status 0),
+and an honest neighbour of values up to 8 changed 344 bytes
+(`hostile_batch_coupled`, fixed: `dynamic_batching` on a model with a node
+whose item depends on the others' values is refused at load naming the
+node; the engine's `dnnq_node_info.couples_items`; a read of every other
+node kind found none that mixes batch items: axes, reductions, gathers,
+concatenations and transposes refuse the batch axis, a graph that moves
+its batch takes one item). Per-model counters were indexed by model id,
+and a name new to the daemon always takes a new id, so after 256 names had
+come and gone (257 reloads each renaming relu64) the model served showed
+0 requests in MODEL_STATS, `dnnqctl status` and the metrics after 100
+(`model_counts_past_256_names` in suite daemon, fixed: a row per name,
+given at publish from those no live table holds). Nothing found: the
+client's own socket set to SO_PASSRIGHTS 0 before HELLO (the reply's
+descriptors refused at dnnqd's sendmsg, EPERM: the connection closed, the
+session retired, dnnqd's fds back to 16); HELLO then SHUT_RD on the
+client's end, 50 times, half of them closed after 2 ms (fds back);
+HELLO in protocol versions 1 to 6 (each but 4 `DNNQ_E_PROTO`, "version N:
+this daemon speaks 4", abi_minor 9999 taken); 3000 requests alternating
+batch sizes 1 to 64 on multi and fc1024 (a re-plan each: VmRSS 9.8 to
+10.2 MB, flat); 124 rounds of 3 raw offender processes (a RUNNING slot
+set back to SUBMITTED and pushed again, indices pushed twice, submit
+stamps of 1, wrong dtypes, generations and overlapping outputs, the arena
+scribbled, the waiters words and event_armed set at random, one in three
+SIGKILLed) on fc1024 and multi batched with threads 2 on 2 workers,
+SIGHUP every 8 rounds, beside an honest fc1024 client: its 3062 requests
+right, dnnqd's fds back to 16. Noticed, left: a client's pages pinned
+past its session (attack46) can also be pinned by registering its
+mapping as io_uring fixed buffers (bounded by its RLIMIT_MEMLOCK); the
+queue-time figures are the client's stamps, so any client naming a model
+shifts that model's mean queue time for everyone (a minute per request
+at most, serving.md says so).
+
 Tried (attack46), against dnnqd's sockets and region from outside the
 protocol (`hostile_socket_tricks`, and a Python client by hand on a
 dnnqd of relu64, fc1024, multi and the MLP with threads 2 and dynamic
