@@ -8,9 +8,13 @@ Runs `DNNQ_RUN MODEL -i input.npy --threads THREADS --pin --profile
 (input.npy beside the model, as `make bench-models` makes it; --isa ISA passed on
 when given, e.g. avx2 to force the AVX2 table on an AVX-512 host), and prints
 each node's fastest run ("min us") over all rounds per configuration, the
-sums, and each round's whole-run minimum and median. On a host other work
-keeps busy the per-node minima of alternated rounds move 2-3 %, whole-run
-medians 2x (docs/graph.md); fused nodes (they do not run) are left out.
+sums, and each round's whole-run minimum and median and its own sum of node
+minima. On a host other work keeps busy the per-node minima of alternated
+rounds move 2-3 %, whole-run medians 2x (docs/graph.md); fused nodes (they
+do not run) are left out. Where two-thread runs come in modes (a Zen 5 VM:
+a round's sum ~330 us or ~420 us, one process to the next, docs/graph.md
+"Two threads on a Zen 5 host"), the overall minima say which configuration
+met the fast mode; compare the rounds' sums pair by pair.
 """
 import json
 import os
@@ -38,7 +42,8 @@ def main():
                                   '--threads', threads, '--pin', '--profile', '--repeat', repeat,
                                   '--json'] + isa, capture_output=True, text=True, check=True).stdout
             j = json.loads(out)
-            runs[label].append((j['latency_ms']['min'], j['latency_ms']['median']))
+            runs[label].append((j['latency_ms']['min'], j['latency_ms']['median'],
+                                sum(n['min_us'] for n in j['profile'] if not n['fused'])))
             for i, n in enumerate(j['profile']):
                 key = (i, n['name'])
                 if key not in info:
@@ -60,7 +65,9 @@ def main():
               ''.join('%9.1f' % mins[key][l] for l in labels))
     print('sum of minima: ' + '  '.join('%s %.1f us' % (l, total[l]) for l in labels))
     for l in labels:
-        print('%s runs, min/median ms: %s' % (l, ' '.join('%.3f/%.3f' % r for r in runs[l])))
+        print('%s runs, min/median ms: %s' % (l, ' '.join('%.3f/%.3f' % r[:2] for r in runs[l])))
+    for l in labels:
+        print('%s rounds, sum of node minima us: %s' % (l, ' '.join('%.1f' % r[2] for r in runs[l])))
 
 
 if __name__ == '__main__':
