@@ -3433,6 +3433,34 @@ START_TEST(gather_elements_ids)
 }
 END_TEST
 
+/* GatherElements by constant indices into a batched input (attack50):
+ * their dim 0 is theirs, so the import fixes the batch to 1 and each batch
+ * item reads the one item's indices. The calibration runs the reference at
+ * its chunk's batch (3 here), where every item must read the same 4
+ * indices: the reference walked the output's 12 positions through the
+ * constant's 4, read past it (8 bytes each, a heap overread under ASan)
+ * and failed on what lay there ("i[257] = 33: outside the 8 elements"), so
+ * dnnq-convert refused a valid model. */
+START_TEST(gather_elements_const_batch)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, id[3] = { 1, 2, 2 };
+	static const int64_t idx[4] = { 2, -3, 1, 1 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "i", S64, 3, id, idx);
+	at_i(b, mb_node(b, "GatherElements", "ge", "x,i", "y"), "axis", -1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	float x[18], y[12];
+	for (int k = 0; k < 18; k++)
+		x[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
+	run1(&ir, 3, x, y);
+	for (int k = 0; k < 12; k++)
+		ck_assert_float_eq(y[k], x[k / 2 * 3 + (idx[k % 4] + 3) % 3]);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* ScatterElements (reduction add) on the last axis by int32 indices a
  * client sends (int64 in ONNX) and updates it sends: the reference and the
  * engine (fp32) add u[b, r, k] into x[b, r, idx] (duplicates add up, a
@@ -5309,6 +5337,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, gather_elements_ids);
+	tcase_add_test(tc, gather_elements_const_batch);
 	tcase_add_test(tc, scatter_elements_ids);
 	tcase_add_test(tc, scatter_elements_self);
 	tcase_add_test(tc, dup_outputs_quantized);
