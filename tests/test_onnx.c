@@ -3461,6 +3461,44 @@ START_TEST(gather_elements_const_batch)
 }
 END_TEST
 
+/* A constant a Sum and a Concat each read twice, in a graph whose batch
+ * the import fixes (a ReduceMean across it; attack50): the reference's
+ * outputs, then the model lowered and run by the engine. The pass that
+ * makes the graph batched again expands each constant these read to the
+ * batch, once (shared by its readers); it made an Expand per read, two of
+ * one name, and the valid model was refused ("graph: tensor name
+ * 'k:expand:const' used twice"). */
+START_TEST(fixed_batch_const_read_twice)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, kd[3] = { 1, 2, 3 };
+	static const float k[6] = { 1, 2, 3, 4, 5, 6 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_output(b, "z");
+	mb_output(b, "w");
+	mb_init(b, "k", F, 3, kd, k);
+	mb_node(b, "Sum", "s", "x,k,k", "y");
+	at_i(b, mb_node(b, "Concat", "c", "k,x,k", "z"), "axis", 1);
+	at_ints(b, mb_node(b, "ReduceMean", "m", "x", "w"), "axes", 1, (const int64_t[]){ 0 });
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	float x[12], y[12], z[36], w[12];
+	for (int i = 0; i < 12; i++)
+		x[i] = (float)(10 * i);
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, (const void *[]){ x }, (void *[]){ y, z, w }, NULL, NULL,
+	                          &d) == 0, "run: %s", d.msg);
+	for (int i = 0; i < 12; i++) {
+		ck_assert_float_eq(y[i], x[i] + 2 * k[i % 6]);
+		ck_assert_float_eq(w[i], x[i]);
+	}
+	for (int i = 0; i < 36; i++)
+		ck_assert_float_eq(z[i], i % 18 / 6 == 1 ? x[i / 18 * 6 + i % 6] : k[i % 6]);
+	lowered_sqnr(&ir, x, 2);     /* lowered, built (the refusal was here) and run */
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* ScatterElements (reduction add) on the last axis by int32 indices a
  * client sends (int64 in ONNX) and updates it sends: the reference and the
  * engine (fp32) add u[b, r, k] into x[b, r, idx] (duplicates add up, a
@@ -5338,6 +5376,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, gather_elements_ids);
 	tcase_add_test(tc, gather_elements_const_batch);
+	tcase_add_test(tc, fixed_batch_const_read_twice);
 	tcase_add_test(tc, scatter_elements_ids);
 	tcase_add_test(tc, scatter_elements_self);
 	tcase_add_test(tc, dup_outputs_quantized);
