@@ -3499,6 +3499,43 @@ START_TEST(fixed_batch_const_read_twice)
 }
 END_TEST
 
+/* Range of int64 constants at the ends of int64 (attack50): its count in
+ * integers, not doubles (Range(0, 2^53 + 1, 2^53) is [0, 2^53]: in
+ * doubles the limit was 2^53 and the second element lost), and its
+ * elements start + i * delta where i * delta alone overflows (start
+ * -2^63 + 1, delta 2^62: a signed overflow, undefined, UBSan's report in
+ * dnnq-convert), ascending and descending. */
+START_TEST(range_int64_exact)
+{
+	static const int64_t cases[3][3] = {
+		{ 0, ((int64_t)1 << 53) + 1, (int64_t)1 << 53 },
+		{ -INT64_MAX, INT64_MAX, (int64_t)1 << 62 },
+		{ INT64_MAX, -INT64_MAX, -((int64_t)1 << 62) },
+	};
+	static const int64_t want[3][4] = {
+		{ 0, (int64_t)1 << 53 },
+		{ -INT64_MAX, -INT64_MAX + ((int64_t)1 << 62), 1, ((int64_t)1 << 62) + 1 },
+		{ INT64_MAX, ((int64_t)1 << 62) - 1, -1, -((int64_t)1 << 62) - 1 },
+	};
+	int64_t d[2] = { 2, 3 };
+	for (int k = 0; k < 3; k++) {
+		struct mb *b = io_model(13, "x", F, 2, d);
+		mb_init(b, "r0", S64, 0, NULL, &cases[k][0]);
+		mb_init(b, "r1", S64, 0, NULL, &cases[k][1]);
+		mb_init(b, "r2", S64, 0, NULL, &cases[k][2]);
+		mb_node(b, "Range", "range", "r0,r1,r2", "y");
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		size_t n = k ? 4 : 2;
+		const int64_t *y = folded_i64(&ir, n);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(y[i] == want[k][i], "case %d: [%zu] = %lld, want %lld", k, i,
+			              (long long)y[i], (long long)want[k][i]);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* ScatterElements (reduction add) on the last axis by int32 indices a
  * client sends (int64 in ONNX) and updates it sends: the reference and the
  * engine (fp32) add u[b, r, k] into x[b, r, idx] (duplicates add up, a
@@ -5377,6 +5414,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, gather_elements_ids);
 	tcase_add_test(tc, gather_elements_const_batch);
 	tcase_add_test(tc, fixed_batch_const_read_twice);
+	tcase_add_test(tc, range_int64_exact);
 	tcase_add_test(tc, scatter_elements_ids);
 	tcase_add_test(tc, scatter_elements_self);
 	tcase_add_test(tc, dup_outputs_quantized);
