@@ -890,7 +890,14 @@ timeouts of NaN, inf, 1e300, -1 and a string, a request submitted twice
 or closed in flight, names with NUL, of 100,000 bytes or an int,
 close() while 4 threads run, views read after close, slots and arena
 sizes past their fields, an asyncio run cancelled beside 50 gathered,
-a fork's child): each right or a named exception. Noticed, left: a .npy
+a fork's child): each right or a named exception. Models whose batch
+the import fixed, served (max_batch 1, from the file) with the scribbler
+above, and one reloaded 40 times (SIGHUP, 150 ms apart) between its
+batched version (max_batch 64) and a fixed one of the same signature
+under an honest and an offender client at batch 1 and 4 (dnnqd with
+ASan and UBSan, threads 2): every request answered, the honest outputs
+right, SIGTERM exit 0, no report; a batch of 4 against the fixed version
+refused at the allocation (`value out of range`). Noticed, left: a .npy
 of rank past 8 is refused showing its first 8 dims only.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
