@@ -46,7 +46,8 @@ struct fix {
 	size_t nnodes, ncap, vcap;
 	enum form *form;                /* per value */
 	int32_t *other;                 /* per value: its other form's value, or -1 */
-	struct lift *lifts;             /* the padded lifts made, room for one a read */
+	struct lift *lifts;             /* the padded lifts and the constants' expansions
+	                                   made, room for one a read */
 	size_t nlifts;
 	uint32_t transpose, matmul, expand;     /* the registry's kinds */
 	int32_t rows[2];                /* a rows node's output and ONNX output, or -1 */
@@ -257,19 +258,29 @@ static int32_t dropped(struct fix *f, int32_t v)
 }
 
 /* Constant v, an input of a node that expands_consts, expanded to the batch (each batch row a copy: a ViT's class token once the batch
- * is fixed), lifted or not; its id, or a negative status. */
+ * is fixed), lifted or not; its id, or a negative status. Each expansion
+ * is made once and shared by its readers (a Sum or a Concat naming the
+ * constant twice, two Concats of it), kept in f->lifts with the rank 0 or
+ * 1 (lifted): a constant is never an activation's lift. Made again, the
+ * second Expand's name was the first's, and the graph refused the valid
+ * model ("tensor name 'k:expand:const' used twice"). */
 static int32_t expanded(struct fix *f, const struct dnnq_ir_node *n, int32_t v, bool lift)
 {
+	for (size_t i = 0; i < f->nlifts; i++)
+		if (f->lifts[i].v == v && f->lifts[i].rank == lift)
+			return f->lifts[i].id;
 	const struct dnnq_ir_value *c = &f->ir->values[v];
 	int64_t d[DNNQ_IR_MAX_DIMS] = { 1 };
 	if (c->ndim + lift > DNNQ_IR_MAX_DIMS || (!lift && (c->ndim < 1 || c->dims[0] != 1)))
 		return fail(f, n, DNNQ_E_UNSUPPORTED, "a constant input that cannot be expanded to "
 		            "the batch (rank 8, or a dim 0 other than 1)");
 	memcpy(d + lift, c->dims, c->ndim * sizeof *d);
-	int32_t id = adapter(f, DNNQ_IR_ENGINE, f->expand, v, ":expand", c->ndim + lift, d,
-	                     lift ? F_L : F_B, "Expand");
-	if (id >= 0)
-		f->other[id] = -1;
+	int32_t id = adapter(f, DNNQ_IR_ENGINE, f->expand, v, lift ? ":expand:lift" : ":expand",
+	                     c->ndim + lift, d, lift ? F_L : F_B, "Expand");
+	if (id < 0)
+		return id;
+	f->other[id] = -1;
+	f->lifts[f->nlifts++] = (struct lift){ .v = v, .id = id, .rank = lift };
 	return id;
 }
 

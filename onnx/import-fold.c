@@ -810,6 +810,21 @@ static int fold_expand(struct nctx *c)
 
 /* ---- Range, ConstantOfShape ---------------------------------------------------------- */
 
+/* The element count of an integer Range, ceil((limit - start) / delta)
+ * (0 for none), in integers: in doubles, 2^53 + 1 is 2^53 and a range
+ * (0, 2^53 + 1, 2^53) lost its second element. The span and the step are
+ * exact in uint64 whatever the int64s; delta is not 0. */
+static int64_t range_count(int64_t start, int64_t limit, int64_t delta)
+{
+	if (delta > 0 ? limit <= start : limit >= start)
+		return 0;
+	uint64_t span = delta > 0 ? (uint64_t)limit - (uint64_t)start
+	                          : (uint64_t)start - (uint64_t)limit;
+	uint64_t step = delta > 0 ? (uint64_t)delta : 0 - (uint64_t)delta;
+	uint64_t n = span / step + (span % step != 0);
+	return n > INT64_MAX ? INT64_MAX : (int64_t)n;
+}
+
 static int fold_range(struct nctx *c)
 {
 	int rc;
@@ -829,12 +844,18 @@ static int fold_range(struct nctx *c)
 		return bad(c, DNNQ_E_RANGE, "start %g, limit %g, delta %g: a finite range with a "
 		           "nonzero delta expected", s, l, d);
 	double len = ceil((l - s) / d);
-	int64_t n = len > 0 ? (len < 4e18 ? (int64_t)len : INT64_MAX) : 0;
+	int64_t n = is_int(a->dtype) ? range_count(geti(c, a, 0), geti(c, V(c, 1), 0),
+	                                           geti(c, V(c, 2), 0))
+	          : len > 0 ? (len < 4e18 ? (int64_t)len : INT64_MAX) : 0;
 	void *data;
 	rc = alloc_out(c, a->dtype, 1, &n, &data);
+	/* an integer element start + i * delta, in [start, limit), is an int64;
+	 * i * delta alone may not be (start -2^63 + 1, delta 2^62, i 2): the sum
+	 * is taken in uint64, modulo 2^64, which is exact there */
 	for (int64_t i = 0; !rc && i < n; i++)
 		rc = is_int(a->dtype) ? puti(c, a->dtype, data, (size_t)i,
-		                             geti(c, a, 0) + i * geti(c, V(c, 2), 0))
+		                             (int64_t)((uint64_t)geti(c, a, 0) +
+		                                       (uint64_t)i * (uint64_t)geti(c, V(c, 2), 0)))
 		                      : putf(c, a->dtype, data, (size_t)i, s + (double)i * d);
 	return const_out(c, data, rc, false);
 }

@@ -1173,11 +1173,21 @@ static void gather(const struct run *r, const struct dnnq_ir_node *n)
 		}
 }
 
+/* Where index k of the walk is in the indices: k itself, or, for
+ * constant indices of one batch item (a GatherElements into an input
+ * whose batch the import fixed to 1, run here at the calibration's
+ * batch), k in that item: every item reads the same ones. */
+static size_t id_pos(const struct run *r, const struct dnnq_ir_node *n, size_t k)
+{
+	return k % anumel(r, n->inputs[1]);
+}
+
 /* Id k of an embedding or index k of a GatherElements: an int32 (an
  * int64 constant), or a float holding an integer (one that is not:
  * INT64_MIN, outside every table). */
 static int64_t id_at(const struct run *r, const struct dnnq_ir_node *n, size_t k)
 {
+	k = id_pos(r, n, k);
 	if (r->ir->values[n->inputs[1]].dtype == DNNQ_IR_S32)
 		return ((const int32_t *)IN(1))[k];
 	if (r->ir->values[n->inputs[1]].dtype == DNNQ_IR_S64)
@@ -1441,6 +1451,7 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
 		return 0;
 	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
 	const struct dnnq_ir_value *iv = &r->ir->values[n->inputs[1]];
+	k = (ptrdiff_t)id_pos(r, n, (size_t)k);
 	double id = iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)IN(1))[k]
 	          : iv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)IN(1))[k]
 	          : ((const float *)IN(1))[k];

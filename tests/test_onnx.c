@@ -3433,6 +3433,109 @@ START_TEST(gather_elements_ids)
 }
 END_TEST
 
+/* GatherElements by constant indices into a batched input (attack50):
+ * their dim 0 is theirs, so the import fixes the batch to 1 and each batch
+ * item reads the one item's indices. The calibration runs the reference at
+ * its chunk's batch (3 here), where every item must read the same 4
+ * indices: the reference walked the output's 12 positions through the
+ * constant's 4, read past it (8 bytes each, a heap overread under ASan)
+ * and failed on what lay there ("i[257] = 33: outside the 8 elements"), so
+ * dnnq-convert refused a valid model. */
+START_TEST(gather_elements_const_batch)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, id[3] = { 1, 2, 2 };
+	static const int64_t idx[4] = { 2, -3, 1, 1 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "i", S64, 3, id, idx);
+	at_i(b, mb_node(b, "GatherElements", "ge", "x,i", "y"), "axis", -1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	float x[18], y[12];
+	for (int k = 0; k < 18; k++)
+		x[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
+	run1(&ir, 3, x, y);
+	for (int k = 0; k < 12; k++)
+		ck_assert_float_eq(y[k], x[k / 2 * 3 + (idx[k % 4] + 3) % 3]);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* A constant a Sum and a Concat each read twice, in a graph whose batch
+ * the import fixes (a ReduceMean across it; attack50): the reference's
+ * outputs, then the model lowered and run by the engine. The pass that
+ * makes the graph batched again expands each constant these read to the
+ * batch, once (shared by its readers); it made an Expand per read, two of
+ * one name, and the valid model was refused ("graph: tensor name
+ * 'k:expand:const' used twice"). */
+START_TEST(fixed_batch_const_read_twice)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, kd[3] = { 1, 2, 3 };
+	static const float k[6] = { 1, 2, 3, 4, 5, 6 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_output(b, "z");
+	mb_output(b, "w");
+	mb_init(b, "k", F, 3, kd, k);
+	mb_node(b, "Sum", "s", "x,k,k", "y");
+	at_i(b, mb_node(b, "Concat", "c", "k,x,k", "z"), "axis", 1);
+	at_ints(b, mb_node(b, "ReduceMean", "m", "x", "w"), "axes", 1, (const int64_t[]){ 0 });
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	float x[12], y[12], z[36], w[12];
+	for (int i = 0; i < 12; i++)
+		x[i] = (float)(10 * i);
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, (const void *[]){ x }, (void *[]){ y, z, w }, NULL, NULL,
+	                          &d) == 0, "run: %s", d.msg);
+	for (int i = 0; i < 12; i++) {
+		ck_assert_float_eq(y[i], x[i] + 2 * k[i % 6]);
+		ck_assert_float_eq(w[i], x[i]);
+	}
+	for (int i = 0; i < 36; i++)
+		ck_assert_float_eq(z[i], i % 18 / 6 == 1 ? x[i / 18 * 6 + i % 6] : k[i % 6]);
+	lowered_sqnr(&ir, x, 2);     /* lowered, built (the refusal was here) and run */
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* Range of int64 constants at the ends of int64 (attack50): its count in
+ * integers, not doubles (Range(0, 2^53 + 1, 2^53) is [0, 2^53]: in
+ * doubles the limit was 2^53 and the second element lost), and its
+ * elements start + i * delta where i * delta alone overflows (start
+ * -2^63 + 1, delta 2^62: a signed overflow, undefined, UBSan's report in
+ * dnnq-convert), ascending and descending. */
+START_TEST(range_int64_exact)
+{
+	static const int64_t cases[3][3] = {
+		{ 0, ((int64_t)1 << 53) + 1, (int64_t)1 << 53 },
+		{ -INT64_MAX, INT64_MAX, (int64_t)1 << 62 },
+		{ INT64_MAX, -INT64_MAX, -((int64_t)1 << 62) },
+	};
+	static const int64_t want[3][4] = {
+		{ 0, (int64_t)1 << 53 },
+		{ -INT64_MAX, -INT64_MAX + ((int64_t)1 << 62), 1, ((int64_t)1 << 62) + 1 },
+		{ INT64_MAX, ((int64_t)1 << 62) - 1, -1, -((int64_t)1 << 62) - 1 },
+	};
+	int64_t d[2] = { 2, 3 };
+	for (int k = 0; k < 3; k++) {
+		struct mb *b = io_model(13, "x", F, 2, d);
+		mb_init(b, "r0", S64, 0, NULL, &cases[k][0]);
+		mb_init(b, "r1", S64, 0, NULL, &cases[k][1]);
+		mb_init(b, "r2", S64, 0, NULL, &cases[k][2]);
+		mb_node(b, "Range", "range", "r0,r1,r2", "y");
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		size_t n = k ? 4 : 2;
+		const int64_t *y = folded_i64(&ir, n);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(y[i] == want[k][i], "case %d: [%zu] = %lld, want %lld", k, i,
+			              (long long)y[i], (long long)want[k][i]);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* ScatterElements (reduction add) on the last axis by int32 indices a
  * client sends (int64 in ONNX) and updates it sends: the reference and the
  * engine (fp32) add u[b, r, k] into x[b, r, idx] (duplicates add up, a
@@ -5309,6 +5412,9 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, gather_elements_ids);
+	tcase_add_test(tc, gather_elements_const_batch);
+	tcase_add_test(tc, fixed_batch_const_read_twice);
+	tcase_add_test(tc, range_int64_exact);
 	tcase_add_test(tc, scatter_elements_ids);
 	tcase_add_test(tc, scatter_elements_self);
 	tcase_add_test(tc, dup_outputs_quantized);

@@ -829,6 +829,77 @@ may reload"), status scoped to its sessions; as an unlisted uid: every
 command refused naming the access settings; a reload onto the lying
 file above refused, the old version served.
 
+Tried (attack50), against the importer, the reference dnnq-convert
+calibrates with, dnnqd's index-taking kinds and the Python client, by
+scripts not kept (/tmp/a50). Found, each a test of suite onnx: a
+GatherElements of constant indices into a batched input (the import
+fixes the batch to 1; the engine's node holds one item's indices) was
+run by the reference at the calibration chunk's batch through the
+output's positions, past the constant's end (valgrind: reads 0 to 24
+bytes after a block of 144), and the valid model was refused on what lay
+there (`i[257] = 33: outside the 8 elements of the axis`;
+`gather_elements_const_batch`, fixed: every item reads the one item's);
+in a graph whose batch the import fixed, a constant a Sum or a Concat
+reads twice (or two such nodes, one lifted) was expanded to the batch
+once a read, two Expands of one name, and the valid model was refused
+(`graph: tensor name 'k:expand:const' used twice`;
+`fixed_batch_const_read_twice`, fixed: made once and shared, as lifts
+are); an int64 Range was counted in doubles, so Range(0, 2^53 + 1, 2^53)
+lost its second element, and its elements start + i * delta overflowed
+in i * delta (start -2^63 + 1, delta 2^62: UBSan's report in
+dnnq-convert; `range_int64_exact`, fixed: counted in integers, summed in
+uint64). Nothing found: served by dnnqd (plain, then built with ASan and
+UBSan; unbatched, then with `dynamic_batching` of 2 ms and `threads: 2`
+on 2 workers), 18 models of the fuzz corpus, among them every kind that
+derives an index from a value (scatter_elements, scatter_nd and
+gather_nd reading the input as their indices, gather_elements of
+computed indices reading a graph output, grid_sample, topk, argmax), an
+RNN loop, layernorm, lrn and the vision fixtures, each with every input
+and output byte of an offender's requests rewritten (NaN, +-inf, +-1e30,
+2^31, subnormals, INT32_MIN) while an honest client's ran beside it at
+batch 1 and 5 (300 to 1000 rounds each): the honest outputs never
+changed, the offender's requests served or `DNNQ_E_RANGE` alone, no
+sanitizer report. 304 generated ONNX files of attributes and shape
+inputs at the edges of int64 (Slice, Pad in four modes, Tile, Expand,
+Reshape with allowzero, Resize by scales and sizes with antialias,
+ConstantOfShape, Range, Split, Squeeze, Unsqueeze, Flatten, Softmax,
+CumSum, Transpose, Concat, Gather, GatherElements, TopK, Trilu, OneHot,
+DepthToSpace, SpaceToDepth, LRN, the pools, Conv, ConvTranspose,
+Col2Im, STFT, DFT, Einsum, CenterCropPad), dnnq-convert plain and with
+ASan and UBSan: each refused naming the node and field or converted,
+but the Range above; three Resizes to 4096 x 4096 and 524,287 rows took
+more than 60 s (the work asked for). 110 models whose batch the import
+fixes (a ReduceMean across it) with constants beside activations in
+every binary operator, Where, MatMul, Gemm, Concat on axes 0 to 3,
+Sum, Mean, Max and Min of up to 16 inputs, the norms, Conv, the
+scatters and gathers, Tile, Pad, TopK, Resize, CumSum, Trilu and OneHot,
+under valgrind: none but the two above; the outputs checked against
+numpy agree. 367 folded integer operations at the ends of int32 and
+int64 (Add to Pow, Div and Mod by 0, Neg, Abs, reductions, Range,
+Slice, Gather) under ASan and UBSan: each refused naming the node
+(`integer overflow`, `integer division of 5 by 0`) or folded. 38 hostile
+.npy files (header lengths of 0, 60000 and 2^32 - 1, versions 2, 3 and
+9, dtypes f2, f8, i8, U4, O, structured, big-endian, Fortran order,
+shapes overflowing, negative, nested, of rank 64, duplicate keys, NUL,
+escapes, cut and grown data) through dnnq-run and `dnnq-convert --calib`
+under valgrind: each refused naming the file and what. The Python
+client misused, some 60 ways (arrays not contiguous, of negative
+strides, read-only, of batch 0 and rank 0, lists, bytes, object, bool,
+float16, float64 and structured dtypes, 1000 rows split by max_batch,
+timeouts of NaN, inf, 1e300, -1 and a string, a request submitted twice
+or closed in flight, names with NUL, of 100,000 bytes or an int,
+close() while 4 threads run, views read after close, slots and arena
+sizes past their fields, an asyncio run cancelled beside 50 gathered,
+a fork's child): each right or a named exception. Models whose batch
+the import fixed, served (max_batch 1, from the file) with the scribbler
+above, and one reloaded 40 times (SIGHUP, 150 ms apart) between its
+batched version (max_batch 64) and a fixed one of the same signature
+under an honest and an offender client at batch 1 and 4 (dnnqd with
+ASan and UBSan, threads 2): every request answered, the honest outputs
+right, SIGTERM exit 0, no report; a batch of 4 against the fixed version
+refused at the allocation (`value out of range`). Noticed, left: a .npy
+of rank past 8 is refused showing its first 8 dims only.
+
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
 edges), `fuzz-config` (2.29 M runs, 433 edges) and `fuzz-model` (3.51 M
