@@ -3,6 +3,7 @@
  * liveness-based arena), running. What each operator kind needs is in
  * graph-nodes.c behind struct node_ops.
  */
+#include <sanitizer/asan_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -874,6 +875,15 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 		rc = grow_buffer(&g->stage, &g->stage_bytes, stage, "staging buffer", diag);
 	if (rc)
 		return rc;
+	/* under ASan, the arena past what this plan lays out is poisoned (a
+	 * node writing past the last tensor is reported, as when the arena
+	 * was that size): the rounding to huge pages, or a larger batch's
+	 * plan before, left room there that took the bytes unseen */
+	if (g->arena) {
+		size_t used = dnnq_aligned_size(total);
+		ASAN_UNPOISON_MEMORY_REGION(g->arena, used);
+		ASAN_POISON_MEMORY_REGION(g->arena + used, dnnq_aligned_size(g->arena_bytes) - used);
+	}
 	plan_serial(g);
 	g->batch = batch;
 	g->nthreads = nthreads ? nthreads : 1;

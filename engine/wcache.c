@@ -13,11 +13,24 @@
  * page; packed together, only the last huge page, never filled, stays in
  * 4 KiB pages, and nothing past the arrays' last byte is made resident.
  */
+#include <sanitizer/asan_interface.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "engine/wcache.h"
+
+/* Under ASan (GCC's, or clang's: the fuzzers) the arena's bytes are
+ * poisoned but what it hands out, dnnq_aligned_size(n) for an array of n
+ * bytes as malloc'd ones had, and each array has a poisoned redzone after
+ * it: a kernel reading past its packed weights is reported, as it was when
+ * they were malloc'd, not fed the next array's bytes (or a chunk's unused
+ * zero pages). Elsewhere the macros do nothing. */
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define REDZONE ((size_t)DNNQ_ALIGN)
+#else
+#define REDZONE ((size_t)0)
+#endif
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25        /* Linux 6.1 */
@@ -64,6 +77,7 @@ static bool chunk_new(struct dnnq_weights_cache *c, size_t need)
 		munmap(p, head);
 	munmap(p + head + size, DNNQ_HUGE_PAGE - head);
 	ch[c->nchunks++] = (struct chunk){ .base = p + head, .size = size };
+	ASAN_POISON_MEMORY_REGION(p + head, size);
 	return true;
 }
 
@@ -96,12 +110,21 @@ static void arena_collapse(struct dnnq_weights_cache *c)
 	ch->collapsed = full;
 }
 
+/* The arena's bytes for an array of n (its aligned size below SIZE_MAX - REDZONE). */
+static size_t span(size_t n)
+{
+	return dnnq_aligned_size(n) + REDZONE;
+}
+
 void *dnnq_weights_cache_alloc(struct dnnq_weights_cache *c, size_t n)
 {
 	size_t sz = dnnq_aligned_size(n);
-	if (!c || n == 0 || sz == SIZE_MAX)
+	if (!c || n == 0 || sz >= SIZE_MAX - REDZONE)
 		return c ? NULL : dnnq_aligned_alloc(n);
-	return arena_alloc(c, sz);
+	void *p = arena_alloc(c, span(n));
+	if (p)
+		ASAN_UNPOISON_MEMORY_REGION(p, sz);
+	return p;
 }
 
 static bool in_arena(const struct dnnq_weights_cache *c, const void *p)
@@ -119,10 +142,11 @@ static void move_to(const struct dnnq_weights_cache *c, void **p, size_t bytes, 
 {
 	if (!*p || in_arena(c, *p))
 		return;
+	ASAN_UNPOISON_MEMORY_REGION(*q, dnnq_aligned_size(bytes));
 	memcpy(*q, *p, bytes);
 	free(*p);
 	*p = *q;
-	*q += dnnq_aligned_size(bytes);
+	*q += span(bytes);
 }
 
 int dnnq_weights_cache_create(struct dnnq_weights_cache **out)
@@ -147,8 +171,10 @@ void dnnq_weights_cache_destroy(struct dnnq_weights_cache *c)
 		free(e->dw_row_sums);
 		free((char *)e->key);
 	}
-	for (size_t i = 0; i < c->nchunks; i++)
+	for (size_t i = 0; i < c->nchunks; i++) {
+		ASAN_UNPOISON_MEMORY_REGION(c->chunks[i].base, c->chunks[i].size);
 		munmap(c->chunks[i].base, c->chunks[i].size);
+	}
 	free(c->chunks);
 	free(c->e);
 	free(c);
@@ -187,12 +213,12 @@ int dnnq_weights_cache_add(struct dnnq_weights_cache *c, struct dnnq_wcache_entr
 	/* the arrays' room in the arena, all of it before anything moves */
 	size_t f32_bytes = e->f32w_count * sizeof(float), need = 0;
 	if (e->blob && !in_arena(c, e->blob))
-		need += dnnq_aligned_size(e->blob_bytes);
+		need += span(e->blob_bytes);
 	if (e->f32w && !in_arena(c, e->f32w))
-		need += dnnq_aligned_size(f32_bytes);
+		need += span(f32_bytes);
 	for (size_t g = 0; g < e->ngw; g++)
 		if (e->gw[g].data && !in_arena(c, e->gw[g].data))
-			need += dnnq_aligned_size(e->gw[g].data_bytes);
+			need += span(e->gw[g].data_bytes);
 	char *key = strdup(e->key);
 	char *q = key && need ? arena_alloc(c, need) : NULL;
 	if (!key || (need && !q)) {

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
+#include <sanitizer/asan_interface.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "daemon/pool.h"
 #include "engine/conv-kernels.h"
 #include "engine/graph.h"
+#include "engine/graph-internal.h"
 #include "engine/op.h"
 #include "engine/wcache.h"
 #include "tests/rng.h"
@@ -239,6 +241,47 @@ START_TEST(graph_equals_operators)
 	dnnq_graph_destroy(g);
 	free(w);
 	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
+/* A batch whose activation arena is rounded up to whole huge pages (700
+ * items: 1.4 MB laid out, 2 MiB allocated) runs as the operators do; then
+ * batch 1 in the same arena. Under ASan the arena past what each plan lays
+ * out is poisoned, as a malloc'd arena of its size was: the rounding (and
+ * a larger batch's plan before) left room a node could write past its
+ * last tensor into unreported. */
+START_TEST(graph_arena_tail)
+{
+	struct rng r = { 29 };
+	struct weights *w = malloc(sizeof *w);
+	make_weights(&r, w);
+	struct dnnq_diag d;
+	struct dnnq_graph *g = build(w, &d, qb.scale);
+	enum { B = 700 };
+	uint8_t *x = malloc((size_t)B * H * W * C), logits[B * NCLS], want[NCLS];
+	float prob[B * NCLS];
+	ck_assert_ptr_nonnull(x);
+	for (size_t i = 0; i < (size_t)B * H * W * C; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	for (size_t batch = B; batch; batch = batch == B ? 1 : 0) {
+		ck_assert_msg(dnnq_graph_plan(g, batch, 1, &d) == 0, "%s", d.msg);
+		ck_assert_uint_eq(dnnq_graph_arena_bytes(g), DNNQ_HUGE_PAGE);
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+		ck_assert(!__asan_address_is_poisoned(g->arena));
+		ck_assert_msg(__asan_address_is_poisoned(g->arena + DNNQ_HUGE_PAGE - 1),
+		              "batch %zu: the arena's tail is not poisoned", batch);
+#endif
+		const void *in[1] = { x };
+		void *out[2] = { logits, prob };
+		ck_assert_int_eq(dnnq_graph_run(g, in, out, NULL), 0);
+		for (size_t b = 0; b < batch; b += 233) {
+			by_hand(w, x + b * H * W * C, want);
+			ck_assert_mem_eq(logits + b * NCLS, want, NCLS);
+		}
+	}
+	dnnq_graph_destroy(g);
+	free(x);
+	free(w);
 }
 END_TEST
 
@@ -2068,6 +2111,7 @@ Suite *suite_graph(void)
 	Suite *s = suite_create("graph");
 	TCase *tc = tcase_create("graph");
 	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_test(tc, graph_arena_tail);
 	tcase_add_test(tc, shadow_reports_each_node);
 	tcase_add_test(tc, graph_splits_big_nodes_only);
 	tcase_add_test(tc, graph_splits_wide_pointwise);

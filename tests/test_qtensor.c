@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <float.h>
+#include <sanitizer/asan_interface.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -340,7 +341,8 @@ END_TEST
  * DNNQ_ALIGN aligned, disjoint, keep their bytes, and are the cache's: the
  * moved ones' originals freed by add, all of them by destroy (ASan's leak
  * check, and its use-after-free check on the moved ones' new homes). A
- * blob larger than a chunk gets its own, at a huge page's boundary. */
+ * blob larger than a chunk gets its own, at a huge page's boundary. Under
+ * ASan each is followed by a poisoned redzone, as a malloc'd one. */
 START_TEST(weights_cache_arena)
 {
 	const size_t huge = DNNQ_HUGE_PAGE;
@@ -392,6 +394,14 @@ START_TEST(weights_cache_arena)
 		ck_assert_uint_eq(p[i][len[i] - 1], i + 1);
 		for (size_t j = 0; j < i; j++)
 			ck_assert(p[i] + len[i] <= p[j] || p[j] + len[j] <= p[i]);
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+		/* ASan: usable to its aligned end, as a malloc'd one, and
+		 * poisoned right after (a read past it was the next array's
+		 * bytes, or a chunk's zero pages, and went unreported) */
+		size_t sz = dnnq_aligned_size(len[i]);
+		ck_assert(!__asan_address_is_poisoned(p[i] + sz - 1));
+		ck_assert_msg(__asan_address_is_poisoned(p[i] + sz), "array %zu: no redzone", i);
+#endif
 	}
 	/* no key: not taken, the arrays still the caller's */
 	void *mine = dnnq_aligned_alloc(64);
