@@ -174,7 +174,7 @@ DNNQ_AVX2_INLINE void wino_input(const struct dnnq_conv *c, size_t img,
  * columns of its weights (w, 32 int16 a pair) into m (tile stride ms
  * int32, 16 columns), exact (|V| <= 12800, |U| <= 6272: no saturation,
  * int32 sums). pf: also prefetch the next position's weights (they follow
- * these) into L2. */
+ * these; into L2 on AVX2, L1 on VNNI). */
 static void wino_position(bool pf, size_t tiles, const int16_t *v, size_t cin, size_t nq,
                           const int16_t *w, int32_t *m, size_t ms);
 
