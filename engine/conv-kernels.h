@@ -178,7 +178,7 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy
 /* On the VNNI table, whose direct product (vpdpbusd) has twice vpdpwssd's
  * multiply-adds an instruction, only from DNNQ_WINO_VNNI_MIN_CIN to
  * DNNQ_WINO_F43_MAX_CIN (U packed): ResNet-18's 28x28 layers of 128
- * channels 0.93-0.94x the direct product's time on one thread, 0.87-0.95x
+ * channels 0.83-0.87x the direct product's time on one thread, 0.93-0.95x
  * on two; its 56x56 ones of 64 0.98-1.02x and 1.03-1.09x, the on-the-fly
  * 14x14 x 256 and 7x7 x 512 1.2x and 1.9x (docs/gemm.md, "Winograd on the
  * VNNI table"). */
