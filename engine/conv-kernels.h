@@ -175,6 +175,14 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy
  * tiles and U in L2). */
 #define DNNQ_WINO_MIN_CIN 16
 #define DNNQ_WINO_MAX_CIN 512
+/* On the VNNI table, whose direct product (vpdpbusd) has twice vpdpwssd's
+ * multiply-adds an instruction, only from DNNQ_WINO_VNNI_MIN_CIN to
+ * DNNQ_WINO_F43_MAX_CIN (U packed): ResNet-18's 28x28 layers of 128
+ * channels 0.83-0.87x the direct product's time on one thread, 0.93-0.95x
+ * on two; its 56x56 ones of 64 0.98-1.02x and 1.03-1.09x, the on-the-fly
+ * 14x14 x 256 and 7x7 x 512 1.2x and 1.9x (docs/gemm.md, "Winograd on the
+ * VNNI table"). */
+#define DNNQ_WINO_VNNI_MIN_CIN 65
 /* Up to DNNQ_WINO_F43_MAX_CIN channels U is packed at create (36 positions
  * of int16, 8x the int8 weights' bytes): ResNet's 14x14 layers of 256
  * channels streamed their 4.7 MB from memory a run, so above (channels
@@ -209,6 +217,11 @@ size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c);
  * the fused post). */
 void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
                     size_t j1, void *scratch);
+/* The same on the AVX-512 VNNI table (conv-wino-avx512vnni.c: the products
+ * by vpdpwssd), from DNNQ_WINO_VNNI_MIN_CIN to DNNQ_WINO_F43_MAX_CIN
+ * input channels. */
+void dnnq_wino_avx512vnni(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1,
+                          size_t j0, size_t j1, void *scratch);
 
 /* The taps of output row (img, oy): the pointers of pixel ox's taps (at
  * channel 0 of each) are tab + ox * stride, except in the interior

@@ -194,14 +194,19 @@ static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
  * not with acc16, whose saturation it would not reproduce, nor with weight
  * zero points, whose activation sums per pixel it does not compute): up to
  * DNNQ_WINO_F43_MAX_CIN input channels its weights transformed here, above
- * the int8 weights in pairs for the transform on the fly. */
+ * the int8 weights in pairs for the transform on the fly. On AVX-512 VNNI
+ * only the packed ones from DNNQ_WINO_VNNI_MIN_CIN channels. */
 static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 {
 	const struct dnnq_conv_desc *d = &c->d;
-	if (d->isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || d->groups > 1 ||
-	    d->kh != 3 || d->kw != 3 || d->stride_h != 1 || d->stride_w != 1 || d->dil_h != 1 ||
-	    d->dil_w != 1 || d->acc16 || c->q.out.nwzp || d->cin < DNNQ_WINO_MIN_CIN ||
-	    d->cin > DNNQ_WINO_MAX_CIN)
+	bool vnni = d->isa == DNNQ_ISA_AVX512VNNI;
+	size_t min_cin = vnni ? DNNQ_WINO_VNNI_MIN_CIN : DNNQ_WINO_MIN_CIN;
+	size_t max_cin = d->isa == DNNQ_ISA_AVX2 ? DNNQ_WINO_MAX_CIN
+	               : vnni ? DNNQ_WINO_F43_MAX_CIN
+	               : 0;
+	if (c->path != DNNQ_CONV_IM2COL || d->groups > 1 || d->kh != 3 || d->kw != 3 ||
+	    d->stride_h != 1 || d->stride_w != 1 || d->dil_h != 1 || d->dil_w != 1 || d->acc16 ||
+	    c->q.out.nwzp || d->cin < min_cin || d->cin > max_cin)
 		return DNNQ_OK;
 	c->wino_fly = d->cin > DNNQ_WINO_F43_MAX_CIN;
 	if (!(c->wino_zero = malloc(d->cin)))
@@ -303,8 +308,8 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	if ((rc = get_weights(c, diag)) || (rc = pack_pairs(c, diag)) ||
 	    (rc = bind_output(c, diag)) || (rc = pack_wino(c, diag)))
 		goto error;
-	if (c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && d->groups == 1 &&
-	    d->dil_w == 1 && d->kw * d->cin % 4 == 0 && !d->acc16 && !c->q.out.nwzp &&
+	if (c->path == DNNQ_CONV_IM2COL && !c->wino && d->isa == DNNQ_ISA_AVX512VNNI &&
+	    d->groups == 1 && d->dil_w == 1 && d->kw * d->cin % 4 == 0 && !d->acc16 && !c->q.out.nwzp &&
 	    c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni) {
 		if (!(c->seg_zero = malloc(d->kw * d->cin))) {
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
@@ -661,7 +666,10 @@ static void wino_task(void *arg, size_t task, unsigned tid)
 	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
 	if (j0 >= j1)
 		return;
-	dnnq_wino_avx2(c, img, t0, t1, j0, j1, c->scratch[tid]);
+	if (c->d.isa == DNNQ_ISA_AVX512VNNI)
+		dnnq_wino_avx512vnni(c, img, t0, t1, j0, j1, c->scratch[tid]);
+	else
+		dnnq_wino_avx2(c, img, t0, t1, j0, j1, c->scratch[tid]);
 	for (size_t oy = t0 / tw * tm; oy < (t1 - 1) / tw * tm + tm && oy < c->oh; oy++) {
 		size_t x0 = oy / tm == t0 / tw ? t0 % tw * tm : 0;
 		size_t x1 = oy / tm == (t1 - 1) / tw ? (t1 - 1) % tw * tm + tm : c->ow;

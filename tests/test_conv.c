@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/pool.h"
+#include "engine/conv-kernels.h"
 #include "engine/conv.h"
 #include "tests/isa.h"
 #include "tests/rng.h"
@@ -184,20 +185,27 @@ static void assert_path(const struct cproblem *p, enum dnnq_isa isa, const char 
 }
 
 /* p on the AVX2 table against scalar, bit for bit, on 1, 2 and 3 threads
- * (the path asserted first); frees p. */
-static void avx2_threads_match_scalar(struct cproblem *p, const char *path)
+ * (the path asserted first), and on the VNNI table too where vnni_path is
+ * not NULL and the CPU runs it; frees p. */
+static void threads_match_scalar(struct cproblem *p, const char *path, const char *vnni_path)
 {
 	const struct dnnq_conv_desc *d = &p->d;
 	assert_path(p, DNNQ_ISA_AVX2, path);
+	bool vnni = vnni_path && dnnq_isa_supported(DNNQ_ISA_AVX512VNNI);
+	if (vnni)
+		assert_path(p, DNNQ_ISA_AVX512VNNI, vnni_path);
 	uint8_t *ys = run(p, DNNQ_ISA_SCALAR, 1);
 	size_t n = out_bytes(p);
-	for (unsigned t = 1; t <= 3; t++) {
-		uint8_t *y = run(p, DNNQ_ISA_AVX2, t);
-		ck_assert_msg(!memcmp(ys, y, n), "cin %zu cout %zu, %zu images %zux%zu pads %zu %zu "
-		              "%zu %zu, %u threads", d->cin, d->cout, p->n, p->h, p->w, d->pad_t,
-		              d->pad_l, d->pad_b, d->pad_r, t);
-		free(y);
-	}
+	enum dnnq_isa last = vnni ? DNNQ_ISA_AVX512VNNI : DNNQ_ISA_AVX2;
+	for (enum dnnq_isa isa = DNNQ_ISA_AVX2; isa <= last; isa++)
+		for (unsigned t = 1; t <= 3; t++) {
+			uint8_t *y = run(p, isa, t);
+			ck_assert_msg(!memcmp(ys, y, n), "%s: cin %zu cout %zu, %zu images %zux%zu "
+			              "pads %zu %zu %zu %zu, %u threads", dnnq_isa_name(isa), d->cin,
+			              d->cout, p->n, p->h, p->w, d->pad_t, d->pad_l, d->pad_b, d->pad_r,
+			              t);
+			free(y);
+		}
 	free(ys);
 	free_problem(p);
 }
@@ -797,11 +805,22 @@ static void wino_problem(struct rng *r, struct cproblem *p, size_t cin, size_t c
 	d->w_zero_point = NULL;
 }
 
-/* check_problem, after asserting the AVX2 convolution takes Winograd. */
+/* Whether the VNNI table takes Winograd for cin input channels (conv.c's
+ * pack_wino: packed U only, from DNNQ_WINO_VNNI_MIN_CIN). */
+static bool wino_vnni(size_t cin)
+{
+	return cin >= DNNQ_WINO_VNNI_MIN_CIN && cin <= DNNQ_WINO_F43_MAX_CIN;
+}
+
+/* check_problem (every SIMD table against scalar, 1 and 2 threads), after
+ * asserting the AVX2 convolution takes Winograd and the VNNI one where
+ * wino_vnni says (im2col elsewhere). */
 static void check_winograd(struct cproblem *p)
 {
 	if (dnnq_isa_supported(DNNQ_ISA_AVX2))
 		assert_path(p, DNNQ_ISA_AVX2, "winograd");
+	if (dnnq_isa_supported(DNNQ_ISA_AVX512VNNI))
+		assert_path(p, DNNQ_ISA_AVX512VNNI, wino_vnni(p->d.cin) ? "winograd" : "im2col");
 	check_problem(p, 0);
 }
 
@@ -814,14 +833,15 @@ static void check_winograd(struct cproblem *p)
  * not a multiple of 8,
  * per-channel and per-tensor weights, with and without bias, ReLU and
  * Clip, u8 (float and fixed-point requantization), int32 and float
- * outputs, 1 and 2 threads; the path asserted taken on AVX2. */
+ * outputs, 1 and 2 threads; the path asserted taken on AVX2, and on VNNI
+ * from 65 to 128 channels (64 and 129: im2col, its bounds). */
 START_TEST(winograd_edges)
 {
-	static const size_t cins[] = { 16, 17, 33, 64, 128, 129, 256 };
+	static const size_t cins[] = { 16, 17, 33, 64, 65, 99, 128, 129, 256 };
 	static const size_t couts[] = { 1, 7, 9, 16, 24, 40 };
 	struct rng r = { 13000 + (uint64_t)_i };
 	struct cproblem p;
-	wino_problem(&r, &p, cins[_i % 7], couts[_i % 6]);
+	wino_problem(&r, &p, cins[_i % 9], couts[_i % 6]);
 	struct dnnq_conv_desc *d = &p.d;
 	size_t pad = _i % 4 == 3 ? 0 : 1;
 	d->pad_t = d->pad_l = pad;
@@ -885,7 +905,7 @@ START_TEST(winograd_fly)
 		d->out_dtype = DNNQ_DTYPE_S32;
 		d->relu = d->clip = false;
 	}
-	avx2_threads_match_scalar(&p, "winograd");
+	threads_match_scalar(&p, "winograd", NULL);
 }
 END_TEST
 
@@ -942,7 +962,7 @@ START_TEST(winograd_fly_hostile)
 		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
 		free(w);
 	}
-	avx2_threads_match_scalar(&p, "winograd");
+	threads_match_scalar(&p, "winograd", NULL);
 }
 END_TEST
 
@@ -950,7 +970,8 @@ END_TEST
  * row cut into blocks (more than dnnq_wino_block_tiles a row), one tile a
  * row, batches of 1..3, on 1, 2 and 3 threads (blocks or column chunks
  * some thread gets none of), packed and (144 channels) on the fly, bit for
- * bit against scalar. */
+ * bit against scalar; with 80 channels on the VNNI table too (its steps of
+ * up to 12 tiles split evenly over any block). */
 START_TEST(winograd_blocks)
 {
 	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
@@ -959,7 +980,7 @@ START_TEST(winograd_blocks)
 	static const size_t ws[] = { 1, 2, 300, 259, 9, 17, 2, 257, 131, 130 };
 	struct rng r = { 17000 + (uint64_t)_i };
 	struct cproblem p;
-	size_t cin = _i % 10 == 4 || _i % 10 == 5 ? 144 : _i % 3 == 0 ? 16 : _i % 3 == 1 ? 35 : 48;
+	size_t cin = _i % 10 == 4 || _i % 10 == 5 ? 144 : _i % 3 == 0 ? 16 : _i % 3 == 1 ? 35 : 80;
 	wino_problem(&r, &p, cin, _i % 2 ? 24 : 40);
 	struct dnnq_conv_desc *d = &p.d;
 	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
@@ -969,7 +990,7 @@ START_TEST(winograd_blocks)
 	random_operands(&r, &p);
 	d->nwq = 1;
 	d->bias = NULL;
-	avx2_threads_match_scalar(&p, "winograd");
+	threads_match_scalar(&p, "winograd", wino_vnni(cin) ? "winograd" : NULL);
 }
 END_TEST
 
@@ -1006,24 +1027,26 @@ START_TEST(winograd_extremes)
 }
 END_TEST
 
-/* Winograd with the weights on the fly, one AVX2 convolution set up again
+/* Winograd (on the fly on AVX2, packed on VNNI), one convolution set up again
  * and again for 1..3 images on 1 and 2 threads (its scratch regrown or
  * not, an image's tiles in one block split by columns or blocks by
  * images), the path asserted after each setup and the outputs bit for bit
  * against scalar's; 257, 300 and 512 channels (ResNet's 7x7x512),
  * random operands or every value at an extreme (the largest sums: 512
- * channels of (0 - 128) * -128 too). */
+ * channels of (0 - 128) * -128 too); cases 9-11 the VNNI table's packed
+ * Winograd (65, 100, 128 channels, the extremes). */
 START_TEST(winograd_at_setup)
 {
-	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+	enum dnnq_isa isa = _i >= 9 ? DNNQ_ISA_AVX512VNNI : DNNQ_ISA_AVX2;
+	if (!dnnq_isa_supported(isa))
 		return;
-	static const size_t cins[] = { 257, 300, 512 };
+	static const size_t cins[] = { 257, 300, 512, 65, 100, 128 };
 	static const struct { size_t n; unsigned threads; } runs[] = {
 		{ 1, 2 }, { 2, 2 }, { 1, 1 }, { 1, 2 }, { 3, 2 }, { 2, 1 },
 	};
 	struct rng r = { 23000 + (uint64_t)_i };
 	struct cproblem p;
-	wino_problem(&r, &p, cins[_i % 3], _i % 2 ? 24 : 40);
+	wino_problem(&r, &p, cins[_i % 3 + (_i >= 9) * 3], _i % 2 ? 24 : 40);
 	struct dnnq_conv_desc *d = &p.d;
 	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
 	p.n = 3;
@@ -1044,7 +1067,7 @@ START_TEST(winograd_at_setup)
 	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
 	size_t per_img = out_bytes(&p) / p.n;
 	struct dnnq_conv_desc da = p.d;
-	da.isa = DNNQ_ISA_AVX2;
+	da.isa = isa;
 	struct dnnq_conv *c;
 	struct dnnq_diag diag;
 	ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
@@ -1311,12 +1334,12 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, stem_fold_mults, 0, 4);
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
-	tcase_add_loop_test(tc, winograd_edges, 0, 84);
+	tcase_add_loop_test(tc, winograd_edges, 0, 108);
 	tcase_add_loop_test(tc, winograd_fly, 0, 27);
 	tcase_add_loop_test(tc, winograd_fly_hostile, 0, 6);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
 	tcase_add_loop_test(tc, winograd_extremes, 0, 12);
-	tcase_add_loop_test(tc, winograd_at_setup, 0, 9);
+	tcase_add_loop_test(tc, winograd_at_setup, 0, 12);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);
