@@ -18,7 +18,10 @@ Lifetimes (docs/python.md says the same for users):
 - Blocks a request in flight may still be written into (a timeout, a
   disconnect) are not given back while it may: they stay on the client
   until close, or until the client sees the request end (a request left
-  to dnnqd on the main thread is polled to its end: _reap).
+  to dnnqd, by a main-thread run's timeout or Ctrl-C, a Request.close()
+  or drop in flight, or a closed event loop, is polled to its end: _reap).
+  Nothing waits for dnnqd without the caller's timeout: Request.close()
+  never does.
 """
 from __future__ import annotations
 
@@ -280,12 +283,19 @@ class Client:
 
     def _reap(self):
         """Drops the requests left in flight (Request.__del__, and
-        _leave_to_daemon's: a timeout or Ctrl-C on the main thread) that
-        have ended, which frees their slots and tensors: a left request's,
-        kept on the client while dnnqd could write them, go back to the
-        arena once it ended (they were kept until close(): a long-lived
-        client lost arena space at every timeout, then got NoSpace)."""
+        _leave_to_daemon's: a timeout or Ctrl-C on the main thread, a
+        Request.close() in flight) that have ended, which frees their slots
+        and tensors: a left request's, kept on the client while dnnqd could
+        write them, go back to the arena once it ended (they were kept until
+        close(): a long-lived client lost arena space at every timeout, then
+        got NoSpace). The requests a closed event loop left (run_async's
+        timeouts, awaited by nobody) join them: they held their slots until
+        close()."""
         with self._lock:
+            aio = self._aio
+            if aio is not None and aio.loop.is_closed():
+                self._aio = None
+                aio.close()
             orphans, self._orphans = self._orphans, []
         left = []
         ended = set()
@@ -303,8 +313,14 @@ class Client:
                 if ended:
                     self._abandoned = [b for b in self._abandoned if id(b) not in ended]
 
+    def _reap_due(self):
+        """Whether _reap has requests to look at."""
+        aio = self._aio
+        return bool(self._orphans) or (aio is not None and bool(aio.pending) and
+                                       aio.loop.is_closed())
+
     def _alloc(self, dtype, dims, what):
-        if self._orphans:
+        if self._reap_due():
             self._reap()
         t = _lib.Tensor()
         d = (ctypes.c_int64 * len(dims))(*dims)
@@ -553,7 +569,8 @@ class _Aio:
     def close(self, keep=None):
         """Leaves the loop: on client close (the fd is about to go) every
         awaiting future fails; on a change of loop, `keep` (the new loop's
-        state) takes the requests still in flight, awaited by nobody."""
+        state) takes the requests still in flight, awaited by nobody; else
+        (the loop closed: _reap) they are left to the client."""
         loop = self.loop
         try:
             if loop.is_closed():
@@ -571,7 +588,7 @@ class _Aio:
             if keep is not None:
                 keep.add(req, None)
                 continue
-            req._abandon()
+            req._leave_to_daemon()
             if fut is not None and not fut.done():
                 try:
                     self.loop.call_soon_threadsafe(_set_exc, fut,
@@ -906,6 +923,7 @@ class Request:
         self._left_blocks = ()
         self._timed_out = False
         self._inflight = False
+        self._future = None     # weakref to the Future of the last submit()
         self._error = None
         self._req = _lib.Request()
         self._blocks = []
@@ -988,7 +1006,7 @@ class Request:
         self._idle()
         self._req.ticket = 0
         rc = self._call(f, ctypes.byref(self._req), what)
-        if self._client._orphans and rc in (_E_BUSY, (False, _E_BUSY)):
+        if rc in (_E_BUSY, (False, _E_BUSY)) and self._client._reap_due():
             self._client._reap()
             rc = self._call(f, ctypes.byref(self._req), what)
         return rc
@@ -1070,7 +1088,9 @@ class Request:
     def submit(self) -> Future:
         """Submits the request without waiting; returns its Future."""
         self._submit()
-        return Future(self)
+        f = Future(self)
+        self._future = weakref.ref(f)   # close() ends it there (no cycle: a
+        return f                        # dropped request is reaped at once)
 
     def _poll(self):
         c = self._client
@@ -1121,13 +1141,16 @@ class Request:
                 c._abandoned.extend(self._blocks)
 
     def close(self) -> None:
-        """Drops the request's tensors (waiting for one in flight first).
-        Each goes back to the arena once no view of it is left."""
+        """Drops the request's tensors, each back to the arena once no view
+        of it is left. Never waits for dnnqd: a request still in flight is
+        left to the client, which frees its tensors and slot once it ends."""
         if self._inflight and not self._client._closing:
-            try:
-                Future(self).result()
-            except Exception:
-                pass
+            # one look, through its Future, which then keeps the end; else
+            # left (it waited: for ever, for a request dnnqd never ends,
+            # at the end of every `with` block whose result() timed out)
+            f = self._future() if self._future is not None else None
+            if not (f or Future(self)).done():
+                self._leave_to_daemon()
         self._blocks = []
         self._ins = self._outs = None
         self.inputs = _Views({}, "inputs")
@@ -1163,12 +1186,18 @@ class Future:
         self._rc = None
 
     def done(self) -> bool:
-        """Whether it ended (dnnq_poll; does not raise)."""
-        if self._rc is None:
+        """Whether it ended, or its request was closed before (dnnq_poll;
+        does not raise)."""
+        if self._rc is None and not self._left():
             rc = self.request._poll()
             if rc != _lib.E_AGAIN:
                 self._end(rc)
-        return self._rc is not None
+        return self._rc is not None or self._left()
+
+    def _left(self):
+        """Whether its request was closed in flight: the client polls it to
+        its end now (_reap); a wait here would race that poll."""
+        return self._rc is None and self.request._timed_out
 
     def _end(self, rc):
         self._rc = rc
@@ -1176,7 +1205,13 @@ class Future:
 
     def result(self, timeout: Optional[float] = None) -> Mapping[str, np.ndarray]:
         """Waits for the end (timeout: seconds, None waits; Timeout leaves it
-        in flight) and returns the request's outputs, or raises its error."""
+        in flight: result() may be called again) and returns the request's
+        outputs, or raises its error. InvalidArgument once the request was
+        closed before its end (left to the client: nothing reports it)."""
+        if self._left():
+            raise InvalidArgument(f"request of model '{self.request.model.name}': closed "
+                                  "before its end, which is no longer reported (its tensors "
+                                  "go back to the arena once dnnqd ended it)")
         if self._rc is None:
             ms = _timeout_ms(timeout)
             rc = self.request._wait(ms)

@@ -10,6 +10,7 @@ end in a dnnq.Error, never in another exception, a crash or a hang, and
 every numpy view the client hands out must lie inside the shared region
 it mapped."""
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,6 +70,49 @@ def sigint_raises():
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+@contextlib.contextmanager
+def backstop(fake, what):
+    """Unpauses the fake after 10 s if the block still runs then: `what`
+    failed (the block waited for a request the paused fake never ends),
+    instead of a hang."""
+    released = threading.Event()
+
+    def release():
+        released.set()
+        fake.do("pause", 0)
+    timer = threading.Timer(10, release)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+    assert not released.is_set(), what
+
+
+def run_when_free(m, x):
+    """m.run(x), again while Busy: until the fake has served the request
+    left to it that holds the client's slot."""
+    for _ in range(200):
+        try:
+            return m.run(x, timeout=2)
+        except dnnq.Busy:
+            time.sleep(0.01)
+    return m.run(x, timeout=2)
+
+
+def assert_reaped(c, m):
+    """Allocations reap the requests left to the fake once it served them:
+    none is kept, nor their tensors, and the model runs."""
+    for _ in range(200):
+        m.request(1).close()
+        if not c._orphans:
+            break
+        time.sleep(0.01)
+    assert not c._orphans and not c._abandoned, "the left requests' tensors kept"
+    x = np.ones((1, 4), np.float32)
+    assert np.array_equal(m.run(x, timeout=2), 2 * x)
 
 
 def region_of(address):
@@ -419,13 +463,7 @@ def test_ctrl_c_right_after_submit(fake, monkeypatch):
     with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted"):
         r.submit()
     x = np.ones((1, 4), np.float32)
-    for _ in range(200):    # Busy until the fake has served the left request
-        try:
-            got = m.run(x, timeout=2)
-            break
-        except dnnq.Busy:
-            time.sleep(0.01)
-    assert np.array_equal(got, 2 * x)
+    assert np.array_equal(run_when_free(m, x), 2 * x)
     assert not c._orphans and not c._abandoned, "the left request's slot or tensors kept"
     c.close()
 
@@ -439,28 +477,69 @@ def test_close_after_a_timeout_does_not_wait(fake):
     c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
     m = c.model("double")
     fake.do("pause", 1)
-    released = threading.Event()
-
-    def release():      # the backstop: close() would end here without the fix
-        released.set()
-        fake.do("pause", 0)
-    backstop = threading.Timer(10, release)
-    backstop.start()
-    with pytest.raises(dnnq.Timeout):
-        with m.request(1) as r:
-            r.run(timeout=0.2)
-    backstop.cancel()
-    assert not released.is_set(), "close() waited for the request left to dnnqd"
+    with backstop(fake, "close() waited for the request left to dnnqd"):
+        with pytest.raises(dnnq.Timeout):
+            with m.request(1) as r:
+                r.run(timeout=0.2)
     assert c._abandoned
     fake.do("pause", 0)
-    for _ in range(200):    # an allocation reaps it once the fake has served it
-        m.request(1).close()
-        if not c._orphans:
-            break
-        time.sleep(0.01)
-    assert not c._orphans and not c._abandoned, "the left request's tensors kept"
+    assert_reaped(c, m)
+    c.close()
+
+
+def test_close_after_a_future_timeout_does_not_wait(fake):
+    """A Future whose result() timed out stays in flight: result() may be
+    called again and gets the end. Closing its request (the end of its
+    `with` block), or one whose Future was dropped unwaited, does not wait
+    (it did: for ever, for a request dnnqd never ends): the request is left
+    to the client, its Future done, result() InvalidArgument, and its
+    tensors go back to the arena once the client has seen it end."""
+    c = dnnq.Client(fake.socket, slots=4, timeout=0.5)
+    m = c.model("double")
+    fake.do("pause", 1)
+    with backstop(fake, "close() waited for a request dnnqd never ended"):
+        with m.request(1) as r:
+            again = r.submit()
+            for _ in range(2):
+                with pytest.raises(dnnq.Timeout):
+                    again.result(timeout=0.05)
+        with pytest.raises(dnnq.Timeout):
+            with m.request(1) as r:
+                f = r.submit()
+                f.result(timeout=0.05)
+        with m.request(1) as dropped:
+            dropped.submit()
+    assert f.done() and again.done()
+    for future in (f, again):
+        with pytest.raises(dnnq.InvalidArgument, match="closed before its end"):
+            future.result(timeout=1)
+    assert len(c._orphans) == 3 and c._abandoned
+    r = m.request(1)
+    r.inputs["x"][...] = 5
+    f = r.submit()
+    with pytest.raises(dnnq.Timeout):
+        f.result(timeout=0.05)
+    fake.do("pause", 0)
+    assert np.array_equal(f.result(timeout=2)["y"], np.full((1, 4), 10, np.float32))
+    r.close()
+    assert_reaped(c, m)
+    c.close()
+
+
+def test_run_async_timeout_left_by_a_closed_loop_is_reaped(fake):
+    """A run_async that timed out leaves its request to finish; once its
+    event loop is closed (asyncio.run returned), nobody awaits it: the
+    client polls it to its end like a left run(), and its slot serves
+    Model.run again (the one slot was Busy until the client's close)."""
+    c = dnnq.Client(fake.socket, slots=1, timeout=0.5)
+    m = c.model("double")
     x = np.ones((1, 4), np.float32)
-    assert np.array_equal(m.run(x, timeout=2), 2 * x)
+    fake.do("pause", 1)
+    with pytest.raises(dnnq.Timeout, match="left to finish"):
+        asyncio.run(m.run_async(x, timeout=0.05))
+    fake.do("pause", 0)
+    assert np.array_equal(run_when_free(m, x), 2 * x)
+    assert not c._orphans and not c._abandoned, "the left request's slot or tensors kept"
     c.close()
 
 
