@@ -704,6 +704,51 @@ START_TEST(activation_extreme_qparams)
 }
 END_TEST
 
+/* Each SIMD kernel of the two-input Add on its own, the way a convolution
+ * calls it fused (in place over input 0, ranges from any offset), against
+ * the scalar loop: every length 0..200 (the AVX-512 kernel's 64-element
+ * steps and the tails it leaves to AVX2), multipliers from 1e-6 to ones
+ * that overflow to inf and NaN, SumRelu's raised qmin, a 6-bit output. */
+START_TEST(ew_add_kernel_lengths)
+{
+	static const float mults[][2] = {
+		{ 0.5f, 0.75f }, { 1e-6f, 3.0f }, { 60000.37f, -59999.71f }, { 3e38f, 3e38f },
+		{ 3e38f, -3e38f }, { 1.0f, 1.0f }, { 0.01f, 0.02f },
+	};
+	struct rng r = { 11 };
+	enum { N = 200, OFF = 37 };
+	uint8_t x0[OFF + N], x1[OFF + N], ys[OFF + N + GUARD], yv[OFF + N + GUARD];
+	for (int iter = 0; iter < 2 * (N + 1); iter++) {
+		size_t n = (size_t)iter % (N + 1), off = iter > N ? OFF : 0;
+		int c = iter % 7;
+		struct dnnq_ew_kernel k = {
+			.ninputs = 2, .m = { mults[c][0], mults[c][1] },
+			.z = { rng_int(&r, 0, 255), rng_int(&r, 0, 255) }, .period = 1,
+		};
+		k.zy = (float)rng_int(&r, 0, iter % 5 == 4 ? 63 : 255);
+		k.qmax = iter % 5 == 4 ? 63.0f : 255.0f;
+		k.qmin = iter % 3 == 2 ? k.zy : 0.0f;   /* SumRelu */
+		for (size_t i = 0; i < OFF + N; i++) {
+			x0[i] = (uint8_t)rng_int(&r, 0, 255);
+			x1[i] = (uint8_t)(iter % 4 == 1 ? 255 - x0[i] : rng_int(&r, 0, 255));
+		}
+		k.x[1] = x1;
+		memset(ys, 0x5a, sizeof ys);
+		memcpy(ys, x0, sizeof x0);
+		k.x[0] = k.y = ys;
+		dnnq_ew_scalar(&k, off, off + n);
+		FOR_EACH_SIMD_ISA(isa) {
+			memset(yv, 0x5a, sizeof yv);
+			memcpy(yv, x0, sizeof x0);
+			k.x[0] = k.y = yv;
+			dnnq_kernels(isa)->ew(&k, off, off + n);
+			ck_assert_msg(!memcmp(ys, yv, sizeof ys), "%s: n %zu at %zu, mults %d",
+			              dnnq_isa_name(isa), n, off, c);
+		}
+	}
+}
+END_TEST
+
 /* Each SIMD table kernel on its own: every length 0..100 and every table
  * position, against the scalar loop. */
 START_TEST(lut_kernel_lengths)
@@ -1663,6 +1708,7 @@ Suite *suite_eltwise(void)
 	tcase_add_loop_test(tc, activation_tables, 0, NACT * 4);
 	tcase_add_test(tc, activation_extreme_qparams);
 	tcase_add_test(tc, lut_kernel_lengths);
+	tcase_add_test(tc, ew_add_kernel_lengths);
 	tcase_add_test(tc, activation_errors);
 	tcase_add_test(tc, convert_quantize_dequantize);
 	tcase_add_test(tc, convert_errors);
