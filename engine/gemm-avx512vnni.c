@@ -5,9 +5,11 @@
  * to 6 rows x 4 panels takes per group one weight load per panel, one
  * 4-byte activation broadcast per row and one vpdpbusd per row and panel: 64
  * multiply-adds an instruction into int32 lanes. vpdpbusd has no 16-bit
- * intermediate, so there is nothing to saturate and no split path. Raw
- * sums go through a small tile to the output stage (engine/gemm-avx512.h;
- * u8 by fixed point: the AVX2 one), which gives the scalar's bits.
+ * intermediate, so there is nothing to saturate and no split path. u8
+ * outputs by float requantization of symmetric weights go from the
+ * accumulators to the output stage (struct direct), other outputs' raw
+ * sums through a small tile (engine/gemm-avx512.h; u8 by fixed point: the
+ * AVX2 one); either gives the scalar's bits.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -137,9 +139,10 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
 	}
 }
 
-/* u8 outputs by float requantization, a tile row of nv x 16 columns (width
- * of them) at a time (dnnq_avx512_u8_float, dnnq_avx512_pack_u8), one
- * store a row. */
+/* u8 outputs by float requantization with weight zero points (the row
+ * sums; without them: struct direct), a tile row of nv x 16 columns
+ * (width of them) at a time (dnnq_avx512_u8_float, dnnq_avx512_pack_u8),
+ * one store a row. */
 INLINE void store_u8_rows(const int nv, const struct dnnq_gemm_job *job, size_t i0, size_t mr,
                           size_t j0, size_t width, const int32_t *tile, const int32_t *rowsum)
 {
