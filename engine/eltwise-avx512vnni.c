@@ -32,14 +32,73 @@ static void lut_vbmi(const uint8_t table[256], const uint8_t *x, uint8_t *y, siz
 	}
 }
 
-void dnnq_lut_avx512vnni(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n)
+/* Whether the CPU has AVX512_VBMI, asked once */
+static bool has_vbmi(void)
 {
 	static _Atomic int vbmi = -1;   /* racing first calls store the same value */
 	int v = atomic_load_explicit(&vbmi, memory_order_relaxed);
 	if (v < 0)
 		atomic_store_explicit(&vbmi, v = __builtin_cpu_supports("avx512vbmi") != 0,
 		                      memory_order_relaxed);
-	(v ? lut_vbmi : dnnq_lut_avx2)(table, x, y, n);
+	return v;
+}
+
+void dnnq_lut_avx512vnni(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n)
+{
+	(has_vbmi() ? lut_vbmi : dnnq_lut_avx2)(table, x, y, n);
+}
+
+/* dnnq_quantize_1 on 16 floats as 16 bytes: the AVX2 kernel's steps
+ * (eltwise-avx2.c, quantize8_u8: the same quotient held below 2^20,
+ * vcvtps2dq, + zp) sixteen lanes at a time, then the int32 values clamped
+ * at 0 and narrowed with unsigned saturation (vpmovusdb) where the AVX2
+ * packs saturate both ways, and the clamp at qmax: the same bytes. */
+static inline __m128i quantize16_u8(const float *x, __m512 scale, __m512i zp, __m128i qmax)
+{
+	__m512 v = _mm512_min_ps(_mm512_set1_ps(1048576.0f), _mm512_div_ps(_mm512_loadu_ps(x), scale));
+	__m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+	return _mm_min_epu8(_mm512_cvtusepi32_epi8(_mm512_max_epi32(i, _mm512_setzero_si512())), qmax);
+}
+
+/* Positions [p0, pv) (a multiple of 16 of them) of a 3-channel image, x
+ * and y at the image: per 16, the channels' 16 bytes each, interleaved (r
+ * g b, r g b, ...) by one vpermb into 48 bytes, one masked store. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
+static void quantize_rgb16(const struct dnnq_nchw_kernel *k, const float *x, uint8_t *y,
+                           size_t p0, size_t pv)
+{
+	const size_t ns = k->spatial;
+	const __m512 scale = _mm512_set1_ps(k->scale);
+	const __m512i zp = _mm512_set1_epi32((int32_t)k->zp);
+	const __m128i qmax = _mm_set1_epi8((char)(uint8_t)k->qmax);
+	uint8_t order[64] = { 0 };
+	for (int j = 0; j < 48; j++)
+		order[j] = (uint8_t)(j % 3 * 16 + j / 3);
+	const __m512i idx = _mm512_loadu_si512(order);
+	for (size_t p = p0; p < pv; p += 16) {
+		__m512i t = _mm512_castsi128_si512(quantize16_u8(x + p, scale, zp, qmax));
+		t = _mm512_inserti32x4(t, quantize16_u8(x + ns + p, scale, zp, qmax), 1);
+		t = _mm512_inserti32x4(t, quantize16_u8(x + 2 * ns + p, scale, zp, qmax), 2);
+		_mm512_mask_storeu_epi8(y + 3 * p, ((__mmask64)1 << 48) - 1,
+		                        _mm512_permutexvar_epi8(idx, t));
+	}
+}
+
+/* An RGB image's rectangle (all three channels) 16 positions a step where
+ * there is VBMI; the rest, and every other rectangle, the AVX2 kernel's.
+ * The network input's quantize (ResNet-18's, 150528 values). */
+void dnnq_quantize_nchw_avx512vnni(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                                   size_t p1, size_t c0, size_t c1)
+{
+	const size_t ns = k->spatial, pv = p0 + ((p1 - p0) & ~(size_t)15);
+	if (k->channels != 3 || c0 != 0 || c1 != 3 || pv == p0 || !has_vbmi()) {
+		dnnq_quantize_nchw_avx2(k, img, p0, p1, c0, c1);
+		return;
+	}
+	quantize_rgb16(k, (const float *)k->x + img * 3 * ns, (uint8_t *)k->y + img * ns * 3, p0,
+	               pv);
+	if (pv < p1)
+		dnnq_quantize_nchw_avx2(k, img, pv, p1, c0, c1);
 }
 
 /* (float)(x[0..16) - z), exact */

@@ -352,6 +352,10 @@ void dnnq_quantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, siz
                                size_t p1, size_t c0, size_t c1);
 void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
                              size_t p1, size_t c0, size_t c1);
+/* an RGB image 16 positions a step with AVX512_VBMI, else the AVX2 kernel
+ * (eltwise-avx512vnni.c) */
+void dnnq_quantize_nchw_avx512vnni(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                                   size_t p1, size_t c0, size_t c1);
 void dnnq_dequantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
                                  size_t p1, size_t c0, size_t c1);
 void dnnq_dequantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,

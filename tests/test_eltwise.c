@@ -1043,41 +1043,53 @@ END_TEST
 /* Each SIMD ISA's kernels on random rectangles (any p0, c0, ragged both
  * ways) write exactly what the scalar kernels write, and nothing outside
  * them. */
-static void convert_nchw_rectangles(const struct dnnq_kernels *kn);
+static void convert_nchw_rectangles(const struct dnnq_kernels *kn, size_t nc);
 
+/* 27 channels (8 x 8 blocks and the rest), and 3 (an RGB image's: the
+ * VNNI table's 16 positions a step), with NaN, infinities and values far
+ * out of range among the inputs */
 START_TEST(convert_nchw_kernel_rectangles)
 {
-	FOR_EACH_SIMD_ISA(isa)
-		convert_nchw_rectangles(dnnq_kernels(isa));
+	FOR_EACH_SIMD_ISA(isa) {
+		convert_nchw_rectangles(dnnq_kernels(isa), 27);
+		convert_nchw_rectangles(dnnq_kernels(isa), 3);
+	}
 }
 END_TEST
 
-static void convert_nchw_rectangles(const struct dnnq_kernels *kn)
+static void convert_nchw_rectangles(const struct dnnq_kernels *kn, size_t nc)
 {
 	enum { NB = 2, NC = 27, NS = 45, N = NB * NC * NS };
+	static const float odd[] = { NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 2.5f * 0.0213f };
 	struct rng r = { 77 };
 	float x[N], ys_f[N], ya_f[N];
 	uint8_t ys[N], ya[N], xq[N];
 	for (size_t i = 0; i < N; i++) {
 		x[i] = (float)rng_uniform(&r, -3, 3);
+		if (i % 97 < 6)
+			x[i] = odd[i % 97];
 		xq[i] = (uint8_t)rng_int(&r, 0, 255);
 	}
-	struct dnnq_nchw_kernel k = { .channels = NC, .spatial = NS, .scale = 0.0213f, .zp = 117,
+	struct dnnq_nchw_kernel k = { .channels = nc, .spatial = NS, .scale = 0.0213f, .zp = 117,
 	                              .qmax = 255, .izp = 117 };
 	for (int it = 0; it < 200; it++) {
 		size_t img = (size_t)rng_int(&r, 0, NB - 1);
 		size_t p0 = (size_t)rng_int(&r, 0, NS), p1 = (size_t)rng_int(&r, (int64_t)p0, NS);
-		size_t c0 = (size_t)rng_int(&r, 0, NC), c1 = (size_t)rng_int(&r, (int64_t)c0, NC);
-		memset(ys, 0x5a, N);
-		memset(ya, 0x5a, N);
+		size_t c0 = (size_t)rng_int(&r, 0, (int64_t)nc);
+		size_t c1 = (size_t)rng_int(&r, (int64_t)c0, (int64_t)nc);
+		if (nc == 3 && it % 2)   /* the whole image's channels */
+			c0 = 0, c1 = 3;
+		memset(ys, 0x5a, sizeof ys);
+		memset(ya, 0x5a, sizeof ya);
 		k.x = x;
 		k.y = ys;
 		dnnq_quantize_nchw_scalar(&k, img, p0, p1, c0, c1);
 		k.y = ya;
 		kn->quantize_nchw(&k, img, p0, p1, c0, c1);
-		ck_assert_msg(memcmp(ys, ya, N) == 0, "quantize [%zu, %zu) x [%zu, %zu)", p0, p1, c0, c1);
-		for (size_t i = 0; i < N; i++) {   /* outside the rectangle: untouched */
-			size_t b = i / (NS * NC), p = i / NC % NS, c = i % NC;
+		ck_assert_msg(memcmp(ys, ya, NB * nc * NS) == 0, "quantize [%zu, %zu) x [%zu, %zu)", p0,
+		              p1, c0, c1);
+		for (size_t i = 0; i < NB * nc * NS; i++) {   /* outside the rectangle: untouched */
+			size_t b = i / (NS * nc), p = i / nc % NS, c = i % nc;
 			if (b != img || p < p0 || p >= p1 || c < c0 || c >= c1)
 				ck_assert_msg(ya[i] == 0x5a, "quantize wrote [%zu][%zu][%zu]", b, p, c);
 		}
@@ -1090,16 +1102,16 @@ static void convert_nchw_rectangles(const struct dnnq_kernels *kn)
 		kn->dequantize_nchw(&k, img, p0, p1, c0, c1);
 		ck_assert_msg(memcmp(ys_f, ya_f, sizeof ys_f) == 0, "dequantize [%zu, %zu) x [%zu, %zu)",
 		              p0, p1, c0, c1);
-		for (size_t i = 0; i < N; i++) {   /* [b][c][p] outside: still 0 */
-			size_t b = i / (NS * NC), c = i / NS % NC, p = i % NS;
+		for (size_t i = 0; i < NB * nc * NS; i++) {   /* [b][c][p] outside: still 0 */
+			size_t b = i / (NS * nc), c = i / NS % nc, p = i % NS;
 			if (b != img || p < p0 || p >= p1 || c < c0 || c >= c1)
 				ck_assert_msg(ya_f[i] == 0, "dequantize wrote [%zu][%zu][%zu]", b, c, p);
 		}
 		/* the scalar kernel wrote the rectangle: a spot check of one element */
 		if (p1 > p0 && c1 > c0) {
 			size_t p = p0 + (p1 - p0) / 2, c = c0 + (c1 - c0) / 2;
-			float v = dnnq_dequantize_1(xq[(img * NS + p) * NC + c], 117, 0.0213f);
-			ck_assert(ys_f[(img * NC + c) * NS + p] == v);
+			float v = dnnq_dequantize_1(xq[(img * NS + p) * nc + c], 117, 0.0213f);
+			ck_assert(ys_f[(img * nc + c) * NS + p] == v);
 		}
 	}
 }
