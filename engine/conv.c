@@ -785,9 +785,9 @@ static void band_task(void *arg, size_t task, unsigned tid)
 	if (j0 >= j1)
 		return;
 	band_runs(c, img, oy0, rows, ox0, cols, ts, c->scratch[tid]);
-	for (size_t r = 0; r < rows; r++)
-		dnnq_gemm_rows(&c->gw[0], cols, c->scratch[tid] + r * d->stride_h * run, ts,
-		               (char *)c->out + ((img * c->oh + oy0 + r) * c->ow + ox0) * d->cout * c->out_es,
+	char *y = (char *)c->out + ((img * c->oh + oy0) * c->ow + ox0) * d->cout * c->out_es;
+	for (size_t r = 0; r < rows; r++, y += c->ow * d->cout * c->out_es)
+		dnnq_gemm_rows(&c->gw[0], cols, c->scratch[tid] + r * d->stride_h * run, ts, y,
 		               d->cout, &c->gout[0], j0, j1);
 }
 
