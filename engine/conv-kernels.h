@@ -56,6 +56,15 @@ struct dnnq_conv {
 	 * (dnnq_gemm_segs_avx512vnni); kw * cin bytes of the input zero point
 	 * for the rows in the padding; else NULL */
 	uint8_t *seg_zero;
+	/* im2col by bands on VNNI where not by segments (one group, no
+	 * dilation, kernels taller than their stride: ResNet's 7x7 stem,
+	 * MobileNet's 3x3 stride-2 ones): per band of output rows and strip
+	 * of columns, each column's kw * cin input runs of the band's input
+	 * rows one after the other, in which pixel (oy, ox)'s im2col row is
+	 * the window from stride_h * (oy - oy0) runs on; up to kh /
+	 * stride_h times fewer bytes copied (conv.c, band_task) */
+	bool bands;
+	size_t band_w;                    /* by bands: output columns a strip, per setup */
 	/* 3x3, stride 1, one group on AVX2 (conv.c, pack_wino): the weights
 	 * transformed for Winograd F(4, 3) (dnnq_wino_pack_avx2), or with
 	 * wino_fly the int8 weights in pairs for the transform on the fly
@@ -74,6 +83,7 @@ struct dnnq_conv {
 	size_t dw_mid;                    /* depthwise: the row run as two tasks of
 	                                     half the channels each, or SIZE_MAX */
 	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
+	                                   * by bands: output rows a band;
 	                                   * Winograd: tiles a block (dnnq_wino_block_tiles);
 	                                   * the stem: tiles a block of rows */
 	uint8_t **scratch;                /* per thread */

@@ -17,6 +17,10 @@
 #include "engine/pooling.h"
 #include "engine/wcache.h"
 
+/* A band's input runs at most (im2col by bands, band_shape): in L1 with
+ * the stem's weights */
+#define BAND_BYTES 24576
+
 enum { WCACHE_CONV = 1, WCACHE_CONV_ACC16 = 2, WCACHE_CONV_WINO = 9 };  /* fc.c 3-4, f32.c 5-7, ops/embed.c 8 */
 
 #define CHECK(cond, rc, ...) \
@@ -317,6 +321,9 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 		}
 		memset(c->seg_zero, d->in_qp.zero_point, d->kw * d->cin);
 	}
+	c->bands = c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && !c->seg_zero &&
+	           d->groups == 1 && d->dil_h == 1 && d->dil_w == 1 && d->kh > d->stride_h &&
+	           c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni;
 	if (c->path == DNNQ_CONV_DEPTHWISE) {
 		if (!(c->dw_zero = malloc(d->cout))) {
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
@@ -369,6 +376,26 @@ static size_t pairs_offset(const struct dnnq_conv *c)
 	return (DNNQ_GEMM_MC * c->k + 31) & ~(size_t)31;
 }
 
+/* By bands (c->bands), for the bound shape: strips of c->band_w output
+ * columns (even ones of at most DNNQ_GEMM_MC, whole tiles of the kernel's
+ * where that fits: 112 columns 60 and 52, not 56 and 56 with a 2-row tile
+ * each) and bands of c->mc output rows (even ones, as many rows as keep
+ * a band's runs within BAND_BYTES, or one); the bytes of a
+ * band's runs. */
+static size_t band_shape(struct dnnq_conv *c)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	size_t mr = c->gw[0].kernel->mr, run = d->kw * d->cin;
+	size_t ns = (c->ow + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC;
+	size_t sw = ((c->ow + ns - 1) / ns + mr - 1) / mr * mr;
+	DNNQ_KEEP(c->band_w, sw < DNNQ_GEMM_MC ? sw : DNNQ_GEMM_MC);
+	size_t runs = BAND_BYTES / (c->band_w * run);
+	size_t most = runs > d->kh ? 1 + (runs - d->kh) / d->stride_h : 1;
+	size_t nb = (c->oh + most - 1) / most;
+	DNNQ_KEEP(c->mc, (c->oh + nb - 1) / nb);
+	return c->band_w * ((c->mc - 1) * d->stride_h + d->kh) * run;
+}
+
 static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 {
 	/* by segments (VNNI): a block's segment pointers, then the padded ones'
@@ -377,6 +404,7 @@ static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 	size_t a16 = c->pairs ? (DNNQ_GEMM_MC * c->k + 1) * sizeof(int16_t) : 0;
 	size_t bytes = c->wino ? dnnq_wino_scratch_bytes(c)
 	             : c->stem ? dnnq_stem_scratch_bytes(c)
+	             : c->bands ? band_shape(c)
 	             : c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
@@ -461,33 +489,51 @@ static inline void copy_run(uint8_t *d, const uint8_t *s, size_t n)
 	}
 }
 
+/* Output column ox's kernel rows (no dilation across): taps [*lo, *hi) lie
+ * inside the image, tap 0 at input column *ix0. */
+static void tap_span(const struct dnnq_conv *c, size_t ox, ptrdiff_t *ix0, size_t *lo,
+                     size_t *hi)
+{
+	size_t kw = c->d.kw;
+	*ix0 = (ptrdiff_t)(ox * c->d.stride_w) - (ptrdiff_t)c->d.pad_l;
+	ptrdiff_t l = -*ix0, h = (ptrdiff_t)c->w - *ix0;
+	*lo = l < 0 ? 0 : (size_t)l < kw ? (size_t)l : kw;
+	*hi = h < 0 ? 0 : (size_t)h < kw ? (size_t)h : kw;
+}
+
+/* One group, no dilation across: a kernel row's taps are one run of kw *
+ * cin input bytes, copied at once from input row `in` (NULL: the row is
+ * in the padding); only its ends (taps outside [lo, hi), tap_span) can
+ * fall in the padding, the zero point there. */
+static void kernel_run(const struct dnnq_conv *c, const uint8_t *in, ptrdiff_t ix0, size_t lo,
+                       size_t hi, uint8_t *row)
+{
+	const uint8_t zx = (uint8_t)c->d.in_qp.zero_point;
+	size_t kw = c->d.kw, cin = c->d.cin;
+	if (!in || lo >= hi) {
+		memset(row, zx, kw * cin);
+		return;
+	}
+	if (lo)
+		memset(row, zx, lo * cin);
+	copy_run(row + lo * cin, in + ((size_t)ix0 + lo) * cin, (hi - lo) * cin);
+	if (hi < kw)
+		memset(row + hi * cin, zx, (kw - hi) * cin);
+}
+
 static void im2col_row(const struct dnnq_conv *c, size_t img, size_t oy, size_t ox, size_t g,
                        uint8_t *row)
 {
 	const uint8_t zx = (uint8_t)c->d.in_qp.zero_point;
 	const uint8_t *base = c->in + img * c->h * c->w * c->d.cin + g * c->cing;
-	/* one group, no dilation across: a kernel row's taps are one run of
-	 * the input, copied at once; only its ends can fall in the padding */
 	bool runs = c->d.groups == 1 && c->d.dil_w == 1;
-	size_t kw = c->d.kw, cin = c->d.cin;
-	ptrdiff_t ix0 = (ptrdiff_t)(ox * c->d.stride_w) - (ptrdiff_t)c->d.pad_l;
-	/* taps [lo, hi) of a kernel row are inside the image */
-	ptrdiff_t l = -ix0, h = (ptrdiff_t)c->w - ix0;
-	size_t lo = l < 0 ? 0 : (size_t)l < kw ? (size_t)l : kw;
-	size_t hi = h < 0 ? 0 : (size_t)h < kw ? (size_t)h : kw;
+	size_t kw = c->d.kw, cin = c->d.cin, lo, hi;
+	ptrdiff_t ix0;
+	tap_span(c, ox, &ix0, &lo, &hi);
 	for (size_t ky = 0; ky < c->d.kh; ky++) {
 		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
 		if (runs) {
-			if (iy < 0 || lo >= hi) {
-				memset(row, zx, kw * cin);
-			} else {
-				if (lo)
-					memset(row, zx, lo * cin);
-				copy_run(row + lo * cin, base + ((size_t)iy * c->w + (size_t)ix0 + lo) * cin,
-				         (hi - lo) * cin);
-				if (hi < kw)
-					memset(row + hi * cin, zx, (kw - hi) * cin);
-			}
+			kernel_run(c, iy < 0 ? NULL : base + (size_t)iy * c->w * cin, ix0, lo, hi, row);
 			row += kw * cin;
 			continue;
 		}
@@ -499,6 +545,20 @@ static void im2col_row(const struct dnnq_conv *c, size_t img, size_t oy, size_t 
 				copy_run(row, base + ((size_t)iy * c->w + (size_t)ix) * cin, c->cing);
 		}
 	}
+}
+
+/* Output columns [lo, hi) whose taps all lie inside the image across. */
+static void x_interior(const struct dnnq_conv *c, size_t *lo, size_t *hi)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	size_t ext = d->dil_w * (d->kw - 1) + 1, sw = d->stride_w;
+	*lo = *hi = c->ow;
+	if (c->w + d->pad_l < ext)
+		return;
+	*lo = (d->pad_l + sw - 1) / sw;
+	size_t end = (c->w + d->pad_l - ext) / sw + 1;
+	*lo = *lo < c->ow ? *lo : c->ow;
+	*hi = end < *lo ? *lo : end < c->ow ? end : c->ow;
 }
 
 static void dw_interior(const struct dnnq_conv *c, size_t oy, size_t *lo, size_t *hi);
@@ -679,6 +739,66 @@ static void wino_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
+/* The input runs of a band (c->bands): for output columns [ox0, ox0 +
+ * cols) of image img, the (rows - 1) * stride_h + kh kernel rows
+ * (kernel_run) of input rows oy0 * stride_h - pad_t on, column x's at b +
+ * x * ts, one after the other; the input rows one at a time, across the
+ * strip. */
+static void band_runs(const struct dnnq_conv *c, size_t img, size_t oy0, size_t rows,
+                      size_t ox0, size_t cols, size_t ts, uint8_t *b)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	const uint8_t *image = c->in + img * c->h * c->w * d->cin;
+	size_t run = d->kw * d->cin, step = d->stride_w * d->cin, lo, hi, xa, xb;
+	ptrdiff_t ix0, iy = (ptrdiff_t)(oy0 * d->stride_h) - (ptrdiff_t)d->pad_t;
+	/* the strip's columns [xa, xb) take their runs whole (the loop that
+	 * is the time: the others tap_span and kernel_run) */
+	x_interior(c, &xa, &xb);
+	xa = xa < ox0 ? 0 : xa - ox0 < cols ? xa - ox0 : cols;
+	xb = xb < ox0 + xa ? xa : xb - ox0 < cols ? xb - ox0 : cols;
+	for (size_t r = 0; r < (rows - 1) * d->stride_h + d->kh; r++, iy++, b += run) {
+		const uint8_t *in = iy < 0 || iy >= (ptrdiff_t)c->h ? NULL
+		                  : image + (size_t)iy * c->w * d->cin;
+		for (size_t x = 0; x < cols; x++) {
+			if (in && x == xa && xa < xb) {
+				const uint8_t *src = in + ((ox0 + xa) * d->stride_w - d->pad_l) * d->cin;
+				for (uint8_t *dst = b + x * ts; x < xb; x++, dst += ts, src += step)
+					copy_run(dst, src, run);
+				if (x == cols)
+					break;
+			}
+			tap_span(c, ox0 + x, &ix0, &lo, &hi);
+			kernel_run(c, in, ix0, lo, hi, b + x * ts);
+		}
+	}
+}
+
+/* Task = (image, band of c->mc output rows, strip of c->band_w output
+ * columns, column chunk), a band's strips one after the other: the
+ * band's input runs (band_runs) in this thread's scratch, then per output
+ * row the GEMM of the strip's pixels, pixel x's im2col row the kh runs
+ * from column x's (oy - oy0) * stride_h th on (row stride ts, the
+ * column's runs): the bytes of im2col_task's, the same rows and kernel,
+ * with kh / stride_h times fewer bytes copied as bands grow. */
+static void band_task(void *arg, size_t task, unsigned tid)
+{
+	const struct dnnq_conv *c = arg;
+	const struct dnnq_conv_desc *d = &c->d;
+	size_t strips = (c->ow + c->band_w - 1) / c->band_w, bands = (c->oh + c->mc - 1) / c->mc;
+	size_t t = task / c->nsplit, ox0 = t % strips * c->band_w, oy0 = t / strips % bands * c->mc;
+	size_t img = t / strips / bands, rows = c->oh - oy0 < c->mc ? c->oh - oy0 : c->mc;
+	size_t cols = c->ow - ox0 < c->band_w ? c->ow - ox0 : c->band_w, j0, j1;
+	size_t run = d->kw * d->cin, ts = ((rows - 1) * d->stride_h + d->kh) * run;
+	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
+	if (j0 >= j1)
+		return;
+	band_runs(c, img, oy0, rows, ox0, cols, ts, c->scratch[tid]);
+	char *y = (char *)c->out + ((img * c->oh + oy0) * c->ow + ox0) * d->cout * c->out_es;
+	for (size_t r = 0; r < rows; r++, y += c->ow * d->cout * c->out_es)
+		dnnq_gemm_rows(&c->gw[0], cols, c->scratch[tid] + r * d->stride_h * run, ts, y,
+		               d->cout, &c->gout[0], j0, j1);
+}
+
 /* Task = (DNNQ_STEM_ROWS output rows of an image, block of c->mc tiles of
  * DNNQ_STEM_TILE_W output pixels, column chunk); the fused post runs on
  * the block's pixels. */
@@ -750,16 +870,9 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 /* Output pixels [lo, hi) of a row whose taps are all inside the image. */
 static void dw_interior(const struct dnnq_conv *c, size_t oy, size_t *lo, size_t *hi)
 {
-	const struct dnnq_conv_desc *d = &c->d;
-	size_t ext = d->dil_w * (d->kw - 1) + 1, sw = d->stride_w;
 	*lo = *hi = c->ow;
-	if (dnnq_conv_iy(c, oy, 0) < 0 || dnnq_conv_iy(c, oy, d->kh - 1) < 0 ||
-	    c->w + d->pad_l < ext)
-		return;
-	*lo = (d->pad_l + sw - 1) / sw;
-	size_t end = (c->w + d->pad_l - ext) / sw + 1;
-	*lo = *lo < c->ow ? *lo : c->ow;
-	*hi = end < *lo ? *lo : end < c->ow ? end : c->ow;
+	if (dnnq_conv_iy(c, oy, 0) >= 0 && dnnq_conv_iy(c, oy, c->d.kh - 1) >= 0)
+		x_interior(c, lo, hi);
 }
 
 struct dnnq_dw_taps dnnq_dw_tap_table(const struct dnnq_conv *c, size_t img, size_t oy,
@@ -869,6 +982,12 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 			DNNQ_KEEP(c->mc, (tw + b - 1) / b);
 			size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS;
 			run_blocks(c, c->n * rows * ((tw + c->mc - 1) / c->mc), stem_task, ex);
+			return DNNQ_OK;
+		}
+		if (c->bands) {
+			band_shape(c);
+			size_t strips = (c->ow + c->band_w - 1) / c->band_w;
+			run_blocks(c, c->n * ((c->oh + c->mc - 1) / c->mc) * strips, band_task, ex);
 			return DNNQ_OK;
 		}
 		DNNQ_KEEP(c->mc, dnnq_gemm_block_rows(ex, npix));
@@ -1066,7 +1185,8 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 const char *dnnq_conv_path(const struct dnnq_conv *c)
 {
 	static const char *names[] = { "gemm-1x1", "depthwise", "im2col" };
-	return c->wino ? "winograd" : c->stem ? "stem-winograd" : names[c->path];
+	return c->wino ? "winograd" : c->stem ? "stem-winograd" : c->bands ? "im2col-bands"
+	     : names[c->path];
 }
 
 const struct dnnq_gemm_weights *dnnq_conv_weights(const struct dnnq_conv *c, size_t g)

@@ -21,7 +21,12 @@
  *     (conv-kernels.h; dnnq_conv_path "stem-winograd");
  *   - otherwise: im2col of DNNQ_GEMM_MC output pixels at a time into
  *     per-thread scratch (padding filled with the input zero point, i.e. a
- *     real 0), then the GEMM micro-kernels, group by group.
+ *     real 0), then the GEMM micro-kernels, group by group; on AVX-512
+ *     VNNI kernel rows of a multiple of 4 bytes are read in place (by
+ *     segments), and one-group kernels taller than their stride (first
+ *     layers) copy each input run once per band of output rows, the
+ *     im2col rows windows into those runs (dnnq_conv_path
+ *     "im2col-bands").
  */
 #ifndef DNNQ_ENGINE_CONV_H
 #define DNNQ_ENGINE_CONV_H
@@ -131,7 +136,7 @@ int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t
                         const float *x, float *y, const struct dnnq_executor *ex);
 
 /* Which path create chose: "gemm-1x1", "depthwise", "winograd",
- * "stem-winograd" or "im2col". */
+ * "stem-winograd", "im2col-bands" or "im2col". */
 const char *dnnq_conv_path(const struct dnnq_conv *conv);
 /* The packed GEMM weights of group g (acc16 state and outlier counts), or
  * NULL on the depthwise path or for g >= groups. */

@@ -315,6 +315,9 @@ struct dnnq_ewlin_kernel {
 
 void dnnq_ew_scalar(const struct dnnq_ew_kernel *k, size_t i0, size_t i1);
 void dnnq_ew_avx2(const struct dnnq_ew_kernel *k, size_t i0, size_t i1);
+/* The two-input Add of full-size inputs 64 elements a step, the rest
+ * dnnq_ew_avx2's (eltwise-avx512vnni.c) */
+void dnnq_ew_avx512vnni(const struct dnnq_ew_kernel *k, size_t i0, size_t i1);
 void dnnq_ewlin_scalar(const struct dnnq_ewlin_kernel *k, size_t i0, size_t i1);
 void dnnq_ewlin_avx2(const struct dnnq_ewlin_kernel *k, size_t i0, size_t i1);
 /* y[i] = table[x[i]] */
@@ -349,6 +352,10 @@ void dnnq_quantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, siz
                                size_t p1, size_t c0, size_t c1);
 void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
                              size_t p1, size_t c0, size_t c1);
+/* an RGB image 16 positions a step with AVX512_VBMI, else the AVX2 kernel
+ * (eltwise-avx512vnni.c) */
+void dnnq_quantize_nchw_avx512vnni(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                                   size_t p1, size_t c0, size_t c1);
 void dnnq_dequantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
                                  size_t p1, size_t c0, size_t c1);
 void dnnq_dequantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,

@@ -19,16 +19,17 @@
 	{ "dw_" #tile "__" #isa, DNNQ_DW_TG_##isa, dnnq_dw_pack_##isa, dnnq_dw_row_##isa }
 
 /* Every step but GEMM and depthwise, from the kernels whose names end in _<isa>
- * (AVX-512 VNNI takes the AVX2 ones). */
-#define STEPS(isa) STEPS_LUT(isa, dnnq_lut_##isa)
-#define STEPS_LUT(isa, lut_kernel) \
+ * (AVX-512 VNNI takes the AVX2 ones but the byte table, the elementwise
+ * kernel and the NCHW quantize). */
+#define STEPS(isa) STEPS_OWN(isa, dnnq_lut_##isa, dnnq_ew_##isa, dnnq_quantize_nchw_##isa)
+#define STEPS_OWN(isa, lut_kernel, ew_kernel, quantize_nchw_kernel) \
 	.maxpool_row = dnnq_maxpool_row_##isa, \
 	.avgpool = dnnq_avgpool_kernel_##isa, \
 	.pool_sums = dnnq_pool_sums_##isa, \
-	.ew = dnnq_ew_##isa, \
+	.ew = ew_kernel, \
 	.ewlin = dnnq_ewlin_##isa, \
 	.lut = lut_kernel, \
-	.quantize_nchw = dnnq_quantize_nchw_##isa, \
+	.quantize_nchw = quantize_nchw_kernel, \
 	.dequantize_nchw = dnnq_dequantize_nchw_##isa, \
 	.softmax_row = dnnq_softmax_row_##isa, \
 	.quantize = dnnq_quantize_##isa, \
@@ -59,8 +60,11 @@ const struct dnnq_kernels dnnq_kernel_tables[DNNQ_ISA_COUNT] = {
 		 * weights keep the AVX2 kernel (the same panels) */
 		.gemm_acc16 = GEMM_ACC16_AVX2,
 		.dw = DW(32c4, avx512vnni),
-		/* the AVX2 steps, but the byte table: vpermi2b where there is VBMI */
-		STEPS_LUT(avx2, dnnq_lut_avx512vnni),
+		/* the AVX2 steps, but the byte table (vpermi2b where there is
+		 * VBMI), the two-input Add (64 elements a step) and an RGB
+		 * input's quantize (16 positions a step, with VBMI) */
+		STEPS_OWN(avx2, dnnq_lut_avx512vnni, dnnq_ew_avx512vnni,
+		          dnnq_quantize_nchw_avx512vnni),
 	},
 };
 

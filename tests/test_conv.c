@@ -788,6 +788,101 @@ START_TEST(im2col_segments)
 }
 END_TEST
 
+/* The VNNI im2col by bands (one group, no dilation, kernel rows not a
+ * multiple of 4 bytes or weights with zero points, kernels taller than
+ * their stride): kh 2..7 at strides 1..3 (below kh) down and 1..3 across,
+ * cin 1..3 and 8 with weight zero points (the row sums of overlapping
+ * windows), pads up to kh - 1 and far ones (bands and strips wholly in
+ * the padding), one output column and rows past a strip (ow >
+ * DNNQ_GEMM_MC), bands of one output row and of all of them, batches of
+ * 1 and 2, input zero points 0, 255 and random, operands at the
+ * extremes, u8, int32 and float outputs: the path asserted (case 0: not
+ * taken where it does not apply), bit for bit against scalar on 1, 2
+ * and 3 threads. */
+START_TEST(im2col_bands)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX512VNNI))
+		return;
+	static const size_t couts[] = { 1, 7, 16, 33, 64, 70 };
+	struct rng r = { 25000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 4);
+	free(p.x);
+	free(p.wt);
+	struct dnnq_conv_desc *d = &p.d;
+	bool wzp = _i % 5 == 4;
+	d->cin = wzp ? 8 : 1 + (size_t)_i % 3;
+	d->cout = couts[_i % 6];
+	d->kh = 2 + (size_t)(_i % 6);
+	d->kw = 1 + (size_t)rng_int(&r, 0, 6);
+	if (!wzp && d->kw * d->cin % 4 == 0)   /* by segments */
+		d->kw--;
+	d->stride_h = 1 + (size_t)rng_int(&r, 0, d->kh > 3 ? 2 : (int64_t)d->kh - 2);
+	d->stride_w = 1 + (size_t)rng_int(&r, 0, 2);
+	d->dil_h = d->dil_w = 1;
+	size_t far = _i % 7 == 3 ? 40 : d->kh - 1;
+	d->pad_t = (size_t)rng_int(&r, 0, (int64_t)far);
+	d->pad_b = (size_t)rng_int(&r, 0, (int64_t)far);
+	d->pad_l = (size_t)rng_int(&r, 0, (int64_t)(_i % 7 == 3 ? 40 : d->kw - 1));
+	d->pad_r = (size_t)rng_int(&r, 0, (int64_t)(_i % 7 == 3 ? 40 : d->kw - 1));
+	p.n = 1 + (size_t)_i % 2;
+	p.h = (size_t)rng_int(&r, 1, 40);
+	p.w = _i % 4 == 1 ? (size_t)rng_int(&r, 130, 270) : (size_t)rng_int(&r, 1, 30);
+	if (_i % 8 == 6) {   /* one output column */
+		d->pad_l = d->pad_r = 0;
+		p.w = d->kw;
+	}
+	if (p.h + d->pad_t + d->pad_b < d->kh)
+		d->pad_b += d->kh - (p.h + d->pad_t + d->pad_b);
+	if (p.w + d->pad_l + d->pad_r < d->kw)
+		d->pad_r += d->kw - (p.w + d->pad_l + d->pad_r);
+	size_t k = d->kh * d->kw * d->cin;
+	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, _i % 2 ? 255 : 0, _i % 4 < 2 ? 127 : -128,
+	                 0.001, 0.01, _i % 2, _i % 3 != 1);
+	p.w_zp = realloc(p.w_zp, d->nwq * sizeof *p.w_zp);
+	for (size_t j = 0; j < d->nwq; j++)
+		p.w_zp[j] = (int32_t)rng_int(&r, -10, 10);
+	d->w_zero_point = wzp ? p.w_zp : NULL;
+	d->in_qp.zero_point = _i / 2 % 3 == 0 ? 0 : _i / 2 % 3 == 1 ? 255 : d->in_qp.zero_point;
+	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
+	if (_i % 4 >= 2) {
+		d->out_dtype = _i % 4 == 2 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
+		d->clip = false;
+		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
+	}
+	assert_path(&p, DNNQ_ISA_AVX512VNNI, "im2col-bands");
+	if (_i == 0) {
+		/* not taken: a dilation down, a kernel no taller than its
+		 * stride, rows by segments, another table */
+		struct cproblem q = p;
+		q.d.dil_h = 2;
+		assert_path(&q, DNNQ_ISA_AVX512VNNI, "im2col");
+		q = p;
+		q.d.stride_h = q.d.kh;
+		assert_path(&q, DNNQ_ISA_AVX512VNNI, "im2col");
+		q = p;
+		q.d.cin = 4;
+		int8_t *w = calloc(q.d.cout * q.d.kh * q.d.kw * 4, 1);
+		q.d.w = w;
+		assert_path(&q, DNNQ_ISA_AVX512VNNI, "im2col");
+		free(w);
+		assert_path(&p, DNNQ_ISA_SCALAR, "im2col");
+	}
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(&p);
+	for (unsigned t = 1; t <= 3; t++) {
+		uint8_t *y = run(&p, DNNQ_ISA_AVX512VNNI, t);
+		ck_assert_msg(!memcmp(ys, y, n), "%u threads != scalar (cin %zu cout %zu %zux%zu "
+		              "stride %zux%zu pads %zu %zu %zu %zu, %zu x %zux%zu)", t, d->cin, d->cout,
+		              d->kh, d->kw, d->stride_h, d->stride_w, d->pad_t, d->pad_l, d->pad_b,
+		              d->pad_r, p.n, p.h, p.w);
+		free(y);
+	}
+	free(ys);
+	free_problem(&p);
+}
+END_TEST
+
 /* A random problem made a 3x3, stride 1, one-group convolution of cin
  * inputs and cout outputs without weight zero points (Winograd's on
  * AVX2); the caller fills p->x and p->wt. */
@@ -1334,6 +1429,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, stem_fold_mults, 0, 4);
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
+	tcase_add_loop_test(tc, im2col_bands, 0, 40);
 	tcase_add_loop_test(tc, winograd_edges, 0, 108);
 	tcase_add_loop_test(tc, winograd_fly, 0, 27);
 	tcase_add_loop_test(tc, winograd_fly_hostile, 0, 6);

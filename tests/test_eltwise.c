@@ -704,6 +704,51 @@ START_TEST(activation_extreme_qparams)
 }
 END_TEST
 
+/* Each SIMD kernel of the two-input Add on its own, the way a convolution
+ * calls it fused (in place over input 0, ranges from any offset), against
+ * the scalar loop: every length 0..200 (the AVX-512 kernel's 64-element
+ * steps and the tails it leaves to AVX2), multipliers from 1e-6 to ones
+ * that overflow to inf and NaN, SumRelu's raised qmin, a 6-bit output. */
+START_TEST(ew_add_kernel_lengths)
+{
+	static const float mults[][2] = {
+		{ 0.5f, 0.75f }, { 1e-6f, 3.0f }, { 60000.37f, -59999.71f }, { 3e38f, 3e38f },
+		{ 3e38f, -3e38f }, { 1.0f, 1.0f }, { 0.01f, 0.02f },
+	};
+	struct rng r = { 11 };
+	enum { N = 200, OFF = 37 };
+	uint8_t x0[OFF + N], x1[OFF + N], ys[OFF + N + GUARD], yv[OFF + N + GUARD];
+	for (int iter = 0; iter < 2 * (N + 1); iter++) {
+		size_t n = (size_t)iter % (N + 1), off = iter > N ? OFF : 0;
+		int c = iter % 7;
+		struct dnnq_ew_kernel k = {
+			.ninputs = 2, .m = { mults[c][0], mults[c][1] },
+			.z = { rng_int(&r, 0, 255), rng_int(&r, 0, 255) }, .period = 1,
+		};
+		k.zy = (float)rng_int(&r, 0, iter % 5 == 4 ? 63 : 255);
+		k.qmax = iter % 5 == 4 ? 63.0f : 255.0f;
+		k.qmin = iter % 3 == 2 ? k.zy : 0.0f;   /* SumRelu */
+		for (size_t i = 0; i < OFF + N; i++) {
+			x0[i] = (uint8_t)rng_int(&r, 0, 255);
+			x1[i] = (uint8_t)(iter % 4 == 1 ? 255 - x0[i] : rng_int(&r, 0, 255));
+		}
+		k.x[1] = x1;
+		memset(ys, 0x5a, sizeof ys);
+		memcpy(ys, x0, sizeof x0);
+		k.x[0] = k.y = ys;
+		dnnq_ew_scalar(&k, off, off + n);
+		FOR_EACH_SIMD_ISA(isa) {
+			memset(yv, 0x5a, sizeof yv);
+			memcpy(yv, x0, sizeof x0);
+			k.x[0] = k.y = yv;
+			dnnq_kernels(isa)->ew(&k, off, off + n);
+			ck_assert_msg(!memcmp(ys, yv, sizeof ys), "%s: n %zu at %zu, mults %d",
+			              dnnq_isa_name(isa), n, off, c);
+		}
+	}
+}
+END_TEST
+
 /* Each SIMD table kernel on its own: every length 0..100 and every table
  * position, against the scalar loop. */
 START_TEST(lut_kernel_lengths)
@@ -998,41 +1043,53 @@ END_TEST
 /* Each SIMD ISA's kernels on random rectangles (any p0, c0, ragged both
  * ways) write exactly what the scalar kernels write, and nothing outside
  * them. */
-static void convert_nchw_rectangles(const struct dnnq_kernels *kn);
+static void convert_nchw_rectangles(const struct dnnq_kernels *kn, size_t nc);
 
+/* 27 channels (8 x 8 blocks and the rest), and 3 (an RGB image's: the
+ * VNNI table's 16 positions a step), with NaN, infinities and values far
+ * out of range among the inputs */
 START_TEST(convert_nchw_kernel_rectangles)
 {
-	FOR_EACH_SIMD_ISA(isa)
-		convert_nchw_rectangles(dnnq_kernels(isa));
+	FOR_EACH_SIMD_ISA(isa) {
+		convert_nchw_rectangles(dnnq_kernels(isa), 27);
+		convert_nchw_rectangles(dnnq_kernels(isa), 3);
+	}
 }
 END_TEST
 
-static void convert_nchw_rectangles(const struct dnnq_kernels *kn)
+static void convert_nchw_rectangles(const struct dnnq_kernels *kn, size_t nc)
 {
 	enum { NB = 2, NC = 27, NS = 45, N = NB * NC * NS };
+	static const float odd[] = { NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 2.5f * 0.0213f };
 	struct rng r = { 77 };
 	float x[N], ys_f[N], ya_f[N];
 	uint8_t ys[N], ya[N], xq[N];
 	for (size_t i = 0; i < N; i++) {
 		x[i] = (float)rng_uniform(&r, -3, 3);
+		if (i % 97 < 6)
+			x[i] = odd[i % 97];
 		xq[i] = (uint8_t)rng_int(&r, 0, 255);
 	}
-	struct dnnq_nchw_kernel k = { .channels = NC, .spatial = NS, .scale = 0.0213f, .zp = 117,
+	struct dnnq_nchw_kernel k = { .channels = nc, .spatial = NS, .scale = 0.0213f, .zp = 117,
 	                              .qmax = 255, .izp = 117 };
 	for (int it = 0; it < 200; it++) {
 		size_t img = (size_t)rng_int(&r, 0, NB - 1);
 		size_t p0 = (size_t)rng_int(&r, 0, NS), p1 = (size_t)rng_int(&r, (int64_t)p0, NS);
-		size_t c0 = (size_t)rng_int(&r, 0, NC), c1 = (size_t)rng_int(&r, (int64_t)c0, NC);
-		memset(ys, 0x5a, N);
-		memset(ya, 0x5a, N);
+		size_t c0 = (size_t)rng_int(&r, 0, (int64_t)nc);
+		size_t c1 = (size_t)rng_int(&r, (int64_t)c0, (int64_t)nc);
+		if (nc == 3 && it % 2)   /* the whole image's channels */
+			c0 = 0, c1 = 3;
+		memset(ys, 0x5a, sizeof ys);
+		memset(ya, 0x5a, sizeof ya);
 		k.x = x;
 		k.y = ys;
 		dnnq_quantize_nchw_scalar(&k, img, p0, p1, c0, c1);
 		k.y = ya;
 		kn->quantize_nchw(&k, img, p0, p1, c0, c1);
-		ck_assert_msg(memcmp(ys, ya, N) == 0, "quantize [%zu, %zu) x [%zu, %zu)", p0, p1, c0, c1);
-		for (size_t i = 0; i < N; i++) {   /* outside the rectangle: untouched */
-			size_t b = i / (NS * NC), p = i / NC % NS, c = i % NC;
+		ck_assert_msg(memcmp(ys, ya, NB * nc * NS) == 0, "quantize [%zu, %zu) x [%zu, %zu)", p0,
+		              p1, c0, c1);
+		for (size_t i = 0; i < NB * nc * NS; i++) {   /* outside the rectangle: untouched */
+			size_t b = i / (NS * nc), p = i / nc % NS, c = i % nc;
 			if (b != img || p < p0 || p >= p1 || c < c0 || c >= c1)
 				ck_assert_msg(ya[i] == 0x5a, "quantize wrote [%zu][%zu][%zu]", b, p, c);
 		}
@@ -1045,16 +1102,16 @@ static void convert_nchw_rectangles(const struct dnnq_kernels *kn)
 		kn->dequantize_nchw(&k, img, p0, p1, c0, c1);
 		ck_assert_msg(memcmp(ys_f, ya_f, sizeof ys_f) == 0, "dequantize [%zu, %zu) x [%zu, %zu)",
 		              p0, p1, c0, c1);
-		for (size_t i = 0; i < N; i++) {   /* [b][c][p] outside: still 0 */
-			size_t b = i / (NS * NC), c = i / NS % NC, p = i % NS;
+		for (size_t i = 0; i < NB * nc * NS; i++) {   /* [b][c][p] outside: still 0 */
+			size_t b = i / (NS * nc), c = i / NS % nc, p = i % NS;
 			if (b != img || p < p0 || p >= p1 || c < c0 || c >= c1)
 				ck_assert_msg(ya_f[i] == 0, "dequantize wrote [%zu][%zu][%zu]", b, c, p);
 		}
 		/* the scalar kernel wrote the rectangle: a spot check of one element */
 		if (p1 > p0 && c1 > c0) {
 			size_t p = p0 + (p1 - p0) / 2, c = c0 + (c1 - c0) / 2;
-			float v = dnnq_dequantize_1(xq[(img * NS + p) * NC + c], 117, 0.0213f);
-			ck_assert(ys_f[(img * NC + c) * NS + p] == v);
+			float v = dnnq_dequantize_1(xq[(img * NS + p) * nc + c], 117, 0.0213f);
+			ck_assert(ys_f[(img * nc + c) * NS + p] == v);
 		}
 	}
 }
@@ -1663,6 +1720,7 @@ Suite *suite_eltwise(void)
 	tcase_add_loop_test(tc, activation_tables, 0, NACT * 4);
 	tcase_add_test(tc, activation_extreme_qparams);
 	tcase_add_test(tc, lut_kernel_lengths);
+	tcase_add_test(tc, ew_add_kernel_lengths);
 	tcase_add_test(tc, activation_errors);
 	tcase_add_test(tc, convert_quantize_dequantize);
 	tcase_add_test(tc, convert_errors);
