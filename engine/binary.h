@@ -113,15 +113,26 @@ __attribute__((target("avx2"))) static inline __m256i dnnq_binary_pack32(const _
 	return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+/* The first 8 nv bytes of four vectors (nv 1-4; w[nv..3] are not read). */
 __attribute__((target("avx2"))) static inline void dnnq_binary_store(uint8_t *y, const __m256i w[4],
                                                                     size_t nv)
 {
-	if (nv == 4) {
-		_mm256_storeu_si256((__m256i *)y, dnnq_binary_pack32(w));
+	if (nv == 1) {
+		__m128i h = _mm_packs_epi32(_mm256_castsi256_si128(w[0]),
+		                            _mm256_extracti128_si256(w[0], 1));
+		_mm_storel_epi64((__m128i *)y, _mm_packus_epi16(h, h));
 		return;
 	}
-	__m128i h = _mm_packs_epi32(_mm256_castsi256_si128(w[0]), _mm256_extracti128_si256(w[0], 1));
-	_mm_storel_epi64((__m128i *)y, _mm_packus_epi16(h, h));
+	const __m256i z = _mm256_setzero_si256();
+	const __m256i v[4] = { w[0], w[1], nv > 2 ? w[2] : z, nv > 3 ? w[3] : z };
+	__m256i b = dnnq_binary_pack32(v);
+	if (nv == 4) {
+		_mm256_storeu_si256((__m256i *)y, b);
+		return;
+	}
+	_mm_storeu_si128((__m128i *)y, _mm256_castsi256_si128(b));
+	if (nv == 3)
+		_mm_storel_epi64((__m128i *)(y + 16), _mm256_extracti128_si256(b, 1));
 }
 
 #define DNNQ_BINARY_DEF(NAME, ONNX, KIND, EXPR, EXPR_AVX2, OPS)                             \
@@ -145,7 +156,7 @@ static void NAME##_rows_scalar(const struct dnnq_binary_rows *r,                
 		NAME##_row_scalar(r->a + k * r->ars, r->as, r->b + k * r->brs, r->bs,      \
 		                  r->y + k * r->n, r->n, q);                               \
 }                                                                                          \
-/* Columns [j, j + 8 nv) of every row (nv: 4 or 1); ha, hb: the input's     \
+/* Columns [j, j + 8 nv) of every row (nv: 1-4); ha, hb: the input's       \
  * row is the same every row (row stride 0), dequantized once. */                          \
 __attribute__((target("avx2"))) static inline __attribute__((always_inline)) void          \
 NAME##_cols_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_avx2 *k,       \
@@ -173,19 +184,17 @@ NAME##_cols_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_avx2
 		dnnq_binary_store(r->y + row * r->n + j, w, nv);                           \
 	}                                                                                  \
 }                                                                                          \
-/* The columns after the last 32 (up to 3 blocks of 8, then the scalar's):   \
- * one instance, the strides at run time. */                                               \
-__attribute__((target("avx2"))) static void                                                \
-NAME##_tail_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q,          \
-                 const struct dnnq_binary_avx2 *k, size_t j)                               \
+/* The columns after the last 8 (the scalar's). */                                          \
+static void NAME##_tail(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q,   \
+                        size_t j)                                                          \
 {                                                                                          \
-	for (; j + 8 <= r->n; j += 8)                                                      \
-		NAME##_cols_avx2(r, k, j, 1, r->as, r->bs, !r->ars, !r->brs);              \
 	for (size_t row = 0; j < r->n && row < r->rows; row++)                             \
 		NAME##_row_scalar(r->a + row * r->ars + j * r->as, r->as,                  \
 		                  r->b + row * r->brs + j * r->bs, r->bs,                  \
 		                  r->y + row * r->n + j, r->n - j, q);                     \
 }                                                                                          \
+/* Blocks of 32 columns, then the last 8-24 in one pass over the rows (an SE \
+ * scale's 16, 120, 144, 240 channels), then the scalar's. */                              \
 __attribute__((target("avx2"))) static inline __attribute__((always_inline)) void          \
 NAME##_rows_avx2_as(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q,       \
                     const size_t as, const size_t bs, const bool ha, const bool hb)        \
@@ -194,8 +203,20 @@ NAME##_rows_avx2_as(const struct dnnq_binary_rows *r, const struct dnnq_binary_q
 	size_t j = 0;                                                                      \
 	for (; j + 32 <= r->n; j += 32)                                                    \
 		NAME##_cols_avx2(r, &k, j, 4, as, bs, ha, hb);                             \
+	switch ((r->n - j) / 8) {                                                          \
+	case 3:                                                                            \
+		NAME##_cols_avx2(r, &k, j, 3, as, bs, ha, hb);                             \
+		break;                                                                     \
+	case 2:                                                                            \
+		NAME##_cols_avx2(r, &k, j, 2, as, bs, ha, hb);                             \
+		break;                                                                     \
+	case 1:                                                                            \
+		NAME##_cols_avx2(r, &k, j, 1, as, bs, ha, hb);                             \
+		break;                                                                     \
+	}                                                                                  \
+	j += (r->n - j) / 8 * 8;                                                           \
 	if (j < r->n)                                                                      \
-		NAME##_tail_avx2(r, q, &k, j);                                             \
+		NAME##_tail(r, q, j);                                                      \
 }                                                                                          \
 /* The common cases with constant strides: no test in the loops. */                        \
 __attribute__((target("avx2")))                                                            \

@@ -22,7 +22,11 @@
  * (DNNQ_DW_BLOCK); a last block of fewer than 32 channels is read and
  * stored with masked loads and stores (its weights 0 past cout), or of 8,
  * 16 or 24 (partial_block) with that count a constant: 8- and 16-byte
- * loads, a constant mask, 3x3's pairs unrolled.
+ * loads, a constant mask, 3x3's pairs unrolled. A last block of 16
+ * (mobilenet_v3_small's 16-channel node, 144, 240) with u8 outputs and
+ * symmetric weights takes two pixels a step, one in each 16 lanes: its
+ * weights and constants are packed twice (lanes 16-31 those of 0-15),
+ * each half loads its own pixel's taps, stores 16 bytes.
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
@@ -50,7 +54,8 @@ static size_t dw_blocks(size_t cout)
 	return (cout + 31) / 32;
 }
 
-/* A block's bytes: the accumulators' start (32 int32 in accumulator order),
+/* A block's bytes (a block of 16 channels: twice, in lanes 0-15 and
+ * 16-31): the accumulators' start (32 int32 in accumulator order),
  * then per pair of taps (the count rounded up to even; the extra tap's
  * weights 0) the two taps' keys (32 bytes each, channel order) and |w| of
  * both taps interleaved per channel, for the low then the high unpack
@@ -90,7 +95,8 @@ size_t dnnq_dw_pack_avx2(const int8_t *w, size_t cout, size_t taps, void *dst)
 		for (size_t t = 0; t < tp; t++) {
 			uint8_t *pair = blk + 32 * sizeof(int32_t) + t / 2 * DW_PAIR_BYTES;
 			for (size_t i = 0; i < 32; i++) {
-				int v = i < n && t < taps ? w[(c0 + i) * taps + t] : 0;
+				size_t ch = n == 16 ? i % 16 : i;   /* two pixels a step */
+				int v = ch < n && t < taps ? w[(c0 + ch) * taps + t] : 0;
 				pair[t % 2 * 32 + i] = v < 0 ? 0x7f : 0x80;
 				pair[64 + unpack_index(i) + t % 2] = (uint8_t)(v < 0 ? -v : v);
 				fix[acc_index(i)] += v * (v < 0 ? 127 : 128);
@@ -118,14 +124,33 @@ DNNQ_AVX2_INLINE __m256i load32(const uint8_t *p, size_t n)
 	return _mm256_loadu_si256((const __m256i *)b);
 }
 
+/* The pixel (or with two the two pixels) a step reads: tap t of pixel
+ * k is at tab[k][t] + off[k]. */
+struct dw_px {
+	const uint8_t *const *tab[2];
+	ptrdiff_t off[2];
+};
+
+/* Tap t's n bytes from cb of px's pixel, or with two (n 16) of its two
+ * pixels in the low and high half. */
+DNNQ_AVX2_INLINE __m256i load_tap(const struct dw_px *px, size_t t, size_t cb, size_t n,
+                                  const bool two)
+{
+	if (!two)
+		return load32(px->tab[0][t] + px->off[0] + cb, n);
+	__m128i lo = _mm_loadu_si128((const __m128i *)(px->tab[0][t] + px->off[0] + cb));
+	__m128i hi = _mm_loadu_si128((const __m128i *)(px->tab[1][t] + px->off[1] + cb));
+	return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
 /* Pair p's int16 sums of the block's channels, lo (channels 0-7 | 16-23)
  * and hi (8-15 | 24-31), and with xs the pair's input sums; a tap past
  * the count (odd: p's second) adds nothing to those. */
-DNNQ_AVX2_INLINE void pair16(const uint8_t *const *tab, ptrdiff_t off, size_t p, const bool odd,
-                             const __m256i *wt, size_t cb, size_t n, const bool xs, __m256i s[2],
-                             __m256i x[2])
+DNNQ_AVX2_INLINE void pair16(const struct dw_px *px, size_t p, const bool odd,
+                             const __m256i *wt, size_t cb, size_t n, const bool two,
+                             const bool xs, __m256i s[2], __m256i x[2])
 {
-	__m256i a = load32(tab[2 * p] + off + cb, n), b = load32(tab[2 * p + 1] + off + cb, n);
+	__m256i a = load_tap(px, 2 * p, cb, n, two), b = load_tap(px, 2 * p + 1, cb, n, two);
 	__m256i ak = _mm256_xor_si256(a, _mm256_loadu_si256(wt));
 	__m256i bk = _mm256_xor_si256(b, _mm256_loadu_si256(wt + 1));
 	s[0] = _mm256_maddubs_epi16(_mm256_loadu_si256(wt + 2), _mm256_unpacklo_epi8(ak, bk));
@@ -155,23 +180,23 @@ DNNQ_AVX2_INLINE void widen_add(const __m256i e[2], const __m256i f[2], __m256i 
 
 /* Pairs p and p + 1 (np in all) added to s (and with xs the input sums to
  * x). */
-DNNQ_AVX2_INLINE void two_pairs(const uint8_t *const *tab, ptrdiff_t off, size_t p, size_t np,
-                                bool odd, const __m256i *wt, size_t cb, size_t n, const bool xs,
-                                __m256i s[4], __m256i x[4])
+DNNQ_AVX2_INLINE void two_pairs(const struct dw_px *px, size_t p, size_t np, bool odd,
+                                const __m256i *wt, size_t cb, size_t n, const bool two,
+                                const bool xs, __m256i s[4], __m256i x[4])
 {
 	__m256i e[2], f[2], xe[2], xf[2];
-	pair16(tab, off, p, false, wt, cb, n, xs, e, xe);
-	pair16(tab, off, p + 1, odd && p + 2 == np, wt + 4, cb, n, xs, f, xf);
+	pair16(px, p, false, wt, cb, n, two, xs, e, xe);
+	pair16(px, p + 1, odd && p + 2 == np, wt + 4, cb, n, two, xs, f, xf);
 	widen_add(e, f, s);
 	if (xs)
 		widen_add(xe, xf, x);
 }
 
 /* The sums from start (and with xs the input sums) of channels cb..cb+32
- * of the pixel whose np tap pairs tab points at, in accumulator order; n
- * valid channels; blk the block's packed weights. */
-DNNQ_AVX2_INLINE void block32(const uint8_t *const *tab, ptrdiff_t off, size_t np, bool odd,
-                              const uint8_t *blk, size_t cb, size_t n, const bool xs,
+ * of px's pixel (np tap pairs), in accumulator order; n valid channels
+ * (with two 16 of each of two pixels); blk the block's packed weights. */
+DNNQ_AVX2_INLINE void block32(const struct dw_px *px, size_t np, bool odd, const uint8_t *blk,
+                              size_t cb, size_t n, const bool two, const bool xs,
                               const __m256i start[4], __m256i s[4], __m256i x[4])
 {
 	const __m256i zero[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
@@ -187,17 +212,17 @@ DNNQ_AVX2_INLINE void block32(const uint8_t *const *tab, ptrdiff_t off, size_t n
 		 * it stores and reloads two of the output stage's registers
 		 * every pixel (a pragma on the loop below unrolls it for every
 		 * tap count, which slowed the others down) */
-		two_pairs(tab, off, 0, np, odd, wt, cb, n, xs, s, x);
-		two_pairs(tab, off, 2, np, odd, wt + 8, cb, n, xs, s, x);
+		two_pairs(px, 0, np, odd, wt, cb, n, two, xs, s, x);
+		two_pairs(px, 2, np, odd, wt + 8, cb, n, two, xs, s, x);
 		p = 4;
 		wt += 16;
 	} else {
 		for (; p + 2 <= np; p += 2, wt += 8)
-			two_pairs(tab, off, p, np, odd, wt, cb, n, xs, s, x);
+			two_pairs(px, p, np, odd, wt, cb, n, two, xs, s, x);
 	}
 	if (p < np) {
 		__m256i e[2], xe[2];
-		pair16(tab, off, p, odd, wt, cb, n, xs, e, xe);
+		pair16(px, p, odd, wt, cb, n, two, xs, e, xe);
 		widen_add(e, zero, s);
 		if (xs)
 			widen_add(xe, zero, x);
@@ -223,14 +248,15 @@ DNNQ_AVX2_INLINE void to_acc_order(const __m256i y[4], __m256i v[4])
 }
 
 /* The output stage's operands of channels cb..cb+n (natural order, eight a
- * vector) moved to accumulator order. */
+ * vector; with two n is 16, twice) moved to accumulator order. */
 DNNQ_AVX2_INLINE void acc_cols(const struct dnnq_gemm_job *job, size_t cb, size_t n,
-                               struct dnnq_avx2_cols cols[4])
+                               const bool two, struct dnnq_avx2_cols cols[4])
 {
 	struct dnnq_avx2_cols nat[4];
-	for (size_t g = 0; g < 4; g++)   /* no lane past n: none, from a channel that exists */
-		dnnq_avx2_cols(job, n > 8 * g ? cb + 8 * g : cb,
-		               n > 8 * g ? (n - 8 * g < 8 ? n - 8 * g : 8) : 0, &nat[g]);
+	for (size_t g = 0; g < 4; g++) {   /* no lane past n: none, from a channel that exists */
+		size_t o = two ? 8 * (g % 2) : 8 * g;
+		dnnq_avx2_cols(job, n > o ? cb + o : cb, n > o ? (n - o < 8 ? n - o : 8) : 0, &nat[g]);
+	}
 #define DW_PERMUTE(f)                                                        \
 	do {                                                                 \
 		__m256i y[4] = { nat[0].f, nat[1].f, nat[2].f, nat[3].f }, v[4]; \
@@ -250,10 +276,11 @@ DNNQ_AVX2_INLINE void acc_cols(const struct dnnq_gemm_job *job, size_t cb, size_
 
 /* Output pixel i's n channels from cb: the four finished vectors q, zp16
  * the zero point in int16 lanes where added after the first pack
- * (dnnq_avx2_zp_after_pack), else 0. */
+ * (dnnq_avx2_zp_after_pack), else 0. With two (u8 kinds, n 16) the high
+ * half is pixel i + 1's, stored where next. */
 DNNQ_AVX2_INLINE void store_block(const enum dnnq_avx2_kind kind, const __m256i q[4],
-                                  __m256i zp16, size_t i, size_t cb, size_t n,
-                                  const struct dnnq_gemm_job *job)
+                                  __m256i zp16, size_t i, size_t cb, size_t n, const bool two,
+                                  bool next, const struct dnnq_gemm_job *job)
 {
 	const size_t at = i * job->ldc + cb;
 	if (!dnnq_avx2_kind_u8(kind)) {
@@ -268,7 +295,11 @@ DNNQ_AVX2_INLINE void store_block(const enum dnnq_avx2_kind kind, const __m256i 
 	__m256i b = _mm256_packus_epi16(_mm256_adds_epi16(_mm256_packs_epi32(q[0], q[1]), zp16),
 	                                _mm256_adds_epi16(_mm256_packs_epi32(q[2], q[3]), zp16));
 	uint8_t *dst = (uint8_t *)job->c + at;
-	if (n == 32) {
+	if (two) {
+		_mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(b));
+		if (next)
+			_mm_storeu_si128((__m128i *)(dst + job->ldc), _mm256_extracti128_si256(b, 1));
+	} else if (n == 32) {
 		_mm256_storeu_si256((__m256i *)dst, b);
 	} else if (n % 4 == 0) {
 		_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(n / 4), b);
@@ -280,16 +311,17 @@ DNNQ_AVX2_INLINE void store_block(const enum dnnq_avx2_kind kind, const __m256i 
 }
 
 /* One block of 32 channels from cb over the row's pixels (n of them valid:
- * 32, or fewer in the last block). */
+ * 32, or fewer in the last block; with two 16 channels of two pixels a
+ * step, the block's weights packed twice). */
 DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
                                 const struct dnnq_dw_taps *tt, size_t np, const uint8_t *blk,
-                                size_t cb, size_t n, const bool xs,
+                                size_t cb, size_t n, const bool two, const bool xs,
                                 const struct dnnq_gemm_job *job, size_t i0)
 {
 	const bool odd = c->d.kh * c->d.kw % 2;
 	struct dnnq_avx2_cols cols[4];
 	__m256i start[4];   /* the sign trick's constant and the column term */
-	acc_cols(job, cb, n, cols);
+	acc_cols(job, cb, n, two, cols);
 	__m256i zp16 = _mm256_setzero_si256();
 	if (dnnq_avx2_zp_after_pack(kind))
 		zp16 = _mm256_set1_epi16((int16_t)job->out->rq.zero_point);
@@ -300,28 +332,36 @@ DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnn
 		if (dnnq_avx2_zp_after_pack(kind))
 			cols[r].zp = _mm256_setzero_si256();
 	}
-	for (size_t ox = 0; ox < c->ow; ox++) {
+	for (size_t ox = 0; ox < c->ow; ox += two ? 2 : 1) {
 		__m256i s[4], x[4], q[4];
-		ptrdiff_t off;
-		const uint8_t *const *tab = dnnq_dw_pixel(tt, ox, &off);
-		block32(tab, off, np, odd, blk, cb, n, xs, start, s, x);
+		struct dw_px px;
+		px.tab[0] = dnnq_dw_pixel(tt, ox, &px.off[0]);
+		bool next = two && ox + 1 < c->ow;   /* else the high half pixel ox again */
+		px.tab[1] = px.tab[0];
+		px.off[1] = px.off[0];
+		if (next)
+			px.tab[1] = dnnq_dw_pixel(tt, ox + 1, &px.off[1]);
+		block32(&px, np, odd, blk, cb, n, two, xs, start, s, x);
 #pragma GCC unroll 4
 		for (int r = 0; r < 4; r++)
 			q[r] = dnnq_avx2_finish_as(kind, &cols[r], s[r], x[r], job->out);
-		store_block(kind, q, zp16, i0 + ox, cb, n, job);
+		store_block(kind, q, zp16, i0 + ox, cb, n, two, next, job);
 	}
 }
 
 /* A last block of 8, 16 or 24 channels (mobilenet_v3_small's 16, 72, 88,
  * 120, 144, 240; MobileNetV2's 144), the count a constant: loads of 8 or
- * 16 bytes or with a constant mask, and 3x3's pairs unrolled. */
+ * 16 bytes or with a constant mask, and 3x3's pairs unrolled; 16 channels
+ * of u8 outputs two pixels a step. */
 #define DW_PARTIAL(N)                                                                  \
-	case N:                                                                        \
+	case N: {                                                                      \
+		const bool two = N == 16 && dnnq_avx2_kind_u8(kind);                   \
 		if (np == DW_PAIRS_3X3)                                                \
-			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, N, false, job, i0); \
+			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, N, two, false, job, i0); \
 		else                                                                   \
-			row_block(kind, c, tt, np, blk, cb, N, false, job, i0);        \
-		break;
+			row_block(kind, c, tt, np, blk, cb, N, two, false, job, i0);   \
+		break;                                                                 \
+	}
 
 DNNQ_AVX2_INLINE void partial_block(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
                                     const struct dnnq_dw_taps *tt, size_t np,
@@ -349,13 +389,13 @@ DNNQ_AVX2_INLINE void row_blocks(const enum dnnq_avx2_kind kind, const struct dn
 		if (c1 - cb < 32 && (c1 - cb) % 8 == 0 && !out->nwzp)
 			partial_block(kind, c, tt, np, blk, cb, c1 - cb, job, i0);
 		else if (c1 - cb < 32)
-			row_block(kind, c, tt, np, blk, cb, c1 - cb, out->nwzp != 0, job, i0);
+			row_block(kind, c, tt, np, blk, cb, c1 - cb, false, out->nwzp != 0, job, i0);
 		else if (np == DW_PAIRS_3X3 && !out->nwzp)
-			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, 32, false, job, i0);
+			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, 32, false, false, job, i0);
 		else if (out->nwzp)
-			row_block(kind, c, tt, np, blk, cb, 32, true, job, i0);
+			row_block(kind, c, tt, np, blk, cb, 32, false, true, job, i0);
 		else
-			row_block(kind, c, tt, np, blk, cb, 32, false, job, i0);
+			row_block(kind, c, tt, np, blk, cb, 32, false, false, job, i0);
 	}
 }
 

@@ -383,6 +383,28 @@ START_TEST(depthwise_requant_corners)
 }
 END_TEST
 
+/* AVX2's last depthwise block of 16 channels (16 or 144 in all), two
+ * output pixels a step (engine/conv-avx2.c): MobileNet problems (kind 3)
+ * drawn until the row has an even (_i even) or odd number of pixels, at
+ * stride 1 or 2 (_i / 2 % 2), with symmetric weights (asymmetric ones
+ * take the one-pixel path). */
+START_TEST(depthwise_two_pixels)
+{
+	struct cproblem p;
+	for (uint64_t seed = 12000 + 1000 * (uint64_t)_i;; seed++) {
+		struct rng r = { seed };
+		make_problem(&r, &p, 3);
+		size_t oh, ow;
+		out_elems(&p, &oh, &ow);
+		if (p.d.cin % 32 == 16 && ow % 2 == (size_t)_i % 2 && ow > 1 &&
+		    p.d.stride_w == 1 + (size_t)_i / 2 % 2 && !p.d.w_zero_point)
+			break;
+		free_problem(&p);
+	}
+	check_problem(&p, 3);
+}
+END_TEST
+
 /* First layers (few input channels, the stem): the im2col path's
  * small-channel packing on every ISA, 1 and 2 threads. */
 START_TEST(stem_small_cin)
@@ -1438,6 +1460,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, random_against_reference, 0, 120);
 	tcase_add_loop_test(tc, depthwise_wide, 0, 40);
 	tcase_add_loop_test(tc, depthwise_requant_corners, 0, 60);
+	tcase_add_loop_test(tc, depthwise_two_pixels, 0, 8);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, stem_tile_rows, 0, 14);
 	tcase_add_loop_test(tc, stem_winograd, 0, 36);

@@ -314,6 +314,12 @@ START_TEST(registry_binary_ops_every_isa)
 		/* runs of rows (the kernels' unit) cut by the pool's pieces */
 		{ 4, { 1, 3, 20, 75 }, { 1, 3, 1, 75 }, false, false },
 		{ 4, { 1, 1, 1, 75 }, { 1, 3, 20, 75 }, false, false },   /* an SE scale */
+		/* the last 8, 16 or 24 columns in one pass (engine/binary.h) */
+		{ 4, { 1, 1, 1, 16 }, { 1, 3, 20, 16 }, false, false },
+		{ 4, { 1, 1, 1, 120 }, { 1, 3, 20, 120 }, false, false },
+		{ 4, { 1, 3, 7, 56 }, { 1, 1, 1, 56 }, false, false },
+		{ 4, { 1, 3, 7, 47 }, { 1, 3, 7, 47 }, false, false },
+		{ 4, { 1, 3, 7, 63 }, { 1, 1, 1, 1 }, true, false },
 	};
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
