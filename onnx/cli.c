@@ -66,11 +66,11 @@ int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, vo
 		ok = (int64_t)a->shape[k] == dims[k];
 	if (ok)
 		return DNNQ_OK;
-	char want[160] = "[n", got[160] = "[";
+	char want[160] = "[n", got[DNNQ_NPY_MAX_DIMS * 22 + 2] = "[";	/* ", " + 20 digits */
 	for (uint32_t k = 1; k < ndim; k++)
 		snprintf(want + strlen(want), sizeof want - strlen(want), ", %lld",
 		         (long long)dims[k]);
-	for (unsigned k = 0; k < a->ndim && k < 8; k++)
+	for (unsigned k = 0; k < a->ndim; k++)
 		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", k ? ", " : "",
 		         a->shape[k]);
 	free(*buf);

@@ -24,6 +24,7 @@
 #include "calibration/hist-kernels.h"
 #include "calibration/npy.h"
 #include "calibration/range.h"
+#include "onnx/cli.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -1269,6 +1270,16 @@ START_TEST(npy_file_wrappers)
 	ck_assert(a.count == 6 && a.dtype == DNNQ_DTYPE_F32);
 	ck_assert_mem_eq(a.data, v, sizeof v);
 	free(buf);
+	/* a batch of another shape: the message gives the file's whole shape,
+	 * here of rank 10 (more than a model input's 8) */
+	size_t deep[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 2, 3 };
+	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, deep, 10, v, &d), 0);
+	static const int64_t want[4] = { 1, 3, 224, 224 };
+	ck_assert_int_eq(dnnq_npy_load_batch(path, 4, want, &buf, &a, &d), DNNQ_E_SHAPE);
+	ck_assert_ptr_null(buf);
+	ck_assert_msg(strstr(d.msg, ": shape [1, 1, 1, 1, 1, 1, 1, 1, 2, 3], want [n, 3, 224, 224]"),
+	              "%s", d.msg);
+	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, shape, 2, v, &d), 0);
 	/* over the limit */
 	ck_assert_int_eq(dnnq_npy_read_file(path, 100, &buf, &a, &d), DNNQ_E_NOMEM);
 	ck_assert_ptr_nonnull(strstr(d.msg, "100-byte limit"));
