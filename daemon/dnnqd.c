@@ -209,9 +209,12 @@ const char *dnnqd_uid_full(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
 	if (u && u->kept)
 		snprintf(kept, sizeof kept, " (%u closed, replies unread)", u->kept);
 	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
-		snprintf(buf, len, "uid %u holds %u sessions%s, the most one uid may"
-		         " (limits.max_sessions_per_uid, --max-sessions-per-uid)", uid, u->sessions,
-		         kept);
+		snprintf(buf, len, "uid %u holds %u sessions%s, the most one uid may (%s)", uid,
+		         u->sessions, kept,
+		         dnnqd_sessions_per_uid(d) != d->cfg.max_sessions_per_uid
+		                 ? "limits.max_clients, --max-clients: below"
+		                   " limits.max_sessions_per_uid"
+		                 : "limits.max_sessions_per_uid, --max-sessions-per-uid");
 	else if ((u && u->closing >= DNNQD_CLOSING_PER_UID) || d->nclosing >= DNNQD_CLOSING_MAX)
 		snprintf(buf, len, "%u sessions closed (%u of them by uid %u) wait for the requests"
 		         " running to end before they can be freed, the most the daemon keeps",

@@ -1122,6 +1122,37 @@ static void refused(struct fix *f, const struct dnnq_msg_hello *m, struct answer
 	ck_assert_int_eq(errno, EPIPE);
 }
 
+/* A uid at its limit is told which setting holds it: the sessions per uid,
+ * or max_clients when that is lower (or the per-uid one is unset). */
+START_TEST(uid_full_names_the_limit)
+{
+	struct fix f;
+	char buf[256];
+	daemon_up(&f, 50, (uint64_t)1 << 30);	/* max_clients 4 */
+	struct dnnqd_uid *u = dnnqd_uid_get(&f.d, 4242);
+	ck_assert_ptr_nonnull(u);
+	static const struct { uint32_t per_uid, held; const char *names; } cases[] = {
+		{ 2, 2, "(limits.max_sessions_per_uid, --max-sessions-per-uid)" },
+		{ 4, 4, "(limits.max_sessions_per_uid, --max-sessions-per-uid)" },
+		{ 8, 4, "(limits.max_clients, --max-clients: below limits.max_sessions_per_uid)" },
+		{ 0, 4, "(limits.max_clients, --max-clients: below limits.max_sessions_per_uid)" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		f.d.cfg.max_sessions_per_uid = cases[i].per_uid;
+		u->sessions = cases[i].held - 1;
+		ck_assert_ptr_null(dnnqd_uid_full(&f.d, 4242, buf, sizeof buf));
+		u->sessions = cases[i].held;
+		const char *why = dnnqd_uid_full(&f.d, 4242, buf, sizeof buf);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_msg(strstr(why, cases[i].names), "%zu: %s", i, why);
+		ck_assert_ptr_nonnull(strstr(why, "uid 4242 holds"));
+	}
+	u->sessions = 0;
+	dnnqd_uid_put(&f.d, 4242);
+	daemon_down(&f);
+}
+END_TEST
+
 START_TEST(peers_refused)
 {
 	struct fix f;
@@ -1660,6 +1691,7 @@ Suite *suite_daemon(void)
 	tcase_add_test(tc, session_size_limit);
 	tcase_add_test(tc, proto_after_hello);
 	tcase_add_test(tc, peers_refused);
+	tcase_add_test(tc, uid_full_names_the_limit);
 	tcase_add_test(tc, request_served_end_to_end);
 	tcase_add_test(tc, model_counts_past_256_names);
 	tcase_add_test(tc, session_reap_bounded);
