@@ -151,14 +151,78 @@ static int way_trusted(const char *path, const char *r, const struct stat *st,
 	}
 }
 
+/*
+ * Every symlink met on the way to walk (path, or its directory) judged
+ * where it lies: realpath's walk done by hand, and the directory holding
+ * each link (resolved so far), with every one above it, judged as
+ * way_trusted judges a file's, the link standing for the file in a sticky
+ * one. The resolved way never passes through that directory: a link in a
+ * directory every user may write to was taken while it pointed somewhere
+ * trusted, and anyone could point it at a file of theirs later (a reload
+ * then served it). A name that does not exist ends the walk: the caller's
+ * resolution fails there.
+ */
+static int links_trusted(const char *path, const char *walk, const char *what,
+                         struct dnnq_diag *diag)
+{
+	char cur[PATH_MAX] = "", rest[PATH_MAX], link[PATH_MAX], target[PATH_MAX], next[PATH_MAX];
+	struct stat st;
+	unsigned links = 0;
+	if (walk[0] != '/' && !getcwd(cur, sizeof cur))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: getcwd: %s", path, strerror(errno));
+	if (!strcmp(cur, "/"))
+		cur[0] = 0;     /* "" is /: each name adds "/name" */
+	snprintf(rest, sizeof rest, "%s", walk);
+	for (const char *p = rest; *p;) {
+		size_t len = strcspn(p, "/");
+		const char *name = p;
+		p += len + (p[len] == '/');
+		if (!len || (len == 1 && name[0] == '.'))
+			continue;
+		if (len == 2 && name[0] == '.' && name[1] == '.') {
+			char *up = strrchr(cur, '/');
+			*(up ? up : cur) = 0;
+			continue;
+		}
+		if ((size_t)snprintf(link, sizeof link, "%s/%.*s", cur, (int)len, name) >= sizeof link)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: longer than PATH_MAX", path);
+		if (lstat(link, &st))
+			return 0;
+		if (!S_ISLNK(st.st_mode)) {
+			memcpy(cur, link, sizeof cur);
+			continue;
+		}
+		if (++links > 40)
+			return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(ELOOP));
+		int rc = way_trusted(path, link, &st, what, diag);
+		if (rc)
+			return rc;
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		if (n < 0)
+			return dnnq_diag_set(diag, DNNQ_E_IO, "%s: readlink %s: %s", path, link,
+			                     strerror(errno));
+		target[n] = 0;
+		if ((size_t)snprintf(next, sizeof next, "%s/%s", target, p) >= sizeof next)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: longer than PATH_MAX", path);
+		memcpy(rest, next, sizeof rest);
+		p = rest;
+		if (target[0] == '/')
+			cur[0] = 0;
+	}
+	return 0;
+}
+
 int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
 	         slash ? path : ".");
+	int rc = links_trusted(path, dir, what, diag);
+	if (rc)
+		return rc;
 	char *r = realpath(dir, NULL);
-	int rc = r ? way_trusted(path, r, NULL, what, diag)
+	rc = r ? way_trusted(path, r, NULL, what, diag)
 	           : dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
 	                           strerror(errno));
 	free(r);
@@ -172,11 +236,15 @@ int dnnq_config_file_trusted(const char *path, const struct stat *st, const char
 	if (who)
 		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o): another user could "
 		                     "change %s", path, who, (unsigned)(st->st_mode & 07777), what);
-	/* the file read is judged where it lies: a symlink in a trusted
-	 * directory may point into one every user may write */
+	/* the file read is judged where it lies (a symlink in a trusted
+	 * directory may point into one every user may write), and so is
+	 * every link on the way to it */
+	int rc = links_trusted(path, path, what, diag);
+	if (rc)
+		return rc;
 	struct stat rs;
 	char *r = realpath(path, NULL);
-	int rc = !r || stat(r, &rs)
+	rc = !r || stat(r, &rs)
 	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot resolve: %s", path, strerror(errno))
 	         : rs.st_dev != st->st_dev || rs.st_ino != st->st_ino
 	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: replaced while it was opened", path)
