@@ -218,7 +218,7 @@ int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag
 	const char *slash = strrchr(path, '/');
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
 	         slash ? path : ".");
-	int rc = links_trusted(path, dir, what, diag);
+	int rc = links_trusted(path, path, what, diag);
 	if (rc)
 		return rc;
 	char *r = realpath(dir, NULL);
@@ -259,10 +259,15 @@ int dnnq_config_file_trusted(const char *path, const struct stat *st, const char
  * regular file ignores the flag. */
 static int read_file(const char *path, char **buf, size_t *len, struct dnnq_diag *diag)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc = 0;
-	struct stat st;
 	*buf = NULL;
 	*len = 0;
+	/* the way first: where it cannot be trusted, another user chose what
+	 * path opens (a device whose open alone does something) */
+	int rc = dnnq_config_dir_trusted(path, "dnnqd's config", diag);
+	if (rc)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
 	if (fd < 0)
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

@@ -26,9 +26,11 @@
  * docs/reliability.md.
  */
 #include <check.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -555,11 +557,18 @@ START_TEST(hostile_trusted_paths)
 	assert_refused(load_config, q, "could replace dnnqd's config", outcome, sizeof outcome);
 	/* symlinks lying in w (or uid 65534's in the sticky s) to root's files in
 	 * ok: anyone could point them at a file of their own later (attack51) */
-	char wl[160];
+	char wl[160], ev[sizeof(struct inotify_event) + NAME_MAX + 1];
 	snprintf(wl, sizeof wl, "%s/wl.dnnq", w);
 	ck_assert_int_eq(symlink("../ok/m.dnnq", wl), 0);
+	/* refused before the open: where the way is not trusted, another user
+	 * chose what the path opens (a device whose open alone does something) */
+	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	snprintf(p, sizeof p, "%s/m.dnnq", ok);
+	ck_assert_int_ge(inotify_add_watch(ino, p, IN_OPEN), 0);
 	assert_refused(load, wl, "/w is writable by every user (mode 0777", outcome,
 	               sizeof outcome);
+	ck_assert_int_lt(read(ino, ev, sizeof ev), 0);
+	close(ino);
 	snprintf(p, sizeof p, "%s/wl.yaml", w);
 	ck_assert_int_eq(symlink("../ok/dnnqd.yaml", p), 0);
 	assert_refused(load_config, p, "could replace dnnqd's config", outcome, sizeof outcome);
