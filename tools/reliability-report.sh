@@ -935,7 +935,18 @@ only the copy checked (`dnnq_shm_desc_copy_validate`); a client parking a
 PI waiter on its slot's state word (FUTEX_WAKE and FUTEX_WAKE_OP fail
 EINVAL there) loses only its own wake: a failed pair is woken one word at
 a time, a failed io_uring wake again by FUTEX_WAKE; the inotify names
-logged are only the watched ones, escaped.
+logged are only the watched ones, escaped. Also held: dnnqd under
+RLIMIT_MEMLOCK 0 (its io_uring rings, charged to the memory cgroup on
+this kernel) served a 2-thread fc1024 bench, 29,132 requests, none
+failed. Noticed, left: a socket in a sticky directory (`listen.path`
+under /tmp, allowed) can be taken by any user while dnnqd is down (before
+its first start, between a stop and a start): a live one of uid 65534
+there makes the next start fail as "another dnnqd is listening there",
+and clients meanwhile talk to it as to dnnqd (the library does not look
+at the daemon's credentials; which uid it should expect is a question
+for the protocol); this host also has `fs.protected_symlinks` 0, under
+which root follows another user's link in /tmp, which the links' rule
+above now refuses for dnnqd's own paths.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
