@@ -152,27 +152,25 @@ static int way_trusted(const char *path, const char *r, const struct stat *st,
 }
 
 /*
- * Every symlink met on the way to walk (path, or its directory) judged
- * where it lies: realpath's walk done by hand, and the directory holding
- * each link (resolved so far), with every one above it, judged as
- * way_trusted judges a file's, the link standing for the file in a sticky
- * one. The resolved way never passes through that directory: a link in a
- * directory every user may write to was taken while it pointed somewhere
- * trusted, and anyone could point it at a file of theirs later (a reload
- * then served it). A name that does not exist ends the walk: the caller's
- * resolution fails there.
+ * Every symlink met on the way to path judged where it lies: realpath's
+ * walk done by hand, and the directory holding each link (resolved so
+ * far), with every one above it, judged as way_trusted judges a file's,
+ * the link standing for the file in a sticky one. The resolved way never
+ * passes through that directory: a link in a directory every user may
+ * write to was taken while it pointed somewhere trusted, and anyone could
+ * point it at a file of theirs later (a reload then served it). A name
+ * that does not exist ends the walk: the caller's resolution fails there.
  */
-static int links_trusted(const char *path, const char *walk, const char *what,
-                         struct dnnq_diag *diag)
+static int links_trusted(const char *path, const char *what, struct dnnq_diag *diag)
 {
 	char cur[PATH_MAX] = "", rest[PATH_MAX], link[PATH_MAX], target[PATH_MAX], next[PATH_MAX];
 	struct stat st;
 	unsigned links = 0;
-	if (walk[0] != '/' && !getcwd(cur, sizeof cur))
+	if (path[0] != '/' && !getcwd(cur, sizeof cur))
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: getcwd: %s", path, strerror(errno));
 	if (!strcmp(cur, "/"))
 		cur[0] = 0;     /* "" is /: each name adds "/name" */
-	snprintf(rest, sizeof rest, "%s", walk);
+	snprintf(rest, sizeof rest, "%s", path);
 	for (const char *p = rest; *p;) {
 		size_t len = strcspn(p, "/");
 		const char *name = p;
@@ -218,13 +216,13 @@ int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag
 	const char *slash = strrchr(path, '/');
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
 	         slash ? path : ".");
-	int rc = links_trusted(path, path, what, diag);
+	int rc = links_trusted(path, what, diag);
 	if (rc)
 		return rc;
 	char *r = realpath(dir, NULL);
 	rc = r ? way_trusted(path, r, NULL, what, diag)
-	           : dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
-	                           strerror(errno));
+	       : dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
+	                       strerror(errno));
 	free(r);
 	return rc;
 }
@@ -239,16 +237,16 @@ int dnnq_config_file_trusted(const char *path, const struct stat *st, const char
 	/* the file read is judged where it lies (a symlink in a trusted
 	 * directory may point into one every user may write), and so is
 	 * every link on the way to it */
-	int rc = links_trusted(path, path, what, diag);
+	int rc = links_trusted(path, what, diag);
 	if (rc)
 		return rc;
 	struct stat rs;
 	char *r = realpath(path, NULL);
 	rc = !r || stat(r, &rs)
-	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot resolve: %s", path, strerror(errno))
-	         : rs.st_dev != st->st_dev || rs.st_ino != st->st_ino
-	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: replaced while it was opened", path)
-	         : way_trusted(path, r, st, what, diag);
+	     ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot resolve: %s", path, strerror(errno))
+	     : rs.st_dev != st->st_dev || rs.st_ino != st->st_ino
+	     ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: replaced while it was opened", path)
+	     : way_trusted(path, r, st, what, diag);
 	free(r);
 	return rc;
 }
