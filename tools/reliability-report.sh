@@ -938,7 +938,13 @@ a time, a failed io_uring wake again by FUTEX_WAKE; the inotify names
 logged are only the watched ones, escaped. Also held: dnnqd under
 RLIMIT_MEMLOCK 0 (its io_uring rings, charged to the memory cgroup on
 this kernel) served a 2-thread fc1024 bench, 29,132 requests, none
-failed. Noticed, left: a socket in a sticky directory (`listen.path`
+failed; a model of `threads: 2` and dynamic batching under `--cpus 0`
+(one worker) was served at threads 1, a 2-client bench of batch 3
+gathered into runs of 24 items. The fixes' suites (hostile_files,
+hostile_daemon, conf, loader, reload, daemon, faults) under ASan and
+UBSan: no report; the swapped link against that dnnqd: the reload
+refused naming the directory, generation 1 served, SIGTERM exit 0.
+Noticed, left: a socket in a sticky directory (`listen.path`
 under /tmp, allowed) can be taken by any user while dnnqd is down (before
 its first start, between a stop and a start): a live one of uid 65534
 there makes the next start fail as "another dnnqd is listening there",
