@@ -151,16 +151,78 @@ static int way_trusted(const char *path, const char *r, const struct stat *st,
 	}
 }
 
+/*
+ * Every symlink met on the way to path judged where it lies: realpath's
+ * walk done by hand, and the directory holding each link (resolved so
+ * far), with every one above it, judged as way_trusted judges a file's,
+ * the link standing for the file in a sticky one. The resolved way never
+ * passes through that directory: a link in a directory every user may
+ * write to was taken while it pointed somewhere trusted, and anyone could
+ * point it at a file of theirs later (a reload then served it). A name
+ * that does not exist ends the walk: the caller's resolution fails there.
+ */
+static int links_trusted(const char *path, const char *what, struct dnnq_diag *diag)
+{
+	char cur[PATH_MAX] = "", rest[PATH_MAX], link[PATH_MAX], target[PATH_MAX], next[PATH_MAX];
+	struct stat st;
+	unsigned links = 0;
+	if (path[0] != '/' && !getcwd(cur, sizeof cur))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: getcwd: %s", path, strerror(errno));
+	if (!strcmp(cur, "/"))
+		cur[0] = 0;     /* "" is /: each name adds "/name" */
+	snprintf(rest, sizeof rest, "%s", path);
+	for (const char *p = rest; *p;) {
+		size_t len = strcspn(p, "/");
+		const char *name = p;
+		p += len + (p[len] == '/');
+		if (!len || (len == 1 && name[0] == '.'))
+			continue;
+		if (len == 2 && name[0] == '.' && name[1] == '.') {
+			char *up = strrchr(cur, '/');
+			*(up ? up : cur) = 0;
+			continue;
+		}
+		if ((size_t)snprintf(link, sizeof link, "%s/%.*s", cur, (int)len, name) >= sizeof link)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: longer than PATH_MAX", path);
+		if (lstat(link, &st))
+			return 0;
+		if (!S_ISLNK(st.st_mode)) {
+			memcpy(cur, link, sizeof cur);
+			continue;
+		}
+		if (++links > 40)
+			return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(ELOOP));
+		int rc = way_trusted(path, link, &st, what, diag);
+		if (rc)
+			return rc;
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		if (n < 0)
+			return dnnq_diag_set(diag, DNNQ_E_IO, "%s: readlink %s: %s", path, link,
+			                     strerror(errno));
+		target[n] = 0;
+		if ((size_t)snprintf(next, sizeof next, "%s/%s", target, p) >= sizeof next)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: longer than PATH_MAX", path);
+		memcpy(rest, next, sizeof rest);
+		p = rest;
+		if (target[0] == '/')
+			cur[0] = 0;
+	}
+	return 0;
+}
+
 int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
 	         slash ? path : ".");
+	int rc = links_trusted(path, what, diag);
+	if (rc)
+		return rc;
 	char *r = realpath(dir, NULL);
-	int rc = r ? way_trusted(path, r, NULL, what, diag)
-	           : dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
-	                           strerror(errno));
+	rc = r ? way_trusted(path, r, NULL, what, diag)
+	       : dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
+	                       strerror(errno));
 	free(r);
 	return rc;
 }
@@ -172,15 +234,19 @@ int dnnq_config_file_trusted(const char *path, const struct stat *st, const char
 	if (who)
 		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o): another user could "
 		                     "change %s", path, who, (unsigned)(st->st_mode & 07777), what);
-	/* the file read is judged where it lies: a symlink in a trusted
-	 * directory may point into one every user may write */
+	/* the file read is judged where it lies (a symlink in a trusted
+	 * directory may point into one every user may write), and so is
+	 * every link on the way to it */
+	int rc = links_trusted(path, what, diag);
+	if (rc)
+		return rc;
 	struct stat rs;
 	char *r = realpath(path, NULL);
-	int rc = !r || stat(r, &rs)
-	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot resolve: %s", path, strerror(errno))
-	         : rs.st_dev != st->st_dev || rs.st_ino != st->st_ino
-	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: replaced while it was opened", path)
-	         : way_trusted(path, r, st, what, diag);
+	rc = !r || stat(r, &rs)
+	     ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot resolve: %s", path, strerror(errno))
+	     : rs.st_dev != st->st_dev || rs.st_ino != st->st_ino
+	     ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: replaced while it was opened", path)
+	     : way_trusted(path, r, st, what, diag);
 	free(r);
 	return rc;
 }
@@ -191,10 +257,15 @@ int dnnq_config_file_trusted(const char *path, const struct stat *st, const char
  * regular file ignores the flag. */
 static int read_file(const char *path, char **buf, size_t *len, struct dnnq_diag *diag)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc = 0;
-	struct stat st;
 	*buf = NULL;
 	*len = 0;
+	/* the way first: where it cannot be trusted, another user chose what
+	 * path opens (a device whose open alone does something) */
+	int rc = dnnq_config_dir_trusted(path, "dnnqd's config", diag);
+	if (rc)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
 	if (fd < 0)
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

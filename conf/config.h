@@ -148,9 +148,14 @@ int dnnq_config_parse(const char *buf, size_t len, const char *filename,
  * file found there must be st's), is judged up to / by the same rule, the
  * next entry down standing for the file in a sticky one: DNNQ_E_PERM
  * naming it; DNNQ_E_IO when path cannot be resolved or now names another
- * file. dnnq_config_dir_trusted is the directory's half (path's directory
- * and every one above it; a sticky one itself passes: the file's owner is
- * for the caller to judge). */
+ * file. Every symlink met on the way (path's own, a directory's, one a
+ * link leads to) is judged where it lies, as the file would be in its
+ * place: one in a directory every user may write to could be pointed
+ * elsewhere later. dnnq_config_dir_trusted is the directory's half (path's
+ * directory and every one above it, and the links on the way; a sticky
+ * one itself passes: the file's owner is for the caller to judge), which
+ * a reader calls before it opens path: where it passes, no other user
+ * chooses what path opens. */
 struct stat;
 int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
                              struct dnnq_diag *diag);

@@ -138,6 +138,11 @@ const char *dnnqd_file_kind(mode_t m)
 static int open_file(struct load *l, uint64_t max_bytes)
 {
 	struct stat st;
+	/* the way first: where it cannot be trusted, another user chose what
+	 * the path opens (a device whose open alone does something) */
+	int rc = dnnq_config_dir_trusted(l->path, "the model dnnqd serves", l->diag);
+	if (rc)
+		return rc;
 	l->fd = open(l->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (l->fd < 0)
 		return sys_error(l, DNNQ_E_IO, "cannot open", errno);
@@ -146,8 +151,7 @@ static int open_file(struct load *l, uint64_t max_bytes)
 	if (!S_ISREG(st.st_mode))
 		return dnnq_diag_set(l->diag, DNNQ_E_INVAL, "%s: %s, not a regular file: a model"
 		                     " is read from a file", l->path, dnnqd_file_kind(st.st_mode));
-	int rc = dnnq_config_file_trusted(l->path, &st, "the model dnnqd serves", l->diag);
-	if (rc)
+	if ((rc = dnnq_config_file_trusted(l->path, &st, "the model dnnqd serves", l->diag)))
 		return rc;
 	if ((uint64_t)st.st_size > max_bytes || (uint64_t)st.st_size > SIZE_MAX - 63)
 		return dnnq_diag_set(l->diag, DNNQ_E_NOMEM, "%s: %lld bytes: over the limit of %llu",

@@ -606,7 +606,15 @@ int dnnqd_settings_check(const char *config, const struct dnnq_config *c,
 		                     " renames its metrics file over it, which would replace it",
 		                     config ? config : "command line", t,
 		                     dnnqd_file_kind(st.st_mode));
-	return 0;
+	/* written beside it and renamed over it, by root's dnnqd too: on a
+	 * way another user may change (a directory every user may write to,
+	 * not sticky) they could replace the metrics node_exporter reads, or
+	 * turn a directory of the way into a symlink and have dnnqd create
+	 * and rename its files wherever it leads */
+	struct dnnq_diag why;
+	int rc = dnnq_config_dir_trusted(t, "the metrics dnnqd writes there", &why);
+	return rc ? dnnq_diag_set(diag, rc, "%s: metrics.textfile %s", config ? config
+	                          : "command line", why.msg) : 0;
 }
 
 int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,

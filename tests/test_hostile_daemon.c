@@ -440,14 +440,18 @@ static int relu_stop(struct relu_dnnqd *r)
 START_TEST(hostile_metrics_overwrite)
 {
 	struct relu_dnnqd r;
-	char link[64], yaml[64], fifo[64], err[2048], text[600];
+	char link[64], yaml[64], fifo[64], open_dir[64], open_file[80], err[2048], text[600];
 	relu_dir(&r, "/tmp/dnnq-textfile-XXXXXX");
 	const char *dir = r.dir, *model = r.model, *sock = r.sock;
 	snprintf(link, sizeof link, "%s/link.dnnq", dir);
 	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
 	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	snprintf(open_dir, sizeof open_dir, "%s/open", dir);
+	snprintf(open_file, sizeof open_file, "%s/open/dnnq.prom", dir);
 	ck_assert_int_eq(symlink("relu64.dnnq", link), 0);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(mkdir(open_dir, 0700), 0);
+	ck_assert_int_eq(chmod(open_dir, 0777), 0);
 	static const char over[] = "would write its metrics over it";
 	static const char renamed[] = "renames its metrics file over it, which would replace it";
 	const struct { const char *path, *says, *why; } bad[] = {
@@ -456,6 +460,10 @@ START_TEST(hostile_metrics_overwrite)
 		{ sock, "is the socket clients connect to (listen.path)", over },
 		{ "/dev/null", "is a character device", renamed },
 		{ fifo, "is a FIFO", renamed },
+		/* another user could replace the metrics, or make open a symlink
+		 * and have dnnqd write wherever it leads (attack51) */
+		{ open_file, "is writable by every user (mode 0777",
+		  "another user could replace the metrics dnnqd writes there" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		snprintf(text, sizeof text, "listen:\n  path: %s\nmodels:\n  - name: relu64\n"
@@ -483,12 +491,14 @@ START_TEST(hostile_metrics_overwrite)
 	unlink(yaml);
 	unlink(link);
 	unlink(fifo);
+	rmdir(open_dir);
 	unlink(model);
 	ck_assert_int_eq(rmdir(dir), 0);
 	printf("hostile: metrics.textfile naming the config, a model's file (through a symlink),"
-	       " listen.path, /dev/null and a FIFO: 5 tries: --check-config and the start each"
-	       " refused, exit 1, naming the file (before: 'ok', then the file replaced by the"
-	       " metrics every interval)\n");
+	       " listen.path, /dev/null, a FIFO, and a file in a directory of mode 0777: 6 tries:"
+	       " --check-config and the start each refused, exit 1, naming the file (before:"
+	       " 'ok', then the file replaced by the metrics every interval; in the 0777"
+	       " directory, uid 65534 could make it a symlink and have root's dnnqd write there)\n");
 }
 END_TEST
 

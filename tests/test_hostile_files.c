@@ -26,9 +26,11 @@
  * docs/reliability.md.
  */
 #include <check.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -521,7 +523,11 @@ static int check_socket(const char *path, struct dnnq_diag *d)
  * 0777 further up, or a directory another user made in a sticky one (/tmp)
  * passed, and that user could put their own file in its place (rename
  * the directory away, make their own). Now the path is resolved and every
- * directory on its way judged, up to /.
+ * directory on its way judged, up to /. A symlink lying in such a
+ * directory, pointing at root's file, passed too: the resolved way never
+ * saw its directory, and uid 65534 pointed it at a model of its own, which
+ * the next reload served under the config's name (attack51). Now every
+ * link met on the way is judged where it lies.
  */
 START_TEST(hostile_trusted_paths)
 {
@@ -549,6 +555,32 @@ START_TEST(hostile_trusted_paths)
 	snprintf(q, sizeof q, "%s/lw.yaml", ok);
 	ck_assert_int_eq(symlink("../w/dnnqd.yaml", q), 0);
 	assert_refused(load_config, q, "could replace dnnqd's config", outcome, sizeof outcome);
+	/* symlinks lying in w (or uid 65534's in the sticky s) to root's files in
+	 * ok: anyone could point them at a file of their own later (attack51) */
+	char wl[160], ev[sizeof(struct inotify_event) + NAME_MAX + 1];
+	snprintf(wl, sizeof wl, "%s/wl.dnnq", w);
+	ck_assert_int_eq(symlink("../ok/m.dnnq", wl), 0);
+	/* refused before the open: where the way is not trusted, another user
+	 * chose what the path opens (a device whose open alone does something) */
+	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	snprintf(p, sizeof p, "%s/m.dnnq", ok);
+	ck_assert_int_ge(inotify_add_watch(ino, p, IN_OPEN), 0);
+	assert_refused(load, wl, "/w is writable by every user (mode 0777", outcome,
+	               sizeof outcome);
+	ck_assert_int_lt(read(ino, ev, sizeof ev), 0);
+	close(ino);
+	snprintf(p, sizeof p, "%s/wl.yaml", w);
+	ck_assert_int_eq(symlink("../ok/dnnqd.yaml", p), 0);
+	assert_refused(load_config, p, "could replace dnnqd's config", outcome, sizeof outcome);
+	snprintf(p, sizeof p, "%s/wdir", w);
+	ck_assert_int_eq(symlink("../ok", p), 0);
+	snprintf(p, sizeof p, "%s/wdir/dnnqd.sock", w);
+	assert_refused(check_socket, p, "could replace the socket clients connect to", outcome,
+	               sizeof outcome);
+	snprintf(p, sizeof p, "%s/ul.dnnq", st);
+	ck_assert_int_eq(symlink("../ok/m.dnnq", p), 0);
+	ck_assert_int_eq(lchown(p, 65534, 65534), 0);
+	assert_refused(load, p, "ul.dnnq: owned by uid 65534, in", outcome, sizeof outcome);
 	/* w above the directory named */
 	snprintf(p, sizeof p, "%s/m.dnnq", sub);
 	assert_refused(load, p, "/w, a directory on its way, is writable by every user", outcome,
@@ -578,10 +610,14 @@ START_TEST(hostile_trusted_paths)
 	assert_loads(load_config, q);
 	snprintf(p, sizeof p, "%s/dnnqd.sock", sub);
 	assert_loads(check_socket, p);
+	assert_loads(load, wl);
+	snprintf(p, sizeof p, "%s/wdir/dnnqd.sock", w);
+	assert_loads(check_socket, p);
 	printf("hostile: a model, config or socket reached through a directory every user may"
 	       " write to (a symlink into one of mode 0777, one of mode 0777 further up, uid"
-	       " 65534's directory in a sticky one): 7 tries: refused (%s); the same ways load"
-	       " once no other user may change them\n", outcome);
+	       " 65534's directory in a sticky one; symlinks lying in one of mode 0777 and uid"
+	       " 65534's in a sticky one, to root's files): 11 tries: refused (%s); the same"
+	       " ways load once no other user may change them\n", outcome);
 	remove_tree(top);
 }
 END_TEST

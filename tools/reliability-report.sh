@@ -179,7 +179,7 @@ files a hostile author or local user made.
 | `hostile_tool_output_escaped` | escape sequences, BEL, CR and LF in the node names of an ONNX file, through `dnnq-convert --report` (removed nodes, per-layer table, fp32 units) and `dnnq-run --profile` | exit 0, no control byte in any line, the names shown escaped (before: written to the terminal as they were) |
 | `hostile_calib_input_names` | a 2-input ONNX model whose second input is named `../x`, converted with `--calib DIR` (a valid `DIR/../x.npy` as the decoy) | exit 1 naming the input (before: the decoy was read and the model converted) |
 | `hostile_trusted_files` | a model file of mode 0666; a config of mode 0646; either in a directory of mode 0777; either owned by uid 65534 in a sticky directory of mode 1777 (planted where the config names a file) | `DNNQ_E_PERM` naming the file or the directory and why (before: loaded and served); root's in a sticky directory, or another user's elsewhere, load |
-| `hostile_trusted_paths` | the way to a file judged up to /: a model reached by a symlink in a trusted directory that leads into a directory of mode 0777; a model or config under a 0777 directory higher up; a file under another user's directory in sticky /tmp; the socket under a 0777 directory (a symlink swapped in between bind and chmod) | `DNNQ_E_PERM` naming the way and the directory (`a -> b: its directory ... is writable by every user`; before: loaded, and chmod/chown followed the link); the same paths load once fixed |
+| `hostile_trusted_paths` | the way to a file judged up to /: a model reached by a symlink in a trusted directory that leads into a directory of mode 0777; a model or config under a 0777 directory higher up; a file under another user's directory in sticky /tmp; the socket under a 0777 directory (a symlink swapped in between bind and chmod); symlinks lying in a 0777 directory (to a model, a config, the socket's directory) and uid 65534's link in a sticky one, each pointing at root's file (attack51) | `DNNQ_E_PERM` naming the way and the directory (`a -> b: its directory ... is writable by every user`; before: loaded, and chmod/chown followed the link; the links lying in 0777 passed, and uid 65534 pointed one at its own model, which the next reload served), refused before the file is opened (no IN_OPEN on it); the same paths load once fixed |
 | `hostile_compute_bomb` | a 644-byte model of one 2047 x 2047 MaxPool over 4096 x 4096 (2^46 taps); 64 MaxPools of 127 x 127 over 2048 x 2048 (each under the node bound, 2^42 in all), loaded by dnnqd's model table with 2 workers | `DNNQ_E_RANGE` naming the node and the 2^36 bound, or the model and the 2^40 one, before any run (before: days of warm-up, SIGTERM ignored meanwhile) |
 | `hostile_memory_bomb` | 2 ReLUs whose one item is 1/65536 of the host's memory, at max_batch 65536; 2 ReLUs of 2^41 bytes at batch 1 | `DNNQ_E_NOMEM` naming the activation bytes, the max batch, the workers and half the host's memory; the 2^41 one `DNNQ_E_RANGE` as work (before: planned when a request at that batch came, malloc overcommitted, then the OOM killer; or a bare "out of memory") |
 | `hostile_long_chain` | a chain of 131,072 ReLUs (17 MB), the most nodes a model may have, into 2 graphs | loads and warms up (3 s on the 2-core VM; the old planner, quadratic, took about 1 s a graph at 16,384 nodes and hours at a million) |
@@ -899,6 +899,60 @@ ASan and UBSan, threads 2): every request answered, the honest outputs
 right, SIGTERM exit 0, no report; a batch of 4 against the fixed version
 refused at the allocation (`value out of range`). Noticed, left: a .npy
 of rank past 8 is refused showing its first 8 dims only.
+
+Tried (attack51), against dnnqd from a local user's side: its socket,
+its region, the files it reads and writes, and dnnqctl, with programs
+not kept (/tmp/a51). Found: the way to a model, the config or the
+socket's directory was judged on the resolved path only, so a symlink
+lying in a directory every user may write to (mode 0777), pointing at
+root's model in a trusted one, passed; uid 65534 pointed it at a model
+of its own in a directory it owns (judged trusted: another owner is the
+operator's choice) and the next reload, which its own rename in the
+watched directory started, served that model under the config's name
+(k-softmax's signature under relu64's; `hostile_trusted_paths`, fixed:
+every link met on the way is judged where it lies, another user's in a
+sticky directory refused too, and the way is judged before the file is
+opened, so such a path never makes root's dnnqd open what another user
+chose, a device whose open alone does something); `metrics.textfile` in a
+directory of mode 0777 was taken, and uid 65534 turned a directory of
+its way into a symlink: root's dnnqd created and renamed its metrics file
+in a directory of uid 65534's choosing (another user could also replace
+the metrics node_exporter reads; `hostile_metrics_overwrite`, fixed: the
+textfile's way judged as the socket's). Nothing found: `dnnqctl infer`
+with .npy inputs of batch 0, rank 0 and 1, 3 (an extra dim), 2 x 63,
+int64 for a u8 input, float64 of 1e300 (converted, saturated), NaN into
+an f32 input, batch 65, 129 and 70,000 (split into up to 1094 requests),
+Fortran order, two files for one input, inputs of unequal batches, an
+output directory that is a file: each served or refused naming the file
+and what. Read, not run (each a vector the brief listed that has nothing
+to act on): dnnqd takes no descriptor from a client (the region, the
+doorbell and the completion ends are its own, SO_PASSRIGHTS 0), so a
+shrunk memfd, a sealed one, pipes, directories, /dev/zero, O_PATH fds
+and SCM_RIGHTS of hundreds of fds reach nothing; the region is sealed
+against shrinking and growing before the client has it; a SEQPACKET
+message cannot be split byte by byte; the descriptor is copied once and
+only the copy checked (`dnnq_shm_desc_copy_validate`); a client parking a
+PI waiter on its slot's state word (FUTEX_WAKE and FUTEX_WAKE_OP fail
+EINVAL there) loses only its own wake: a failed pair is woken one word at
+a time, a failed io_uring wake again by FUTEX_WAKE; the inotify names
+logged are only the watched ones, escaped. Also held: dnnqd under
+RLIMIT_MEMLOCK 0 (its io_uring rings, charged to the memory cgroup on
+this kernel) served a 2-thread fc1024 bench, 29,132 requests, none
+failed; a model of `threads: 2` and dynamic batching under `--cpus 0`
+(one worker) was served at threads 1, a 2-client bench of batch 3
+gathered into runs of 24 items. The fixes' suites (hostile_files,
+hostile_daemon, conf, loader, reload, daemon, faults) under ASan and
+UBSan: no report; the swapped link against that dnnqd: the reload
+refused naming the directory, generation 1 served, SIGTERM exit 0.
+Noticed, left: a socket in a sticky directory (`listen.path`
+under /tmp, allowed) can be taken by any user while dnnqd is down (before
+its first start, between a stop and a start): a live one of uid 65534
+there makes the next start fail as "another dnnqd is listening there",
+and clients meanwhile talk to it as to dnnqd (the library does not look
+at the daemon's credentials; which uid it should expect is a question
+for the protocol); this host also has `fs.protected_symlinks` 0, under
+which root follows another user's link in /tmp, which the links' rule
+above now refuses for dnnqd's own paths.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
