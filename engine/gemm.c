@@ -240,6 +240,13 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 	out->kernel = acc16 ? &kn->gemm_acc16 : &kn->gemm;
 	bool panels = dnnq_gemm_paneled(out), sign = dnnq_gemm_sign_trick(out);
 	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
+	/* with one class of groups, every group of a sign tile by the trick:
+	 * its operands packed too (twice the panels' bytes, at most 2 x 63
+	 * a column) */
+	if (sign && k / 4 < ORDER_MIN_GROUPS) {
+		out->sign_off = bytes;
+		bytes *= 3;
+	}
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
 	out->isa = isa;
@@ -271,6 +278,8 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 	}
 	if (panels)
 		dnnq_gemm_pack_avx2(w, n, k, ldw, out->group_off, out->data);
+	if (out->sign_off)
+		dnnq_gemm_pack_sign_avx2(out->data, n, k);
 	return DNNQ_OK;
 }
 
