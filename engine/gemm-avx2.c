@@ -30,8 +30,11 @@
  * (tried) saved those instructions but doubled the bytes every inference
  * streams: 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not
  * faster; derived once per row block into an L1 buffer for K <= 256
- * (tried), 12-16 % slower with K = 16..32; an 8-row tile sharing them
- * (tried) was no faster (docs/gemm.md).
+ * (tried on Zen 4), 12-16 % slower with K = 16..32; an 8-row tile sharing
+ * them (tried) was no faster (docs/gemm.md). With K < 64 (MobileNet's
+ * small 1x1 layers, whose weights are a few KB) they are packed after the
+ * panels (gemm.h, sign_off) and the full tiles load them: on Zen 5
+ * 0.86-0.90x the time of those GEMMs (step_signed).
  *
  * Direct groups: a pair saturates only when its positive weights sum past
  * 128 or its negative ones past -128, so with K >= 64 the packer stores
