@@ -30,8 +30,11 @@
  * (tried) saved those instructions but doubled the bytes every inference
  * streams: 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not
  * faster; derived once per row block into an L1 buffer for K <= 256
- * (tried), 12-16 % slower with K = 16..32; an 8-row tile sharing them
- * (tried) was no faster (docs/gemm.md).
+ * (tried on Zen 4), 12-16 % slower with K = 16..32; an 8-row tile sharing
+ * them (tried) was no faster (docs/gemm.md). With K < 64 (MobileNet's
+ * small 1x1 layers, whose weights are a few KB) they are packed after the
+ * panels (gemm.h, sign_off) and the full tiles load them: on Zen 5
+ * 0.86-0.90x the time of those GEMMs (step_signed).
  *
  * Direct groups: a pair saturates only when its positive weights sum past
  * 128 or its negative ones past -128, so with K >= 64 the packer stores
@@ -71,18 +74,38 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw,
 	return DNNQ_OK;
 }
 
+void dnnq_gemm_pack_sign_avx2(int8_t *data, size_t n, size_t k)
+{
+	size_t bytes = dnnq_gemm_panel_bytes(n, k);
+	int8_t *dst = data + bytes;
+	/* a panel's groups are 4 * width bytes each, in both places */
+	for (size_t j0 = 0; j0 < n; j0 += DNNQ_GEMM_NR) {
+		size_t width = n - j0 < DNNQ_GEMM_NR ? n - j0 : DNNQ_GEMM_NR, row = 4 * width;
+		const int8_t *src = data + dnnq_gemm_panel_bytes(j0, k);
+		int8_t *d = dst + 2 * dnnq_gemm_panel_bytes(j0, k);
+		for (size_t g = 0; g < (k + 3) / 4; g++, src += row, d += 2 * row)
+			for (size_t t = 0; t < row; t++) {
+				/* |-128| is 0x80, 128 as the kernel's unsigned operand */
+				d[t] = (int8_t)(src[t] < 0 ? -src[t] : src[t]);
+				d[row + t] = (int8_t)(src[t] < 0 ? 0x7f : 0x80);
+			}
+	}
+}
+
 /* One half (8 columns, h) of a panel row for mr rows: acc[r][h] +=
  * A[r][4g..4g+3] . those columns' w; sign: by the sign trick, |w| times
  * a ^ key (else w times a directly: rows without a byte above 127, or
- * weights whose pairs cannot saturate). */
-INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEMM_MR],
-                 size_t koff, size_t nb, __m256i bv, const int h,
-                 __m256i acc[DNNQ_GEMM_MR][2])
+ * weights whose pairs cannot saturate); bv is w (derive: |w| and the key
+ * made here), or |w| with its key. */
+INLINE void half(const int mr, const bool sign, const bool derive,
+                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb, __m256i bv,
+                 __m256i key, const int h, __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i ones = _mm256_set1_epi16(1);
-	__m256i key = _mm256_setzero_si256();
-	if (sign) {
-		/* by w's sign bit: one vpblendvb (vpcmpgtb and vpxor were two) */
+	if (sign && derive) {
+		/* by w's sign bit: one vpblendvb (vpcmpgtb and vpxor were two);
+		 * here, a half at a time (both halves' operands derived first
+		 * kept an accumulator of the K >= 64 sign loops on the stack) */
 		key = _mm256_blendv_epi8(_mm256_set1_epi8((char)0x80), _mm256_set1_epi8(0x7f), bv);
 		bv = _mm256_abs_epi8(bv);
 	}
@@ -103,11 +126,30 @@ INLINE void step(const int mr, const bool partial, const bool second, const bool
                  size_t nb, const int8_t *b, __m256i m0, __m256i m1,
                  __m256i acc[DNNQ_GEMM_MR][2])
 {
+	const __m256i none = _mm256_setzero_si256();
 	__m256i b0, b1;
 	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
-	half(mr, sign0, ar, koff, nb, b0, 0, acc);
+	half(mr, sign0, true, ar, koff, nb, b0, none, 0, acc);
 	if (!partial || second)
-		half(mr, sign1, ar, koff, nb, b1, 1, acc);
+		half(mr, sign1, true, ar, koff, nb, b1, none, 1, acc);
+}
+
+/* The same for a group all by the sign trick, |w| and the keys loaded
+ * from the panel's sign rows at s (gstride bytes each: struct
+ * dnnq_gemm_weights, sign_off): two loads more a step, and no vpabsb nor
+ * vpblendvb on the multipliers' pipes (12544 x 16 x 96 0.86x the time,
+ * docs/gemm.md). */
+INLINE void step_signed(const int mr, const bool partial, const bool second,
+                        const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
+                        const int8_t *s, size_t gstride, __m256i m0, __m256i m1,
+                        __m256i acc[DNNQ_GEMM_MR][2])
+{
+	__m256i b0, b1, k0, k1;
+	dnnq_avx2_panel_row(partial, s, m0, m1, &b0, &b1);
+	dnnq_avx2_panel_row(partial, s + gstride, m0, m1, &k0, &k1);
+	half(mr, true, false, ar, koff, nb, b0, k0, 0, acc);
+	if (!partial || second)
+		half(mr, true, false, ar, koff, nb, b1, k1, 1, acc);
 }
 
 /* How a half of a pair step multiplies its two groups (gemm.h,
@@ -196,12 +238,12 @@ struct order {
 /*
  * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows
  * (sign: minus the columns' sign_fix, each half's unsafe groups by the
- * sign trick). partial: the panel has `width` < 16 columns (masked weight
- * loads).
+ * sign trick; signed_rows: all of them, b the panel's sign rows).
+ * partial: the panel has `width` < 16 columns (masked weight loads).
  */
-INLINE void kernel(const int mr, const bool partial, const bool sign, const uint8_t *a,
-                   size_t lda, const int8_t *b, size_t width, size_t k, struct order o,
-                   __m256i acc[DNNQ_GEMM_MR][2])
+INLINE void kernel(const int mr, const bool partial, const bool sign, const bool signed_rows,
+                   const uint8_t *a, size_t lda, const int8_t *b, size_t width, size_t k,
+                   struct order o, __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
 	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
@@ -218,8 +260,16 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 		c[r][0] = acc[r][0];
 		c[r][1] = acc[r][1];
 	}
-	/* the classes of group_ends (gemm.c): pairs, then single groups */
 	size_t g = 0;
+	if (signed_rows) {
+		/* K < 64: one class, in k order; b the panel's sign rows */
+		for (; g < kfull; g++, b += 2 * gstride)
+			step_signed(mr, partial, second, ar, 4 * g, 4, b, gstride, m0, m1, c);
+		if (k % 4)
+			step_signed(mr, partial, second, ar, 4 * kfull, k % 4, b, gstride, m0, m1, c);
+		goto out;
+	}
+	/* the classes of group_ends (gemm.c): pairs, then single groups */
 	for (; g < o.end[0]; g += 2, b += 2 * gstride)
 		step2(mr, partial, second, MODE_P, MODE_P, ar, o.off[g], o.off[g + 1], b, gstride,
 		      m0, m1, c);
@@ -242,6 +292,7 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 	}
 	if (k % 4)
 		step(mr, partial, second, sign, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
+out:
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -253,13 +304,13 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 #define TILE_CASE(MR)                                                                  \
 	case MR:                                                                       \
 		if (full && sign)                                                      \
-			kernel(MR, false, true, a, lda, b, width, k, o, acc);             \
+			kernel(MR, false, true, false, a, lda, b, width, k, o, acc);             \
 		else if (full)                                                         \
-			kernel(MR, false, false, a, lda, b, width, k, o, acc);            \
+			kernel(MR, false, false, false, a, lda, b, width, k, o, acc);            \
 		else if (sign)                                                         \
-			kernel(MR, true, true, a, lda, b, width, k, o, acc);              \
+			kernel(MR, true, true, false, a, lda, b, width, k, o, acc);              \
 		else                                                                   \
-			kernel(MR, true, false, a, lda, b, width, k, o, acc);             \
+			kernel(MR, true, false, false, a, lda, b, width, k, o, acc);             \
 		break;
 
 static void tile(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
@@ -274,24 +325,29 @@ static void tile(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *
 	}
 }
 
-/* Whether one of n < 32 bytes at p exceeds 127: 8-byte words, the last one
- * overlapping the one before (the 1x1 convolutions of K = 16 or 24 spend
- * most of the scan here). */
-static bool tail_big(const uint8_t *p, size_t n)
+/* The n < 32 bytes at p OR-ed into one vector, whose bytes' high bits
+ * are all clear iff none of them exceeds 127: two overlapping loads of 16,
+ * 8 or 4 bytes, fewer than 4 one by one (the 1x1 convolutions of K = 16 or
+ * 24 spend most of the scan here). */
+static inline __m128i tail_or(const uint8_t *p, size_t n)
 {
-	const uint64_t high = 0x8080808080808080u;
-	uint64_t v, any = 0;
-	if (n < 8) {
+	if (n >= 16)
+		return _mm_or_si128(_mm_loadu_si128((const __m128i *)p),
+		                    _mm_loadu_si128((const __m128i *)(p + n - 16)));
+	uint64_t v = 0, u = 0;
+	if (n >= 8) {
+		memcpy(&v, p, 8);
+		memcpy(&u, p + n - 8, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+		memcpy(&x, p, 4);
+		memcpy(&y, p + n - 4, 4);
+		v = x | y;
+	} else {
 		for (size_t t = 0; t < n; t++)
-			any |= p[t];
-		return any & 0x80;
+			v |= p[t];
 	}
-	for (size_t t = 0; t + 8 <= n; t += 8) {
-		memcpy(&v, p + t, 8);
-		any |= v;
-	}
-	memcpy(&v, p + n - 8, 8);
-	return (any | v) & high;
+	return _mm_cvtsi64_si128((int64_t)(v | u));
 }
 
 /* Per row, with sum its byte sum (gemm-kernels.h), with big whether a byte
@@ -309,7 +365,8 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 			s = _mm256_add_epi64(s, _mm256_sad_epu8(v, _mm256_setzero_si256()));
 		}
 		if (big)
-			big[r] = _mm256_movemask_epi8(orv) || tail_big(p + t, k - t);
+			big[r] = _mm256_movemask_epi8(orv) ||
+			         (t < k && _mm_movemask_epi8(tail_or(p + t, k - t)));
 		if (!sum)
 			continue;
 		int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) +
@@ -320,27 +377,36 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 	}
 }
 
-/* Whether row r of a (stride lda, k bytes) has a byte above 127. */
-static bool row_big(const uint8_t *p, size_t k)
-{
-	size_t t = 0;
-	for (; t + 32 <= k; t += 32)
-		if (_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(p + t))))
-			return true;
-	return tail_big(p + t, k - t);
-}
-
 /* big[t] for the tiles of a (DNNQ_GEMM_MR rows each) that need the sign
  * trick, without the row sums: whether one of its rows has a byte above
- * 127, the scan of a row stopping at its first such byte (most ReLU
- * outputs have one in their first 32 bytes) and a tile's at its first such
- * row. */
+ * 127. A tile's rows are OR-ed together 32 bytes at a time (a short tile
+ * reads its last row again), its scan stopping at the first 32 bytes with
+ * such a byte: one test a tile and step, where a test a row (the scan
+ * stopping at a row's first such byte and a tile's at its first such row)
+ * branched on the data: a mispredicted branch most tiles of a ReLU6
+ * input, 17 % of 12544 x 32 x 16 (docs/gemm.md). */
 static void tiles_big(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big)
 {
-	for (size_t r0 = 0; r0 < rows; r0 += DNNQ_GEMM_MR)
-		for (size_t r = r0; r < rows && r < r0 + DNNQ_GEMM_MR; r++)
-			if ((big[r0 / DNNQ_GEMM_MR] = row_big(a + r * lda, k)))
-				break;
+	for (size_t r0 = 0; r0 < rows; r0 += DNNQ_GEMM_MR) {
+		const uint8_t *p[DNNQ_GEMM_MR];
+		for (size_t r = 0; r < DNNQ_GEMM_MR; r++)
+			p[r] = a + (r0 + r < rows ? r0 + r : rows - 1) * lda;
+		bool any = false;
+		size_t t = 0;
+		for (; t + 32 <= k && !any; t += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(p[0] + t));
+			for (size_t r = 1; r < DNNQ_GEMM_MR; r++)
+				v = _mm256_or_si256(v, _mm256_loadu_si256((const __m256i *)(p[r] + t)));
+			any = _mm256_movemask_epi8(v);
+		}
+		if (!any && t < k) {
+			__m128i v = tail_or(p[0] + t, k - t);
+			for (size_t r = 1; r < DNNQ_GEMM_MR; r++)
+				v = _mm_or_si128(v, tail_or(p[r] + t, k - t));
+			any = _mm_movemask_epi8(v);
+		}
+		big[r0 / DNNQ_GEMM_MR] = any;
+	}
 }
 
 /* The outputs of mr rows from i (sums with the column term, the rows'
@@ -378,6 +444,9 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		/* the panel's sign rows (K < 64), for the full tiles */
+		const int8_t *sb = w->sign_off ? w->data + w->sign_off +
+		                                 2 * dnnq_gemm_panel_bytes(jp, w->k) : NULL;
 		const uint16_t *end = w->group_ends + DNNQ_GEMM_ENDS * (jp / DNNQ_GEMM_NR);
 		const struct order o = { w->group_off + jp / DNNQ_GEMM_NR * (w->k / 4), end };
 		struct dnnq_avx2_cols cols[2];
@@ -401,22 +470,28 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			/* the common tile inline: its sums stay in registers for the
 			 * stores (a call passes them through memory) */
 			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR) {
-				if (sign)
-					kernel(DNNQ_GEMM_MR, false, true, a, job->lda, b, width, w->k,
-					       o, acc);
+				if (sign && sb)
+					kernel(DNNQ_GEMM_MR, false, true, true, a, job->lda, sb, width,
+					       w->k, o, acc);
+				else if (sign)
+					kernel(DNNQ_GEMM_MR, false, true, false, a, job->lda, b, width,
+					       w->k, o, acc);
 				else
-					kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k,
-					       o, acc);
+					kernel(DNNQ_GEMM_MR, false, false, false, a, job->lda, b, width,
+					       w->k, o, acc);
 				store_rows(kind, true, cols, 2, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
 				           job);
 			} else if (mr == DNNQ_GEMM_MR && width == 8) {
 				/* a last panel of 8 columns (N = 24, 72, 88, 120) too */
-				if (sign)
-					kernel(DNNQ_GEMM_MR, true, true, a, job->lda, b, 8, w->k, o,
-					       acc);
+				if (sign && sb)
+					kernel(DNNQ_GEMM_MR, true, true, true, a, job->lda, sb, 8, w->k,
+					       o, acc);
+				else if (sign)
+					kernel(DNNQ_GEMM_MR, true, true, false, a, job->lda, b, 8, w->k,
+					       o, acc);
 				else
-					kernel(DNNQ_GEMM_MR, true, false, a, job->lda, b, 8, w->k, o,
-					       acc);
+					kernel(DNNQ_GEMM_MR, true, false, false, a, job->lda, b, 8, w->k,
+					       o, acc);
 				store_rows(kind, false, cols, 1, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
 				           job);
 			} else {

@@ -181,6 +181,9 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
  * (k order). */
 int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw,
                         const uint16_t *group_off, int8_t *dst);
+/* The |w| and key rows of the n x k panels at data, after them
+ * (struct dnnq_gemm_weights: sign_off). */
+void dnnq_gemm_pack_sign_avx2(int8_t *data, size_t n, size_t k);
 
 /* n (1..4) bytes at p as the low bytes of an int32 (the activation
  * broadcast of the micro-kernels); with n a constant 4 it is one load. */

@@ -240,6 +240,16 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 	out->kernel = acc16 ? &kn->gemm_acc16 : &kn->gemm;
 	bool panels = dnnq_gemm_paneled(out), sign = dnnq_gemm_sign_trick(out);
 	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
+	out->pair_safe = true;
+	for (size_t j = 0; j < n && out->pair_safe; j++)
+		out->pair_safe = pairs_safe(w + j * ldw, k);
+	/* with one class of groups, every group of a sign tile by the trick:
+	 * its operands packed too (twice the panels' bytes, at most 2 x 63
+	 * a column) where a tile may take it */
+	if (sign && !out->pair_safe && k / 4 < ORDER_MIN_GROUPS) {
+		out->sign_off = bytes;
+		bytes *= 3;
+	}
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
 	out->isa = isa;
@@ -253,7 +263,6 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gemm pack: %zu bytes", bytes);
 	}
 	out->data_bytes = bytes;
-	out->pair_safe = true;
 	for (size_t j = 0; j < n; j++) {
 		const int8_t *row = w + j * ldw;
 		int32_t s = 0, fix = 0;
@@ -263,7 +272,6 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 				fix += 128 * row[t] - (row[t] < 0 ? row[t] : 0);
 		}
 		out->row_sums[j] = s;
-		out->pair_safe = out->pair_safe && pairs_safe(row, k);
 		if (out->sign_fix)
 			out->sign_fix[j] = fix;
 		if (!panels)
@@ -271,6 +279,8 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 	}
 	if (panels)
 		dnnq_gemm_pack_avx2(w, n, k, ldw, out->group_off, out->data);
+	if (out->sign_off)
+		dnnq_gemm_pack_sign_avx2(out->data, n, k);
 	return DNNQ_OK;
 }
 

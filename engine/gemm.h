@@ -78,6 +78,12 @@ struct dnnq_gemm_weights {
 	 * kernels. */
 	uint16_t *group_off, *group_pos;
 	uint16_t *group_ends;
+	/* AVX2 32-bit kernel with K < 64 (one class, k order): where in data,
+	 * after the panels, each panel's |w| and keys start (0: none): per
+	 * group of 4 k the panel row's |w| (4 bytes a column) and then its
+	 * keys (0x7f where w < 0, else 0x80), so that a sign tile loads its
+	 * operands instead of deriving them (gemm-avx2.c) */
+	size_t sign_off;
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
 	 * `isa`; W_outlier is sparse by output channel: entries
 	 * [out_ptr[j], out_ptr[j + 1]) of channel j each hold two of its

@@ -258,8 +258,10 @@ START_TEST(sign_trick_extremes_are_exact)
 {
 	static const int8_t wv[] = { -128, -127, -1, 0, 1, 127 };
 	static const uint8_t av[] = { 0, 1, 127, 128, 255 };
-	static const size_t ns[] = { 1, 7, 8, 9, 15, 16, 17, 33 };
-	static const size_t ks[] = { 1, 2, 3, 4, 5, 6, 7, 9, 13, 27, 64, 131 };
+	/* N = 24 and 40 end in a panel of 8 (its full tiles inline); K < 64
+	 * with the panels' sign rows (gemm.h, sign_off) */
+	static const size_t ns[] = { 1, 7, 8, 9, 15, 16, 17, 24, 33, 40 };
+	static const size_t ks[] = { 1, 2, 3, 4, 5, 6, 7, 9, 13, 16, 27, 32, 63, 64, 131 };
 	struct rng r = { 300 + (uint64_t)_i };
 	size_t m = (size_t)_i;
 	for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
@@ -276,6 +278,8 @@ START_TEST(sign_trick_extremes_are_exact)
 			FOR_EACH_ISA(isa) {
 				struct dnnq_gemm_weights pw;
 				pack_isa(isa, w, n, k, &pw);
+				if (pw.group_ends)   /* the AVX2 32-bit kernel */
+					ck_assert_int_eq(pw.sign_off != 0, !pw.pair_safe && k < 64);
 				assert_gemm_exact(&pw, a, w, c, m, n, k);
 				dnnq_gemm_weights_free(&pw);
 			}
@@ -298,9 +302,9 @@ static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const i
 				             j, t, dnnq_gemm_weight(pw, j, t), w[j * k + t]);
 }
 
-/* A (m x k) times W (n x k) packed for every ISA: check(the packing) where
- * there is a group order (the AVX2 kernel's), each output against a 64-bit
- * product, the weights read back. */
+/* A (m x k) times W (n x k) packed for every ISA: check(the packing), if
+ * any, where there is a group order (the AVX2 kernel's), each output
+ * against a 64-bit product, the weights read back. */
 static void assert_isas_exact(const uint8_t *a, const int8_t *w, size_t m, size_t n, size_t k,
                               void (*check)(const struct dnnq_gemm_weights *pw,
                                             const int8_t *w, size_t n, size_t k))
@@ -309,7 +313,7 @@ static void assert_isas_exact(const uint8_t *a, const int8_t *w, size_t m, size_
 	FOR_EACH_ISA(isa) {
 		struct dnnq_gemm_weights pw;
 		pack_isa(isa, w, n, k, &pw);
-		if (pw.group_ends)
+		if (pw.group_ends && check)
 			check(&pw, w, n, k);
 		assert_gemm_exact(&pw, a, w, c, m, n, k);
 		assert_weights_read_back(&pw, w, n, k);
@@ -317,6 +321,30 @@ static void assert_isas_exact(const uint8_t *a, const int8_t *w, size_t m, size_
 	}
 	free(c);
 }
+
+/* The AVX2 kernel's scan for tiles that need the sign trick (tiles_big:
+ * a tile's rows OR-ed 32 bytes at a time, the last < 32 bytes by two
+ * overlapping loads of 16, 8 or 4, or one by one): one byte of 255 among
+ * 127s, at every row and k of short and full tiles, against weights of
+ * 127, whose pairs saturate vpmaddubsw unless that tile takes the trick. */
+START_TEST(sign_scan_finds_one_byte)
+{
+	static const size_t ks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 31, 32,
+	                             33, 40, 47, 48, 63, 64, 65 };
+	size_t m = 6, n = 16;
+	uint8_t *a = malloc(m * 65);
+	int8_t *w = malloc(n * 65);
+	memset(w, 127, n * 65);
+	for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+		for (size_t at = 0; at < m * ks[ki]; at++) {
+			memset(a, 127, m * ks[ki]);
+			a[at] = 255;
+			assert_isas_exact(a, w, m, n, ks[ki], NULL);
+		}
+	free(a);
+	free(w);
+}
+END_TEST
 
 /* The pair p as weights t, t + 1 of W's column j (k a row; t + 1 past k:
  * dropped) */
@@ -1176,6 +1204,7 @@ Suite *suite_gemm(void)
 	tc = tcase_create("exact");
 	tcase_add_test(tc, no_saturation_at_extremes);
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
+	tcase_add_test(tc, sign_scan_finds_one_byte);
 	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
 	tcase_add_loop_test(tc, sign_tiles_direct_groups_are_exact, 0, 4);
 	tcase_add_loop_test(tc, paired_groups_are_exact, 0, 6);
