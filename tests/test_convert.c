@@ -1230,6 +1230,19 @@ static void sh(struct cmd *c, const char *dir, const char *fmt, ...)
 	slurp(e, c->err, sizeof c->err);
 }
 
+/* sh, which must exit 1 with want in its stderr. */
+static void sh_refused(struct cmd *c, const char *dir, const char *want, const char *fmt, ...)
+{
+	char args[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	sh(c, dir, "%s", args);
+	ck_assert_msg(c->status == 1 && strstr(c->err, want), "%s: exit %d, want 1 and '%s': %s",
+	              args, c->status, want, c->err);
+}
+
 START_TEST(tools_end_to_end)
 {
 	char dir[] = "/tmp/dnnq-convert-XXXXXX";
@@ -1526,6 +1539,16 @@ START_TEST(tools_end_to_end)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "/nan.npy: input 'input': no finite value in its samples (NaN"
 	                            " or infinity only)\n"), "%s", c.err);
+	/* an image array in the other layout: the transpose that makes it the
+	 * input's is named, to dnnq-convert and dnnq-run alike */
+	snprintf(nanf, sizeof nanf, "%s/nhwc.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(nanf, DNNQ_DTYPE_F32, (size_t[]){ 2, 8, 8, 1 }, 4, nans,
+	                                     NULL), 0);
+	sh_refused(&c, dir, "/nhwc.npy: shape [2, 8, 8, 1], want [n, 1, 8, 8] (n >= 1 samples); "
+	           "channels last? np.transpose(x, (0, 3, 1, 2)) makes the NCHW array the input "
+	           "takes\n", "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib %s", dir, nanf);
+	sh_refused(&c, dir, "channels last? np.transpose(x, (0, 3, 1, 2))",
+	           "dnnq-run " DIGITS "/cnn.onnx -i %s -o %s/y", nanf, dir);
 	/* finite inputs whose Det's element (0, 0) is inf in every sample: its
 	 * readers run fp32 with --precision auto (they were refused, 'must be
 	 * quantized and has no quantization parameters'), --precision int8
@@ -1864,16 +1887,43 @@ START_TEST(tools_input_shape)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
 	const char *m = OPS "/fold_torch_view.onnx", *x = OPS "/fold_torch_view.in0.npy";
-	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq", m, dir);
-	ck_assert_int_eq(c.status, 1);
-	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with "
-	                     "--input-shape x=1x3x<H>x<W>"), "%s", c.err);
+	/* under a long path (the model's path first, a line of 256 bytes cut
+	 * the advice: "or calibratio") the lines stay whole */
+	char deep[200], real[PATH_MAX], dm[300];
+	snprintf(deep, sizeof deep, "%s/%0150d", dir, 0);
+	ck_assert_int_eq(mkdir(deep, 0700), 0);
+	snprintf(dm, sizeof dm, "%s/m.onnx", deep);
+	ck_assert_ptr_nonnull(realpath(m, real));
+	ck_assert_int_eq(symlink(real, dm), 0);
+	sh_refused(&c, dir, "/m.onnx: input 'x': dims[2] is 'H' (symbolic): fix it with "
+	           "--input-shape x=1x3x<H>x<W> (dim 0 is the batch) or calibration samples of that"
+	           " shape\n", "dnnq-convert %s -o %s/v.dnnq", dm, dir);
 	/* dnnq-run has no --input-shape: its arrays fix the dims, and an array
-	 * of another rank is told the shape it needs */
-	sh(&c, dir, "dnnq-run %s -i " DIGITS "/test_y.npy -o %s", m, dir);
-	ck_assert_int_eq(c.status, 1);
-	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with an --input"
-	                     " array of shape 1x3x<H>x<W> (dim 0 is the batch)\n"), "%s", c.err);
+	 * of another rank is told the shape it needs, and named */
+	sh_refused(&c, dir, "/m.onnx: input 'x': dims[2] is 'H' (symbolic): fix it with an --input"
+	           " array of shape 1x3x<H>x<W> (dim 0 is the batch); the --input array given is "
+	           "[360], of rank 1 where the input has 4 (dim 0 counts the samples)\n",
+	           "dnnq-run %s -i " DIGITS "/test_y.npy -o %s", dm, dir);
+	/* calibration samples of another rank are named likewise */
+	sh_refused(&c, dir, "(dim 0 is the batch) or calibration samples of that shape; the "
+	           "calibration samples' array given is [360], of rank 1 where the input has 4 (dim"
+	           " 0 counts the samples)\n", "dnnq-convert %s -o %s/v.dnnq --calib " DIGITS
+	           "/test_y.npy", m, dir);
+	/* a directory of images saved one by one without the batch axis: named
+	 * with its first file's shape (it said only that x.npy was missing) */
+	char cdir[300];
+	snprintf(cdir, sizeof cdir, "%s/imgs", dir);
+	ck_assert_int_eq(mkdir(cdir, 0700), 0);
+	snprintf(path, sizeof path, "%s/img0.npy", cdir);
+	static const float img[3 * 6 * 6];
+	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 3, 6, 6 }, 3, img,
+	                                     NULL), 0);
+	sh_refused(&c, dir, "or calibration samples of that shape (the --calib directory has no "
+	           "x.npy; its first file's array is [3, 6, 6], of another rank)\n",
+	           "dnnq-convert %s -o %s/v.dnnq --calib %s", m, dir, cdir);
+	sh_refused(&c, dir, "/img0.npy: shape [3, 6, 6], want [n, 3, 6, 6] (n >= 1 samples); one "
+	           "sample without its batch axis? x[None] adds it\n",
+	           "dnnq-convert %s -o %s/v.dnnq --calib %s --input-shape x=1x3x6x6", m, dir, cdir);
 	/* --input-value: NAME=V expected; a value the input's type refuses */
 	sh(&c, dir, "dnnq-convert tests/onnx/rnn/if.onnx -o %s/i.dnnq --input-value sr", dir);
 	ck_assert_int_eq(c.status, 2);
