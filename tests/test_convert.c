@@ -2935,6 +2935,20 @@ START_TEST(tools_serve_typed)
 		free(a.data);
 		free(b.data);
 	}
+	/* an array in the other layout: dnnqctl infer names the transpose, as
+	 * dnnq-convert and dnnq-run do */
+	char nhwc[512];
+	static const int8_t zeros[2 * 4 * 4 * 3];
+	snprintf(nhwc, sizeof nhwc, "%s/nhwc.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(nhwc, DNNQ_DTYPE_S8, (size_t[]){ 2, 4, 4, 3 }, 4, zeros,
+	                                     NULL), 0);
+	sh(&c, dir, "dnnqctl --socket %s infer dq -i %s -o %s/out-nhwc", sock, nhwc, dir);
+	if (c.status != 1)
+		kill(pid, SIGKILL);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "nhwc.npy: shape 2x4x4x3: input 'x' wants [N, "
+	                                      "3, 4, 4] with N >= 1; channels last? np.transpose(x, "
+	                                      "(0, 3, 1, 2)) makes the NCHW array the input takes\n"),
+	              "%d: %s", c.status, c.err);
 	/* examples/infer.c (BINDIR/dnnq-example: make check-api builds it)
 	 * writes an s8 input and reads s8 and s32 outputs in their dtypes, not
 	 * as bytes: quantize_s8 maps the ramp's first values (< 1/32) to its
