@@ -50,6 +50,31 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
 	                     " (x.astype(np.float32) converts an array)" : "");
 }
 
+const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims)
+{
+	bool unbatched = a->ndim + 1 == rank;
+	for (unsigned k = 0; unbatched && k < a->ndim; k++)
+		unbatched = (int64_t)a->shape[k] == dims[k + 1];
+	if (unbatched)
+		return "; one sample without its batch axis? x[None] adds it";
+	if (rank != 4 || a->ndim != 4)
+		return "";
+	int64_t s1 = (int64_t)a->shape[1], s2 = (int64_t)a->shape[2], s3 = (int64_t)a->shape[3];
+	/* the input's dims permuted whole, else (its H and W taken from this
+	 * very array: symbolic) the channels alone where the other layout has
+	 * them */
+	bool last = s1 == dims[2] && s2 == dims[3] && s3 == dims[1];
+	bool first = s1 == dims[3] && s2 == dims[1] && s3 == dims[2];
+	if (last == first) {
+		last = !first && s3 == dims[1] && s1 != dims[1];
+		first = !last && s1 == dims[3] && s3 != dims[3];
+	}
+	return last ? "; channels last? np.transpose(x, (0, 3, 1, 2)) makes the NCHW array the "
+	              "input takes"
+	     : first ? "; channels first? np.transpose(x, (0, 2, 3, 1)) makes the NHWC array the "
+	               "input takes" : "";
+}
+
 static const char *descr_of(enum dnnq_dtype dt)
 {
 	switch (dt) {

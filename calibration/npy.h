@@ -65,6 +65,15 @@ int dnnq_npy_parse_flags(const void *buf, size_t len, unsigned flags, struct dnn
 int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char *input,
                          enum dnnq_dtype want, bool f32_for_u8, struct dnnq_diag *diag);
 
+/* A hint for an array a refused for an input of dims (rank of them;
+ * dims[0], the batch, not read): "; one sample without its batch axis?
+ * x[None] adds it" when a is dims[1..]; for a 4-D input, when a's dims are
+ * the input's in the other image layout, "; channels last? np.transpose(x,
+ * (0, 3, 1, 2)) makes the NCHW array the input takes", or its NHWC twin;
+ * "" when the shapes do not look so. dnnq-convert, dnnq-run and dnnqctl
+ * infer end their shape refusals so. */
+const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims);
+
 /* out[0..a->count) = the elements as floats (int32 rounds above 2^24). */
 void dnnq_npy_to_f32(const struct dnnq_npy *a, float *out);
 

@@ -88,7 +88,7 @@ struct dnnqd_reload {
 
 /* Whether a line about a failure is news, logged at its level rather than
  * at debug: its text not seen since the last reload that worked (while
- * fewer than CAUSES_KEPT texts are remembered; by their first 255 bytes),
+ * fewer than CAUSES_KEPT texts are remembered; by their first 511 bytes),
  * or past them the 2^nth failed reload in a row. */
 static bool news(struct dnnqd_reload *r, const char *text)
 {

@@ -73,10 +73,11 @@ int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, vo
 	for (unsigned k = 0; k < a->ndim; k++)
 		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", k ? ", " : "",
 		         a->shape[k]);
+	const char *hint = dnnq_npy_shape_hint(a, ndim, dims);
 	free(*buf);
 	*buf = NULL;
-	return dnnq_diag_set(diag, DNNQ_E_SHAPE, "%s: shape %s], want %s] (n >= 1 samples)", path,
-	                     got, want);
+	return dnnq_diag_set(diag, DNNQ_E_SHAPE, "%s: shape %s], want %s] (n >= 1 samples)%s",
+	                     path, got, want, hint);
 }
 
 static int by_name(const void *a, const void *b)

@@ -558,6 +558,22 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
 	return id < 0 ? id : DNNQ_OK;
 }
 
+/* The samples' shape for graph input k, named name: its named file's
+ * (--calib DIR), else the k-th nameless one's; NULL: none. */
+static const struct dnnq_onnx_shape *sample_of(const struct imp *m, const char *name, size_t k)
+{
+	const struct dnnq_onnx_import_opts *o = m->opts;
+	const struct dnnq_onnx_shape *pos = NULL;
+	for (size_t i = 0, nameless = 0; o && i < o->nsamples; i++) {
+		const struct dnnq_onnx_shape *s = &o->samples[i];
+		if (s->name && !strcmp(s->name, name))
+			return s;
+		if (!s->name && nameless++ == k)
+			pos = s;
+	}
+	return pos;
+}
+
 /* The shape the options give graph input k, named name, of shape sh:
  * --input-shape's (*strict), else the samples' of that rank (or of one
  * more, lifted: *lift); NULL: none. */
@@ -572,28 +588,21 @@ static const struct dnnq_onnx_shape *given_shape(const struct imp *m, const char
 		if (o->shapes[i].name && !strcmp(o->shapes[i].name, name))
 			return &o->shapes[i];
 	*strict = false;
-	const struct dnnq_onnx_shape *pos = NULL;
-	for (size_t i = 0, nameless = 0; o && i < o->nsamples; i++) {
-		const struct dnnq_onnx_shape *s = &o->samples[i];
-		if (s->name && !strcmp(s->name, name) && s->ndim == ndim)
-			return s;
-		/* samples of a model input lifted behind a batch axis (a dim 0 the
-		 * model fixes is not the batch: state.npy [n, 2, 1, 128] for
-		 * [2, batch, 128]): the dims after the batch axis */
-		const Onnx__TensorShapeProto__Dimension *d0 = ndim ? sh->dim[0] : NULL;
-		if (s->name && !strcmp(s->name, name) && s->ndim == ndim + 1 && d0 &&
-		    d0->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
-		    d0->dim_value > 1 && s->dims[1] == d0->dim_value) {
-			*lift = (struct dnnq_onnx_shape){ .name = s->name, .ndim = ndim };
-			memcpy(lift->dims, s->dims + 1, ndim * sizeof *lift->dims);
-			return lift;
-		}
-		if (s->name && !strcmp(s->name, name))
-			return NULL;
-		if (!s->name && nameless++ == k)
-			pos = s;
+	const struct dnnq_onnx_shape *s = sample_of(m, name, k);
+	if (s && s->ndim == ndim)
+		return s;
+	/* samples of a model input lifted behind a batch axis (a dim 0 the
+	 * model fixes is not the batch: state.npy [n, 2, 1, 128] for
+	 * [2, batch, 128]): the dims after the batch axis */
+	const Onnx__TensorShapeProto__Dimension *d0 = ndim ? sh->dim[0] : NULL;
+	if (s && s->name && s->ndim == ndim + 1 && d0 &&
+	    d0->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+	    d0->dim_value > 1 && s->dims[1] == d0->dim_value) {
+		*lift = (struct dnnq_onnx_shape){ .name = s->name, .ndim = ndim };
+		memcpy(lift->dims, s->dims + 1, ndim * sizeof *lift->dims);
+		return lift;
 	}
-	return pos && pos->ndim == ndim ? pos : NULL;
+	return NULL;
 }
 
 /* "x=1x3x<height>x<width>": what --input-shape would say, for the message
@@ -718,10 +727,12 @@ static int64_t symbolic_dim(const struct imp *m, const char *sym)
 
 /* dims[i] of input `what`: the model's, checked against the given shape's
  * (strict), or, symbolic, the given shape's, else the value the other
- * inputs' shapes give its symbol (symbolic_dim). */
+ * inputs' shapes give its symbol (symbolic_dim). other: the samples given
+ * for it when they are of another rank (named in the refusal). */
 static int input_dim(struct imp *m, const char *name, const char *what,
                      const Onnx__TensorShapeProto *sh, uint32_t i, uint32_t b,
-                     const struct dnnq_onnx_shape *given, bool strict, int64_t *out)
+                     const struct dnnq_onnx_shape *given, bool strict,
+                     const struct dnnq_onnx_shape *other, int64_t *out)
 {
 	const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
 	bool val = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
@@ -744,9 +755,18 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 	bool run = m->opts && m->opts->samples_are_inputs;
 	/* dnnq-run: the array's shape, ex without its "NAME=" */
 	const char *shape = ex + (strlen(name) < 60 ? strlen(name) : 60) + 1;
-	char missing[100] = "";
+	char missing[240] = "", dims[100] = "";
+	for (uint32_t k = 0; other && k < other->ndim && strlen(dims) < 80; k++)
+		snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%s%lld", k ? ", " : "",
+		         (long long)other->dims[k]);
 	if (!run && named_sample_missing(m->opts, name))
-		snprintf(missing, sizeof missing, " (the --calib directory has no %.60s.npy)", name);
+		snprintf(missing, sizeof missing, " (the --calib directory has no %.60s.npy%s%s%s)",
+		         name, other ? "; its first file's array is [" : "", dims,
+		         other ? "], of another rank" : "");
+	else if (other)
+		snprintf(missing, sizeof missing, "; the %s given is [%s], of rank %u where the input"
+		         " has %zu (dim 0 counts the samples)", run ? "--input array" :
+		         "calibration samples' array", dims, other->ndim, sh->n_dim);
 	imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: fix it with %s%s (dim %u is"
 	            " the batch)%s%s", what, i, param ? "'" : "unknown", param ? S(d->dim_param) : "",
 	            param ? "' (symbolic)" : "", run ? "an --input array of shape " : "--input-shape ",
@@ -874,6 +894,7 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k, 
 	bool strict;
 	struct dnnq_onnx_shape lift;
 	const struct dnnq_onnx_shape *given = given_shape(m, v.name, k, tt->shape, &strict, &lift);
+	const struct dnnq_onnx_shape *other = given ? NULL : sample_of(m, v.name, k);
 	if (given && strict && given->ndim != v.ndim) {
 		imp_problem(m, DNNQ_E_SHAPE, "%s: --input-shape gives %u dims, the model %u", what,
 		            given->ndim, v.ndim);
@@ -902,7 +923,7 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k, 
 			continue;
 		}
 		int64_t dv;
-		int rc = input_dim(m, v.name, what, tt->shape, i, b, given, strict, &dv);
+		int rc = input_dim(m, v.name, what, tt->shape, i, b, given, strict, other, &dv);
 		if (rc)
 			return rc;
 		if (dv <= 0 || dv > IMP_MAX_DIM || !dnnq_mul_size(numel, (size_t)dv, &numel) ||

@@ -42,9 +42,11 @@ const char *dnnq_status_name(int status);
 
 /* One line that says what is wrong with outside input, naming the field
  * and the rule ("qtensor: dims[1] = ...: element count overflows"): filled
- * by the functions that judge such input, printed by whoever called them. */
+ * by the functions that judge such input, printed by whoever called them.
+ * 512 bytes: the importer's lines run to 300 and more, and a tool puts the
+ * model's path before them (at 256 the advice at their end was cut). */
 struct dnnq_diag {
-	char msg[256];
+	char msg[512];
 };
 
 /* The length of the character at s when it is UTF-8 text: a well-formed

@@ -1254,6 +1254,39 @@ START_TEST(npy_int64_converted)
 }
 END_TEST
 
+/* One sample without the batch axis named; the other image layout named:
+ * an NHWC array for an NCHW input (cls's
+ * [n, 3, 48, 192]; its H and W fixed by that very array, [n, 3, 192, 3]),
+ * an NCHW array for an NHWC input (BlazeFace's [n, 128, 128, 3]), not for
+ * a square input of equal dims, another mismatch or another rank. */
+START_TEST(npy_shape_hint)
+{
+	static const struct { size_t a[4]; int64_t in[4]; const char *want; } c[] = {
+		{ { 4, 48, 192, 3 }, { 1, 3, 48, 192 }, "channels last? np.transpose(x, (0, 3, 1, 2))" },
+		{ { 4, 48, 192, 3 }, { 1, 3, 192, 3 }, "channels last? np.transpose(x, (0, 3, 1, 2))" },
+		{ { 2, 3, 128, 128 }, { 1, 128, 128, 3 }, "channels first? np.transpose(x, (0, 2, 3, 1))" },
+		{ { 2, 3, 96, 64 }, { 1, 96, 64, 3 }, "channels first? np.transpose(x, (0, 2, 3, 1))" },
+		{ { 2, 3, 3, 3 }, { 1, 3, 3, 3 }, NULL },
+		{ { 2, 5, 6, 7 }, { 1, 3, 6, 7 }, NULL },
+		{ { 2, 6, 7, 3 }, { 1, 4, 6, 7 }, NULL },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		struct dnnq_npy a = { .ndim = 4 };
+		memcpy(a.shape, c[i].a, sizeof c[i].a);
+		const char *h = dnnq_npy_shape_hint(&a, 4, c[i].in);
+		ck_assert_msg(c[i].want ? strstr(h, c[i].want) == h + 2 : !h[0], "%zu: '%s'", i, h);
+		a.ndim = 3;
+		ck_assert_str_eq(dnnq_npy_shape_hint(&a, 4, c[i].in), "");
+	}
+	/* one sample without the batch axis (hey_jarvis's [n, 16, 96]) */
+	struct dnnq_npy a = { .ndim = 2, .shape = { 16, 96 } };
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 3, (int64_t[]){ 1, 16, 96 }),
+	                 "; one sample without its batch axis? x[None] adds it");
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 3, (int64_t[]){ 1, 15, 96 }), "");
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 2, (int64_t[]){ 1, 96 }), "");
+}
+END_TEST
+
 START_TEST(npy_file_wrappers)
 {
 	char path[] = "/tmp/dnnq-calib-XXXXXX";
@@ -1416,6 +1449,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, npy_rejects_bad_preambles);
 	tcase_add_test(tc, npy_survives_corruption);
 	tcase_add_test(tc, npy_file_wrappers);
+	tcase_add_test(tc, npy_shape_hint);
 	tcase_add_test(tc, npy_float64_converted);
 	tcase_add_test(tc, npy_int64_converted);
 	tcase_add_test(tc, json_one_object_on_stdout);

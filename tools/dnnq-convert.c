@@ -1057,7 +1057,8 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 		return;
 	}
 	if (ir->max_batch)
-		printf("import: batch fixed to %u (runs of a larger batch are refused): %s\n",
+		printf("import: batch fixed to %u (dnnq-run and dnnqctl infer run a larger one a "
+		       "sample at a time): %s\n",
 		       ir->max_batch, ir->batch_note);
 	if (!ir->nremoved)
 		return;

@@ -60,6 +60,7 @@ struct io {
 	void *buf;                      /* inputs: the .npy file; outputs: the data */
 	struct dnnq_npy a;              /* inputs */
 	size_t bytes;                   /* outputs */
+	size_t sample;                  /* the bytes of one sample */
 };
 
 struct run {
@@ -70,6 +71,8 @@ struct run {
 	struct dnnq_executor ex;
 	size_t nin, nout, batch;
 	uint32_t max_batch;             /* the model's (0: any) */
+	size_t chunk;                   /* samples a run of the model takes: the
+	                                 * batch, or 1, runs after runs */
 	struct io in[MAX_IO], out[MAX_IO];
 	const void *inp[MAX_IO];
 	void *outp[MAX_IO];
@@ -386,10 +389,20 @@ static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 
 static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
-	if (r->max_batch && r->batch > r->max_batch)
-		return dnnq_diag_set(d, DNNQ_E_RANGE, "%s: batch %zu: the model runs a batch of at "
-		                     "most %u (its graph moves the batch off dim 0: "
-		                     "the import fixed the batch)", o->model, r->batch, (unsigned)r->max_batch);
+	/* a model whose import fixed its batch (its graph moves the batch off
+	 * dim 0) runs the samples one at a time, as dnnqctl infer splits a call
+	 * into requests */
+	r->chunk = r->max_batch && r->batch > r->max_batch ? 1 : r->batch;
+	if (r->chunk < r->batch && o->profile)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "--profile: batch %zu: the model runs a batch of"
+		                     " at most %u (the import fixed it), so %zu runs: profile one",
+		                     r->batch, (unsigned)r->max_batch, r->batch);
+	if (r->chunk < r->batch)
+		fprintf(stderr, "%s: %s: batch %zu: the model runs a batch of at most %u (the import "
+		        "fixed it): %zu runs of one sample, as dnnqctl infer sends them\n", argv0,
+		        o->model, r->batch, (unsigned)r->max_batch, r->batch);
+	for (size_t i = 0; i < r->nin; i++)
+		r->in[i].sample = r->in[i].a.nbytes / r->batch;
 	if (!r->onnx) {
 		int cpus[256];
 		unsigned ncpus = o->pin ? dnnq_pool_allowed_cpus(o->threads, cpus) : 0;
@@ -405,20 +418,21 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 			r->ex = dnnq_pool_executor(r->pool);
 		}
 		struct dnnq_diag why = { "" };
-		int rc = dnnq_graph_plan(r->g, r->batch, o->threads, &why);
+		int rc = dnnq_graph_plan(r->g, r->chunk, o->threads, &why);
 		if (rc)
-			return dnnq_diag_set(d, rc, "%s: batch %zu: %s", o->model, r->batch, why.msg);
+			return dnnq_diag_set(d, rc, "%s: batch %zu: %s", o->model, r->chunk, why.msg);
 	}
 	for (size_t i = 0; i < r->nout; i++) {
 		struct io *io = &r->out[i];
 		if (r->onnx) {
 			const struct dnnq_ir_value *v = &r->ir.values[r->ir.outputs[i]];
-			io->bytes = dnnq_ir_numel(v, r->batch) * dnnq_ir_dtype_size(v->dtype);
+			io->sample = dnnq_ir_numel(v, r->chunk) * dnnq_ir_dtype_size(v->dtype) / r->chunk;
 		} else {
 			struct dnnq_tensor_info ti;
 			dnnq_graph_output_info(r->g, i, &ti);
-			io->bytes = ti.bytes;
+			io->sample = ti.bytes / r->chunk;
 		}
+		io->bytes = io->sample * r->batch;
 		io->dims[0] = (int64_t)r->batch;
 		io->buf = dnnq_aligned_alloc(io->bytes ? io->bytes : 1);
 		if (!io->buf)
@@ -428,15 +442,33 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	return DNNQ_OK;
 }
 
+/* The model run on samples [s, s + chunk) of the inputs and outputs. */
+static int run_chunk(const struct opts *o, struct run *r, size_t s, struct dnnq_diag *d)
+{
+	const void *in[MAX_IO];
+	void *out[MAX_IO];
+	for (size_t i = 0; i < r->nin; i++)
+		in[i] = (const char *)r->inp[i] + s * r->in[i].sample;
+	for (size_t i = 0; i < r->nout; i++)
+		out[i] = (char *)r->outp[i] + s * r->out[i].sample;
+	return r->onnx ? dnnq_ir_run(&r->ir, r->chunk, in, out, NULL, NULL, d)
+	               : dnnq_graph_run_profiled(r->g, in, out, o->threads > 1 ? &r->ex : NULL,
+	                                         r->run_ns);
+}
+
 static int run_once(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
-	if (r->onnx)
-		return dnnq_ir_run(&r->ir, r->batch, r->inp, r->outp, NULL, NULL, d);
+	int rc = DNNQ_OK;
+	if (r->onnx) {
+		for (size_t s = 0; !rc && s < r->batch; s += r->chunk)
+			rc = run_chunk(o, r, s, d);
+		return rc;
+	}
 	size_t nn = dnnq_graph_num_nodes(r->g);
 	if (r->run_ns)
 		memset(r->run_ns, 0, nn * sizeof *r->run_ns);
-	int rc = dnnq_graph_run_profiled(r->g, r->inp, r->outp, o->threads > 1 ? &r->ex : NULL,
-	                                 r->run_ns);
+	for (size_t s = 0; !rc && s < r->batch; s += r->chunk)
+		rc = run_chunk(o, r, s, d);
 	for (size_t i = 0; r->run_ns && i < nn; i++) {
 		r->ns[i] += r->run_ns[i];
 		if (r->run_ns[i] < r->min_ns[i])
