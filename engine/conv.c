@@ -321,9 +321,9 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 		}
 		memset(c->seg_zero, d->in_qp.zero_point, d->kw * d->cin);
 	}
-	c->bands = c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && !c->seg_zero &&
-	           d->groups == 1 && d->dil_h == 1 && d->dil_w == 1 && d->kh > d->stride_h &&
-	           c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni;
+	c->bands = c->path == DNNQ_CONV_IM2COL && !c->wino && d->isa == DNNQ_ISA_AVX512VNNI &&
+	           !c->seg_zero && d->groups == 1 && d->dil_h == 1 && d->dil_w == 1 &&
+	           d->kh > d->stride_h && c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni;
 	if (c->path == DNNQ_CONV_DEPTHWISE) {
 		if (!(c->dw_zero = malloc(d->cout))) {
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
