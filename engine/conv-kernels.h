@@ -56,9 +56,10 @@ struct dnnq_conv {
 	 * (dnnq_gemm_segs_avx512vnni); kw * cin bytes of the input zero point
 	 * for the rows in the padding; else NULL */
 	uint8_t *seg_zero;
-	/* im2col by bands on VNNI where not by segments (one group, no
-	 * dilation, kernels taller than their stride: ResNet's 7x7 stem,
-	 * MobileNet's 3x3 stride-2 ones): per band of output rows and strip
+	/* im2col by bands on VNNI where neither by segments nor Winograd (one
+	 * group, no dilation, kernels taller than their stride: ResNet's 7x7
+	 * stem, MobileNet's 3x3 stride-2 one, convolutions with weight zero
+	 * points): per band of output rows and strip
 	 * of columns, each column's kw * cin input runs of the band's input
 	 * rows one after the other, in which pixel (oy, ox)'s im2col row is
 	 * the window from stride_h * (oy - oy0) runs on; up to kh /

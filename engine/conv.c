@@ -321,9 +321,9 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 		}
 		memset(c->seg_zero, d->in_qp.zero_point, d->kw * d->cin);
 	}
-	c->bands = c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && !c->seg_zero &&
-	           d->groups == 1 && d->dil_h == 1 && d->dil_w == 1 && d->kh > d->stride_h &&
-	           c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni;
+	c->bands = c->path == DNNQ_CONV_IM2COL && !c->wino && d->isa == DNNQ_ISA_AVX512VNNI &&
+	           !c->seg_zero && d->groups == 1 && d->dil_h == 1 && d->dil_w == 1 &&
+	           d->kh > d->stride_h && c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni;
 	if (c->path == DNNQ_CONV_DEPTHWISE) {
 		if (!(c->dw_zero = malloc(d->cout))) {
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
@@ -461,8 +461,6 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 	return size_scratch(c, nthreads ? nthreads : 1);
 }
 
-/* Row r of the im2col block: output pixel p's receptive field in group g,
- * tap-major (ky, kx, channel) like the OHWI weights. */
 /* memcpy for the short runs of im2col (3 channels x 7 taps = 21 bytes on a
  * first layer): fixed-size moves the compiler inlines, overlapping at the
  * end, instead of a library call per run. */
@@ -521,6 +519,8 @@ static void kernel_run(const struct dnnq_conv *c, const uint8_t *in, ptrdiff_t i
 		memset(row + hi * cin, zx, (kw - hi) * cin);
 }
 
+/* The im2col row of output pixel (img, oy, ox): its receptive field in
+ * group g, tap-major (ky, kx, channel) like the OHWI weights. */
 static void im2col_row(const struct dnnq_conv *c, size_t img, size_t oy, size_t ox, size_t g,
                        uint8_t *row)
 {

@@ -23,10 +23,11 @@
  *     per-thread scratch (padding filled with the input zero point, i.e. a
  *     real 0), then the GEMM micro-kernels, group by group; on AVX-512
  *     VNNI kernel rows of a multiple of 4 bytes are read in place (by
- *     segments), and one-group kernels taller than their stride (first
- *     layers) copy each input run once per band of output rows, the
- *     im2col rows windows into those runs (dnnq_conv_path
- *     "im2col-bands").
+ *     segments, symmetric weights), and the other one-group kernels
+ *     without dilation taller than their stride (first layers' rows of 3
+ *     channels, weights with zero points) copy each input run once per
+ *     band of output rows, the im2col rows windows into those runs
+ *     (dnnq_conv_path "im2col-bands").
  */
 #ifndef DNNQ_ENGINE_CONV_H
 #define DNNQ_ENGINE_CONV_H

@@ -122,6 +122,28 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 	d->clip_max = 0.25f * os * 128;
 }
 
+/* make_problem's description of kind, its operands for the caller to
+ * draw (extreme_operands, random_operands). */
+static struct dnnq_conv_desc *bare_problem(struct rng *r, struct cproblem *p, int kind)
+{
+	make_problem(r, p, kind);
+	free(p->x);
+	free(p->wt);
+	p->x = NULL;
+	p->wt = NULL;
+	return &p->d;
+}
+
+/* Weight zero points in [-10, 10] drawn for p's nwq quantizers, and
+ * given to the description where on. */
+static void weight_zero_points(struct rng *r, struct cproblem *p, bool on)
+{
+	p->w_zp = realloc(p->w_zp, p->d.nwq * sizeof *p->w_zp);
+	for (size_t j = 0; j < p->d.nwq; j++)
+		p->w_zp[j] = (int32_t)rng_int(r, -10, 10);
+	p->d.w_zero_point = on ? p->w_zp : NULL;
+}
+
 /* p's input and weights anew for its description: every value drawn
  * uniformly (the weights over all of int8). */
 static void random_operands(struct rng *r, struct cproblem *p)
@@ -478,10 +500,7 @@ static void extreme_operands(struct rng *r, struct cproblem *p, size_t k, int xs
  * 2 along x. */
 static struct dnnq_conv_desc *stem_problem(struct rng *r, struct cproblem *p, int i, size_t cout)
 {
-	make_problem(r, p, 4);
-	free(p->x);
-	free(p->wt);
-	struct dnnq_conv_desc *d = &p->d;
+	struct dnnq_conv_desc *d = bare_problem(r, p, 4);
 	d->cin = 1 + (size_t)i % 4;
 	d->cout = cout;
 	d->kw = 7;
@@ -507,25 +526,35 @@ static void stem_operands(struct rng *r, struct cproblem *p, int i)
 	}
 }
 
-/* p takes the stem on AVX2 and gives scalar's outputs bit for bit on 1 up
- * to `threads` threads; p freed. */
-static void stem_against_scalar(struct cproblem *p, unsigned threads)
+/* p takes `path` on isa (NULL: any) and gives scalar's outputs bit for
+ * bit on 1 up to `threads` threads; p freed. */
+static void isa_matches_scalar(struct cproblem *p, enum dnnq_isa isa, const char *path,
+                               unsigned threads)
 {
 	const struct dnnq_conv_desc *d = &p->d;
-	assert_path(p, DNNQ_ISA_AVX2, "stem-winograd");
+	if (path)
+		assert_path(p, isa, path);
 	uint8_t *ys = run(p, DNNQ_ISA_SCALAR, 1);
 	size_t n = out_bytes(p);
 	for (unsigned t = 1; t <= threads; t++) {
-		uint8_t *y = run(p, DNNQ_ISA_AVX2, t);
+		uint8_t *y = run(p, isa, t);
 		ck_assert_msg(!memcmp(ys, y, n),
-		              "avx2 on %u threads != scalar (cin %zu cout %zu kh %zu stride %zu "
+		              "%s on %u threads != scalar (cin %zu cout %zu %zux%zu stride %zux%zu "
 		              "dilation %zu pads %zu %zu %zu %zu, %zu x %zux%zu)",
-		              t, d->cin, d->cout, d->kh, d->stride_h, d->dil_h, d->pad_t, d->pad_l,
-		              d->pad_b, d->pad_r, p->n, p->h, p->w);
+		              dnnq_isa_name(isa), t, d->cin, d->cout, d->kh, d->kw, d->stride_h,
+		              d->stride_w, d->dil_h, d->pad_t, d->pad_l, d->pad_b, d->pad_r, p->n, p->h,
+		              p->w);
 		free(y);
 	}
 	free(ys);
 	free_problem(p);
+}
+
+/* p takes the stem on AVX2 and gives scalar's outputs bit for bit on 1 up
+ * to `threads` threads; p freed. */
+static void stem_against_scalar(struct cproblem *p, unsigned threads)
+{
+	isa_matches_scalar(p, DNNQ_ISA_AVX2, "stem-winograd", threads);
 }
 
 /* The stem by 1-D Winograd (AVX2, 7-tap rows at stride 2 along x): cin
@@ -825,6 +854,66 @@ START_TEST(im2col_segments)
 }
 END_TEST
 
+/* Random one-group problems on the VNNI table at its paths' bounds:
+ * input channels around Winograd's 65..128 (64, 129, 130) and kernel
+ * rows of a multiple of 4 bytes or not (by segments or by bands), 3x3
+ * stride 1 a third of the time, else kh, kw 1..7, strides 1..4,
+ * dilations 1 or 2, pads up to the kernel + 1, widths up to 150 (strips
+ * past DNNQ_GEMM_MC), batches of 1..3, weight zero points a quarter of
+ * the time, extreme operands, u8 / int32 / float outputs: whichever path
+ * create chose, bit for bit against scalar on 1, 2 and 3 threads (the
+ * selection admitting a shape its kernel gets wrong fails it). */
+START_TEST(vnni_paths_random)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX512VNNI))
+		return;
+	struct rng r = { 990000 + (uint64_t)_i };
+	struct cproblem p;
+	struct dnnq_conv_desc *d = bare_problem(&r, &p, 0);
+	static const size_t cins[] = { 1, 2, 3, 5, 6, 7, 9, 12, 15, 33,
+	                               63, 64, 65, 66, 67, 99, 127, 128, 129, 130 };
+	d->groups = 1;
+	d->cin = cins[rng_int(&r, 0, 19)];
+	d->cout = (size_t)rng_int(&r, 1, 80);
+	d->kh = (size_t)rng_int(&r, 1, 7);
+	d->kw = (size_t)rng_int(&r, 1, 7);
+	if (rng_int(&r, 0, 2) == 0) {
+		d->kh = d->kw = 3;
+		d->stride_h = d->stride_w = d->dil_h = d->dil_w = 1;
+	} else {
+		d->stride_h = (size_t)rng_int(&r, 1, 4);
+		d->stride_w = (size_t)rng_int(&r, 1, 4);
+		d->dil_h = rng_int(&r, 0, 3) == 0 ? 2 : 1;
+		d->dil_w = rng_int(&r, 0, 3) == 0 ? 2 : 1;
+	}
+	d->pad_t = (size_t)rng_int(&r, 0, (int64_t)d->kh + 1);
+	d->pad_b = (size_t)rng_int(&r, 0, (int64_t)d->kh + 1);
+	d->pad_l = (size_t)rng_int(&r, 0, (int64_t)d->kw + 1);
+	d->pad_r = (size_t)rng_int(&r, 0, (int64_t)d->kw + 1);
+	p.n = (size_t)rng_int(&r, 1, 3);
+	p.h = (size_t)rng_int(&r, 1, 20);
+	p.w = (size_t)rng_int(&r, 1, rng_int(&r, 0, 3) == 0 ? 150 : 20);
+	size_t eh = d->dil_h * (d->kh - 1) + 1, ew = d->dil_w * (d->kw - 1) + 1;
+	if (p.h + d->pad_t + d->pad_b < eh)
+		d->pad_b += eh - (p.h + d->pad_t + d->pad_b);
+	if (p.w + d->pad_l + d->pad_r < ew)
+		d->pad_r += ew - (p.w + d->pad_l + d->pad_r);
+	size_t k = d->kh * d->kw * d->cin;
+	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, 255, _i % 2 ? 127 : -128, 0.001, 0.01,
+	                 _i % 2, _i % 4 < 2);
+	bool wzp = rng_int(&r, 0, 3) == 0;
+	weight_zero_points(&r, &p, wzp);
+	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
+	int od = (int)rng_int(&r, 0, 5);
+	if (od >= 4) {
+		d->out_dtype = od == 4 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
+		d->clip = false;
+		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
+	}
+	isa_matches_scalar(&p, DNNQ_ISA_AVX512VNNI, NULL, 3);
+}
+END_TEST
+
 /* The VNNI im2col by bands (one group, no dilation, kernel rows not a
  * multiple of 4 bytes or weights with zero points, kernels taller than
  * their stride): kh 2..7 at strides 1..3 (below kh) down and 1..3 across,
@@ -843,10 +932,7 @@ START_TEST(im2col_bands)
 	static const size_t couts[] = { 1, 7, 16, 33, 64, 70 };
 	struct rng r = { 25000 + (uint64_t)_i };
 	struct cproblem p;
-	make_problem(&r, &p, 4);
-	free(p.x);
-	free(p.wt);
-	struct dnnq_conv_desc *d = &p.d;
+	struct dnnq_conv_desc *d = bare_problem(&r, &p, 4);
 	bool wzp = _i % 5 == 4;
 	d->cin = wzp ? 8 : 1 + (size_t)_i % 3;
 	d->cout = couts[_i % 6];
@@ -876,10 +962,7 @@ START_TEST(im2col_bands)
 	size_t k = d->kh * d->kw * d->cin;
 	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, _i % 2 ? 255 : 0, _i % 4 < 2 ? 127 : -128,
 	                 0.001, 0.01, _i % 2, _i % 3 != 1);
-	p.w_zp = realloc(p.w_zp, d->nwq * sizeof *p.w_zp);
-	for (size_t j = 0; j < d->nwq; j++)
-		p.w_zp[j] = (int32_t)rng_int(&r, -10, 10);
-	d->w_zero_point = wzp ? p.w_zp : NULL;
+	weight_zero_points(&r, &p, wzp);
 	d->in_qp.zero_point = _i / 2 % 3 == 0 ? 0 : _i / 2 % 3 == 1 ? 255 : d->in_qp.zero_point;
 	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
 	if (_i % 4 >= 2) {
@@ -887,7 +970,6 @@ START_TEST(im2col_bands)
 		d->clip = false;
 		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
 	}
-	assert_path(&p, DNNQ_ISA_AVX512VNNI, "im2col-bands");
 	if (_i == 0) {
 		/* not taken: a dilation down, a kernel no taller than its
 		 * stride, rows by segments, another table */
@@ -905,18 +987,51 @@ START_TEST(im2col_bands)
 		free(w);
 		assert_path(&p, DNNQ_ISA_SCALAR, "im2col");
 	}
-	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
-	size_t n = out_bytes(&p);
-	for (unsigned t = 1; t <= 3; t++) {
-		uint8_t *y = run(&p, DNNQ_ISA_AVX512VNNI, t);
-		ck_assert_msg(!memcmp(ys, y, n), "%u threads != scalar (cin %zu cout %zu %zux%zu "
-		              "stride %zux%zu pads %zu %zu %zu %zu, %zu x %zux%zu)", t, d->cin, d->cout,
-		              d->kh, d->kw, d->stride_h, d->stride_w, d->pad_t, d->pad_l, d->pad_b,
-		              d->pad_r, p.n, p.h, p.w);
-		free(y);
-	}
-	free(ys);
-	free_problem(&p);
+	isa_matches_scalar(&p, DNNQ_ISA_AVX512VNNI, "im2col-bands", 3);
+}
+END_TEST
+
+/* im2col by bands where a band's runs pass BAND_BYTES (conv.c): kernel
+ * rows of hundreds of bytes (33 channels x 11 taps, 255 x 5, 130 x 3 with
+ * weight zero points), so fewer runs fit than the kernel has rows (bands
+ * of one output row) or none; AlexNet's 11x11 stride 4, 5x5 and 3x3
+ * stride 2, a 2x7 kernel at stride 1; strips past DNNQ_GEMM_MC columns;
+ * batches of 1 and 2, the path asserted and bit for bit against scalar on
+ * 1, 2 and 3 threads. */
+START_TEST(im2col_bands_long_runs)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX512VNNI))
+		return;
+	static const struct { size_t cin, kh, kw, sh, sw; } shapes[] = {
+		{ 33, 11, 11, 4, 4 }, { 255, 5, 5, 2, 2 }, { 130, 3, 3, 2, 2 },
+		{ 3, 11, 11, 4, 4 }, { 45, 2, 7, 1, 3 },
+	};
+	struct rng r = { 26000 + (uint64_t)_i };
+	struct cproblem p;
+	struct dnnq_conv_desc *d = bare_problem(&r, &p, 0);
+	const size_t s = (size_t)_i % 5;
+	d->groups = 1;
+	d->cin = shapes[s].cin;
+	d->cout = _i % 2 ? 17 : 70;
+	d->kh = shapes[s].kh;
+	d->kw = shapes[s].kw;
+	d->stride_h = shapes[s].sh;
+	d->stride_w = shapes[s].sw;
+	d->dil_h = d->dil_w = 1;
+	d->pad_t = (size_t)rng_int(&r, 0, (int64_t)d->kh - 1);
+	d->pad_b = (size_t)rng_int(&r, 0, (int64_t)d->kh - 1);
+	d->pad_l = (size_t)rng_int(&r, 0, (int64_t)d->kw - 1);
+	d->pad_r = (size_t)rng_int(&r, 0, (int64_t)d->kw - 1);
+	p.n = 1 + (size_t)_i / 5 % 2;
+	p.h = d->kh + (size_t)rng_int(&r, 0, 6);
+	p.w = d->kw + (_i >= 5 ? 64 * d->stride_w + (size_t)rng_int(&r, 0, 40)
+	                       : (size_t)rng_int(&r, 0, 20));
+	size_t k = d->kh * d->kw * d->cin;
+	extreme_operands(&r, &p, k, 0, 0, 0, 0, 0.001, 0.01, _i % 2, true);
+	bool wzp = s == 2;
+	weight_zero_points(&r, &p, wzp);
+	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
+	isa_matches_scalar(&p, DNNQ_ISA_AVX512VNNI, "im2col-bands", 3);
 }
 END_TEST
 
@@ -925,10 +1040,7 @@ END_TEST
  * AVX2); the caller fills p->x and p->wt. */
 static void wino_problem(struct rng *r, struct cproblem *p, size_t cin, size_t cout)
 {
-	make_problem(r, p, 0);
-	free(p->wt);
-	free(p->x);
-	struct dnnq_conv_desc *d = &p->d;
+	struct dnnq_conv_desc *d = bare_problem(r, p, 0);
 	d->groups = 1;
 	d->cin = cin;
 	d->cout = cout;
@@ -1453,6 +1565,7 @@ START_TEST(set_up_again)
 }
 END_TEST
 
+
 Suite *suite_conv(void)
 {
 	Suite *s = suite_create("conv");
@@ -1470,6 +1583,8 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, im2col_bands, 0, 40);
+	tcase_add_loop_test(tc, im2col_bands_long_runs, 0, 10);
+	tcase_add_loop_test(tc, vnni_paths_random, 0, 40);
 	tcase_add_loop_test(tc, winograd_edges, 0, 108);
 	tcase_add_loop_test(tc, winograd_fly, 0, 27);
 	tcase_add_loop_test(tc, winograd_fly_hostile, 0, 6);
