@@ -30,8 +30,18 @@
  * was timed (their schedstat run_delay, in ns: /proc/stat's busy time
  * moves in 10 ms ticks, coarser than a row's ~30 ms of timed runs on
  * the small models); a note names the rows where that passed
- * WAITED_MAX, as not judged. Output SQNR of each engine is against ORT fp32's output on the
- * same input.
+ * WAITED_MAX, as not judged. After each dnnq block the calling thread
+ * (dnnq's first) runs the int8 peak loop (engine/peak.h) for
+ * VEC_SECONDS: `dnnq vec` is the median of those rates over the best any
+ * block reached in this run (the caller alone: on two threads the rate
+ * would also fall whenever the worker waits for its CPU, which `dnnq
+ * waited` says already, and the worker's core goes unprobed). On a VM
+ * whose cores the host shares with another guest's SMT thread the vector
+ * ports' throughput falls by a quarter to a half for seconds at a time
+ * while the clock barely moves (docs/graph.md, "Idle gaps and phases on
+ * the Zen 5 host"), and a row's time with it; a note names the rows
+ * below VEC_MIN. Output SQNR of each engine is
+ * against ORT fp32's output on the same input.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -59,6 +69,8 @@ extern char **environ;
 #define MAX_ISAS     2
 #define MAX_CFG      2        /* thread counts: 1 and N */
 #define MAX_TIMES    (ROUNDS * REPS)
+#define VEC_SECONDS  1e-3     /* the peak loop after each dnnq block */
+#define VEC_MIN      0.85     /* dnnq vec below: the row ran on shared vector ports */
 
 static const char *const models[] = { "resnet18", "mobilenet_v2", "mobilenet_v3_small" };
 
@@ -76,6 +88,8 @@ struct cand {
 	double t[MAX_TIMES];              /* block after block, REPS each */
 	unsigned n;
 	double waited_s, wall_s;          /* dnnq: its threads' waits for a CPU over its timed runs */
+	double vec[ROUNDS];               /* dnnq: the peak loop's GOPS on the caller, a block each */
+	unsigned nvec;
 };
 
 struct run {
@@ -91,6 +105,9 @@ struct run {
 	/* dnnq[isa][cfg], then ORT: int8[cfg], fp32[cfg] (its session order) */
 	struct cand dnnq[MAX_ISAS][MAX_CFG], ort_c[2][MAX_CFG];
 	double sqnr[MAX_ISAS];
+	bool has_peak;                    /* the CPU runs a peak loop: kind `peak` */
+	enum dnnq_peak_kind peak;
+	double vec_best;                  /* the best block's GOPS on the caller, this run */
 };
 
 /* DIR/NAME SUFFIX; free() it. */
@@ -316,10 +333,13 @@ static void teardown(struct run *r)
 static void time_block(struct run *r, struct cand *c, unsigned reps)
 {
 	bench_sleep(SETTLE);
-	if (c->g)
+	if (c->g) {
 		dnnq_time(r, c, reps);
-	else
+		if (r->has_peak)
+			c->vec[c->nvec++] = dnnq_peak_gops(r->peak, VEC_SECONDS, NULL);
+	} else {
 		ort_time(&r->ort, c, reps);
+	}
 }
 
 static unsigned rounds_of(void)
@@ -375,12 +395,14 @@ static const struct bench_col cols[] = {
 	{ "ort_int8_sqnr_db", "ORT8 dB", 7, 1 },
 	{ "others_cpus", "others", 6, 2 },
 	{ "dnnq_waited", "dnnq waited", 11, 3 },
+	{ "dnnq_vec", "dnnq vec", 8, 2 },
 };
 
-/* The rows other processes disturbed ("resnet18 avx2 2t, ..."): their
- * times are not judged against the targets. WAITED_MAX: the share of its
- * threads' time a row's dnnq may wait for a CPU (each wait delays a run,
- * and on two threads a join, by as much). */
+/* The rows other processes disturbed ("resnet18 avx2 2t, ..."): the
+ * ones that waited for a CPU are not judged against the targets; the
+ * ones that ran on shared vector ports are named too. WAITED_MAX: the
+ * share of its threads' time a row's dnnq may wait for a CPU (each wait
+ * delays a run, and on two threads a join, by as much). */
 #define WAITED_MAX 0.02
 
 /* The share of its threads' time c's timed runs waited for a CPU; -1:
@@ -395,17 +417,38 @@ struct disturbed {
 	size_t len;
 };
 
-static void note_disturbed(struct disturbed *d, const struct run *r, unsigned i, unsigned c)
+/* Row i, c named in d's list. */
+static void note_row(struct disturbed *d, const struct run *r, unsigned i, unsigned c)
 {
-	if (waited(&r->dnnq[i][c], r->threads[c]) <= WAITED_MAX || d->len >= sizeof d->list)
+	if (d->len >= sizeof d->list)
 		return;
 	d->len += (size_t)snprintf(d->list + d->len, sizeof d->list - d->len, "%s%s %s %ut",
 	                           d->len ? ", " : "", r->name, dnnq_isa_name(r->isa[i]),
 	                           r->threads[c]);
 }
 
-static void rows(struct bench_table *t, struct run *r, double others, struct disturbed *dist)
+/* dnnq vec of each dnnq row (-1: no peak loop here); first raises
+ * r->vec_best by this model's blocks. */
+static void vec_shares(struct run *r, double share[MAX_ISAS][MAX_CFG])
 {
+	for (unsigned i = 0; i < r->nisa; i++)
+		for (unsigned c = 0; c < r->ncfg; c++)
+			for (unsigned k = 0; k < r->dnnq[i][c].nvec; k++)
+				if (r->dnnq[i][c].vec[k] > r->vec_best)
+					r->vec_best = r->dnnq[i][c].vec[k];
+	for (unsigned i = 0; i < r->nisa; i++)
+		for (unsigned c = 0; c < r->ncfg; c++) {
+			struct cand *dc = &r->dnnq[i][c];
+			share[i][c] = dc->nvec && r->vec_best > 0
+			              ? bench_median(dc->vec, dc->nvec) / r->vec_best : -1;
+		}
+}
+
+static void rows(struct bench_table *t, struct run *r, double others, struct disturbed *dist,
+                 struct disturbed *shared)
+{
+	double vec[MAX_ISAS][MAX_CFG];
+	vec_shares(r, vec);
 	bool many = r->ncfg > 1;
 	double o8x = many ? speedup(&r->ort_c[0][0], &r->ort_c[0][1]) : 0, dx[MAX_ISAS];
 	for (unsigned i = 0; i < r->nisa; i++)
@@ -429,8 +472,12 @@ static void rows(struct bench_table *t, struct run *r, double others, struct dis
 			bench_cell_num(t, others);
 			double w = waited(dc, r->threads[c]);
 			bench_cell_opt(t, w >= 0, w, 3);
+			bench_cell_opt(t, vec[i][c] >= 0, vec[i][c], 2);
 			bench_row_end(t);
-			note_disturbed(dist, r, i, c);
+			if (w > WAITED_MAX)
+				note_row(dist, r, i, c);
+			if (vec[i][c] >= 0 && vec[i][c] < VEC_MIN)
+				note_row(shared, r, i, c);
 		}
 	}
 }
@@ -466,7 +513,8 @@ int bench_cmd_models(const struct bench_opts *o)
 		return 0;
 	}
 	struct bench_table t;
-	struct disturbed dist = { "", 0 };
+	struct disturbed dist = { "", 0 }, shared = { "", 0 };
+	r.has_peak = dnnq_peak_of_isa(r.isa[0], &r.peak);
 	bench_table_begin(&t, cols, sizeof cols / sizeof *cols, o->tsv);
 	for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
 		r.name = models[m];
@@ -478,7 +526,7 @@ int bench_cmd_models(const struct bench_opts *o)
 		setup(&r);
 		bench_load_begin(&load);
 		measure(&r);
-		rows(&t, &r, bench_load_end(&load), &dist);
+		rows(&t, &r, bench_load_end(&load), &dist, &shared);
 		teardown(&r);
 	}
 	bench_note(&t, "ms: medians of %u interleaved rounds of %u runs (each block after a %.0f ms "
@@ -493,11 +541,18 @@ int bench_cmd_models(const struct bench_opts *o)
 	           "on the same held-out image. others: CPUs other processes (the ORT peer "
 	           "included) kept busy over the model's rounds (/proc/stat, 10 ms ticks); dnnq waited: "
 	           "the share of its threads' time this row's timed dnnq runs spent runnable but "
-	           "off a CPU (schedstat, ns; a hypervisor's steal is not seen). Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on "
-	           "avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
-	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "");
+	           "off a CPU (schedstat, ns; a hypervisor's steal is not seen). dnnq vec: the "
+	           "int8 peak loop's rate on dnnq's calling thread right after each of the row's "
+	           "blocks (%.0f ms), median, over the best any block reached in this run (< 1: "
+	           "that core's vector ports were shared, on a VM by another guest's thread). "
+	           "Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
+	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "",
+	           VEC_SECONDS * 1e3);
 	if (dist.len)
 		bench_note(&t, "Not judged: dnnq's threads waited for a CPU more than %.0f%% of their "
 		           "time: %s.", WAITED_MAX * 100, dist.list);
+	if (shared.len)
+		bench_note(&t, "Ran on shared vector ports (dnnq vec below %.2f): %s.", VEC_MIN,
+		           shared.list);
 	return 0;
 }
