@@ -31,9 +31,11 @@
  * moves in 10 ms ticks, coarser than a row's ~30 ms of timed runs on
  * the small models); a note names the rows where that passed
  * WAITED_MAX, as not judged. After each dnnq block the calling thread
- * (dnnq's first) runs the int8 peak loop (engine/peak.h) for
- * VEC_SECONDS: `dnnq vec` is the median of those rates over the best any
- * block reached in this run (the caller alone: on two threads the rate
+ * (dnnq's first) times VEC_CHUNKS runs of the int8 peak loop
+ * (engine/peak.h) of VEC_ITERS iterations each, their median its rate (a
+ * best-of would find the moments between the other thread's bursts):
+ * `dnnq vec` is the median of those rates over the best any block
+ * reached in this run (the caller alone: on two threads the rate
  * would also fall whenever the worker waits for its CPU, which `dnnq
  * waited` says already, and the worker's core goes unprobed). On a VM
  * whose cores the host shares with another guest's SMT thread the vector
@@ -69,7 +71,8 @@ extern char **environ;
 #define MAX_ISAS     2
 #define MAX_CFG      2        /* thread counts: 1 and N */
 #define MAX_TIMES    (ROUNDS * REPS)
-#define VEC_SECONDS  1e-3     /* the peak loop after each dnnq block */
+#define VEC_CHUNKS   64       /* the peak loop after each dnnq block: chunks timed, */
+#define VEC_ITERS    1000     /* of this many iterations (16000 instructions, ~2.5 us) */
 #define VEC_MIN      0.85     /* dnnq vec below: the row ran on shared vector ports */
 
 static const char *const models[] = { "resnet18", "mobilenet_v2", "mobilenet_v3_small" };
@@ -88,7 +91,7 @@ struct cand {
 	double t[MAX_TIMES];              /* block after block, REPS each */
 	unsigned n;
 	double waited_s, wall_s;          /* dnnq: its threads' waits for a CPU over its timed runs */
-	double vec[ROUNDS];               /* dnnq: the peak loop's GOPS on the caller, a block each */
+	double vec[ROUNDS];               /* dnnq: the peak loop's rate on the caller, a block each */
 	unsigned nvec;
 };
 
@@ -107,7 +110,7 @@ struct run {
 	double sqnr[MAX_ISAS];
 	bool has_peak;                    /* the CPU runs a peak loop: kind `peak` */
 	enum dnnq_peak_kind peak;
-	double vec_best;                  /* the best block's GOPS on the caller, this run */
+	double vec_best;                  /* the best block's rate on the caller, this run */
 };
 
 /* DIR/NAME SUFFIX; free() it. */
@@ -329,6 +332,22 @@ static void teardown(struct run *r)
 	free(r->ort_int8);
 }
 
+/* The peak loop of kind k on the calling thread, iterations per second:
+ * the median of VEC_CHUNKS timed runs. */
+static double vec_rate(enum dnnq_peak_kind k)
+{
+	double t[VEC_CHUNKS];
+	uint32_t keep = 0;
+	for (unsigned i = 0; i < VEC_CHUNKS; i++) {
+		double t0 = bench_now();
+		keep += k == DNNQ_PEAK_VNNI ? dnnq_peak_avx512vnni_loop(VEC_ITERS)
+		                            : dnnq_peak_avx2_loop(VEC_ITERS);
+		t[i] = bench_now() - t0;
+	}
+	__asm__ volatile("" : : "r"(keep));   /* the loops' results are used */
+	return VEC_ITERS / bench_median(t, VEC_CHUNKS);
+}
+
 /* One rep block of candidate c. */
 static void time_block(struct run *r, struct cand *c, unsigned reps)
 {
@@ -336,7 +355,7 @@ static void time_block(struct run *r, struct cand *c, unsigned reps)
 	if (c->g) {
 		dnnq_time(r, c, reps);
 		if (r->has_peak)
-			c->vec[c->nvec++] = dnnq_peak_gops(r->peak, VEC_SECONDS, NULL);
+			c->vec[c->nvec++] = vec_rate(r->peak);
 	} else {
 		ort_time(&r->ort, c, reps);
 	}
@@ -543,11 +562,12 @@ int bench_cmd_models(const struct bench_opts *o)
 	           "the share of its threads' time this row's timed dnnq runs spent runnable but "
 	           "off a CPU (schedstat, ns; a hypervisor's steal is not seen). dnnq vec: the "
 	           "int8 peak loop's rate on dnnq's calling thread right after each of the row's "
-	           "blocks (%.0f ms), median, over the best any block reached in this run (< 1: "
-	           "that core's vector ports were shared, on a VM by another guest's thread). "
+	           "blocks (the median of %u runs of ~2.5 us), median, over the best any block "
+	           "reached in this run (< 1: that core's vector ports were shared, on a VM by "
+	           "another guest's thread). "
 	           "Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
 	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "",
-	           VEC_SECONDS * 1e3);
+	           VEC_CHUNKS);
 	if (dist.len)
 		bench_note(&t, "Not judged: dnnq's threads waited for a CPU more than %.0f%% of their "
 		           "time: %s.", WAITED_MAX * 100, dist.list);
