@@ -34,16 +34,17 @@
  * (dnnq's first) times VEC_CHUNKS runs of the int8 peak loop
  * (engine/peak.h) of VEC_ITERS iterations each, their median its rate (a
  * best-of would find the moments between the other thread's bursts):
- * `dnnq vec` is the median of those rates over the best any block
- * reached in this run (the caller alone: on two threads the rate
- * would also fall whenever the worker waits for its CPU, which `dnnq
- * waited` says already, and the worker's core goes unprobed). On a VM
- * whose cores the host shares with another guest's SMT thread the vector
- * ports' throughput falls by a quarter to a half for seconds at a time
- * while the clock barely moves (docs/graph.md, "Idle gaps and phases on
- * the Zen 5 host"), and a row's time with it; a note names the rows
- * below VEC_MIN. Output SQNR of each engine is
- * against ORT fp32's output on the same input.
+ * `vec GOPS` is the median of those rates over the row's blocks (the
+ * caller alone: on two threads the rate would also fall whenever the
+ * worker waits for its CPU, which `dnnq waited` says already, and the
+ * worker's core goes unprobed). On a VM whose cores the host shares with
+ * another guest's SMT thread the vector ports' throughput falls by a
+ * quarter to a half for seconds at a time while the clock barely moves
+ * (docs/graph.md, "Idle gaps and phases on the Zen 5 host"), and a row's
+ * time with it. It is a rate, not a share of the best seen: a phase
+ * outlasts a model's rows (and a quick run), so the best of a run is
+ * often its phase's. Output SQNR of each engine is against ORT fp32's
+ * output on the same input.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -73,7 +74,6 @@ extern char **environ;
 #define MAX_TIMES    (ROUNDS * REPS)
 #define VEC_CHUNKS   64       /* the peak loop after each dnnq block: chunks timed, */
 #define VEC_ITERS    1000     /* of this many iterations (16000 instructions, ~2.5 us) */
-#define VEC_MIN      0.85     /* dnnq vec below: the row ran on shared vector ports */
 
 static const char *const models[] = { "resnet18", "mobilenet_v2", "mobilenet_v3_small" };
 
@@ -91,7 +91,7 @@ struct cand {
 	double t[MAX_TIMES];              /* block after block, REPS each */
 	unsigned n;
 	double waited_s, wall_s;          /* dnnq: its threads' waits for a CPU over its timed runs */
-	double vec[ROUNDS];               /* dnnq: the peak loop's rate on the caller, a block each */
+	double vec[ROUNDS];               /* dnnq: the peak loop's GOPS on the caller, a block each */
 	unsigned nvec;
 };
 
@@ -110,7 +110,6 @@ struct run {
 	double sqnr[MAX_ISAS];
 	bool has_peak;                    /* the CPU runs a peak loop: kind `peak` */
 	enum dnnq_peak_kind peak;
-	double vec_best;                  /* the best block's rate on the caller, this run */
 };
 
 /* DIR/NAME SUFFIX; free() it. */
@@ -332,8 +331,8 @@ static void teardown(struct run *r)
 	free(r->ort_int8);
 }
 
-/* The peak loop of kind k on the calling thread, iterations per second:
- * the median of VEC_CHUNKS timed runs. */
+/* The peak loop of kind k on the calling thread, GOPS: the median of
+ * VEC_CHUNKS timed runs. */
 static double vec_rate(enum dnnq_peak_kind k)
 {
 	double t[VEC_CHUNKS];
@@ -345,7 +344,8 @@ static double vec_rate(enum dnnq_peak_kind k)
 		t[i] = bench_now() - t0;
 	}
 	__asm__ volatile("" : : "r"(keep));   /* the loops' results are used */
-	return VEC_ITERS / bench_median(t, VEC_CHUNKS);
+	double ops = k == DNNQ_PEAK_VNNI ? DNNQ_PEAK_VNNI_OPS_PER_ITER : DNNQ_PEAK_OPS_PER_ITER;
+	return VEC_ITERS * ops * 1e-9 / bench_median(t, VEC_CHUNKS);
 }
 
 /* One rep block of candidate c. */
@@ -414,14 +414,13 @@ static const struct bench_col cols[] = {
 	{ "ort_int8_sqnr_db", "ORT8 dB", 7, 1 },
 	{ "others_cpus", "others", 6, 2 },
 	{ "dnnq_waited", "dnnq waited", 11, 3 },
-	{ "dnnq_vec", "dnnq vec", 8, 2 },
+	{ "dnnq_vec_gops", "vec GOPS", 8, 0 },
 };
 
-/* The rows other processes disturbed ("resnet18 avx2 2t, ..."): the
- * ones that waited for a CPU are not judged against the targets; the
- * ones that ran on shared vector ports are named too. WAITED_MAX: the
- * share of its threads' time a row's dnnq may wait for a CPU (each wait
- * delays a run, and on two threads a join, by as much). */
+/* The rows other processes disturbed ("resnet18 avx2 2t, ..."): their
+ * times are not judged against the targets. WAITED_MAX: the share of its
+ * threads' time a row's dnnq may wait for a CPU (each wait delays a run,
+ * and on two threads a join, by as much). */
 #define WAITED_MAX 0.02
 
 /* The share of its threads' time c's timed runs waited for a CPU; -1:
@@ -436,38 +435,17 @@ struct disturbed {
 	size_t len;
 };
 
-/* Row i, c named in d's list. */
-static void note_row(struct disturbed *d, const struct run *r, unsigned i, unsigned c)
+static void note_disturbed(struct disturbed *d, const struct run *r, unsigned i, unsigned c)
 {
-	if (d->len >= sizeof d->list)
+	if (waited(&r->dnnq[i][c], r->threads[c]) <= WAITED_MAX || d->len >= sizeof d->list)
 		return;
 	d->len += (size_t)snprintf(d->list + d->len, sizeof d->list - d->len, "%s%s %s %ut",
 	                           d->len ? ", " : "", r->name, dnnq_isa_name(r->isa[i]),
 	                           r->threads[c]);
 }
 
-/* dnnq vec of each dnnq row (-1: no peak loop here); first raises
- * r->vec_best by this model's blocks. */
-static void vec_shares(struct run *r, double share[MAX_ISAS][MAX_CFG])
+static void rows(struct bench_table *t, struct run *r, double others, struct disturbed *dist)
 {
-	for (unsigned i = 0; i < r->nisa; i++)
-		for (unsigned c = 0; c < r->ncfg; c++)
-			for (unsigned k = 0; k < r->dnnq[i][c].nvec; k++)
-				if (r->dnnq[i][c].vec[k] > r->vec_best)
-					r->vec_best = r->dnnq[i][c].vec[k];
-	for (unsigned i = 0; i < r->nisa; i++)
-		for (unsigned c = 0; c < r->ncfg; c++) {
-			struct cand *dc = &r->dnnq[i][c];
-			share[i][c] = dc->nvec && r->vec_best > 0
-			              ? bench_median(dc->vec, dc->nvec) / r->vec_best : -1;
-		}
-}
-
-static void rows(struct bench_table *t, struct run *r, double others, struct disturbed *dist,
-                 struct disturbed *shared)
-{
-	double vec[MAX_ISAS][MAX_CFG];
-	vec_shares(r, vec);
 	bool many = r->ncfg > 1;
 	double o8x = many ? speedup(&r->ort_c[0][0], &r->ort_c[0][1]) : 0, dx[MAX_ISAS];
 	for (unsigned i = 0; i < r->nisa; i++)
@@ -491,12 +469,9 @@ static void rows(struct bench_table *t, struct run *r, double others, struct dis
 			bench_cell_num(t, others);
 			double w = waited(dc, r->threads[c]);
 			bench_cell_opt(t, w >= 0, w, 3);
-			bench_cell_opt(t, vec[i][c] >= 0, vec[i][c], 2);
+			bench_cell_opt(t, dc->nvec > 0, dc->nvec ? bench_median(dc->vec, dc->nvec) : 0, 0);
 			bench_row_end(t);
-			if (w > WAITED_MAX)
-				note_row(dist, r, i, c);
-			if (vec[i][c] >= 0 && vec[i][c] < VEC_MIN)
-				note_row(shared, r, i, c);
+			note_disturbed(dist, r, i, c);
 		}
 	}
 }
@@ -532,7 +507,7 @@ int bench_cmd_models(const struct bench_opts *o)
 		return 0;
 	}
 	struct bench_table t;
-	struct disturbed dist = { "", 0 }, shared = { "", 0 };
+	struct disturbed dist = { "", 0 };
 	r.has_peak = dnnq_peak_of_isa(r.isa[0], &r.peak);
 	bench_table_begin(&t, cols, sizeof cols / sizeof *cols, o->tsv);
 	for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
@@ -545,7 +520,7 @@ int bench_cmd_models(const struct bench_opts *o)
 		setup(&r);
 		bench_load_begin(&load);
 		measure(&r);
-		rows(&t, &r, bench_load_end(&load), &dist, &shared);
+		rows(&t, &r, bench_load_end(&load), &dist);
 		teardown(&r);
 	}
 	bench_note(&t, "ms: medians of %u interleaved rounds of %u runs (each block after a %.0f ms "
@@ -560,19 +535,16 @@ int bench_cmd_models(const struct bench_opts *o)
 	           "on the same held-out image. others: CPUs other processes (the ORT peer "
 	           "included) kept busy over the model's rounds (/proc/stat, 10 ms ticks); dnnq waited: "
 	           "the share of its threads' time this row's timed dnnq runs spent runnable but "
-	           "off a CPU (schedstat, ns; a hypervisor's steal is not seen). dnnq vec: the "
+	           "off a CPU (schedstat, ns; a hypervisor's steal is not seen). vec GOPS: the "
 	           "int8 peak loop's rate on dnnq's calling thread right after each of the row's "
-	           "blocks (the median of %u runs of ~2.5 us), median, over the best any block "
-	           "reached in this run (< 1: that core's vector ports were shared, on a VM by "
-	           "another guest's thread). "
-	           "Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
+	           "blocks (the median of %u runs of ~2.5 us), median over the blocks (lower than "
+	           "the machine's usual: that core's vector ports were shared, on a VM by another "
+	           "guest's thread). Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on "
+	           "avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
 	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "",
 	           VEC_CHUNKS);
 	if (dist.len)
 		bench_note(&t, "Not judged: dnnq's threads waited for a CPU more than %.0f%% of their "
 		           "time: %s.", WAITED_MAX * 100, dist.list);
-	if (shared.len)
-		bench_note(&t, "Ran on shared vector ports (dnnq vec below %.2f): %s.", VEC_MIN,
-		           shared.list);
 	return 0;
 }
