@@ -30,8 +30,21 @@
  * was timed (their schedstat run_delay, in ns: /proc/stat's busy time
  * moves in 10 ms ticks, coarser than a row's ~30 ms of timed runs on
  * the small models); a note names the rows where that passed
- * WAITED_MAX, as not judged. Output SQNR of each engine is against ORT fp32's output on the
- * same input.
+ * WAITED_MAX, as not judged. After each dnnq block the calling thread
+ * (dnnq's first) times VEC_CHUNKS runs of the int8 peak loop
+ * (engine/peak.h) of VEC_ITERS iterations each, their median its rate (a
+ * best-of would find the moments between the other thread's bursts):
+ * `vec GOPS` is the median of those rates over the row's blocks (the
+ * caller alone: on two threads the rate would also fall whenever the
+ * worker waits for its CPU, which `dnnq waited` says already, and the
+ * worker's core goes unprobed). On a VM whose cores the host shares with
+ * another guest's SMT thread the vector ports' throughput falls by a
+ * quarter to a half for seconds at a time while the clock barely moves
+ * (docs/graph.md, "Idle gaps and phases on the Zen 5 host"), and a row's
+ * time with it. It is a rate, not a share of the best seen: a phase
+ * outlasts a model's rows (and a quick run), so the best of a run is
+ * often its phase's. Output SQNR of each engine is against ORT fp32's
+ * output on the same input.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -59,6 +72,8 @@ extern char **environ;
 #define MAX_ISAS     2
 #define MAX_CFG      2        /* thread counts: 1 and N */
 #define MAX_TIMES    (ROUNDS * REPS)
+#define VEC_CHUNKS   64       /* the peak loop after each dnnq block: chunks timed, */
+#define VEC_ITERS    1000     /* of this many iterations (16000 instructions, ~2.5 us) */
 
 static const char *const models[] = { "resnet18", "mobilenet_v2", "mobilenet_v3_small" };
 
@@ -76,6 +91,8 @@ struct cand {
 	double t[MAX_TIMES];              /* block after block, REPS each */
 	unsigned n;
 	double waited_s, wall_s;          /* dnnq: its threads' waits for a CPU over its timed runs */
+	double vec[ROUNDS];               /* dnnq: the peak loop's GOPS on the caller, a block each */
+	unsigned nvec;
 };
 
 struct run {
@@ -91,6 +108,8 @@ struct run {
 	/* dnnq[isa][cfg], then ORT: int8[cfg], fp32[cfg] (its session order) */
 	struct cand dnnq[MAX_ISAS][MAX_CFG], ort_c[2][MAX_CFG];
 	double sqnr[MAX_ISAS];
+	bool has_peak;                    /* the CPU runs a peak loop: kind `peak` */
+	enum dnnq_peak_kind peak;
 };
 
 /* DIR/NAME SUFFIX; free() it. */
@@ -312,14 +331,34 @@ static void teardown(struct run *r)
 	free(r->ort_int8);
 }
 
+/* The peak loop of kind k on the calling thread, GOPS: the median of
+ * VEC_CHUNKS timed runs. */
+static double vec_rate(enum dnnq_peak_kind k)
+{
+	double t[VEC_CHUNKS];
+	uint32_t keep = 0;
+	for (unsigned i = 0; i < VEC_CHUNKS; i++) {
+		double t0 = bench_now();
+		keep += k == DNNQ_PEAK_VNNI ? dnnq_peak_avx512vnni_loop(VEC_ITERS)
+		                            : dnnq_peak_avx2_loop(VEC_ITERS);
+		t[i] = bench_now() - t0;
+	}
+	__asm__ volatile("" : : "r"(keep));   /* the loops' results are used */
+	double ops = k == DNNQ_PEAK_VNNI ? DNNQ_PEAK_VNNI_OPS_PER_ITER : DNNQ_PEAK_OPS_PER_ITER;
+	return VEC_ITERS * ops * 1e-9 / bench_median(t, VEC_CHUNKS);
+}
+
 /* One rep block of candidate c. */
 static void time_block(struct run *r, struct cand *c, unsigned reps)
 {
 	bench_sleep(SETTLE);
-	if (c->g)
+	if (c->g) {
 		dnnq_time(r, c, reps);
-	else
+		if (r->has_peak)
+			c->vec[c->nvec++] = vec_rate(r->peak);
+	} else {
 		ort_time(&r->ort, c, reps);
+	}
 }
 
 static unsigned rounds_of(void)
@@ -375,6 +414,7 @@ static const struct bench_col cols[] = {
 	{ "ort_int8_sqnr_db", "ORT8 dB", 7, 1 },
 	{ "others_cpus", "others", 6, 2 },
 	{ "dnnq_waited", "dnnq waited", 11, 3 },
+	{ "dnnq_vec_gops", "vec GOPS", 8, 0 },
 };
 
 /* The rows other processes disturbed ("resnet18 avx2 2t, ..."): their
@@ -429,6 +469,7 @@ static void rows(struct bench_table *t, struct run *r, double others, struct dis
 			bench_cell_num(t, others);
 			double w = waited(dc, r->threads[c]);
 			bench_cell_opt(t, w >= 0, w, 3);
+			bench_cell_opt(t, dc->nvec > 0, dc->nvec ? bench_median(dc->vec, dc->nvec) : 0, 0);
 			bench_row_end(t);
 			note_disturbed(dist, r, i, c);
 		}
@@ -467,6 +508,7 @@ int bench_cmd_models(const struct bench_opts *o)
 	}
 	struct bench_table t;
 	struct disturbed dist = { "", 0 };
+	r.has_peak = dnnq_peak_of_isa(r.isa[0], &r.peak);
 	bench_table_begin(&t, cols, sizeof cols / sizeof *cols, o->tsv);
 	for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
 		r.name = models[m];
@@ -493,9 +535,14 @@ int bench_cmd_models(const struct bench_opts *o)
 	           "on the same held-out image. others: CPUs other processes (the ORT peer "
 	           "included) kept busy over the model's rounds (/proc/stat, 10 ms ticks); dnnq waited: "
 	           "the share of its threads' time this row's timed dnnq runs spent runnable but "
-	           "off a CPU (schedstat, ns; a hypervisor's steal is not seen). Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on "
+	           "off a CPU (schedstat, ns; a hypervisor's steal is not seen). vec GOPS: the "
+	           "int8 peak loop's rate on dnnq's calling thread right after each of the row's "
+	           "blocks (the median of %u runs of ~2.5 us), median over the blocks (lower than "
+	           "the machine's usual: that core's vector ports were shared, on a VM by another "
+	           "guest's thread). Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on "
 	           "avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
-	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "");
+	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "",
+	           VEC_CHUNKS);
 	if (dist.len)
 		bench_note(&t, "Not judged: dnnq's threads waited for a CPU more than %.0f%% of their "
 		           "time: %s.", WAITED_MAX * 100, dist.list);
