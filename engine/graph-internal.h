@@ -92,6 +92,8 @@ struct dnnq_graph {
 	bool planned;
 	uint8_t *arena;
 	size_t arena_bytes;
+	size_t arena_used;            /* what the plan lays out (under ASan the
+	                               * rest of the arena is poisoned) */
 	uint8_t *stage;               /* private copies for stable_inputs nodes */
 	ptrdiff_t failed;             /* dnnq_graph_failed_node */
 	size_t stage_bytes;

@@ -879,10 +879,11 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 	 * node writing past the last tensor is reported, as when the arena
 	 * was that size): the rounding to huge pages, or a larger batch's
 	 * plan before, left room there that took the bytes unseen */
+	g->arena_used = g->arena ? dnnq_aligned_size(total) : 0;
 	if (g->arena) {
-		size_t used = dnnq_aligned_size(total);
-		ASAN_UNPOISON_MEMORY_REGION(g->arena, used);
-		ASAN_POISON_MEMORY_REGION(g->arena + used, dnnq_aligned_size(g->arena_bytes) - used);
+		ASAN_UNPOISON_MEMORY_REGION(g->arena, g->arena_used);
+		ASAN_POISON_MEMORY_REGION(g->arena + g->arena_used,
+		                          dnnq_aligned_size(g->arena_bytes) - g->arena_used);
 	}
 	plan_serial(g);
 	g->batch = batch;
@@ -902,7 +903,7 @@ int dnnq_graph_take_buffers(struct dnnq_graph *dst, struct dnnq_graph *src)
 	dst->stage = src->stage;
 	dst->stage_bytes = src->stage_bytes;
 	src->arena = src->stage = NULL;
-	src->arena_bytes = src->stage_bytes = 0;
+	src->arena_bytes = src->arena_used = src->stage_bytes = 0;
 	src->planned = false;
 	return DNNQ_OK;
 }

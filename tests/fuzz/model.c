@@ -173,8 +173,9 @@ static void run_twice(struct dnnq_graph *g, size_t batch, const uint8_t *data, s
 	for (int p = 0; p < 2; p++) {
 		for (size_t o = 0; o < out[p].n; o++)
 			memset(out[p].buf[o], poison[p], out[p].bytes[o]);
-		if (g->arena)
-			memset(g->arena, poison[p], g->arena_bytes);
+		if (g->arena)	/* what the plan lays out: past it the arena is
+			         * poisoned (engine/graph.c) */
+			memset(g->arena, poison[p], g->arena_used);
 		rc[p] = dnnq_graph_run(g, (const void *const *)in.buf, (void *const *)out[p].buf, NULL);
 		for (size_t i = 0; i < in.n; i++)
 			if (memcmp(in.buf[i], keep.buf[i], in.bytes[i])) {
