@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,86 @@ static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline_ns,
 	return 0;
 }
 
+/* Whether uid owns the way to path's directory: every directory from /
+ * down to it (path made absolute from the working directory, taken as
+ * written, no symlink) is root's or uid's and writable by no group or
+ * other user, and the last one is uid's. Then only root and uid could
+ * have put a socket at path. */
+static bool owns_the_way(const char *path, uid_t uid)
+{
+	char abs[PATH_MAX], cwd[PATH_MAX] = "";
+	if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+		return false;
+	int n = snprintf(abs, sizeof abs, "%s%s%s", cwd, *cwd ? "/" : "", path);
+	if (n < 0 || (size_t)n >= sizeof abs)
+		return false;
+	char *end = strrchr(abs, '/');
+	struct stat st;
+	for (char *p = abs;; p++) {
+		if (p != end && *p != '/')
+			continue;
+		char c = p[p == abs];	/* "/" itself: stat "/" */
+		p[p == abs] = '\0';
+		int rc = lstat(abs, &st);
+		p[p == abs] = c;
+		if (rc || !S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
+		    (st.st_uid != 0 && st.st_uid != uid))
+			return false;
+		if (p == end)
+			return st.st_uid == uid;
+	}
+}
+
+/* The uid $DNNQ_DAEMON_UID names into *uid: 1 when it names one, 0 when
+ * unset or empty, or DNNQ_E_INVAL (the last-error text says why). */
+static int named_daemon_uid(uid_t *uid)
+{
+	const char *env = secure_getenv("DNNQ_DAEMON_UID");
+	if (!env || !*env)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(env, &end, 10);
+	if (errno || *end || env[0] < '0' || env[0] > '9' || v >= (uid_t)-1)
+		return client_errorf(DNNQ_E_INVAL, "$DNNQ_DAEMON_UID '%.40s': not a uid (a number,"
+		                     " as id -u USER prints)", env);
+	*uid = (uid_t)v;
+	return 1;
+}
+
+/* Whether the process listening on fd's peer (SO_PEERCRED: the uid that
+ * called listen(2), systemd's root for a socket unit) may be dnnqd: root,
+ * this process's uid, the owner of the socket's way (owns_the_way) or the
+ * uid $DNNQ_DAEMON_UID names. Anything else is refused before a byte is
+ * sent: in a directory others may write to (a socket under /tmp) another
+ * user can bind the path while dnnqd is down, and would be handed the
+ * caller's inputs and return it outputs of its choosing. */
+static int check_daemon(int fd, const char *path)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		return client_errorf(errno_status(errno), "connect to %s: SO_PEERCRED: %s", path,
+		                     strerror(errno));
+	uid_t named = 0;
+	int rc = named_daemon_uid(&named);
+	if (rc < 0)
+		return rc;
+	if (cr.uid == 0 || cr.uid == geteuid() || (rc && cr.uid == named) ||
+	    owns_the_way(path, cr.uid))
+		return 0;
+	char also[48] = "";
+	if (rc)
+		snprintf(also, sizeof also, ", $DNNQ_DAEMON_UID %u", (unsigned)named);
+	return client_errorf(DNNQ_E_PERM, "connect to %s: uid %u (pid %d) listens there, not "
+	                     "root, this process's uid %u%s or the owner of the socket's "
+	                     "directory (dnnq(3)): another user's program in dnnqd's place? (a "
+	                     "socket where others may write, as in /tmp, is anyone's while dnnqd"
+	                     " is down); if uid %u runs your dnnqd, name it: DNNQ_DAEMON_UID=%u",
+	                     path, (unsigned)cr.uid, (int)cr.pid, (unsigned)geteuid(), also,
+	                     (unsigned)cr.uid, (unsigned)cr.uid);
+}
+
 int ctl_connect(const char *path, int64_t deadline_ns, int *sock, char *tried, size_t cap)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -161,6 +242,11 @@ int ctl_connect(const char *path, int64_t deadline_ns, int *sock, char *tried, s
 		return client_errorf(rc, "connect to %s%s%s%s: %s (the daemon's listen queue "
 		                     "stayed full)", path, from, how ? how : "", close_paren,
 		                     dnnq_strerror(rc));
+	}
+	rc = check_daemon(fd, path);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	*sock = fd;
 	return 0;

@@ -116,7 +116,11 @@ struct dnnq_connect_opts {
  * DNNQ_DEFAULT_SOCKET. A failure's dnnq_last_error() names the path tried,
  * the system's reason and a hint. DNNQ_E_INVAL
  * for a path longer than a Unix socket address holds, DNNQ_E_IO when
- * nothing listens, DNNQ_E_PERM when dnnqd refuses the caller, DNNQ_E_NOMEM
+ * nothing listens, DNNQ_E_PERM when dnnqd refuses the caller or the
+ * caller refuses what listens (its uid, SO_PEERCRED, none of root, the
+ * caller's, the owner of a socket directory only root and that uid may
+ * change, or $DNNQ_DAEMON_UID's: another user's program on a path under
+ * /tmp taken while dnnqd was down; dnnq(3), "The daemon's uid"), DNNQ_E_NOMEM
  * when the region asked for is over the daemon's limit, DNNQ_E_TIMEDOUT
  * when it does not answer within timeout_ms, DNNQ_E_VERSION / _PROTO when
  * it speaks another protocol or its answer is malformed. */

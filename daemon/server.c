@@ -140,7 +140,20 @@ static int clear_stale(const char *path, struct dnnq_diag *d)
 	if (fd < 0)
 		return dnnq_diag_set(d, DNNQ_E_IO, "socket: %s", strerror(errno));
 	rc = connect(fd, (struct sockaddr *)&a, sizeof a) ? errno : 0;
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	bool stranger = rc == 0 && !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) &&
+	                cr.uid != 0 && cr.uid != geteuid();
 	close(fd);
+	/* another user's program took the path (a socket directory others may
+	 * write to, as under /tmp, while dnnqd was down): say whose, and that
+	 * clients refuse it (libdnnq-client judges SO_PEERCRED too) */
+	if (stranger)
+		return dnnq_diag_set(d, DNNQ_E_BUSY, "%s: uid %u (pid %d) is listening there, not"
+		                     " root or dnnqd's uid %u: another user took the path while dnnqd"
+		                     " was down? (clients refuse it; listen where only dnnqd's uid "
+		                     "may write: listen.path)", path, (unsigned)cr.uid, (int)cr.pid,
+		                     (unsigned)geteuid());
 	if (rc == ECONNREFUSED) {
 		dnnqd_log(DNNQD_LOG_INFO, "%s: removing a stale socket", path);
 		return unlink(path) ? dnnq_diag_set(d, DNNQ_E_IO, "%s: unlink: %s", path,

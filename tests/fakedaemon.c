@@ -573,16 +573,25 @@ static void *worker_main(void *arg)
 
 int fake_daemon_start(struct fake_daemon *fd)
 {
+	return fake_daemon_start_in(fd, "/tmp");
+}
+
+int fake_daemon_start_in(struct fake_daemon *fd, const char *base)
+{
 	memset(fd, 0, sizeof *fd);
 	fd->conn = fd->memfd = fd->listen_fd = -1;
 	fd->doorbell[0] = fd->doorbell[1] = fd->event[0] = fd->event[1] = -1;
 	fd->beat = 1;
 	pthread_mutex_init(&fd->lock, NULL);
-	strcpy(fd->dir, "/tmp/dnnq-client-XXXXXX");
-	if (!mkdtemp(fd->dir))
+	int n = snprintf(fd->dir, sizeof fd->dir, "%s/dnnq-client-XXXXXX", base);
+	if (n < 0 || (size_t)n >= sizeof fd->dir || !mkdtemp(fd->dir))
 		return -1;
-	snprintf(fd->path, sizeof fd->path, "%s/dnnqd.sock", fd->dir);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	n = snprintf(fd->path, sizeof fd->path, "%s/dnnqd.sock", fd->dir);
+	if ((size_t)n >= sizeof sa.sun_path) {
+		rmdir(fd->dir);
+		return -1;
+	}
 	strcpy(sa.sun_path, fd->path);
 	fd->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd->listen_fd < 0 || bind(fd->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||

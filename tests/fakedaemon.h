@@ -125,8 +125,11 @@ struct fake_daemon {
 	struct dnnq_shm_request last;	/* the last descriptor served */
 };
 
-/* Starts it listening at fd->path; returns 0 or -1. */
+/* Starts it listening at fd->path, in a new directory under /tmp; returns
+ * 0 or -1. */
 int fake_daemon_start(struct fake_daemon *fd);
+/* The same, the directory made under base. */
+int fake_daemon_start_in(struct fake_daemon *fd, const char *base);
 /* A sudden death: the session socket closes, the heartbeat and the worker
  * stop (the region stays mapped, as in a real crash seen from the client). */
 void fake_daemon_kill(struct fake_daemon *fd);

@@ -13,6 +13,8 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +25,8 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -393,6 +397,104 @@ START_TEST(out_of_fds_says_so)
 	              WIFEXITED(status) && WEXITSTATUS(status) < 5 ? what[WEXITSTATUS(status)]
 	              : "the child died");
 	fake_down();
+}
+END_TEST
+
+/* The fake's socket made uid 65534's: a child of that uid calls listen(2)
+ * on it again, which is what SO_PEERCRED reports to a connect. */
+static void listener_becomes(uid_t uid)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid) ||
+		      listen(fake.listen_fd, 8) ? 1 : 0);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "listen as uid %u",
+	              (unsigned)uid);
+}
+
+/* Whether every directory from / down to dir is root's and writable by no
+ * group or other user (the way only root may change). */
+static bool roots_way(const char *dir)
+{
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return false;
+	for (;;) {
+		struct stat st;
+		if (stat(real, &st) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+			return false;
+		if (real[1] == '\0')
+			return true;	/* "/" was the last */
+		char *slash = strrchr(real, '/');
+		slash[slash == real] = '\0';
+	}
+}
+
+/* One connect: its status, its text into said. */
+static int connect_said(char *said, size_t len)
+{
+	struct dnnq_client *c = NULL;
+	int rc = connect_opts(2, 2000, &c);
+	snprintf(said, len, "%s", dnnq_last_error());
+	if (rc == 0)
+		dnnq_close(c);
+	return rc;
+}
+
+/* attack52: a socket in a directory every user may write to (listen.path
+ * under /tmp) is anyone's while dnnqd is down, and the library talked to
+ * whatever listened there: another user's program got the inputs and
+ * answered with outputs of its choosing. Now the listener's uid
+ * (SO_PEERCRED) must be root, the caller's, the owner of the socket's way
+ * or $DNNQ_DAEMON_UID's. */
+START_TEST(impostor_daemon_refused)
+{
+	if (geteuid() != 0) {
+		printf("client: impostor daemon: skipped (not root: cannot listen as uid 65534)\n");
+		return;
+	}
+	char cwd[PATH_MAX], said[512], refused[512];
+	bool owned_way = getcwd(cwd, sizeof cwd) && strlen(cwd) < 60 && roots_way(cwd);
+	int fds = count_fds();
+	/* uid 65534 listening in root's directory under /tmp, then in its own */
+	fake_up();
+	listener_becomes(65534);
+	unsetenv("DNNQ_DAEMON_UID");
+	ck_assert_int_eq(connect_said(refused, sizeof refused), DNNQ_E_PERM);
+	ck_assert_msg(strstr(refused, fake.path) && strstr(refused, "uid 65534 (pid ") &&
+	              strstr(refused, "DNNQ_DAEMON_UID=65534"), "said '%s'", refused);
+	ck_assert_int_eq(chown(fake.dir, 65534, 65534), 0);
+	ck_assert_int_eq(connect_said(said, sizeof said), DNNQ_E_PERM);
+	/* named: served; a name that is no uid: refused saying so */
+	setenv("DNNQ_DAEMON_UID", "65534", 1);
+	ck_assert_int_eq(connect_said(said, sizeof said), 0);
+	setenv("DNNQ_DAEMON_UID", "65534x", 1);
+	ck_assert_int_eq(connect_said(said, sizeof said), DNNQ_E_INVAL);
+	ck_assert_msg(strstr(said, "$DNNQ_DAEMON_UID '65534x': not a uid"), "said '%s'", said);
+	unsetenv("DNNQ_DAEMON_UID");
+	ck_assert_int_eq(fake_daemon_wait_ended(&fake, 4), 0);
+	fake_down();
+	/* uid 65534's directory (0755) on a way only root may change: it owns
+	 * what is there, as the system service's dnnq user owns /run/dnnq */
+	if (owned_way) {
+		ck_assert_int_eq(fake_daemon_start_in(&fake, cwd), 0);
+		listener_becomes(65534);
+		ck_assert_int_eq(chown(fake.dir, 65534, 65534), 0);
+		ck_assert_int_eq(chmod(fake.dir, 0755), 0);
+		ck_assert_int_eq(connect_said(said, sizeof said), 0);
+		ck_assert_int_eq(chmod(fake.dir, 0775), 0);
+		ck_assert_int_eq(connect_said(said, sizeof said), DNNQ_E_PERM);
+		fake_down();
+	}
+	ck_assert_int_eq(count_fds(), fds);
+	printf("client: uid 65534 listening on the socket's path (in root's directory under /tmp;"
+	       " in its own there%s): %d tries: refused in /tmp, DNNQ_E_PERM ('%s'); served with"
+	       " DNNQ_DAEMON_UID=65534%s\n", owned_way ? "; in its own of mode 0755, then 0775, on"
+	       " a way only root may change" : "", owned_way ? 5 : 3, refused, owned_way ? ", and"
+	       " in its own 0755 directory on root's way (refused once 0775)" : "");
 }
 END_TEST
 
@@ -1361,6 +1463,7 @@ Suite *suite_client(void)
 	tcase_add_test(tc, connect_arguments_and_paths);
 	tcase_add_test(tc, hello_faults_leave_nothing);
 	tcase_add_test(tc, out_of_fds_says_so);
+	tcase_add_test(tc, impostor_daemon_refused);
 	tcase_add_test(tc, mutated_replies);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("model");

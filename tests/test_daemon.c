@@ -1499,6 +1499,21 @@ START_TEST(listen_stale_and_busy)
 	ck_assert_msg(dnnqd_listen(path, &fd, &d) == 0, "%s", d.msg);
 	ck_assert_int_eq(dnnqd_listen(path, &fd2, &d), DNNQ_E_BUSY);
 	expect_msg(d.msg, "another dnnqd is listening there");
+	/* the listener another user's (attack52: a path under /tmp taken while
+	 * dnnqd was down): it listens again as uid 65534, which is what
+	 * SO_PEERCRED then reports */
+	pid_t pid = geteuid() == 0 ? fork() : -1;
+	if (pid == 0)
+		_exit(setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		      setresuid(65534, 65534, 65534) || listen(fd, 8) ? 1 : 0);
+	int st = 0;
+	if (pid > 0) {
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "listen as uid 65534: %#x", st);
+		ck_assert_int_eq(dnnqd_listen(path, &fd2, &d), DNNQ_E_BUSY);
+		expect_msg(d.msg, "uid 65534 (pid ");
+		expect_msg(d.msg, "is listening there, not root or dnnqd's uid 0: another user");
+	}
 	close(fd);
 	unlink(path);
 	rmdir(sub);

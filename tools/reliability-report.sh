@@ -203,6 +203,7 @@ files a hostile author or local user made.
 | `hostile_address_space` | dnnqd started under RLIMIT_AS of 112 and 256 MB, two workers, then a connect (a 64 MiB region), a SIGHUP, SIGTERM (attack41; skipped under the sanitizers, which reserve more address space than that) | each refuses to start saying why, or answers the connect (a session, or `DNNQ_E_IO`: "session region: mmap: Cannot allocate memory") and ends with status 0 (before: OpenBLAS's pool thread, started when the library loaded, could not map its buffer under 80 to 160 MB and retried for good, a CPU spinning, and exit's destructor joined it: SIGTERM never ended dnnqd) |
 | `hostile_long_request_watchdog` | `WATCHDOG_USEC=100000` and one request of a chain of 3072 ReLUs at batch 64 (about 0.6 s, each node well under a millisecond; attack45) | a WATCHDOG=1 at least every interval while it runs (before: a worker's life was its QSBR epoch, which moves between requests: none for 486 ms of a 564 ms request, and systemd kills dnnqd and every session with it whenever any client sends a request longer than `WatchdogSec=`; now a worker also counts a step before each node and each gathering round, `runner.steps`) |
 | `hostile_early_signals` (case `signals`) | a SIGHUP, then a SIGTERM, 8 times each, sent as soon as dnnqd has a second thread (OpenBLAS's constructor started its pool; main not yet; attack47) | each SIGHUP taken for a reload and the connect after it answered, each SIGTERM a stop with status 0 (before: killed by the signal, status 129 or 143: nothing blocked them before main's set-up); skipped under ThreadSanitizer, whose runtime starts its own thread before any `.preinit_array` of the program |
+| `impostor_daemon_refused` (suite `client`, tests/test_client.c), `listen_stale_and_busy` (suite `daemon`) | uid 65534 listening on the socket's path (a child of that uid calls listen(2) on it, which is what `SO_PEERCRED` reports): in root's directory under /tmp, in its own directory there, in its own of mode 0755 on a way only root may change and then 0775; `$DNNQ_DAEMON_UID` naming it, and a value that is no number; dnnqd started on a path uid 65534 listens on (attack52) | `DNNQ_E_PERM` before a byte is sent, naming the uid, its pid and `DNNQ_DAEMON_UID=65534` (before: the library talked to whatever listened, and every client, root's too, handed another user's program its inputs and took its outputs); served when named, or in its own 0755 directory on root's way; `DNNQ_E_INVAL` naming the variable; no descriptor left open; dnnqd's start refused naming uid 65534 (before: "another dnnqd is listening there") |
 | `reload_failures_logged_once`, `reload_symlink_target` (suite `reload`, tests/test_reload.c) | a model file deleted and created (not a model) in turn, 12 times, each followed by 2 RELOADs (as another user in a sticky /tmp may do, the inotify reloads besides); then a config naming 40 missing files in turn; a model given as a symlink into another directory, its target replaced, the link pointed elsewhere, that file rewritten in place | 2 `reload failed` lines for the 2 causes (before: one each failed reload, 24 and more, a journal flood at one every ~200 ms), the good reload after naming the failed ones, the next failure logged again; 16 lines for the 40 causes plus one each 2^nth reload; each change of the symlinked model served without SIGHUP (before: the target's directory was not watched) |
 
 **Mutations** (seeded, a bounded number, each run in seconds): a valid
@@ -953,6 +954,32 @@ at the daemon's credentials; which uid it should expect is a question
 for the protocol); this host also has `fs.protected_symlinks` 0, under
 which root follows another user's link in /tmp, which the links' rule
 above now refuses for dnnqd's own paths.
+
+Tried (attack52), against libdnnq-client's trust in what listens on
+the socket and dnnqd's start on a taken path. Found: the library never
+looked at who listened, so another user who bound the socket's path
+while dnnqd was down (a `listen.path` under /tmp, which the config
+allows: before its first start, between a stop and a start) was sent
+every client's inputs, root's `dnnqctl` and its RELOADs included, and
+answered with outputs of its choosing, while the next dnnqd start failed
+as "another dnnqd is listening there" (`impostor_daemon_refused`,
+fixed: before a byte is sent the listener's uid, `SO_PEERCRED`, must be
+root, the caller's, the owner of a socket directory on a way only root
+and that uid may change (the `dnnq` user's /run/dnnq), or the uid
+`$DNNQ_DAEMON_UID` names; anything else is `DNNQ_E_PERM` naming the uid,
+the pid and the variable; the shipped deployments need no setting: the
+socket unit's listener is root; dnnqd's start on such a path names the
+uid, `listen_stale_and_busy`). Read, not run (each a vector the brief
+listed that earlier rounds closed or that has nothing to act on: the
+rows above): ring positions at the 2^32 and 2^64 wraps, seals and
+truncation of the region, descriptors of any kind by SCM_RIGHTS
+(SO_PASSRIGHTS 0), replies never read, half-close, sessions per uid,
+odd model names, reloads under load, dnnqctl from other uids, signals,
+bad batch and shape fields. Noticed, left: dnnqd still cannot start on
+a path another user holds (a root dnnqd could remove the stranger's
+file in a sticky directory and bind again, racing that user's next
+bind); the remedy stays the operator's, a `listen.path` in a directory
+of dnnqd's own, which the message now says.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750

@@ -100,7 +100,9 @@ class Disconnected(Error, ConnectionError):  # type: ignore[misc]  # Error.strer
 
 
 class PermissionDenied(Error, PermissionError):  # type: ignore[misc]  # Error.strerror wins by MRO
-    """DNNQ_E_PERM: dnnqd refuses the caller."""
+    """DNNQ_E_PERM: dnnqd refuses the caller, or the caller refuses what
+    listens on the socket (another user's program: dnnq(3), "The daemon's
+    uid")."""
     code = -16
 
 
