@@ -969,7 +969,10 @@ and that uid may change (the `dnnq` user's /run/dnnq), or the uid
 `$DNNQ_DAEMON_UID` names; anything else is `DNNQ_E_PERM` naming the uid,
 the pid and the variable; the shipped deployments need no setting: the
 socket unit's listener is root; dnnqd's start on such a path names the
-uid, `listen_stale_and_busy`). Read, not run (each a vector the brief
+uid, `listen_stale_and_busy`). By hand, root's `dnnqctl status` against
+a listener of uid 65534 under a directory of mode 1777: before, that
+program read root's 40-byte HELLO; now dnnqctl exits 1 before sending,
+naming uid 65534, its pid and `DNNQ_DAEMON_UID=65534`. Read, not run (each a vector the brief
 listed that earlier rounds closed or that has nothing to act on: the
 rows above): ring positions at the 2^32 and 2^64 wraps, seals and
 truncation of the region, descriptors of any kind by SCM_RIGHTS
