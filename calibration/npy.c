@@ -50,15 +50,26 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
 	                     " (x.astype(np.float32) converts an array)" : "");
 }
 
-const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims)
+const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims,
+                                bool converted)
 {
+	/* a .dnnq model's dims were fixed when it was converted: an image of
+	 * another size for a model exported with symbolic H and W is the
+	 * mistake to expect */
+	bool other = false;
+	for (unsigned k = 1; converted && a->ndim == rank && k < rank; k++)
+		other |= (int64_t)a->shape[k] != dims[k];
+	const char *fixed = other
+	                    ? "; a .dnnq model takes the shape it was converted for (dnnq-convert "
+	                      "fixes an ONNX model's symbolic dims by --input-shape or the "
+	                      "calibration samples): convert again for another" : "";
 	bool unbatched = a->ndim + 1 == rank;
 	for (unsigned k = 0; unbatched && k < a->ndim; k++)
 		unbatched = (int64_t)a->shape[k] == dims[k + 1];
 	if (unbatched)
 		return "; one sample without its batch axis? x[None] adds it";
 	if (rank != 4 || a->ndim != 4)
-		return "";
+		return fixed;
 	int64_t s1 = (int64_t)a->shape[1], s2 = (int64_t)a->shape[2], s3 = (int64_t)a->shape[3];
 	/* the input's dims permuted whole, else (its H and W taken from this
 	 * very array: symbolic) the channels alone where the other layout has
@@ -72,7 +83,7 @@ const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const i
 	return last ? "; channels last? np.transpose(x, (0, 3, 1, 2)) makes the NCHW array the "
 	              "input takes"
 	     : first ? "; channels first? np.transpose(x, (0, 2, 3, 1)) makes the NHWC array the "
-	               "input takes" : "";
+	               "input takes" : fixed;
 }
 
 static const char *descr_of(enum dnnq_dtype dt)

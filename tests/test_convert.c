@@ -1549,6 +1549,17 @@ START_TEST(tools_end_to_end)
 	           "takes\n", "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib %s", dir, nanf);
 	sh_refused(&c, dir, "channels last? np.transpose(x, (0, 3, 1, 2))",
 	           "dnnq-run " DIGITS "/cnn.onnx -i %s -o %s/y", nanf, dir);
+	/* an image of another size for the .dnnq: the dims it was converted
+	 * for are named as the cause (not to the ONNX model: its dims are not
+	 * a conversion's) */
+	ck_assert_int_eq(dnnq_npy_write_file(nanf, DNNQ_DTYPE_F32, (size_t[]){ 1, 1, 4, 4 }, 4, nans,
+	                                     NULL), 0);
+	sh_refused(&c, dir, "/nhwc.npy: shape [1, 1, 4, 4], want [n, 1, 8, 8] (n >= 1 samples); a "
+	           ".dnnq model takes the shape it was converted for (dnnq-convert fixes an ONNX "
+	           "model's symbolic dims by --input-shape or the calibration samples): convert "
+	           "again for another\n", "dnnq-run %s/cnn.dnnq -i %s -o %s/y", dir, nanf, dir);
+	sh_refused(&c, dir, "want [n, 1, 8, 8] (n >= 1 samples)\n",
+	           "dnnq-run " DIGITS "/cnn.onnx -i %s -o %s/y", nanf, dir);
 	/* finite inputs whose Det's element (0, 0) is inf in every sample: its
 	 * readers run fp32 with --precision auto (they were refused, 'must be
 	 * quantized and has no quantization parameters'), --precision int8
