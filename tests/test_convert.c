@@ -2466,6 +2466,69 @@ static double file_sqnr(const char *want_path, const char *got_path)
 	return db;
 }
 
+/*
+ * Architectures as torch 1.13's exporter writes them (tools/mktorch.py,
+ * tests/onnx/torch/MANIFEST: NAME KIND MIN_DB), a new user's way: KIND
+ * calib converted with --calib and the defaults, the int8 output against
+ * ONNX Runtime's >= MIN_DB, the .onnx through dnnq-run's reference
+ * executor >= 100 dB, the .dnnq on a batch of 4 (the static batch of 2 of
+ * attn_static2's export too); KIND qdq (torch FX's QDQ) converted without
+ * samples, its output ONNX Runtime's to the bit. unet_gn (symbolic H and
+ * W) runs a 48x40 image as an .onnx, and its .dnnq, converted at 32x32,
+ * refuses it naming the conversion.
+ */
+#define TORCH "tests/onnx/torch"
+
+START_TEST(torch_exports)
+{
+	char name[64], kind[16], dir[] = "/tmp/dnnq-torch-XXXXXX", want[512], got[512];
+	double min_db = 0;
+	FILE *f = fopen(TORCH "/MANIFEST", "r");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i <= _i; i++)
+		ck_assert_int_eq(fscanf(f, "%63s %15s %lf", name, kind, &min_db), 3);
+	fclose(f);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	bool qdq = !strcmp(kind, "qdq");
+	sh(&c, dir, "dnnq-convert " TORCH "/%s.onnx -o %s/m.dnnq%s%s%s", name, dir,
+	   qdq ? "" : " --calib " TORCH "/", qdq ? "" : name, qdq ? "" : ".calib.npy");
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	sh(&c, dir, "dnnq-run %s/m.dnnq -i " TORCH "/%s.test.npy -o %s/q", dir, name, dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	snprintf(want, sizeof want, TORCH "/%s.out.npy", name);
+	snprintf(got, sizeof got, "%s/q/y.npy", dir);
+	double db = file_sqnr(want, got);
+	sh(&c, dir, "dnnq-run " TORCH "/%s.onnx -i " TORCH "/%s.test.npy -o %s/r", name, name, dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	snprintf(got, sizeof got, "%s/r/y.npy", dir);
+	double ref = file_sqnr(want, got);
+	printf("convert: torch %-16s %s SQNR %6.2f dB, the .onnx %6.2f dB against ONNX Runtime\n",
+	       name, qdq ? "QDQ " : "int8", db, ref);
+	ck_assert_msg(qdq ? db == INFINITY : db >= min_db, "%s: %.2f dB", name, db);
+	ck_assert_msg(ref >= 100, "%s: the .onnx %.2f dB", name, ref);
+	sh(&c, dir, "dnnq-run %s/m.dnnq -i " TORCH "/%s.calib.npy -o %s/b4", dir, name, dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	struct array b4;
+	snprintf(got, sizeof got, "%s/b4/y.npy", dir);
+	load(got, &b4);
+	ck_assert_uint_eq(b4.a.shape[0], 4);
+	free(b4.data);
+	if (!strcmp(name, "unet_gn")) {
+		sh(&c, dir, "dnnq-run " TORCH "/%s.onnx -i " TORCH "/%s.big.npy -o %s/big", name,
+		   name, dir);
+		ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+		snprintf(want, sizeof want, TORCH "/%s.big.out.npy", name);
+		snprintf(got, sizeof got, "%s/big/y.npy", dir);
+		ck_assert_double_ge(file_sqnr(want, got), 100);
+		sh_refused(&c, dir, "want [n, 3, 32, 32] (n >= 1 samples); a .dnnq model takes the "
+		           "shape it was converted for", "dnnq-run %s/m.dnnq -i " TORCH "/%s.big.npy "
+		           "-o %s/big", dir, name, dir);
+	}
+	rm_rf(dir);
+}
+END_TEST
+
 /* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
  * against SET/NAME.out.npy. */
 static double run_sqnr(struct cmd *c, const char *dir, const char *set, const char *name)
@@ -3951,6 +4014,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_input_shape);
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
+	tcase_add_loop_test(tc, torch_exports, 0, 8);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_stateful);
 	tcase_add_test(tc, tools_precision_state_nan);
