@@ -589,6 +589,15 @@ START_TEST(hostile_trusted_paths)
 	ck_assert_int_eq(symlink("../ok/m.dnnq", p), 0);
 	ck_assert_int_eq(lchown(p, 65534, 65534), 0);
 	assert_refused(load, p, "ul.dnnq: owned by uid 65534, in", outcome, sizeof outcome);
+	/* a stale socket of uid 65534's where the socket goes, in the sticky
+	 * s: anyone could have put it there (judged as a file: it names
+	 * something); root's is dnnqd's own */
+	snprintf(p, sizeof p, "%s/d.sock", st);
+	ck_assert_int_eq(mknod(p, S_IFSOCK | 0666, 0), 0);
+	ck_assert_int_eq(lchown(p, 65534, 65534), 0);
+	assert_refused(check_socket, p, "d.sock: owned by uid 65534, in", outcome, sizeof outcome);
+	ck_assert_int_eq(lchown(p, 0, 0), 0);
+	assert_loads(check_socket, p);
 	/* w above the directory named */
 	snprintf(p, sizeof p, "%s/m.dnnq", sub);
 	assert_refused(load, p, "/w, a directory on its way, is writable by every user", outcome,
@@ -624,8 +633,9 @@ START_TEST(hostile_trusted_paths)
 	printf("hostile: a model, config or socket reached through a directory every user may"
 	       " write to (a symlink into one of mode 0777, one of mode 0777 further up, uid"
 	       " 65534's directory in a sticky one; symlinks lying in one of mode 0777 and uid"
-	       " 65534's in a sticky one, to root's files): 11 tries: refused (%s); the same"
-	       " ways load once no other user may change them\n", outcome);
+	       " 65534's in a sticky one, to root's files; uid 65534's stale socket in a sticky"
+	       " one): 12 tries: refused (%s); the same ways load once no other user may change"
+	       " them\n", outcome);
 	remove_tree(top);
 }
 END_TEST
