@@ -77,6 +77,11 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
 const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims,
                                 bool converted);
 
+/* Why the first n (>= 6) bytes at p are not a .npy file, for a message
+ * after "not a .npy file": " (a .npz archive, np.savez's: ...)" for a ZIP
+ * file, else " (it does not begin with \x93NUMPY, as np.save writes)". */
+const char *dnnq_npy_not_npy(const void *p, size_t n);
+
 /* out[0..a->count) = the elements as floats (int32 rounds above 2^24). */
 void dnnq_npy_to_f32(const struct dnnq_npy *a, float *out);
 

@@ -1017,11 +1017,14 @@ START_TEST(npy_rejects_malformed_headers)
 		{ "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\n", 4,
 		  DNNQ_E_FORMAT, "'descr' appears twice" },
 		{ "{'descr': '<f4', 'fortran_order': True, 'shape': (1,)}\n", 4, DNNQ_E_FORMAT,
-		  "'fortran_order' is True" },
+		  "'fortran_order' is True: only C order is supported (np.save(f, "
+		  "np.ascontiguousarray(x)) writes it)" },
 		{ "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}\n", 4, DNNQ_E_FORMAT,
 		  "'fortran_order' must be True or False" },
 		{ "{'descr': '>f4', 'fortran_order': False, 'shape': (1,)}\n", 4, DNNQ_E_DTYPE,
-		  "big-endian" },
+		  "descr '>f4': big-endian data is not supported (x.astype('<f4') converts an array)" },
+		{ "{'descr': '>i4', 'fortran_order': False, 'shape': (1,)}\n", 4, DNNQ_E_DTYPE,
+		  "(x.astype('<i4') converts" },
 		{ "{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}\n", 8, DNNQ_E_DTYPE,
 		  "dtype '<f8' (float64): dnnq reads float32, uint8, int8 and int32 arrays" },
 		{ "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}\n", 4,
@@ -1087,6 +1090,11 @@ START_TEST(npy_rejects_bad_preambles)
 	buf[1] = 'n';
 	ck_assert_int_eq(dnnq_npy_parse(buf, len, &a, &d), DNNQ_E_FORMAT);
 	ck_assert_ptr_nonnull(strstr(d.msg, "not a .npy file (it does not begin with"));
+	/* np.savez's archive (a ZIP file): named, with the way to a .npy */
+	memcpy(buf, "PK\x03\x04\x14\x00\x00\x00", 8);
+	ck_assert_int_eq(dnnq_npy_parse(buf, len, &a, &d), DNNQ_E_FORMAT);
+	ck_assert_str_eq(d.msg, "not a .npy file (a .npz archive, np.savez's: dnnq reads .npy "
+	                 "files; np.save(f, np.load(path)[NAME]) writes one)");
 	memcpy(buf, good, len);
 	buf[6] = 4;
 	ck_assert_int_eq(dnnq_npy_parse(buf, len, &a, &d), DNNQ_E_VERSION);
