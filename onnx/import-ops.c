@@ -1816,9 +1816,15 @@ static int op_cumsum(struct nctx *c)
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
 	int64_t t = x->dims[x->ndim - 1];
+	/* another axis than the batch, within the bound: the user's model can
+	 * move it last around the CumSum */
+	bool movable = (uint32_t)axis != x->ndim - 1 && !(x->batched && axis == 0) &&
+	               x->dims[axis] <= CUMSUM_MAX;
 	if ((uint32_t)axis != x->ndim - 1 || (x->batched && axis == 0) || t > CUMSUM_MAX)
 		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along the last axis, not "
-		           "the batch, of at most %d", (long long)axis, imp_dims_str(x), CUMSUM_MAX);
+		           "the batch, of at most %d%s", (long long)axis, imp_dims_str(x), CUMSUM_MAX,
+		           movable ? " (x.transpose(axis, -1).cumsum(-1).transpose(axis, -1) sums "
+		           "along another)" : "");
 	float *tri;
 	if ((rc = imp_const_alloc(c->m, (size_t)(t * t) * sizeof *tri, c->who, (void **)&tri)))
 		return rc;
@@ -2127,8 +2133,9 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 {
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
 	if (a->data)
-		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be",
-		           ia, iname(c, ia));
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be "
+		           "(for W @ x, (x.transpose(-1, -2) @ W.transpose(-1, -2)).transpose(-1, -2)"
+		           " is the same product with the constant as B)", ia, iname(c, ia));
 	if (a->ndim < 2 || b->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
 		           a->ndim, b->ndim);

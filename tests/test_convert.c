@@ -2475,9 +2475,21 @@ static double file_sqnr(const char *want_path, const char *got_path)
  * attn_static2's export too); KIND qdq (torch FX's QDQ) converted without
  * samples, its output ONNX Runtime's to the bit. unet_gn (symbolic H and
  * W) runs a 48x40 image as an .onnx, and its .dnnq, converted at 32x32,
- * refuses it naming the conversion.
+ * refuses it naming the conversion. KIND refused: dnnq-convert and
+ * dnnq-run name the node and how to write the model so that it runs.
  */
 #define TORCH "tests/onnx/torch"
+
+static const struct {
+	const char *name, *want;
+} torch_refusals[] = {
+	{ "const_left_matmul", "node '/MatMul' (MatMul): input 0 'w' is a constant: only B may be "
+	  "(for W @ x, (x.transpose(-1, -2) @ W.transpose(-1, -2)).transpose(-1, -2) is the same "
+	  "product with the constant as B)\n" },
+	{ "cumsum_mid", "node '/CumSum' (CumSum): axis 1 of [N:1,6,8]: only along the last axis, "
+	  "not the batch, of at most 2048 (x.transpose(axis, -1).cumsum(-1).transpose(axis, -1) "
+	  "sums along another)\n" },
+};
 
 START_TEST(torch_exports)
 {
@@ -2490,6 +2502,19 @@ START_TEST(torch_exports)
 	fclose(f);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
+	if (!strcmp(kind, "refused")) {
+		size_t k = 0;
+		while (k < sizeof torch_refusals / sizeof *torch_refusals &&
+		       strcmp(torch_refusals[k].name, name))
+			k++;
+		ck_assert_msg(k < sizeof torch_refusals / sizeof *torch_refusals, "%s", name);
+		sh_refused(&c, dir, torch_refusals[k].want, "dnnq-convert " TORCH "/%s.onnx -o "
+		           "%s/m.dnnq --calib " TORCH "/%s.calib.npy", name, dir, name);
+		sh_refused(&c, dir, torch_refusals[k].want, "dnnq-run " TORCH "/%s.onnx -i " TORCH
+		           "/%s.test.npy -o %s/r", name, name, dir);
+		rm_rf(dir);
+		return;
+	}
 	bool qdq = !strcmp(kind, "qdq");
 	sh(&c, dir, "dnnq-convert " TORCH "/%s.onnx -o %s/m.dnnq%s%s%s", name, dir,
 	   qdq ? "" : " --calib " TORCH "/", qdq ? "" : name, qdq ? "" : ".calib.npy");
@@ -4014,7 +4039,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_input_shape);
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
-	tcase_add_loop_test(tc, torch_exports, 0, 8);
+	tcase_add_loop_test(tc, torch_exports, 0, 10);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_stateful);
 	tcase_add_test(tc, tools_precision_state_nan);

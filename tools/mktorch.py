@@ -7,13 +7,14 @@ the convert suite's case torch_exports (tests/test_convert.c; docs/onnx.md,
 
 Each case: NAME.onnx (seeded weights; batch norms settled by five forward
 passes in training mode), NAME.calib.npy (4 samples), NAME.test.npy (2),
-and ONNX Runtime's outputs on the test samples (CPU provider, through
+and (but for the refused) ONNX Runtime's outputs on the test samples (CPU provider, through
 onnxruntime-node and tools/ort-npy.js): NAME.out.npy, NAME.out1.npy, ...
 MANIFEST has one line per case, NAME KIND MIN_DB: KIND `calib` (converted
 with --calib, the int8 output held to MIN_DB against ONNX Runtime's, the
 .onnx through dnnq-run's reference executor to 100 dB) or `qdq` (a torch
 FX quantized model, converted without samples: dnnq's output equals ONNX
-Runtime's). A case with symbolic H and W (unet_gn) also has NAME.big.npy
+Runtime's) or `refused` (dnnq-convert and dnnq-run refuse it naming the
+node and how to write the model so that it runs). A case with symbolic H and W (unet_gn) also has NAME.big.npy
 and NAME.big.out.npy, another image size, for the .onnx (its .dnnq takes
 the calibration size only).
 
@@ -192,6 +193,24 @@ class Small(nn.Module):
         return s.fc(torch.flatten(s.pool(x), 1))
 
 
+class ConstLeft(nn.Module):
+    """A constant times an activation, W @ x (a fixed mixing matrix, a
+    graph's adjacency): refused, the message says how to write it."""
+    def __init__(s):
+        super().__init__()
+        s.w = nn.Parameter(torch.randn(6, 6))
+
+    def forward(s, x):
+        return s.w @ x
+
+
+class CumSumMid(nn.Module):
+    """A cumulative sum along the middle axis of [N, T, D]: refused, the
+    message says how to write it."""
+    def forward(s, x):
+        return torch.cumsum(x, 1)
+
+
 def ort(model, prefix, x):
     subprocess.run(["node", os.path.join(ROOT, "tools", "ort-npy.js"), model, prefix, x],
                    check=True)
@@ -225,6 +244,8 @@ CASES = [
     ("attn_static2", Attn, (7, 24), None, 17, "calib", 45),
     ("pad_transposed", PadTransposed, (3, 16, 16), {0: "n"}, 11, "calib", 40),
     ("fx_qdq", Small, (3, 16, 16), {0: "n"}, 13, "qdq", 0),
+    ("const_left_matmul", ConstLeft, (6, 8), {0: "n"}, 17, "refused", 0),
+    ("cumsum_mid", CumSumMid, (6, 8), {0: "n"}, 17, "refused", 0),
 ]
 
 
@@ -246,7 +267,8 @@ def main():
         axes = {"x": dyn, "y": {0: "n"}} if dyn else None
         torch.onnx.export(m, torch.from_numpy(test), p + ".onnx", opset_version=opset,
                           input_names=["x"], output_names=["y"], dynamic_axes=axes)
-        ort(p + ".onnx", p, p + ".test.npy")
+        if kind != "refused":
+            ort(p + ".onnx", p, p + ".test.npy")
         if 2 in (dyn or {}) and 3 in dyn:
             np.save(p + ".big.npy", rng.standard_normal((1, 3, 48, 40)).astype(np.float32))
             ort(p + ".onnx", p + ".big", p + ".big.npy")
