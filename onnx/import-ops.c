@@ -2565,13 +2565,16 @@ static int op_logsoftmax(struct nctx *c)
 
 /* LayerNormalization (opset 17): X, Scale, [B] (constants of the
  * normalized shape X.dims[axis:], or that with leading 1s dropped); only
- * output Y; stash_type 1 (float). */
+ * output Y; stash_type 1 (float). A Scale left empty ("") is ones of the
+ * normalized shape (NAME:ones): torch 1.13 exports F.layer_norm without a
+ * weight, and nn.LayerNorm(elementwise_affine=False), so at opset 17,
+ * which ONNX's schema refuses (ONNX Runtime does not load the model); no
+ * scale is what the model means. */
 static int op_layernorm(struct nctx *c)
 {
 	int rc;
 	int64_t stash;
-	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)) ||
-	    (rc = a_int(c, "axis", -1, &c->node.axis)) ||
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", -1, &c->node.axis)) ||
 	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)) ||
 	    (rc = a_int(c, "stash_type", 1, &stash)))
 		return rc;
@@ -2582,6 +2585,25 @@ static int op_layernorm(struct nctx *c)
 		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
 	if (x->ndim == 0 || (rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if (!V(c, 1) && !*iname(c, 1) && c->nin > 1) {
+		struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32,
+		                           .ndim = x->ndim - (uint32_t)c->node.axis, .producer = -1 };
+		size_t n = 1;
+		for (uint32_t i = 0; i < v.ndim; i++)
+			n *= (size_t)(v.dims[i] = x->dims[(uint32_t)c->node.axis + i]);
+		float *ones;
+		if ((rc = imp_const_alloc(c->m, n * sizeof *ones, c->who, (void **)&ones)))
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			ones[i] = 1;
+		int32_t id = new_constant(c, &v, ":ones", ones);
+		if (id < 0)
+			return id;
+		c->in[1] = id;
+	}
+	if ((rc = need_weight(c, 1, DT_F32)))
+		return rc;
+	x = V(c, 0);
 	if (x->batched && c->node.axis == 0)
 		return batch_moves(c, "normalization across the batch (axis 0)");
 	size_t norm = 1;

@@ -13,7 +13,8 @@ MANIFEST has one line per case, NAME KIND MIN_DB: KIND `calib` (converted
 with --calib, the int8 output held to MIN_DB against ONNX Runtime's, the
 .onnx through dnnq-run's reference executor to 100 dB) or `qdq` (a torch
 FX quantized model, converted without samples: dnnq's output equals ONNX
-Runtime's) or `refused` (dnnq-convert and dnnq-run refuse it naming the
+Runtime's), `torchref` (as `calib`, for a model ONNX Runtime refuses: the
+expected output is torch's) or `refused` (dnnq-convert and dnnq-run refuse it naming the
 node and how to write the model so that it runs). A case with symbolic H and W (unet_gn) also has NAME.big.npy
 and NAME.big.out.npy, another image size, for the .onnx (its .dnnq takes
 the calibration size only).
@@ -193,6 +194,20 @@ class Small(nn.Module):
         return s.fc(torch.flatten(s.pool(x), 1))
 
 
+class PlainNorm(nn.Module):
+    """nn.LayerNorm(elementwise_affine=False): at opset 17 torch 1.13 writes
+    LayerNormalization with an empty Scale, which ONNX's checker and ONNX
+    Runtime refuse; the expected output is torch's."""
+    def __init__(s):
+        super().__init__()
+        s.a = nn.Linear(8, 16)
+        s.n = nn.LayerNorm(16, elementwise_affine=False)
+        s.b = nn.Linear(16, 4)
+
+    def forward(s, x):
+        return s.b(F.gelu(s.n(s.a(x))))
+
+
 class ConstLeft(nn.Module):
     """A constant times an activation, W @ x (a fixed mixing matrix, a
     graph's adjacency): refused, the message says how to write it."""
@@ -244,6 +259,7 @@ CASES = [
     ("attn_static2", Attn, (7, 24), None, 17, "calib", 45),
     ("pad_transposed", PadTransposed, (3, 16, 16), {0: "n"}, 11, "calib", 40),
     ("fx_qdq", Small, (3, 16, 16), {0: "n"}, 13, "qdq", 0),
+    ("plain_layernorm", PlainNorm, (6, 8), {0: "n"}, 17, "torchref", 35),
     ("const_left_matmul", ConstLeft, (6, 8), {0: "n"}, 17, "refused", 0),
     ("cumsum_mid", CumSumMid, (6, 8), {0: "n"}, 17, "refused", 0),
 ]
@@ -265,9 +281,16 @@ def main():
         np.save(p + ".calib.npy", calib)
         np.save(p + ".test.npy", test)
         axes = {"x": dyn, "y": {0: "n"}} if dyn else None
-        torch.onnx.export(m, torch.from_numpy(test), p + ".onnx", opset_version=opset,
-                          input_names=["x"], output_names=["y"], dynamic_axes=axes)
-        if kind != "refused":
+        try:
+            torch.onnx.export(m, torch.from_numpy(test), p + ".onnx", opset_version=opset,
+                              input_names=["x"], output_names=["y"], dynamic_axes=axes)
+        except torch.onnx.CheckerError:
+            if kind != "torchref":   # written, then refused by the checker
+                raise
+        if kind == "torchref":
+            with torch.no_grad():
+                np.save(p + ".out.npy", m(torch.from_numpy(test)).numpy())
+        elif kind != "refused":
             ort(p + ".onnx", p, p + ".test.npy")
         if 2 in (dyn or {}) and 3 in dyn:
             np.save(p + ".big.npy", rng.standard_normal((1, 3, 48, 40)).astype(np.float32))
