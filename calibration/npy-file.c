@@ -51,8 +51,8 @@ static int slurp(FILE *f, const char *path, size_t limit, bool npy, uint8_t **bu
 			break;
 		size_t got = fread(*buf + n, 1, cap - n, f);
 		if (n < mlen && n + got >= mlen && memcmp(*buf, NPY_MAGIC, mlen))
-			return dnnq_diag_set(diag, DNNQ_E_FORMAT, "%s: not a .npy file (it does not begin "
-			                     "with \\x93NUMPY, as np.save writes)", path);
+			return dnnq_diag_set(diag, DNNQ_E_FORMAT, "%s: not a .npy file%s", path,
+			                     dnnq_npy_not_npy(*buf, n + got));
 		n += got;
 		if (got == 0)
 			break;

@@ -50,15 +50,26 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
 	                     " (x.astype(np.float32) converts an array)" : "");
 }
 
-const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims)
+const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims,
+                                bool converted)
 {
+	/* a .dnnq model's dims were fixed when it was converted: an image of
+	 * another size for a model exported with symbolic H and W is the
+	 * mistake to expect */
+	bool other = false;
+	for (unsigned k = 1; converted && a->ndim == rank && k < rank; k++)
+		other |= (int64_t)a->shape[k] != dims[k];
+	const char *fixed = other
+	                    ? "; a .dnnq model takes the shape it was converted for (dnnq-convert "
+	                      "fixes an ONNX model's symbolic dims by --input-shape or the "
+	                      "calibration samples): convert again for another" : "";
 	bool unbatched = a->ndim + 1 == rank;
 	for (unsigned k = 0; unbatched && k < a->ndim; k++)
 		unbatched = (int64_t)a->shape[k] == dims[k + 1];
 	if (unbatched)
 		return "; one sample without its batch axis? x[None] adds it";
 	if (rank != 4 || a->ndim != 4)
-		return "";
+		return fixed;
 	int64_t s1 = (int64_t)a->shape[1], s2 = (int64_t)a->shape[2], s3 = (int64_t)a->shape[3];
 	/* the input's dims permuted whole, else (its H and W taken from this
 	 * very array: symbolic) the channels alone where the other layout has
@@ -72,7 +83,7 @@ const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const i
 	return last ? "; channels last? np.transpose(x, (0, 3, 1, 2)) makes the NCHW array the "
 	              "input takes"
 	     : first ? "; channels first? np.transpose(x, (0, 2, 3, 1)) makes the NHWC array the "
-	               "input takes" : "";
+	               "input takes" : fixed;
 }
 
 static const char *descr_of(enum dnnq_dtype dt)
@@ -249,9 +260,9 @@ static int set_descr(struct cur *c, struct dnnq_npy *a)
 		                     d, numpy_name(t, name, sizeof name), c->f64_ok || c->i64_ok ? " (float64 and"
 		                     " int64 converted)" : "");
 	if (four && order != '<')
-		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE, "descr '%s': %s", d,
-		                     order == '>' ? "big-endian data is not supported"
-		                                  : "byte order must be '<'");
+		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE, "descr '%s': %s (x.astype('<%s') "
+		                     "converts an array)", d, order == '>' ? "big-endian data is not"
+		                     " supported" : "byte order must be '<'", t);
 	a->dtype = !strcmp(t, "f4") ? DNNQ_DTYPE_F32 : !strcmp(t, "i4") ? DNNQ_DTYPE_S32
 	         : !strcmp(t, "u1") ? DNNQ_DTYPE_U8 : DNNQ_DTYPE_S8;
 	return DNNQ_OK;
@@ -284,7 +295,8 @@ static int read_entry(struct cur *c, struct dnnq_npy *a, unsigned *seen)
 	rc = read_bool(c, &fortran);
 	if (!rc && fortran)
 		rc = dnnq_diag_set(c->diag, DNNQ_E_FORMAT,
-		                   "header: 'fortran_order' is True: only C order is supported");
+		                   "header: 'fortran_order' is True: only C order is supported "
+		                   "(np.save(f, np.ascontiguousarray(x)) writes it)");
 	return rc;
 }
 
@@ -322,6 +334,15 @@ static int check_ascii(const uint8_t *h, size_t n, struct dnnq_diag *diag)
 
 /* ---- the file ---- */
 
+const char *dnnq_npy_not_npy(const void *p, size_t n)
+{
+	/* np.savez writes a ZIP archive of .npy files: a local file header */
+	return n >= 4 && !memcmp(p, "PK\x03\x04", 4)
+	       ? " (a .npz archive, np.savez's: dnnq reads .npy files; np.save(f, "
+	         "np.load(path)[NAME]) writes one)"
+	       : " (it does not begin with \\x93NUMPY, as np.save writes)";
+}
+
 static int read_preamble(const uint8_t *p, size_t len, size_t *hstart, size_t *hlen,
                          unsigned *major, struct dnnq_diag *diag)
 {
@@ -329,8 +350,8 @@ static int read_preamble(const uint8_t *p, size_t len, size_t *hstart, size_t *h
 		return dnnq_diag_set(diag, DNNQ_E_TRUNCATED,
 		                     "length %zu: too short for the magic and version", len);
 	if (memcmp(p, MAGIC, sizeof MAGIC))
-		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "not a .npy file (it does not begin with "
-		                     "\\x93NUMPY, as np.save writes)");
+		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "not a .npy file%s",
+		                     dnnq_npy_not_npy(p, len));
 	if (p[6] < 1 || p[6] > 3 || p[7] != 0)
 		return dnnq_diag_set(diag, DNNQ_E_VERSION,
 		                     "version %u.%u: only 1.0, 2.0 and 3.0 are read", p[6], p[7]);

@@ -70,9 +70,17 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
  * x[None] adds it" when a is dims[1..]; for a 4-D input, when a's dims are
  * the input's in the other image layout, "; channels last? np.transpose(x,
  * (0, 3, 1, 2)) makes the NCHW array the input takes", or its NHWC twin;
- * "" when the shapes do not look so. dnnq-convert, dnnq-run and dnnqctl
- * infer end their shape refusals so. */
-const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims);
+ * else, for an input of a converted model (a .dnnq: converted) and an
+ * array of its rank, that the model takes the dims it was converted for
+ * and how they were fixed; "" otherwise. dnnq-convert, dnnq-run and
+ * dnnqctl infer end their shape refusals so. */
+const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const int64_t *dims,
+                                bool converted);
+
+/* Why the first n (>= 6) bytes at p are not a .npy file, for a message
+ * after "not a .npy file": " (a .npz archive, np.savez's: ...)" for a ZIP
+ * file, else " (it does not begin with \x93NUMPY, as np.save writes)". */
+const char *dnnq_npy_not_npy(const void *p, size_t n);
 
 /* out[0..a->count) = the elements as floats (int32 rounds above 2^24). */
 void dnnq_npy_to_f32(const struct dnnq_npy *a, float *out);

@@ -215,7 +215,7 @@ static int check_file(const char *path, const struct dnnq_npy *npy,
 			fprintf(stderr, "%s%zu", k ? "x" : "", npy->shape[k]);
 		fprintf(stderr, ": input '%s' wants ", io->name);
 		ctl_print_shape(stderr, io->rank, io->dims, true, false);
-		fprintf(stderr, " with N >= 1%s\n", dnnq_npy_shape_hint(npy, io->rank, io->dims));
+		fprintf(stderr, " with N >= 1%s\n", dnnq_npy_shape_hint(npy, io->rank, io->dims, true));
 		return dnnq_json_exit(CTL_EXIT_FAIL, DNNQ_E_SHAPE);
 	}
 	*batch = (uint32_t)b;

@@ -219,7 +219,18 @@ int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag
 	int rc = links_trusted(path, what, diag);
 	if (rc)
 		return rc;
-	char *r = realpath(dir, NULL);
+	/* where path names something, the way judged is the one it resolves
+	 * to: when its last name is a link, the directory holding the link
+	 * (judged above) is not the one that holds what path opens */
+	struct stat st;
+	char *r = realpath(path, NULL);
+	if (r && !stat(r, &st)) {
+		rc = way_trusted(path, r, &st, what, diag);
+		free(r);
+		return rc;
+	}
+	free(r);
+	r = realpath(dir, NULL);
 	rc = r ? way_trusted(path, r, NULL, what, diag)
 	       : dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
 	                       strerror(errno));

@@ -151,9 +151,11 @@ int dnnq_config_parse(const char *buf, size_t len, const char *filename,
  * file. Every symlink met on the way (path's own, a directory's, one a
  * link leads to) is judged where it lies, as the file would be in its
  * place: one in a directory every user may write to could be pointed
- * elsewhere later. dnnq_config_dir_trusted is the directory's half (path's
- * directory and every one above it, and the links on the way; a sticky
- * one itself passes: the file's owner is for the caller to judge), which
+ * elsewhere later. dnnq_config_dir_trusted is the directory's half (the
+ * links on the way; where path names something, the way it resolves to,
+ * judged as above: its last name may be a link out of the directory
+ * named; where it names nothing yet (a socket before bind), path's
+ * directory and every one above it, a sticky one itself passing), which
  * a reader calls before it opens path: where it passes, no other user
  * chooses what path opens. */
 struct stat;

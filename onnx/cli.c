@@ -55,8 +55,8 @@ void dnnq_progress_end(struct dnnq_progress *p)
 	p->last_eta = -1;
 }
 
-int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, void **buf,
-                        struct dnnq_npy *a, struct dnnq_diag *diag)
+int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, bool converted,
+                        void **buf, struct dnnq_npy *a, struct dnnq_diag *diag)
 {
 	int rc = dnnq_npy_read_file(path, NPY_LIMIT, buf, a, diag);	/* its lines name path */
 	if (rc)
@@ -73,7 +73,7 @@ int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, vo
 	for (unsigned k = 0; k < a->ndim; k++)
 		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", k ? ", " : "",
 		         a->shape[k]);
-	const char *hint = dnnq_npy_shape_hint(a, ndim, dims);
+	const char *hint = dnnq_npy_shape_hint(a, ndim, dims, converted);
 	free(*buf);
 	*buf = NULL;
 	return dnnq_diag_set(diag, DNNQ_E_SHAPE, "%s: shape %s], want %s] (n >= 1 samples)%s",

@@ -31,9 +31,10 @@ void dnnq_progress_end(struct dnnq_progress *p);
 /* An array read from path (at most 1 GiB) for a tensor of `ndim` dims
  * whose dims[1..] are fixed and dims[0] is the batch: the file's shape must
  * be [n, dims[1..]] (n >= 1). *buf (free it) holds the file, a->data the
- * elements. Messages name the file and what does not match. */
-int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, void **buf,
-                        struct dnnq_npy *a, struct dnnq_diag *diag);
+ * elements. Messages name the file and what does not match, with
+ * dnnq_npy_shape_hint's hint (converted: the tensor is a .dnnq model's). */
+int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, bool converted,
+                        void **buf, struct dnnq_npy *a, struct dnnq_diag *diag);
 
 /* The .npy files of a directory in name order (or path itself, if it is a
  * file): *paths (free each, then the array) and *n. */

@@ -1816,9 +1816,15 @@ static int op_cumsum(struct nctx *c)
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
 	int64_t t = x->dims[x->ndim - 1];
+	/* another axis than the batch, within the bound: the user's model can
+	 * move it last around the CumSum */
+	bool movable = (uint32_t)axis != x->ndim - 1 && !(x->batched && axis == 0) &&
+	               x->dims[axis] <= CUMSUM_MAX;
 	if ((uint32_t)axis != x->ndim - 1 || (x->batched && axis == 0) || t > CUMSUM_MAX)
 		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along the last axis, not "
-		           "the batch, of at most %d", (long long)axis, imp_dims_str(x), CUMSUM_MAX);
+		           "the batch, of at most %d%s", (long long)axis, imp_dims_str(x), CUMSUM_MAX,
+		           movable ? " (x.transpose(axis, -1).cumsum(-1).transpose(axis, -1) sums "
+		           "along another)" : "");
 	float *tri;
 	if ((rc = imp_const_alloc(c->m, (size_t)(t * t) * sizeof *tri, c->who, (void **)&tri)))
 		return rc;
@@ -2127,8 +2133,9 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 {
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
 	if (a->data)
-		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be",
-		           ia, iname(c, ia));
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be "
+		           "(for W @ x, (x.transpose(-1, -2) @ W.transpose(-1, -2)).transpose(-1, -2)"
+		           " is the same product with the constant as B)", ia, iname(c, ia));
 	if (a->ndim < 2 || b->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
 		           a->ndim, b->ndim);
@@ -2558,13 +2565,16 @@ static int op_logsoftmax(struct nctx *c)
 
 /* LayerNormalization (opset 17): X, Scale, [B] (constants of the
  * normalized shape X.dims[axis:], or that with leading 1s dropped); only
- * output Y; stash_type 1 (float). */
+ * output Y; stash_type 1 (float). A Scale left empty ("") is ones of the
+ * normalized shape (NAME:ones): torch 1.13 exports F.layer_norm without a
+ * weight, and nn.LayerNorm(elementwise_affine=False), so at opset 17,
+ * which ONNX's schema refuses (ONNX Runtime does not load the model); no
+ * scale is what the model means. */
 static int op_layernorm(struct nctx *c)
 {
 	int rc;
 	int64_t stash;
-	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)) ||
-	    (rc = a_int(c, "axis", -1, &c->node.axis)) ||
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", -1, &c->node.axis)) ||
 	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)) ||
 	    (rc = a_int(c, "stash_type", 1, &stash)))
 		return rc;
@@ -2575,6 +2585,25 @@ static int op_layernorm(struct nctx *c)
 		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
 	if (x->ndim == 0 || (rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if (!V(c, 1) && !*iname(c, 1) && c->nin > 1) {
+		struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32,
+		                           .ndim = x->ndim - (uint32_t)c->node.axis, .producer = -1 };
+		size_t n = 1;
+		for (uint32_t i = 0; i < v.ndim; i++)
+			n *= (size_t)(v.dims[i] = x->dims[(uint32_t)c->node.axis + i]);
+		float *ones;
+		if ((rc = imp_const_alloc(c->m, n * sizeof *ones, c->who, (void **)&ones)))
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			ones[i] = 1;
+		int32_t id = new_constant(c, &v, ":ones", ones);
+		if (id < 0)
+			return id;
+		c->in[1] = id;
+	}
+	if ((rc = need_weight(c, 1, DT_F32)))
+		return rc;
+	x = V(c, 0);
 	if (x->batched && c->node.axis == 0)
 		return batch_moves(c, "normalization across the batch (axis 0)");
 	size_t norm = 1;

@@ -1017,11 +1017,14 @@ START_TEST(npy_rejects_malformed_headers)
 		{ "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\n", 4,
 		  DNNQ_E_FORMAT, "'descr' appears twice" },
 		{ "{'descr': '<f4', 'fortran_order': True, 'shape': (1,)}\n", 4, DNNQ_E_FORMAT,
-		  "'fortran_order' is True" },
+		  "'fortran_order' is True: only C order is supported (np.save(f, "
+		  "np.ascontiguousarray(x)) writes it)" },
 		{ "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}\n", 4, DNNQ_E_FORMAT,
 		  "'fortran_order' must be True or False" },
 		{ "{'descr': '>f4', 'fortran_order': False, 'shape': (1,)}\n", 4, DNNQ_E_DTYPE,
-		  "big-endian" },
+		  "descr '>f4': big-endian data is not supported (x.astype('<f4') converts an array)" },
+		{ "{'descr': '>i4', 'fortran_order': False, 'shape': (1,)}\n", 4, DNNQ_E_DTYPE,
+		  "(x.astype('<i4') converts" },
 		{ "{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}\n", 8, DNNQ_E_DTYPE,
 		  "dtype '<f8' (float64): dnnq reads float32, uint8, int8 and int32 arrays" },
 		{ "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}\n", 4,
@@ -1087,6 +1090,11 @@ START_TEST(npy_rejects_bad_preambles)
 	buf[1] = 'n';
 	ck_assert_int_eq(dnnq_npy_parse(buf, len, &a, &d), DNNQ_E_FORMAT);
 	ck_assert_ptr_nonnull(strstr(d.msg, "not a .npy file (it does not begin with"));
+	/* np.savez's archive (a ZIP file): named, with the way to a .npy */
+	memcpy(buf, "PK\x03\x04\x14\x00\x00\x00", 8);
+	ck_assert_int_eq(dnnq_npy_parse(buf, len, &a, &d), DNNQ_E_FORMAT);
+	ck_assert_str_eq(d.msg, "not a .npy file (a .npz archive, np.savez's: dnnq reads .npy "
+	                 "files; np.save(f, np.load(path)[NAME]) writes one)");
 	memcpy(buf, good, len);
 	buf[6] = 4;
 	ck_assert_int_eq(dnnq_npy_parse(buf, len, &a, &d), DNNQ_E_VERSION);
@@ -1273,17 +1281,34 @@ START_TEST(npy_shape_hint)
 	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
 		struct dnnq_npy a = { .ndim = 4 };
 		memcpy(a.shape, c[i].a, sizeof c[i].a);
-		const char *h = dnnq_npy_shape_hint(&a, 4, c[i].in);
+		const char *h = dnnq_npy_shape_hint(&a, 4, c[i].in, false);
 		ck_assert_msg(c[i].want ? strstr(h, c[i].want) == h + 2 : !h[0], "%zu: '%s'", i, h);
 		a.ndim = 3;
-		ck_assert_str_eq(dnnq_npy_shape_hint(&a, 4, c[i].in), "");
+		ck_assert_str_eq(dnnq_npy_shape_hint(&a, 4, c[i].in, false), "");
 	}
 	/* one sample without the batch axis (hey_jarvis's [n, 16, 96]) */
 	struct dnnq_npy a = { .ndim = 2, .shape = { 16, 96 } };
-	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 3, (int64_t[]){ 1, 16, 96 }),
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 3, (int64_t[]){ 1, 16, 96 }, true),
 	                 "; one sample without its batch axis? x[None] adds it");
-	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 3, (int64_t[]){ 1, 15, 96 }), "");
-	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 2, (int64_t[]){ 1, 96 }), "");
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 3, (int64_t[]){ 1, 15, 96 }, false), "");
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 2, (int64_t[]){ 1, 96 }, true), "");
+	/* a converted model's fixed dims, for an array of its rank that is no
+	 * other mistake (a UNet exported with symbolic H and W, converted at
+	 * 32x32, given 48x40; a sequence of another length); not for the
+	 * ONNX model itself, nor before the layouts' hints */
+	static const char fixed[] = "; a .dnnq model takes the shape it was converted for "
+	                            "(dnnq-convert fixes an ONNX model's symbolic dims by "
+	                            "--input-shape or the calibration samples): convert again for "
+	                            "another";
+	struct dnnq_npy img = { .ndim = 4, .shape = { 2, 3, 48, 40 } };
+	ck_assert_str_eq(dnnq_npy_shape_hint(&img, 4, (int64_t[]){ 1, 3, 32, 32 }, true), fixed);
+	ck_assert_str_eq(dnnq_npy_shape_hint(&img, 4, (int64_t[]){ 1, 3, 32, 32 }, false), "");
+	ck_assert_str_eq(dnnq_npy_shape_hint(&img, 4, (int64_t[]){ 1, 48, 40, 3 }, true),
+	                 "; channels first? np.transpose(x, (0, 2, 3, 1)) makes the NHWC array the "
+	                 "input takes");
+	a = (struct dnnq_npy){ .ndim = 3, .shape = { 3, 4, 80 } };
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 3, (int64_t[]){ 1, 4, 50 }, true), fixed);
+	ck_assert_str_eq(dnnq_npy_shape_hint(&a, 4, (int64_t[]){ 1, 4, 50, 1 }, true), "");
 }
 END_TEST
 
@@ -1308,7 +1333,7 @@ START_TEST(npy_file_wrappers)
 	size_t deep[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 2, 3 };
 	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, deep, 10, v, &d), 0);
 	static const int64_t want[4] = { 1, 3, 224, 224 };
-	ck_assert_int_eq(dnnq_npy_load_batch(path, 4, want, &buf, &a, &d), DNNQ_E_SHAPE);
+	ck_assert_int_eq(dnnq_npy_load_batch(path, 4, want, false, &buf, &a, &d), DNNQ_E_SHAPE);
 	ck_assert_ptr_null(buf);
 	ck_assert_msg(strstr(d.msg, ": shape [1, 1, 1, 1, 1, 1, 1, 1, 2, 3], want [n, 3, 224, 224]"),
 	              "%s", d.msg);

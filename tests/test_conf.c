@@ -11,6 +11,8 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -752,6 +754,100 @@ START_TEST(load_files)
 }
 END_TEST
 
+/* dnnq_config_dir_trusted's walk of the links on a way, by hand as
+ * realpath's: link loops and chains longer than the kernel's 40 (ELOOP,
+ * named), ".." after a link (the physical parent), a relative path from
+ * the working directory, a link target too long to join with the rest,
+ * and a last name that is a link into a directory of mode 0777 (judged
+ * where it leads, not only where the link lies). In a directory of the
+ * caller's: no root needed. */
+START_TEST(trusted_link_walks)
+{
+	char dir[] = "/tmp/dnnq-walk-XXXXXX", p[PATH_MAX], q[PATH_MAX + 64], cwd[PATH_MAX];
+	struct dnnq_diag d;
+	const char *what = "the model dnnqd serves";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	snprintf(p, sizeof p, "%s/w", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	ck_assert_int_eq(chmod(p, 0777), 0);
+	snprintf(p, sizeof p, "%s/ok", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof p, "%s/ok/m.dnnq", dir);
+	write_file(p, "m", 1);
+	snprintf(p, sizeof p, "%s/w/m.dnnq", dir);
+	write_file(p, "m", 1);
+	/* a link to itself, and two links to each other */
+	snprintf(p, sizeof p, "%s/ok/self", dir);
+	ck_assert_int_eq(symlink("self", p), 0);
+	ck_assert_int_eq(dnnq_config_dir_trusted(p, what, &d), DNNQ_E_IO);
+	snprintf(q, sizeof q, "%s: %s", p, strerror(ELOOP));
+	ck_assert_str_eq(d.msg, q);
+	snprintf(p, sizeof p, "%s/ok/a", dir);
+	ck_assert_int_eq(symlink("b/m.dnnq", p), 0);
+	snprintf(p, sizeof p, "%s/ok/b", dir);
+	ck_assert_int_eq(symlink("a", p), 0);
+	ck_assert_int_eq(dnnq_config_dir_trusted(p, what, &d), DNNQ_E_IO);
+	ck_assert_msg(strstr(d.msg, strerror(ELOOP)), "%s", d.msg);
+	/* a chain of 40 links resolves, of 41 does not (as the kernel's) */
+	for (int i = 1; i <= 41; i++) {
+		char to[16];
+		snprintf(to, sizeof to, i == 1 ? "m.dnnq" : "c%d", i - 1);
+		snprintf(p, sizeof p, "%s/ok/c%d", dir, i);
+		ck_assert_int_eq(symlink(to, p), 0);
+	}
+	snprintf(p, sizeof p, "%s/ok/c40", dir);
+	ck_assert_msg(!dnnq_config_dir_trusted(p, what, &d), "%s", d.msg);
+	snprintf(p, sizeof p, "%s/ok/c41", dir);
+	ck_assert_int_eq(dnnq_config_dir_trusted(p, what, &d), DNNQ_E_IO);
+	ck_assert_msg(strstr(d.msg, strerror(ELOOP)), "%s", d.msg);
+	/* ".." after a link is the parent of where it leads: ok/up -> ../w/x,
+	 * so ok/up/../m.dnnq is w/m.dnnq (refused), not ok/m.dnnq */
+	snprintf(p, sizeof p, "%s/w/x", dir);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/ok/up", dir);
+	ck_assert_int_eq(symlink("../w/x", p), 0);
+	snprintf(p, sizeof p, "%s/ok/up/../m.dnnq", dir);
+	ck_assert_int_eq(dnnq_config_dir_trusted(p, what, &d), DNNQ_E_PERM);
+	snprintf(q, sizeof q, "%s/w is writable by every user (mode 0777", dir);
+	ck_assert_msg(strstr(d.msg, q), "%s", d.msg);
+	/* the last name a link into w: judged where it leads */
+	snprintf(p, sizeof p, "%s/ok/lw.dnnq", dir);
+	ck_assert_int_eq(symlink("../w/m.dnnq", p), 0);
+	ck_assert_int_eq(dnnq_config_dir_trusted(p, what, &d), DNNQ_E_PERM);
+	ck_assert_msg(strstr(d.msg, q), "%s", d.msg);
+	/* relative paths from the working directory, ".." in them */
+	snprintf(p, sizeof p, "%s/ok", dir);
+	ck_assert_int_eq(chdir(p), 0);
+	int rc_rel = dnnq_config_dir_trusted("../ok/./lw.dnnq", what, &d);
+	int rc_ok = dnnq_config_dir_trusted("c40", what, &d);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_int_eq(rc_rel, DNNQ_E_PERM);
+	ck_assert_int_eq(rc_ok, 0);
+	/* a target that cannot be joined with the rest of the way */
+	char *t = malloc(PATH_MAX);
+	ck_assert_ptr_nonnull(t);
+	t[0] = '/';
+	for (int i = 1; i < PATH_MAX - 64; i += 2)
+		memcpy(t + i, "./", 2);
+	t[PATH_MAX - 64] = 0;
+	snprintf(p, sizeof p, "%s/ok/long", dir);
+	ck_assert_int_eq(symlink(t, p), 0);
+	free(t);
+	snprintf(p, sizeof p, "%s/ok/long/%0100d", dir, 0);
+	ck_assert_int_eq(dnnq_config_dir_trusted(p, what, &d), DNNQ_E_RANGE);
+	snprintf(q, sizeof q, "%s: longer than PATH_MAX", p);
+	ck_assert_str_eq(d.msg, q);
+	/* the trusted ways still pass */
+	snprintf(p, sizeof p, "%s/ok/m.dnnq", dir);
+	ck_assert_msg(!dnnq_config_dir_trusted(p, what, &d), "%s", d.msg);
+	snprintf(p, sizeof p, "%s/ok/new.sock", dir);
+	ck_assert_msg(!dnnq_config_dir_trusted(p, what, &d), "%s", d.msg);
+	snprintf(p, sizeof p, "rm -rf %s", dir);
+	ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 /* The commented example must stay valid, and so must its commented-out
  * model entry once uncommented. */
 START_TEST(example_file)
@@ -982,6 +1078,7 @@ Suite *suite_conf(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("files");
 	tcase_add_test(tc, load_files);
+	tcase_add_test(tc, trusted_link_walks);
 	tcase_add_test(tc, example_file);
 	tcase_add_test(tc, command_line_over_file);
 	tcase_add_test(tc, command_line_models_capped);

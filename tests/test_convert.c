@@ -1549,6 +1549,17 @@ START_TEST(tools_end_to_end)
 	           "takes\n", "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib %s", dir, nanf);
 	sh_refused(&c, dir, "channels last? np.transpose(x, (0, 3, 1, 2))",
 	           "dnnq-run " DIGITS "/cnn.onnx -i %s -o %s/y", nanf, dir);
+	/* an image of another size for the .dnnq: the dims it was converted
+	 * for are named as the cause (not to the ONNX model: its dims are not
+	 * a conversion's) */
+	ck_assert_int_eq(dnnq_npy_write_file(nanf, DNNQ_DTYPE_F32, (size_t[]){ 1, 1, 4, 4 }, 4, nans,
+	                                     NULL), 0);
+	sh_refused(&c, dir, "/nhwc.npy: shape [1, 1, 4, 4], want [n, 1, 8, 8] (n >= 1 samples); a "
+	           ".dnnq model takes the shape it was converted for (dnnq-convert fixes an ONNX "
+	           "model's symbolic dims by --input-shape or the calibration samples): convert "
+	           "again for another\n", "dnnq-run %s/cnn.dnnq -i %s -o %s/y", dir, nanf, dir);
+	sh_refused(&c, dir, "want [n, 1, 8, 8] (n >= 1 samples)\n",
+	           "dnnq-run " DIGITS "/cnn.onnx -i %s -o %s/y", nanf, dir);
 	/* finite inputs whose Det's element (0, 0) is inf in every sample: its
 	 * readers run fp32 with --precision auto (they were refused, 'must be
 	 * quantized and has no quantization parameters'), --precision int8
@@ -2454,6 +2465,96 @@ static double file_sqnr(const char *want_path, const char *got_path)
 	free(got.data);
 	return db;
 }
+
+/*
+ * Architectures as torch 1.13's exporter writes them (tools/mktorch.py,
+ * tests/onnx/torch/MANIFEST: NAME KIND MIN_DB), a new user's way: KIND
+ * calib converted with --calib and the defaults, the int8 output against
+ * ONNX Runtime's >= MIN_DB, the .onnx through dnnq-run's reference
+ * executor >= 100 dB, the .dnnq on a batch of 4 (the static batch of 2 of
+ * attn_static2's export too); KIND torchref the same against torch's
+ * output (plain_layernorm: LayerNormalization with an empty Scale, which
+ * ONNX Runtime refuses to load); KIND qdq (torch FX's QDQ) converted without
+ * samples, its output ONNX Runtime's to the bit. unet_gn (symbolic H and
+ * W) runs a 48x40 image as an .onnx, and its .dnnq, converted at 32x32,
+ * refuses it naming the conversion. KIND refused: dnnq-convert and
+ * dnnq-run name the node and how to write the model so that it runs.
+ */
+#define TORCH "tests/onnx/torch"
+
+static const struct {
+	const char *name, *want;
+} torch_refusals[] = {
+	{ "const_left_matmul", "node '/MatMul' (MatMul): input 0 'w' is a constant: only B may be "
+	  "(for W @ x, (x.transpose(-1, -2) @ W.transpose(-1, -2)).transpose(-1, -2) is the same "
+	  "product with the constant as B)\n" },
+	{ "cumsum_mid", "node '/CumSum' (CumSum): axis 1 of [N:1,6,8]: only along the last axis, "
+	  "not the batch, of at most 2048 (x.transpose(axis, -1).cumsum(-1).transpose(axis, -1) "
+	  "sums along another)\n" },
+};
+
+START_TEST(torch_exports)
+{
+	char name[64], kind[16], dir[] = "/tmp/dnnq-torch-XXXXXX", want[512], got[512];
+	double min_db = 0;
+	FILE *f = fopen(TORCH "/MANIFEST", "r");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i <= _i; i++)
+		ck_assert_int_eq(fscanf(f, "%63s %15s %lf", name, kind, &min_db), 3);
+	fclose(f);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	if (!strcmp(kind, "refused")) {
+		size_t k = 0;
+		while (k < sizeof torch_refusals / sizeof *torch_refusals &&
+		       strcmp(torch_refusals[k].name, name))
+			k++;
+		ck_assert_msg(k < sizeof torch_refusals / sizeof *torch_refusals, "%s", name);
+		sh_refused(&c, dir, torch_refusals[k].want, "dnnq-convert " TORCH "/%s.onnx -o "
+		           "%s/m.dnnq --calib " TORCH "/%s.calib.npy", name, dir, name);
+		sh_refused(&c, dir, torch_refusals[k].want, "dnnq-run " TORCH "/%s.onnx -i " TORCH
+		           "/%s.test.npy -o %s/r", name, name, dir);
+		rm_rf(dir);
+		return;
+	}
+	bool qdq = !strcmp(kind, "qdq");
+	sh(&c, dir, "dnnq-convert " TORCH "/%s.onnx -o %s/m.dnnq%s%s%s", name, dir,
+	   qdq ? "" : " --calib " TORCH "/", qdq ? "" : name, qdq ? "" : ".calib.npy");
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	sh(&c, dir, "dnnq-run %s/m.dnnq -i " TORCH "/%s.test.npy -o %s/q", dir, name, dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	snprintf(want, sizeof want, TORCH "/%s.out.npy", name);
+	snprintf(got, sizeof got, "%s/q/y.npy", dir);
+	double db = file_sqnr(want, got);
+	sh(&c, dir, "dnnq-run " TORCH "/%s.onnx -i " TORCH "/%s.test.npy -o %s/r", name, name, dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	snprintf(got, sizeof got, "%s/r/y.npy", dir);
+	double ref = file_sqnr(want, got);
+	printf("convert: torch %-16s %s SQNR %6.2f dB, the .onnx %6.2f dB against %s\n", name,
+	       qdq ? "QDQ " : "int8", db, ref, strcmp(kind, "torchref") ? "ONNX Runtime" : "torch");
+	ck_assert_msg(qdq ? db == INFINITY : db >= min_db, "%s: %.2f dB", name, db);
+	ck_assert_msg(ref >= 100, "%s: the .onnx %.2f dB", name, ref);
+	sh(&c, dir, "dnnq-run %s/m.dnnq -i " TORCH "/%s.calib.npy -o %s/b4", dir, name, dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	struct array b4;
+	snprintf(got, sizeof got, "%s/b4/y.npy", dir);
+	load(got, &b4);
+	ck_assert_uint_eq(b4.a.shape[0], 4);
+	free(b4.data);
+	if (!strcmp(name, "unet_gn")) {
+		sh(&c, dir, "dnnq-run " TORCH "/%s.onnx -i " TORCH "/%s.big.npy -o %s/big", name,
+		   name, dir);
+		ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+		snprintf(want, sizeof want, TORCH "/%s.big.out.npy", name);
+		snprintf(got, sizeof got, "%s/big/y.npy", dir);
+		ck_assert_double_ge(file_sqnr(want, got), 100);
+		sh_refused(&c, dir, "want [n, 3, 32, 32] (n >= 1 samples); a .dnnq model takes the "
+		           "shape it was converted for", "dnnq-run %s/m.dnnq -i " TORCH "/%s.big.npy "
+		           "-o %s/big", dir, name, dir);
+	}
+	rm_rf(dir);
+}
+END_TEST
 
 /* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
  * against SET/NAME.out.npy. */
@@ -3940,6 +4041,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_input_shape);
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
+	tcase_add_loop_test(tc, torch_exports, 0, 11);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_stateful);
 	tcase_add_test(tc, tools_precision_state_nan);

@@ -947,6 +947,7 @@ static const size_t nchw_shapes[][3] = {
 	{ 2, 1, 20 }, { 2, 20, 1 }, { 2, 3, 50176 }, { 2, 2100, 9 }, { 1, 16, 7 }, { 1, 3, 29 },
 	{ 2, 21, 1024 },   /* planes 4 KiB apart */
 	{ 1, 3, 56 }, { 2, 3, 120 },   /* RGB: 32 positions a step, then 8 */
+	{ 1, 3, 520 }, { 2, 3, 344 },  /* and the specials (i % 997 < 19) in G, in B */
 };
 #define NNCHW (sizeof nchw_shapes / sizeof nchw_shapes[0])
 

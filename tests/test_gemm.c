@@ -89,7 +89,10 @@ static size_t esize(enum dnnq_dtype dt)
 }
 
 /* One shape: pack for every ISA, run each, compare every byte of C with the
- * scalar one (including the padding past N, which must stay untouched). */
+ * scalar one (including the padding past N, which must stay untouched).
+ * A in 0..amax; amax < 0: in 0..127 but for one byte above 127 in about
+ * half of the AVX2 kernel's tiles (DNNQ_GEMM_MR rows each), so that tiles
+ * with and without the sign trick meet in one block. */
 static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax, int wmax,
                           const struct dnnq_executor *ex)
 {
@@ -97,7 +100,13 @@ static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax,
 	uint8_t *a = malloc(m * lda);
 	int8_t *w = malloc(n * k);
 	for (size_t i = 0; i < m * lda; i++)
-		a[i] = (uint8_t)rng_int(r, 0, amax);
+		a[i] = (uint8_t)rng_int(r, 0, amax < 0 ? 127 : amax);
+	for (size_t t = 0; amax < 0 && t < m; t += DNNQ_GEMM_MR)
+		if (rng_int(r, 0, 1)) {
+			size_t rows = m - t < DNNQ_GEMM_MR ? m - t : DNNQ_GEMM_MR;
+			a[(t + (size_t)rng_int(r, 0, (int)rows - 1)) * lda +
+			  (size_t)rng_int(r, 0, (int)k - 1)] = (uint8_t)rng_int(r, 128, 255);
+		}
 	for (size_t i = 0; i < n * k; i++)
 		w[i] = (int8_t)rng_int(r, -wmax - 1, wmax);
 	struct pipeline *p = malloc(sizeof *p);
@@ -165,6 +174,29 @@ START_TEST(simd_matches_scalar_paired_weights)
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
 		compare_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], _i % 2 ? 127 : 255,
 		              _i / 2 % 2 ? 63 : 31, NULL);
+}
+END_TEST
+
+/* The AVX2 kernel's small-K sign rows (gemm.h, sign_off: K < 64, weights
+ * whose pairs saturate): tiles that take the trick beside tiles that do
+ * not, in blocks split by columns over 2 threads (a panel past the first
+ * one reads its sign rows at its own offset), panels of 8 and 16 columns
+ * and narrower, rows padded (lda > k), every output mode; byte for byte
+ * against the scalar ISA. */
+START_TEST(sign_rows_mixed_tiles_match_scalar)
+{
+	static const size_t ks[] = { 1, 3, 4, 8, 15, 16, 24, 31, 32, 40, 48, 56, 63 };
+	static const size_t ns[] = { 8, 16, 17, 24, 40, 48, 72, 96 };
+	struct rng r = { 500 + (uint64_t)_i };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+		size_t m = (size_t)rng_int(&r, 1, 45);
+		compare_shape(&r, m, ns[ni], ks[_i], -1, 127, &ex);
+		compare_shape(&r, m, ns[ni], ks[_i], -1, 127, NULL);
+	}
+	dnnq_pool_destroy(pool);
 }
 END_TEST
 
@@ -1213,6 +1245,7 @@ Suite *suite_gemm(void)
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 4);
+	tcase_add_loop_test(tc, sign_rows_mixed_tiles_match_scalar, 0, 13);
 	tcase_add_test(tc, even_pieces_cover_and_balance);
 	tcase_add_test(tc, column_chunks_balance);
 	tcase_add_test(tc, argument_errors);

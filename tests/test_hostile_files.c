@@ -546,23 +546,31 @@ START_TEST(hostile_trusted_paths)
 	trusted_dir(top, "s", 01777, 0, st, sizeof st);
 	trusted_dir(top, "s/u", 0755, 65534, u, sizeof u);
 	trusted_dir(top, "ok", 0755, 0, ok, sizeof ok);
-	/* symlinks in a trusted directory to files in w */
+	/* symlinks in a trusted directory to files in w, refused before the
+	 * open: the link's directory is trusted, but the one it leads to is
+	 * not (the last name a link: the directory the path names was judged,
+	 * the resolved one was not, and uid 65534 could have swapped w/m.dnnq
+	 * for a device first) */
+	char ev[sizeof(struct inotify_event) + NAME_MAX + 1];
+	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	snprintf(p, sizeof p, "%s/lw.dnnq", ok);
 	ck_assert_int_eq(symlink("../w/m.dnnq", p), 0);
+	snprintf(q, sizeof q, "%s/m.dnnq", w);
+	ck_assert_int_ge(inotify_add_watch(ino, q, IN_OPEN), 0);
 	assert_refused(load, p, "/w is writable by every user (mode 0777", outcome,
 	               sizeof outcome);
+	ck_assert_int_lt(read(ino, ev, sizeof ev), 0);
 	ck_assert_ptr_nonnull(strstr(outcome, " -> /tmp/dnnq-ways-"));
 	snprintf(q, sizeof q, "%s/lw.yaml", ok);
 	ck_assert_int_eq(symlink("../w/dnnqd.yaml", q), 0);
 	assert_refused(load_config, q, "could replace dnnqd's config", outcome, sizeof outcome);
 	/* symlinks lying in w (or uid 65534's in the sticky s) to root's files in
 	 * ok: anyone could point them at a file of their own later (attack51) */
-	char wl[160], ev[sizeof(struct inotify_event) + NAME_MAX + 1];
+	char wl[160];
 	snprintf(wl, sizeof wl, "%s/wl.dnnq", w);
 	ck_assert_int_eq(symlink("../ok/m.dnnq", wl), 0);
 	/* refused before the open: where the way is not trusted, another user
 	 * chose what the path opens (a device whose open alone does something) */
-	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	snprintf(p, sizeof p, "%s/m.dnnq", ok);
 	ck_assert_int_ge(inotify_add_watch(ino, p, IN_OPEN), 0);
 	assert_refused(load, wl, "/w is writable by every user (mode 0777", outcome,
@@ -581,6 +589,15 @@ START_TEST(hostile_trusted_paths)
 	ck_assert_int_eq(symlink("../ok/m.dnnq", p), 0);
 	ck_assert_int_eq(lchown(p, 65534, 65534), 0);
 	assert_refused(load, p, "ul.dnnq: owned by uid 65534, in", outcome, sizeof outcome);
+	/* a stale socket of uid 65534's where the socket goes, in the sticky
+	 * s: anyone could have put it there (judged as a file: it names
+	 * something); root's is dnnqd's own */
+	snprintf(p, sizeof p, "%s/d.sock", st);
+	ck_assert_int_eq(mknod(p, S_IFSOCK | 0666, 0), 0);
+	ck_assert_int_eq(lchown(p, 65534, 65534), 0);
+	assert_refused(check_socket, p, "d.sock: owned by uid 65534, in", outcome, sizeof outcome);
+	ck_assert_int_eq(lchown(p, 0, 0), 0);
+	assert_loads(check_socket, p);
 	/* w above the directory named */
 	snprintf(p, sizeof p, "%s/m.dnnq", sub);
 	assert_refused(load, p, "/w, a directory on its way, is writable by every user", outcome,
@@ -616,8 +633,9 @@ START_TEST(hostile_trusted_paths)
 	printf("hostile: a model, config or socket reached through a directory every user may"
 	       " write to (a symlink into one of mode 0777, one of mode 0777 further up, uid"
 	       " 65534's directory in a sticky one; symlinks lying in one of mode 0777 and uid"
-	       " 65534's in a sticky one, to root's files): 11 tries: refused (%s); the same"
-	       " ways load once no other user may change them\n", outcome);
+	       " 65534's in a sticky one, to root's files; uid 65534's stale socket in a sticky"
+	       " one): 12 tries: refused (%s); the same ways load once no other user may change"
+	       " them\n", outcome);
 	remove_tree(top);
 }
 END_TEST

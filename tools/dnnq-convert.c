@@ -470,7 +470,7 @@ static int load_samples(const char *path, const struct dnnq_ir_value *in, void *
 	void *buf = NULL;
 	struct dnnq_npy a;
 	bool ints = in->dtype == DNNQ_IR_S32;
-	int rc = dnnq_npy_load_batch(path, in->ndim, in->dims, &buf, &a, d);
+	int rc = dnnq_npy_load_batch(path, in->ndim, in->dims, false, &buf, &a, d);
 	if (!rc && ints && a.dtype != DNNQ_DTYPE_S32)
 		rc = dnnq_diag_set(d, DNNQ_E_DTYPE, "%s: %s, input '%s' takes int32 (or int64)", path,
 		                   dnnq_dtype_name(a.dtype), in->name);
@@ -1096,8 +1096,9 @@ static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t 
 	rc = dnnq_onnx_import_file(o->in, &io, ir, list, count, d);
 	dnnq_sample_shapes_free(samples, nsamples);
 	if (!rc && ir->max_batch)
-		fprintf(stderr, "%s: warning: %s: batch fixed to %u, a larger one is refused at run "
-		        "time: %s\n", argv0, o->in, ir->max_batch, ir->batch_note);
+		fprintf(stderr, "%s: warning: %s: batch fixed to %u (dnnq-run and dnnqctl infer run "
+		        "a larger one a sample at a time; a client's request of more is refused): "
+		        "%s\n", argv0, o->in, ir->max_batch, ir->batch_note);
 	return rc;
 }
 

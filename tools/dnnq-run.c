@@ -364,7 +364,8 @@ static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		struct io *io = &r->in[i];
 		if (io->buf)
 			return dnnq_diag_set(d, DNNQ_E_INVAL, "--input %s given twice", io->name);
-		int rc = dnnq_npy_load_batch(b->path, io->ndim, io->dims, &io->buf, &io->a, d);
+		int rc = dnnq_npy_load_batch(b->path, io->ndim, io->dims, !r->onnx, &io->buf,
+		                             &io->a, d);
 		if (rc)
 			return rc;
 		if (dnnq_npy_narrowed(&io->a))
