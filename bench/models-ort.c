@@ -585,8 +585,8 @@ int bench_cmd_models(const struct bench_opts *o)
 	           "blocks (the median of %u runs of ~2.5 us), median over the blocks (lower than "
 	           "the machine's usual: that core's vector ports were shared, on a VM by another "
 	           "guest's thread); wkr GOPS: the same on the N-thread rows' workers, at the same "
-	           "time (the slowest worker's, a block each). Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on "
-	           "avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
+	           "time (the slowest worker's, a block each). Targets (issue 17): int8/dnnq >= "
+	           "1.05 on 1 thread, also on avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
 	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "",
 	           VEC_CHUNKS);
 	if (dist.len)
