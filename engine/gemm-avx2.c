@@ -377,36 +377,39 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 	}
 }
 
-/* big[t] for the tiles of a (DNNQ_GEMM_MR rows each) that need the sign
- * trick, without the row sums: whether one of its rows has a byte above
- * 127. A tile's rows are OR-ed together 32 bytes at a time (a short tile
- * reads its last row again), its scan stopping at the first 32 bytes with
- * such a byte: one test a tile and step, where a test a row (the scan
- * stopping at a row's first such byte and a tile's at its first such row)
- * branched on the data: a mispredicted branch most tiles of a ReLU6
- * input, 17 % of 12544 x 32 x 16 (docs/gemm.md). */
-static void tiles_big(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big)
+/* Whether a block's tiles take the sign trick, without the row sums:
+ * whether one of its rows has a byte above 127. A tile's rows (a short
+ * tile's last one again) are OR-ed together 32 bytes at a time, one test
+ * a tile and step, the scan stopping at the first 32 bytes with such a
+ * byte (a test a row branched on the data: a mispredicted branch most
+ * tiles of a ReLU6 input, 17 % of 12544 x 32 x 16). The whole block takes
+ * the trick if one tile needs it: with a flag a tile, a block of tiles
+ * some direct and some not mispredicted the branch between the two (and
+ * scanned every tile), MobileNetV2's AVX2 GEMMs 0.97x the time without
+ * it, features.1's 12544 x 32 x 16 chain 0.88x (docs/gemm.md). */
+static bool block_big(const uint8_t *a, size_t lda, size_t rows, size_t k)
 {
 	for (size_t r0 = 0; r0 < rows; r0 += DNNQ_GEMM_MR) {
 		const uint8_t *p[DNNQ_GEMM_MR];
 		for (size_t r = 0; r < DNNQ_GEMM_MR; r++)
 			p[r] = a + (r0 + r < rows ? r0 + r : rows - 1) * lda;
-		bool any = false;
 		size_t t = 0;
-		for (; t + 32 <= k && !any; t += 32) {
+		for (; t + 32 <= k; t += 32) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(p[0] + t));
 			for (size_t r = 1; r < DNNQ_GEMM_MR; r++)
 				v = _mm256_or_si256(v, _mm256_loadu_si256((const __m256i *)(p[r] + t)));
-			any = _mm256_movemask_epi8(v);
+			if (_mm256_movemask_epi8(v))
+				return true;
 		}
-		if (!any && t < k) {
+		if (t < k) {
 			__m128i v = tail_or(p[0] + t, k - t);
 			for (size_t r = 1; r < DNNQ_GEMM_MR; r++)
 				v = _mm_or_si128(v, tail_or(p[r] + t, k - t));
-			any = _mm_movemask_epi8(v);
+			if (_mm_movemask_epi8(v))
+				return true;
 		}
-		big[r0 / DNNQ_GEMM_MR] = any;
 	}
+	return false;
 }
 
 /* The outputs of mr rows from i (sums with the column term, the rows'
@@ -516,7 +519,8 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	memset(big, 0, i1 - i0);
 	memset(rowsum, 0, (i1 - i0) * sizeof *rowsum);
 	if (!w->pair_safe && !job->out->nwzp) {
-		tiles_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big);
+		memset(big, block_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k),
+		       (i1 - i0 + DNNQ_GEMM_MR - 1) / DNNQ_GEMM_MR);
 	} else if (!w->pair_safe || job->out->nwzp) {
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
 		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
