@@ -351,10 +351,12 @@ static inline __m128i tail_or(const uint8_t *p, size_t n)
 }
 
 /* Per row, with sum its byte sum (gemm-kernels.h), with big whether a byte
- * exceeds 127, in one pass. */
-void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big,
+ * of the rows exceeds 127, in one pass. */
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, bool *big,
                          int32_t *sum)
 {
+	if (big)
+		*big = false;
 	for (size_t r = 0; r < rows; r++) {
 		const uint8_t *p = a + r * lda;
 		__m256i orv = _mm256_setzero_si256(), s = _mm256_setzero_si256();
@@ -365,8 +367,8 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 			s = _mm256_add_epi64(s, _mm256_sad_epu8(v, _mm256_setzero_si256()));
 		}
 		if (big)
-			big[r] = _mm256_movemask_epi8(orv) ||
-			         (t < k && _mm_movemask_epi8(tail_or(p + t, k - t)));
+			*big |= _mm256_movemask_epi8(orv) ||
+			        (t < k && _mm_movemask_epi8(tail_or(p + t, k - t)));
 		if (!sum)
 			continue;
 		int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) +
@@ -438,10 +440,10 @@ INLINE void store_rows(const enum dnnq_avx2_kind kind, const bool full,
 		                      job);
 }
 
-/* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant); big[t]:
- * whether tile t takes the sign trick. */
+/* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant); sign:
+ * whether the tiles take the sign trick. */
 INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t i0,
-                   size_t i1, size_t j0, size_t j1, const uint8_t *big, const int32_t *rowsum)
+                   size_t i1, size_t j0, size_t j1, const bool sign, const int32_t *rowsum)
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
@@ -463,7 +465,6 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			                                                       cols[h].cnt));
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
-			const bool sign = big[(i - i0) / DNNQ_GEMM_MR];
 			const uint8_t *a = job->a + i * job->lda;
 			__m256i acc[DNNQ_GEMM_MR][2];
 			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
@@ -512,22 +513,16 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	dnnq_avx2_job_copy(jobp, &copy);
 	const struct dnnq_gemm_job *job = &copy.job;
 	const struct dnnq_gemm_weights *w = job->w;
-	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC];
-	/* the block's rows only (an initializer cleared all of both with
-	 * `rep stos` every call) */
-	memset(big, 0, i1 - i0);
+	/* the block's rows only (an initializer cleared all of it with `rep
+	 * stos` every call) */
 	memset(rowsum, 0, (i1 - i0) * sizeof *rowsum);
-	if (!w->pair_safe && !job->out->nwzp) {
-		memset(big, block_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k),
-		       (i1 - i0 + DNNQ_GEMM_MR - 1) / DNNQ_GEMM_MR);
-	} else if (!w->pair_safe || job->out->nwzp) {
+	bool big = false;
+	if (!w->pair_safe && !job->out->nwzp)
+		big = block_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k);
+	else if (!w->pair_safe || job->out->nwzp)
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
-		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
-		/* rows to tiles, in place (tile t's flag after rows 4t.. are read) */
-		for (size_t r = 0; r < i1 - i0; r++)
-			big[r / DNNQ_GEMM_MR] = (r % DNNQ_GEMM_MR ? big[r / DNNQ_GEMM_MR] : 0) | big[r];
-	}
+		                    w->pair_safe ? NULL : &big, job->out->nwzp ? rowsum : NULL);
 	switch (dnnq_avx2_packed_kind_of(job->out, j0, j1)) {
 	case DNNQ_AVX2_S32: panels(DNNQ_AVX2_S32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_F32: panels(DNNQ_AVX2_F32, job, i0, i1, j0, j1, big, rowsum); break;
