@@ -13,14 +13,15 @@
  *
  * Saturation: vpmaddubsw sums its pairs into int16 with saturation, and
  * 255 * 127 * 2 does not fit; real per-channel weights reach +-127 in most
- * pairs. Rows whose bytes are all <= 127, or weights whose pairs are all
- * safe (|w0| + |w1| <= 128, gemm.h), take a * w directly. The other tiles
- * take the sign trick: the unsigned operand is |w| (0..128) and the signed
- * one a ^ key, key = 0x80 where w >= 0 (a - 128) and 0x7f where w < 0
- * (~(a - 128), which stands for -(a - 128) - 1 and, unlike the negation,
- * exists for every a). |w| * (a ^ key) = w * (a - 128), plus w where
- * w < 0; a pair sum lies in [-32768, 32512]: nothing saturates, for any
- * weights (-128 too) and activations. The sums lack 128 * sum(w) minus the
+ * pairs. Row blocks whose bytes are all <= 127, or weights whose pairs are
+ * all safe (|w0| + |w1| <= 128, gemm.h), take a * w directly. The other
+ * blocks take the sign trick in every tile (block_big): the unsigned
+ * operand is |w| (0..128) and the signed one a ^ key, key = 0x80 where
+ * w >= 0 (a - 128) and 0x7f where w < 0 (~(a - 128), which stands for
+ * -(a - 128) - 1 and, unlike the negation, exists for every a).
+ * |w| * (a ^ key) = w * (a - 128), plus w where w < 0; a pair sum lies
+ * in [-32768, 32512]: nothing saturates, for any weights (-128 too) and
+ * activations. The sums lack 128 * sum(w) minus the
  * sum of the negative weights (sign_fix, per column, at pack time): the
  * accumulators start at it, and the result is the exact product, in one
  * pass (it used to take two, on a & 0x7f and a & 0x80). |w| and the key

@@ -98,7 +98,7 @@ void dnnq_gemm_apply_post(enum dnnq_isa isa, const struct dnnq_gemm_output *out,
  * (convolution's im2col) call them through dnnq_gemm_rows.
  * 1x1__scalar: the reference, one dot product per output, row-major weights.
  * 4x16c4__avx2: vpmaddubsw on 16c4 panels, by the sign trick for the
- * micro-tiles that could saturate (gemm-avx2.c).
+ * row blocks that could saturate (gemm-avx2.c).
  * 6x64c4__avx512vnni: vpdpbusd (u8 x s8 summed into int32, nothing to
  * saturate) on the same panels; the output stage is the AVX2 one, through
  * a tile (gemm-avx512vnni.c). */
