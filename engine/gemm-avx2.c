@@ -13,14 +13,15 @@
  *
  * Saturation: vpmaddubsw sums its pairs into int16 with saturation, and
  * 255 * 127 * 2 does not fit; real per-channel weights reach +-127 in most
- * pairs. Rows whose bytes are all <= 127, or weights whose pairs are all
- * safe (|w0| + |w1| <= 128, gemm.h), take a * w directly. The other tiles
- * take the sign trick: the unsigned operand is |w| (0..128) and the signed
- * one a ^ key, key = 0x80 where w >= 0 (a - 128) and 0x7f where w < 0
- * (~(a - 128), which stands for -(a - 128) - 1 and, unlike the negation,
- * exists for every a). |w| * (a ^ key) = w * (a - 128), plus w where
- * w < 0; a pair sum lies in [-32768, 32512]: nothing saturates, for any
- * weights (-128 too) and activations. The sums lack 128 * sum(w) minus the
+ * pairs. Row blocks whose bytes are all <= 127, or weights whose pairs are
+ * all safe (|w0| + |w1| <= 128, gemm.h), take a * w directly. The other
+ * blocks take the sign trick in every tile (block_big): the unsigned
+ * operand is |w| (0..128) and the signed one a ^ key, key = 0x80 where
+ * w >= 0 (a - 128) and 0x7f where w < 0 (~(a - 128), which stands for
+ * -(a - 128) - 1 and, unlike the negation, exists for every a).
+ * |w| * (a ^ key) = w * (a - 128), plus w where w < 0; a pair sum lies
+ * in [-32768, 32512]: nothing saturates, for any weights (-128 too) and
+ * activations. The sums lack 128 * sum(w) minus the
  * sum of the negative weights (sign_fix, per column, at pack time): the
  * accumulators start at it, and the result is the exact product, in one
  * pass (it used to take two, on a & 0x7f and a & 0x80). |w| and the key
@@ -351,10 +352,12 @@ static inline __m128i tail_or(const uint8_t *p, size_t n)
 }
 
 /* Per row, with sum its byte sum (gemm-kernels.h), with big whether a byte
- * exceeds 127, in one pass. */
-void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big,
+ * of the rows exceeds 127, in one pass. */
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, bool *big,
                          int32_t *sum)
 {
+	if (big)
+		*big = false;
 	for (size_t r = 0; r < rows; r++) {
 		const uint8_t *p = a + r * lda;
 		__m256i orv = _mm256_setzero_si256(), s = _mm256_setzero_si256();
@@ -365,8 +368,8 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 			s = _mm256_add_epi64(s, _mm256_sad_epu8(v, _mm256_setzero_si256()));
 		}
 		if (big)
-			big[r] = _mm256_movemask_epi8(orv) ||
-			         (t < k && _mm_movemask_epi8(tail_or(p + t, k - t)));
+			*big |= _mm256_movemask_epi8(orv) ||
+			        (t < k && _mm_movemask_epi8(tail_or(p + t, k - t)));
 		if (!sum)
 			continue;
 		int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) +
@@ -377,36 +380,39 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 	}
 }
 
-/* big[t] for the tiles of a (DNNQ_GEMM_MR rows each) that need the sign
- * trick, without the row sums: whether one of its rows has a byte above
- * 127. A tile's rows are OR-ed together 32 bytes at a time (a short tile
- * reads its last row again), its scan stopping at the first 32 bytes with
- * such a byte: one test a tile and step, where a test a row (the scan
- * stopping at a row's first such byte and a tile's at its first such row)
- * branched on the data: a mispredicted branch most tiles of a ReLU6
- * input, 17 % of 12544 x 32 x 16 (docs/gemm.md). */
-static void tiles_big(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big)
+/* Whether a block's tiles take the sign trick, without the row sums:
+ * whether one of its rows has a byte above 127. A tile's rows (a short
+ * tile's last one again) are OR-ed together 32 bytes at a time, one test
+ * a tile and step, the scan stopping at the first 32 bytes with such a
+ * byte (a test a row branched on the data: a mispredicted branch most
+ * tiles of a ReLU6 input, 17 % of 12544 x 32 x 16). The whole block takes
+ * the trick if one tile needs it: with a flag a tile, a block of tiles
+ * some direct and some not mispredicted the branch between the two (and
+ * scanned every tile), MobileNetV2's AVX2 GEMMs 0.97x the time without
+ * it, features.1's 12544 x 32 x 16 chain 0.88x (docs/gemm.md). */
+static bool block_big(const uint8_t *a, size_t lda, size_t rows, size_t k)
 {
 	for (size_t r0 = 0; r0 < rows; r0 += DNNQ_GEMM_MR) {
 		const uint8_t *p[DNNQ_GEMM_MR];
 		for (size_t r = 0; r < DNNQ_GEMM_MR; r++)
 			p[r] = a + (r0 + r < rows ? r0 + r : rows - 1) * lda;
-		bool any = false;
 		size_t t = 0;
-		for (; t + 32 <= k && !any; t += 32) {
+		for (; t + 32 <= k; t += 32) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(p[0] + t));
 			for (size_t r = 1; r < DNNQ_GEMM_MR; r++)
 				v = _mm256_or_si256(v, _mm256_loadu_si256((const __m256i *)(p[r] + t)));
-			any = _mm256_movemask_epi8(v);
+			if (_mm256_movemask_epi8(v))
+				return true;
 		}
-		if (!any && t < k) {
+		if (t < k) {
 			__m128i v = tail_or(p[0] + t, k - t);
 			for (size_t r = 1; r < DNNQ_GEMM_MR; r++)
 				v = _mm_or_si128(v, tail_or(p[r] + t, k - t));
-			any = _mm_movemask_epi8(v);
+			if (_mm_movemask_epi8(v))
+				return true;
 		}
-		big[r0 / DNNQ_GEMM_MR] = any;
 	}
+	return false;
 }
 
 /* The outputs of mr rows from i (sums with the column term, the rows'
@@ -435,10 +441,10 @@ INLINE void store_rows(const enum dnnq_avx2_kind kind, const bool full,
 		                      job);
 }
 
-/* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant); big[t]:
- * whether tile t takes the sign trick. */
+/* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant); sign:
+ * whether the tiles take the sign trick. */
 INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t i0,
-                   size_t i1, size_t j0, size_t j1, const uint8_t *big, const int32_t *rowsum)
+                   size_t i1, size_t j0, size_t j1, const bool sign, const int32_t *rowsum)
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
@@ -460,7 +466,6 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			                                                       cols[h].cnt));
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
-			const bool sign = big[(i - i0) / DNNQ_GEMM_MR];
 			const uint8_t *a = job->a + i * job->lda;
 			__m256i acc[DNNQ_GEMM_MR][2];
 			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
@@ -509,21 +514,16 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	dnnq_avx2_job_copy(jobp, &copy);
 	const struct dnnq_gemm_job *job = &copy.job;
 	const struct dnnq_gemm_weights *w = job->w;
-	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC];
-	/* the block's rows only (an initializer cleared all of both with
-	 * `rep stos` every call) */
-	memset(big, 0, i1 - i0);
+	/* the block's rows only (an initializer cleared all of it with `rep
+	 * stos` every call) */
 	memset(rowsum, 0, (i1 - i0) * sizeof *rowsum);
-	if (!w->pair_safe && !job->out->nwzp) {
-		tiles_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big);
-	} else if (!w->pair_safe || job->out->nwzp) {
+	bool big = false;
+	if (!w->pair_safe && !job->out->nwzp)
+		big = block_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k);
+	else if (!w->pair_safe || job->out->nwzp)
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
-		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
-		/* rows to tiles, in place (tile t's flag after rows 4t.. are read) */
-		for (size_t r = 0; r < i1 - i0; r++)
-			big[r / DNNQ_GEMM_MR] = (r % DNNQ_GEMM_MR ? big[r / DNNQ_GEMM_MR] : 0) | big[r];
-	}
+		                    w->pair_safe ? NULL : &big, job->out->nwzp ? rowsum : NULL);
 	switch (dnnq_avx2_packed_kind_of(job->out, j0, j1)) {
 	case DNNQ_AVX2_S32: panels(DNNQ_AVX2_S32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_F32: panels(DNNQ_AVX2_F32, job, i0, i1, j0, j1, big, rowsum); break;

@@ -98,7 +98,7 @@ void dnnq_gemm_apply_post(enum dnnq_isa isa, const struct dnnq_gemm_output *out,
  * (convolution's im2col) call them through dnnq_gemm_rows.
  * 1x1__scalar: the reference, one dot product per output, row-major weights.
  * 4x16c4__avx2: vpmaddubsw on 16c4 panels, by the sign trick for the
- * micro-tiles that could saturate (gemm-avx2.c).
+ * row blocks that could saturate (gemm-avx2.c).
  * 6x64c4__avx512vnni: vpdpbusd (u8 x s8 summed into int32, nothing to
  * saturate) on the same panels; the output stage is the AVX2 one, through
  * a tile (gemm-avx512vnni.c). */
@@ -117,8 +117,9 @@ void dnnq_gemm_store_row_scalar(const struct dnnq_gemm_job *job, size_t i, size_
                                 size_t j1, const int32_t *acc, const int32_t *xsum);
 
 /* For rows r < rows of a (stride lda, k bytes each): sum[r] = their sum
- * and big[r] = whether one exceeds 127; either may be NULL. */
-void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big,
+ * and *big = whether one of the rows' bytes exceeds 127; either may be
+ * NULL. */
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, bool *big,
                          int32_t *sum);
 /* The output stage of an mr x width tile of raw sums (row stride ldt) at
  * (i0, j0), with each row's activation sum. */

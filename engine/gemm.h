@@ -14,7 +14,7 @@
  * sums saturate when an activation above 127 meets a weight pair with
  * |w0| + |w1| > 128. The packer records whether every pair is safe; when
  * it is not, dnnq_gemm checks the activations (one cheap pass) and, for the
- * micro-tiles that have a byte above 127, multiplies |w| by a ^ key (the
+ * row blocks that have a byte above 127, multiplies |w| by a ^ key (the
  * sign trick, gemm-avx2.c: a - 128 or 127 - a by the weight's sign, which
  * cannot saturate) and adds the per-column correction back. So results
  * are exact for every input, in one pass; 7-bit activations (the

@@ -336,43 +336,62 @@ static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const i
 
 /* A (m x k) times W (n x k) packed for every ISA: check(the packing), if
  * any, where there is a group order (the AVX2 kernel's), each output
- * against a 64-bit product, the weights read back. */
+ * against a 64-bit product, the weights read back; with direct, A's bytes
+ * taken to 7 bits too (& 0x7f): no tile takes the sign trick (the AVX2
+ * kernel's blocks take it in every tile if one tile needs it). */
 static void assert_isas_exact(const uint8_t *a, const int8_t *w, size_t m, size_t n, size_t k,
+                              bool direct,
                               void (*check)(const struct dnnq_gemm_weights *pw,
                                             const int8_t *w, size_t n, size_t k))
 {
 	int32_t *c = malloc(m * n * sizeof *c);
+	uint8_t *a7 = malloc(m * k);
+	for (size_t i = 0; i < m * k; i++)
+		a7[i] = a[i] & 0x7f;
 	FOR_EACH_ISA(isa) {
 		struct dnnq_gemm_weights pw;
 		pack_isa(isa, w, n, k, &pw);
 		if (pw.group_ends && check)
 			check(&pw, w, n, k);
 		assert_gemm_exact(&pw, a, w, c, m, n, k);
+		if (direct)
+			assert_gemm_exact(&pw, a7, w, c, m, n, k);
 		assert_weights_read_back(&pw, w, n, k);
 		dnnq_gemm_weights_free(&pw);
 	}
+	free(a7);
 	free(c);
 }
 
-/* The AVX2 kernel's scan for tiles that need the sign trick (tiles_big:
+/* The AVX2 kernel's scan for blocks that need the sign trick (block_big:
  * a tile's rows OR-ed 32 bytes at a time, the last < 32 bytes by two
- * overlapping loads of 16, 8 or 4, or one by one): one byte of 255 among
- * 127s, at every row and k of short and full tiles, against weights of
- * 127, whose pairs saturate vpmaddubsw unless that tile takes the trick. */
+ * overlapping loads of 16, 8 or 4, or one by one, tile after tile): one
+ * byte of 255 among 127s, at every row and k of short and full tiles, and
+ * at rows of every tile of two blocks of DNNQ_GEMM_MC rows and a short
+ * third (the first and last k), against weights of 127, whose pairs
+ * saturate vpmaddubsw unless that tile takes the trick. */
 START_TEST(sign_scan_finds_one_byte)
 {
 	static const size_t ks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 31, 32,
 	                             33, 40, 47, 48, 63, 64, 65 };
-	size_t m = 6, n = 16;
-	uint8_t *a = malloc(m * 65);
-	int8_t *w = malloc(n * 65);
-	memset(w, 127, n * 65);
+	static const size_t kb[] = { 16, 24, 33, 96 };
+	size_t m = 6, n = 16, mb = 2 * DNNQ_GEMM_MC + 5;
+	uint8_t *a = malloc(mb * 96);
+	int8_t *w = malloc(n * 96);
+	memset(w, 127, n * 96);
 	for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
 		for (size_t at = 0; at < m * ks[ki]; at++) {
 			memset(a, 127, m * ks[ki]);
 			a[at] = 255;
-			assert_isas_exact(a, w, m, n, ks[ki], NULL);
+			assert_isas_exact(a, w, m, n, ks[ki], false, NULL);
 		}
+	for (size_t ki = 0; ki < sizeof kb / sizeof kb[0]; ki++)
+		for (size_t row = 1; row < mb; row += 5)
+			for (size_t t = 0; t < kb[ki]; t += kb[ki] - 1) {
+				memset(a, 127, mb * kb[ki]);
+				a[row * kb[ki] + t] = 255;
+				assert_isas_exact(a, w, mb, n, kb[ki], false, NULL);
+			}
 	free(a);
 	free(w);
 }
@@ -422,7 +441,9 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 	size_t m = 9, n = 40, k = 151;
 	uint8_t *a = malloc(m * k);
 	int8_t *w = malloc(n * k);
-	/* rows 4-7 without a byte above 127: their tile goes direct throughout */
+	/* rows 4-7 without a byte above 127 (the block takes the trick in
+	 * every tile all the same; the direct tiles run on A & 0x7f:
+	 * assert_isas_exact) */
 	for (size_t i = 0; i < m * k; i++)
 		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 3)]);
 	for (size_t h0 = 0; h0 < n; h0 += 8)
@@ -435,7 +456,7 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 					put_pair(w, k, j, t, j == bad && t == tbad ? unsafe[rng_int(&r, 0, 3)]
 					                                           : safe[rng_int(&r, 0, 5)]);
 		}
-	assert_isas_exact(a, w, m, n, k, single_classes_present);
+	assert_isas_exact(a, w, m, n, k, true, single_classes_present);
 	free(a);
 	free(w);
 }
@@ -530,7 +551,7 @@ static void pairs_present_and_safe(const struct dnnq_gemm_weights *pw, const int
 }
 
 /* m x k activations 255 (the bound's), 0, 127 and 128 (the sign trick's
- * extremes) but rows 4-7, of 7-bit bytes (the direct tile throughout),
+ * extremes) but rows 4-7, of 7-bit bytes (direct tiles: on A & 0x7f),
  * times n x k weights whose lanes (a pair of weights a column) are drawn
  * from kinds[nk] (three pairs each) by the kind of the group and half
  * (often one for both halves), a column now and then of another kind; on
@@ -554,7 +575,7 @@ static void paired_case(struct rng *r, size_t m, size_t n, size_t k,
 				put_pair(w, k, j, t, kinds[kj][rng_int(r, 0, 2)]);
 			}
 	}
-	assert_isas_exact(a, w, m, n, k, check);
+	assert_isas_exact(a, w, m, n, k, true, check);
 	free(a);
 	free(w);
 }
@@ -655,7 +676,7 @@ START_TEST(paired_group_window_is_exact)
 			bool neg = t / 4 == 0 || t / 4 == 300 || t / 4 == 1900;
 			w[j * k + t] = (int8_t)(!neg ? 64 : t % 2 ? 0 : -128);
 		}
-	assert_isas_exact(a, w, m, n, k, window_bounds_scan);
+	assert_isas_exact(a, w, m, n, k, true, window_bounds_scan);
 	free(a);
 	free(w);
 }
