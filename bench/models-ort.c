@@ -42,7 +42,8 @@
  * misses while its worker's core read slow is the host's phase on that
  * core, not dnnq's split. A block whose worker never claimed its task
  * (the caller ran it: the worker was off its CPU, which `dnnq waited`
- * says) adds no worker rate. On a VM whose cores the host shares with
+ * says) adds no worker rate, and one whose caller's task a worker ran (the
+ * caller off its CPU until the worker's own probe was done) no caller rate. On a VM whose cores the host shares with
  * another guest's SMT thread the vector ports' throughput falls by a
  * quarter to a half for seconds at a time while the clock barely moves
  * (docs/graph.md, "Idle gaps and phases on the Zen 5 host"), and a row's
@@ -381,7 +382,10 @@ static void vec_probe(const struct run *r, struct cand *c)
 		vec_task(&j, 0, 0);
 	else
 		dnnq_parallel_for(c->ex, n, vec_task, &j);
-	c->vec[c->nvec++] = j.gops[0];
+	/* a caller held off its CPU past a worker's probe (160 us) leaves its
+	 * task to that worker: no caller rate then, rather than a 0 */
+	if (j.ran[0])
+		c->vec[c->nvec++] = j.gops[0];
 	double slow = 0;
 	for (unsigned t = 1; t < n; t++)
 		if (j.ran[t] && (slow == 0 || j.gops[t] < slow))

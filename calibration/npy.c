@@ -246,20 +246,20 @@ static int set_descr(struct cur *c, struct dnnq_npy *a)
 	const char *t = order ? d + 1 : d;
 	bool one = !strcmp(t, "u1") || !strcmp(t, "i1"), four = !strcmp(t, "f4") || !strcmp(t, "i4");
 	/* 8-byte elements the file reader narrows (DNNQ_NPY_F64, DNNQ_NPY_I64) */
-	if (((c->f64_ok && !strcmp(t, "f8")) || (c->i64_ok && !strcmp(t, "i8"))) &&
-	    (order == '<' || order == '=')) {
+	bool eight = (c->f64_ok && !strcmp(t, "f8")) || (c->i64_ok && !strcmp(t, "i8"));
+	if (eight && (order == '<' || order == '=')) {
 		a->from_f64 = *t == 'f';
 		a->from_i64 = *t == 'i';
 		a->dtype = a->from_f64 ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_S32;
 		return DNNQ_OK;
 	}
 	char name[24];
-	if (!order || !strchr("<|>=", order) || (!one && !four))
+	if (!order || !strchr("<|>=", order) || (!one && !four && !eight))
 		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE, "dtype '%s'%s: dnnq reads float32, uint8,"
 		                     " int8 and int32%s arrays (x.astype(np.float32) converts one)",
 		                     d, numpy_name(t, name, sizeof name), c->f64_ok || c->i64_ok ? " (float64 and"
 		                     " int64 converted)" : "");
-	if (four && order != '<')
+	if ((four || eight) && order != '<')
 		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE, "descr '%s': %s (x.astype('<%s') "
 		                     "converts an array)", d, order == '>' ? "big-endian data is not"
 		                     " supported" : "byte order must be '<'", t);

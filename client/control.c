@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -133,34 +134,71 @@ static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline_ns,
 	return 0;
 }
 
+/* Whether a directory on the way is one only root and uid may change. */
+static bool dir_kept(const char *dir, uid_t uid)
+{
+	struct stat st;
+	return !lstat(*dir ? dir : "/", &st) && S_ISDIR(st.st_mode) &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH)) && (st.st_uid == 0 || st.st_uid == uid);
+}
+
 /* Whether uid owns the way to path's directory: every directory from /
- * down to it (path made absolute from the working directory, taken as
- * written, no symlink) is root's or uid's and writable by no group or
- * other user, and the last one is uid's. Then only root and uid could
- * have put a socket at path. */
+ * down to it (path made absolute from the working directory) is root's or
+ * uid's and writable by no group or other user, and the last one is
+ * uid's. A symlink on the way (/var/run -> /run) is followed: it lies in
+ * a directory judged so, so only root or uid chose where it leads, and
+ * the way it leads is judged the same (40 links at most, as the kernel's
+ * walk). Then only root and uid could have put a socket at path. */
 static bool owns_the_way(const char *path, uid_t uid)
 {
-	char abs[PATH_MAX], cwd[PATH_MAX] = "";
-	if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+	char cur[PATH_MAX] = "", rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+	if (path[0] != '/' && !getcwd(cur, sizeof cur))
+		return false;	/* cur: getcwd's, no link: judged as names below */
+	int n = snprintf(rest, sizeof rest, "%s/%s", cur, path);
+	if (n < 0 || (size_t)n >= sizeof rest || !dir_kept("", uid))
 		return false;
-	int n = snprintf(abs, sizeof abs, "%s%s%s", cwd, *cwd ? "/" : "", path);
-	if (n < 0 || (size_t)n >= sizeof abs)
-		return false;
-	char *end = strrchr(abs, '/');
-	struct stat st;
-	for (char *p = abs;; p++) {
-		if (p != end && *p != '/')
+	cur[0] = '\0';		/* "" is /: each name adds "/name" */
+	unsigned links = 0;
+	for (const char *p = rest;;) {
+		size_t len = strcspn(p, "/");
+		const char *name = p;
+		p += len + strspn(p + len, "/");
+		if (!*p)	/* name is the socket's: cur its directory */
+			break;
+		if (!len || (len == 1 && name[0] == '.'))
 			continue;
-		char c = p[p == abs];	/* "/" itself: stat "/" */
-		p[p == abs] = '\0';
-		int rc = lstat(abs, &st);
-		p[p == abs] = c;
-		if (rc || !S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
-		    (st.st_uid != 0 && st.st_uid != uid))
+		if (len == 2 && name[0] == '.' && name[1] == '.') {
+			char *up = strrchr(cur, '/');	/* none in "", /'s own ".." */
+			if (up)
+				*up = '\0';
+			continue;
+		}
+		size_t cn = strlen(cur);
+		if (cn + 1 + len >= sizeof cur)
 			return false;
-		if (p == end)
-			return st.st_uid == uid;
+		snprintf(cur + cn, sizeof cur - cn, "/%.*s", (int)len, name);
+		struct stat st;
+		if (lstat(cur, &st))
+			return false;
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t t = readlink(cur, target, sizeof target - 1);
+			if (t <= 0 || ++links > 40)
+				return false;
+			target[t] = '\0';
+			cur[cn] = '\0';
+			if (target[0] == '/')
+				cur[0] = '\0';
+			n = snprintf(next, sizeof next, "%s/%s", target, p);
+			if (n < 0 || (size_t)n >= sizeof next)
+				return false;
+			memcpy(rest, next, (size_t)n + 1);
+			p = rest;
+		} else if (!dir_kept(cur, uid)) {
+			return false;
+		}
 	}
+	struct stat st;
+	return !lstat(*cur ? cur : "/", &st) && st.st_uid == uid;
 }
 
 /* The uid $DNNQ_DAEMON_UID names into *uid: 1 when it names one, 0 when
@@ -180,13 +218,38 @@ static int named_daemon_uid(uid_t *uid)
 	return 1;
 }
 
+/* The number a uid not mapped into this process's user namespace reads
+ * as (SO_PEERCRED, stat) when the process is in one other than the
+ * initial namespace (a container's), else -1: there root's dnnqd outside
+ * and any other unmapped user's look the same. */
+static long overflow_uid(void)
+{
+	unsigned long in, out, count, o = 65534;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	bool initial = f && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3 && !in && !out &&
+	               count == 4294967295ul && fscanf(f, "%lu", &in) != 1;
+	if (f)
+		fclose(f);
+	if (initial)
+		return -1;
+	f = fopen("/proc/sys/kernel/overflowuid", "re");
+	if (f && fscanf(f, "%lu", &o) != 1)
+		o = 65534;
+	if (f)
+		fclose(f);
+	return (long)o;
+}
+
 /* Whether the process listening on fd's peer (SO_PEERCRED: the uid that
  * called listen(2), systemd's root for a socket unit) may be dnnqd: root,
  * this process's uid, the owner of the socket's way (owns_the_way) or the
  * uid $DNNQ_DAEMON_UID names. Anything else is refused before a byte is
  * sent: in a directory others may write to (a socket under /tmp) another
  * user can bind the path while dnnqd is down, and would be handed the
- * caller's inputs and return it outputs of its choosing. */
+ * caller's inputs and return it outputs of its choosing. The fix the
+ * refusal names depends on why the uid is unknown: an unmapped one in a
+ * user namespace, or a set-user-ID program (secure_getenv reads no
+ * $DNNQ_DAEMON_UID there). */
 static int check_daemon(int fd, const char *path)
 {
 	struct ucred cr;
@@ -198,19 +261,33 @@ static int check_daemon(int fd, const char *path)
 	int rc = named_daemon_uid(&named);
 	if (rc < 0)
 		return rc;
-	if (cr.uid == 0 || cr.uid == geteuid() || (rc && cr.uid == named) ||
-	    owns_the_way(path, cr.uid))
+	/* a process whose own uid is unmapped in its user namespace reads as
+	 * the overflow uid too, as does every unmapped listener: none is its */
+	long over = overflow_uid();
+	if (cr.uid == 0 || (cr.uid == geteuid() && over != (long)cr.uid) ||
+	    (rc && cr.uid == named) || owns_the_way(path, cr.uid))
 		return 0;
-	char also[48] = "";
+	char also[48] = "", fix[256];
+	unsigned u = (unsigned)cr.uid;
+	const char *other = "another user's program in dnnqd's place? (a socket where others may"
+	                    " write, as in /tmp, is anyone's while dnnqd is down); ";
 	if (rc)
 		snprintf(also, sizeof also, ", $DNNQ_DAEMON_UID %u", (unsigned)named);
+	if (over == (long)u)
+		snprintf(fix, sizeof fix, "in this user namespace (a container?) uid %u is the "
+		         "overflow uid: root's dnnqd outside and any other unmapped user's read the "
+		         "same; map dnnqd's uid in, or if no one else can listen there, "
+		         "DNNQ_DAEMON_UID=%u", u, u);
+	else if (getauxval(AT_SECURE))
+		snprintf(fix, sizeof fix, "%sa set-user-ID program reads no $DNNQ_DAEMON_UID: let "
+		         "uid %u's dnnqd listen in a directory of its own", other, u);
+	else
+		snprintf(fix, sizeof fix, "%sif uid %u runs your dnnqd, name it: DNNQ_DAEMON_UID=%u",
+		         other, u, u);
 	return client_errorf(DNNQ_E_PERM, "connect to %s: uid %u (pid %d) listens there, not "
 	                     "root, this process's uid %u%s or the owner of the socket's "
-	                     "directory (dnnq(3)): another user's program in dnnqd's place? (a "
-	                     "socket where others may write, as in /tmp, is anyone's while dnnqd"
-	                     " is down); if uid %u runs your dnnqd, name it: DNNQ_DAEMON_UID=%u",
-	                     path, (unsigned)cr.uid, (int)cr.pid, (unsigned)geteuid(), also,
-	                     (unsigned)cr.uid, (unsigned)cr.uid);
+	                     "directory (dnnq(3)): %s", path, u, (int)cr.pid, (unsigned)geteuid(),
+	                     also, fix);
 }
 
 int ctl_connect(const char *path, int64_t deadline_ns, int *sock, char *tried, size_t cap)

@@ -1190,6 +1190,10 @@ START_TEST(npy_float64_converted)
 	fclose(fp);
 	ck_assert_int_eq(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d), DNNQ_E_DTYPE);
 	ck_assert_ptr_null(strstr(strstr(d.msg, path) + 1, path));
+	/* for their byte order, not as a dtype "float64 converted" said
+	 * dnnq did not read */
+	ck_assert_msg(strstr(d.msg, "descr '>f8': big-endian data is not supported "
+	                     "(x.astype('<f8') converts an array)"), "%s", d.msg);
 	unlink(path);
 	/* the output directory of the tools: made with its parents */
 	char dir[] = "/tmp/dnnq-calib-XXXXXX", sub[128];

@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,15 +434,45 @@ static bool roots_way(const char *dir)
 	}
 }
 
-/* One connect: its status, its text into said. */
-static int connect_said(char *said, size_t len)
+/* One connect to path: its status, its text into said. */
+static int connect_at(const char *path, char *said, size_t len)
 {
 	struct dnnq_client *c = NULL;
-	int rc = connect_opts(2, 2000, &c);
+	int rc = connect_path(path, 2, 2000, &c);
 	snprintf(said, len, "%s", dnnq_last_error());
 	if (rc == 0)
 		dnnq_close(c);
 	return rc;
+}
+
+/* One connect to the fake: its status, its text into said. */
+static int connect_said(char *said, size_t len)
+{
+	return connect_at(fake.path, said, len);
+}
+
+/* A connect to the fake from a child in a user namespace of its own,
+ * root's uid mapped there or none: 2 when refused naming the overflow
+ * uid, 1 when refused otherwise, 0 when served, 3 when unshare failed, 4
+ * for another error. */
+static int in_userns(bool map_root)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char said[512];
+		int f = unshare(CLONE_NEWUSER) ? -1 : map_root ? open("/proc/self/uid_map", O_WRONLY)
+		                                            : 0;
+		if (f < 0 || (map_root && (write(f, "0 0 1", 5) != 5 || close(f))))
+			_exit(3);
+		int rc = connect_said(said, sizeof said);
+		_exit(rc == 0 ? 0 : rc != DNNQ_E_PERM ? 4 : strstr(said, "uid 65534 is the overflow "
+		      "uid: root's dnnqd outside") ? 2 : 1);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
 }
 
 /* attack52: a socket in a directory every user may write to (listen.path
@@ -466,6 +497,11 @@ START_TEST(impostor_daemon_refused)
 	ck_assert_int_eq(connect_said(refused, sizeof refused), DNNQ_E_PERM);
 	ck_assert_msg(strstr(refused, fake.path) && strstr(refused, "uid 65534 (pid ") &&
 	              strstr(refused, "DNNQ_DAEMON_UID=65534"), "said '%s'", refused);
+	/* from a user namespace, where uid 65534 is unmapped and reads as the
+	 * overflow uid: refused saying so, and also when the client's own uid
+	 * is unmapped there (it read as 65534 too, and was taken for its own) */
+	ck_assert_int_eq(in_userns(true), 2);
+	ck_assert_int_eq(in_userns(false), 2);
 	ck_assert_int_eq(chown(fake.dir, 65534, 65534), 0);
 	ck_assert_int_eq(connect_said(said, sizeof said), DNNQ_E_PERM);
 	/* named: served; a name that is no uid: refused saying so */
@@ -485,6 +521,29 @@ START_TEST(impostor_daemon_refused)
 		ck_assert_int_eq(chown(fake.dir, 65534, 65534), 0);
 		ck_assert_int_eq(chmod(fake.dir, 0755), 0);
 		ck_assert_int_eq(connect_said(said, sizeof said), 0);
+		/* the same directory reached through a link root put in root's
+		 * directory (/var/run -> /run), relative with '..' and '//'
+		 * (each was refused as "a symlink on the way" or not seen
+		 * through); a link in a group-writable one is refused */
+		const char *base = strrchr(fake.dir, '/') + 1;
+		char link[sizeof fake.dir + 8], wdir[sizeof fake.dir + 8], p[2 * sizeof fake.dir + 32];
+		snprintf(link, sizeof link, "%s.link", fake.dir);
+		snprintf(wdir, sizeof wdir, "%s.w", fake.dir);
+		ck_assert_int_eq(symlink(base, link), 0);
+		ck_assert_int_eq(mkdir(wdir, 0775), 0);
+		ck_assert_int_eq(chmod(wdir, 0775), 0);
+		snprintf(p, sizeof p, "%s/l", wdir);
+		ck_assert_int_eq(symlink(fake.dir, p), 0);
+		snprintf(p, sizeof p, "%s/dnnqd.sock", link);
+		ck_assert_msg(connect_at(p, said, sizeof said) == 0, "%s: '%s'", p, said);
+		snprintf(p, sizeof p, "%s.link//../%s.link/dnnqd.sock", base, base);
+		ck_assert_msg(connect_at(p, said, sizeof said) == 0, "%s: '%s'", p, said);
+		snprintf(p, sizeof p, "%s/l/dnnqd.sock", wdir);
+		ck_assert_int_eq(connect_at(p, said, sizeof said), DNNQ_E_PERM);
+		snprintf(p, sizeof p, "%s/l", wdir);
+		ck_assert_int_eq(unlink(p), 0);
+		ck_assert_int_eq(rmdir(wdir), 0);
+		ck_assert_int_eq(unlink(link), 0);
 		ck_assert_int_eq(chmod(fake.dir, 0775), 0);
 		ck_assert_int_eq(connect_said(said, sizeof said), DNNQ_E_PERM);
 		fake_down();
@@ -493,8 +552,10 @@ START_TEST(impostor_daemon_refused)
 	printf("client: uid 65534 listening on the socket's path (in root's directory under /tmp;"
 	       " in its own there%s): %d tries: refused in /tmp, DNNQ_E_PERM ('%s'); served with"
 	       " DNNQ_DAEMON_UID=65534%s\n", owned_way ? "; in its own of mode 0755, then 0775, on"
-	       " a way only root may change" : "", owned_way ? 5 : 3, refused, owned_way ? ", and"
-	       " in its own 0755 directory on root's way (refused once 0775)" : "");
+	       " a way only root may change, through a link of root's, relative with '..' and '//', and"
+	       " a link in a group-writable directory" : "", owned_way ? 8 : 3, refused, owned_way ?
+	       ", and in its own 0755 directory on root's way, through root's link too (refused"
+	       " through the group-writable directory's, and once 0775)" : "");
 }
 END_TEST
 
