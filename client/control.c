@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "client/client-internal.h"
+#include "shm/dnnq_path.h"
 #include "shm/dnnq_socket.h"
 
 /* $DNNQ_SOCKET, else the default of shm/dnnq_socket.h's rule; when that is
@@ -134,12 +135,15 @@ static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline_ns,
 	return 0;
 }
 
-/* Whether a directory on the way is one only root and uid may change. */
-static bool dir_kept(const char *dir, uid_t uid)
+/* Whether a directory on the way is one only root and uid (*arg) may
+ * change; a link goes on (owns_the_way follows it). */
+static int dir_kept(void *arg, const char *at, const struct stat *st)
 {
-	struct stat st;
-	return !lstat(*dir ? dir : "/", &st) && S_ISDIR(st.st_mode) &&
-	       !(st.st_mode & (S_IWGRP | S_IWOTH)) && (st.st_uid == 0 || st.st_uid == uid);
+	uid_t uid = *(const uid_t *)arg;
+	(void)at;
+	return S_ISLNK(st->st_mode) ||
+	       (S_ISDIR(st->st_mode) && !(st->st_mode & (S_IWGRP | S_IWOTH)) &&
+	        (st->st_uid == 0 || st->st_uid == uid)) ? 0 : -1;
 }
 
 /* Whether uid owns the way to path's directory: every directory from /
@@ -148,57 +152,14 @@ static bool dir_kept(const char *dir, uid_t uid)
  * uid's. A symlink on the way (/var/run -> /run) is followed: it lies in
  * a directory judged so, so only root or uid chose where it leads, and
  * the way it leads is judged the same (40 links at most, as the kernel's
- * walk). Then only root and uid could have put a socket at path. */
+ * walk: dnnq_path_walk). Then only root and uid could have put a socket
+ * at path. */
 static bool owns_the_way(const char *path, uid_t uid)
 {
-	char cur[PATH_MAX] = "", rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
-	if (path[0] != '/' && !getcwd(cur, sizeof cur))
-		return false;	/* cur: getcwd's, no link: judged as names below */
-	int n = snprintf(rest, sizeof rest, "%s/%s", cur, path);
-	if (n < 0 || (size_t)n >= sizeof rest || !dir_kept("", uid))
-		return false;
-	cur[0] = '\0';		/* "" is /: each name adds "/name" */
-	unsigned links = 0;
-	for (const char *p = rest;;) {
-		size_t len = strcspn(p, "/");
-		const char *name = p;
-		p += len + strspn(p + len, "/");
-		if (!*p)	/* name is the socket's: cur its directory */
-			break;
-		if (!len || (len == 1 && name[0] == '.'))
-			continue;
-		if (len == 2 && name[0] == '.' && name[1] == '.') {
-			char *up = strrchr(cur, '/');	/* none in "", /'s own ".." */
-			if (up)
-				*up = '\0';
-			continue;
-		}
-		size_t cn = strlen(cur);
-		if (cn + 1 + len >= sizeof cur)
-			return false;
-		snprintf(cur + cn, sizeof cur - cn, "/%.*s", (int)len, name);
-		struct stat st;
-		if (lstat(cur, &st))
-			return false;
-		if (S_ISLNK(st.st_mode)) {
-			ssize_t t = readlink(cur, target, sizeof target - 1);
-			if (t <= 0 || ++links > 40)
-				return false;
-			target[t] = '\0';
-			cur[cn] = '\0';
-			if (target[0] == '/')
-				cur[0] = '\0';
-			n = snprintf(next, sizeof next, "%s/%s", target, p);
-			if (n < 0 || (size_t)n >= sizeof next)
-				return false;
-			memcpy(rest, next, (size_t)n + 1);
-			p = rest;
-		} else if (!dir_kept(cur, uid)) {
-			return false;
-		}
-	}
+	char dir[PATH_MAX];
 	struct stat st;
-	return !lstat(*cur ? cur : "/", &st) && st.st_uid == uid;
+	return !dnnq_path_walk(path, false, dir_kept, &uid, dir) && !lstat(dir, &st) &&
+	       st.st_uid == uid;
 }
 
 /* The uid $DNNQ_DAEMON_UID names into *uid: 1 when it names one, 0 when

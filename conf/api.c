@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/internal.h"
+#include "shm/dnnq_path.h"
 
 static void default_cpus(struct dnnq_config_workers *wk, const cpu_set_t *allowed)
 {
@@ -151,63 +152,49 @@ static int way_trusted(const char *path, const char *r, const struct stat *st,
 	}
 }
 
+/* links_trusted's judge: what a walk met, and the path and what it names
+ * for way_trusted's messages */
+struct link_judge {
+	const char *path, *what;
+	struct dnnq_diag *diag;
+};
+
+static int link_trusted(void *arg, const char *at, const struct stat *st)
+{
+	const struct link_judge *j = arg;
+	return S_ISLNK(st->st_mode) ? way_trusted(j->path, at, st, j->what, j->diag) : 0;
+}
+
 /*
  * Every symlink met on the way to path judged where it lies: realpath's
- * walk done by hand, and the directory holding each link (resolved so
- * far), with every one above it, judged as way_trusted judges a file's,
- * the link standing for the file in a sticky one. The resolved way never
- * passes through that directory: a link in a directory every user may
- * write to was taken while it pointed somewhere trusted, and anyone could
- * point it at a file of theirs later (a reload then served it). A name
- * that does not exist ends the walk: the caller's resolution fails there.
+ * walk done by hand (dnnq_path_walk), and the directory holding each link
+ * (resolved so far), with every one above it, judged as way_trusted judges
+ * a file's, the link standing for the file in a sticky one. The resolved
+ * way never passes through that directory: a link in a directory every
+ * user may write to was taken while it pointed somewhere trusted, and
+ * anyone could point it at a file of theirs later (a reload then served
+ * it). A name that does not exist ends the walk: the caller's resolution
+ * fails there.
  */
 static int links_trusted(const char *path, const char *what, struct dnnq_diag *diag)
 {
-	char cur[PATH_MAX] = "", rest[PATH_MAX], link[PATH_MAX], target[PATH_MAX], next[PATH_MAX];
-	struct stat st;
-	unsigned links = 0;
-	if (path[0] != '/' && !getcwd(cur, sizeof cur))
+	char at[PATH_MAX];
+	struct link_judge j = { path, what, diag };
+	int rc = dnnq_path_walk(path, true, link_trusted, &j, at);
+	switch (rc) {
+	case DNNQ_WALK_CWD:
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: getcwd: %s", path, strerror(errno));
-	if (!strcmp(cur, "/"))
-		cur[0] = 0;     /* "" is /: each name adds "/name" */
-	snprintf(rest, sizeof rest, "%s", path);
-	for (const char *p = rest; *p;) {
-		size_t len = strcspn(p, "/");
-		const char *name = p;
-		p += len + (p[len] == '/');
-		if (!len || (len == 1 && name[0] == '.'))
-			continue;
-		if (len == 2 && name[0] == '.' && name[1] == '.') {
-			char *up = strrchr(cur, '/');
-			*(up ? up : cur) = 0;
-			continue;
-		}
-		if ((size_t)snprintf(link, sizeof link, "%s/%.*s", cur, (int)len, name) >= sizeof link)
-			return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: longer than PATH_MAX", path);
-		if (lstat(link, &st))
-			return 0;
-		if (!S_ISLNK(st.st_mode)) {
-			memcpy(cur, link, sizeof cur);
-			continue;
-		}
-		if (++links > 40)
-			return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(ELOOP));
-		int rc = way_trusted(path, link, &st, what, diag);
-		if (rc)
-			return rc;
-		ssize_t n = readlink(link, target, sizeof target - 1);
-		if (n < 0)
-			return dnnq_diag_set(diag, DNNQ_E_IO, "%s: readlink %s: %s", path, link,
-			                     strerror(errno));
-		target[n] = 0;
-		if ((size_t)snprintf(next, sizeof next, "%s/%s", target, p) >= sizeof next)
-			return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: longer than PATH_MAX", path);
-		memcpy(rest, next, sizeof rest);
-		p = rest;
-		if (target[0] == '/')
-			cur[0] = 0;
+	case DNNQ_WALK_MISSING:
+		return 0;
+	case DNNQ_WALK_READLINK:
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: readlink %s: %s", path, at,
+		                     strerror(errno));
+	case DNNQ_WALK_LONG:
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: longer than PATH_MAX", path);
+	case DNNQ_WALK_LOOP:
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(ELOOP));
 	}
-	return 0;
+	return rc;
 }
 
 int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag)

@@ -22,6 +22,7 @@
 
 #include "conf/config.h"
 #include "daemon/options.h"
+#include "shm/dnnq_path.h"
 #include "shm/dnnq_proto.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -848,6 +849,115 @@ START_TEST(trusted_link_walks)
 }
 END_TEST
 
+/* dnnq_path_walk's record of a walk: every path it called back with, a
+ * space before each, and one to stop at (its callback's -7) */
+struct walk_trace {
+	char seen[8192];
+	const char *stop;
+};
+
+static int walk_seen(void *arg, const char *at, const struct stat *st)
+{
+	struct walk_trace *w = arg;
+	size_t n = strlen(w->seen);
+	snprintf(w->seen + n, sizeof w->seen - n, " %s%s", at, S_ISLNK(st->st_mode) ? "@" : "");
+	return w->stop && !strcmp(at, w->stop) ? -7 : 0;
+}
+
+/* The walk itself, on the edges the kernel's has: ".." above /, "//", a
+ * trailing '/', the last name left out, links relative and absolute, a
+ * 41st link, a relative path, a missing name, a callback that stops. */
+START_TEST(path_walk_edges)
+{
+	char tmp[] = "/tmp/dnnq-pw-XXXXXX", dir[128], p[PATH_MAX], at[PATH_MAX], cwd[PATH_MAX];
+	char way[1024], q[4096];
+	struct walk_trace w = { "", NULL };
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	char *r = realpath(tmp, NULL);  /* /tmp may be a link */
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_lt(strlen(r), sizeof dir);
+	strcpy(dir, r);
+	free(r);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	strcpy(way, " /");     /* " / /tmp /tmp/dnnq-pw-XXXXXX": dir's way */
+	for (const char *s = dir; (s = strchr(s + 1, '/'));)
+		snprintf(way + strlen(way), sizeof way - strlen(way), " %.*s", (int)(s - dir), dir);
+	snprintf(way + strlen(way), sizeof way - strlen(way), " %s", dir);
+	snprintf(p, sizeof p, "%s/d", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof p, "%s/d/f", dir);
+	write_file(p, "f", 1);
+	snprintf(p, sizeof p, "%s/abs", dir);
+	ck_assert_int_eq(symlink(dir, p), 0);
+	for (int i = 1; i <= 41; i++) {
+		char to[16], l[PATH_MAX];
+		snprintf(to, sizeof to, i == 1 ? "d/f" : "c%d", i - 1);
+		snprintf(l, sizeof l, "%s/c%d", dir, i);
+		ck_assert_int_eq(symlink(to, l), 0);
+	}
+	/* /'s ".." is /, and "" / "." names stay where they are */
+	ck_assert_int_eq(dnnq_path_walk("/../..//./", true, walk_seen, &w, at), 0);
+	ck_assert_str_eq(w.seen, " /");
+	ck_assert_str_eq(at, "/");
+	/* "//" and a trailing '/'; the last name left out */
+	snprintf(p, sizeof p, "/%s//d/", dir);
+	w.seen[0] = 0;
+	ck_assert_int_eq(dnnq_path_walk(p, true, walk_seen, &w, at), 0);
+	snprintf(q, sizeof q, "%s %s/d", way, dir);
+	ck_assert_str_eq(w.seen, q);
+	snprintf(q, sizeof q, "%s/d", dir);
+	ck_assert_str_eq(at, q);
+	w.seen[0] = 0;
+	ck_assert_int_eq(dnnq_path_walk(p, false, walk_seen, &w, at), 0);
+	ck_assert_str_eq(w.seen, way);
+	ck_assert_str_eq(at, dir);
+	/* an absolute target starts at / again, and only names are called */
+	snprintf(p, sizeof p, "%s/abs/d/f", dir);
+	w.seen[0] = 0;
+	ck_assert_int_eq(dnnq_path_walk(p, true, walk_seen, &w, at), 0);
+	snprintf(q, sizeof q, "%s %s/abs@%s %s/d %s/d/f", way, dir, way + 2, dir, dir);
+	ck_assert_str_eq(w.seen, q);
+	snprintf(q, sizeof q, "%s/d/f", dir);
+	ck_assert_str_eq(at, q);
+	/* 40 links resolve; the 41st is not called, and is where it stopped */
+	snprintf(p, sizeof p, "%s/c40", dir);
+	ck_assert_int_eq(dnnq_path_walk(p, true, walk_seen, &w, at), 0);
+	ck_assert_str_eq(at, q);
+	snprintf(p, sizeof p, "%s/c41", dir);
+	w.seen[0] = 0;
+	ck_assert_int_eq(dnnq_path_walk(p, true, walk_seen, &w, at), DNNQ_WALK_LOOP);
+	snprintf(q, sizeof q, "%s/c1", dir);
+	ck_assert_str_eq(at, q);
+	snprintf(q, sizeof q, " %s/c2@", dir);
+	ck_assert_msg(strstr(w.seen, q), "%s", w.seen);
+	snprintf(q, sizeof q, " %s/c1@", dir);
+	ck_assert_msg(!strstr(w.seen, q), "%s", w.seen);
+	/* relative: the working directory's names walked first, and "..";
+	 * a missing name stops the walk there */
+	ck_assert_int_eq(chdir(dir), 0);
+	w.seen[0] = 0;
+	int rc_rel = dnnq_path_walk("d/../c1", true, walk_seen, &w, at);
+	int rc_missing = dnnq_path_walk("d/nope/x", true, walk_seen, &w, p);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_int_eq(rc_rel, 0);
+	snprintf(q, sizeof q, "%s %s/d %s/c1@ %s/d %s/d/f", way, dir, dir, dir, dir);
+	ck_assert_msg(!strncmp(w.seen, q, strlen(q)), "%s", w.seen);
+	snprintf(q, sizeof q, "%s/d/f", dir);
+	ck_assert_str_eq(at, q);
+	ck_assert_int_eq(rc_missing, DNNQ_WALK_MISSING);
+	snprintf(q, sizeof q, "%s/d/nope", dir);
+	ck_assert_str_eq(p, q);
+	/* the callback's nonzero is the walk's result, where it said it */
+	snprintf(p, sizeof p, "%s/d/f", dir);
+	snprintf(q, sizeof q, "%s/d", dir);
+	w.stop = q;
+	ck_assert_int_eq(dnnq_path_walk(p, true, walk_seen, &w, at), -7);
+	ck_assert_str_eq(at, q);
+	snprintf(p, sizeof p, "rm -rf %s", dir);
+	ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 /* The commented example must stay valid, and so must its commented-out
  * model entry once uncommented. */
 START_TEST(example_file)
@@ -1079,6 +1189,7 @@ Suite *suite_conf(void)
 	tc = tcase_create("files");
 	tcase_add_test(tc, load_files);
 	tcase_add_test(tc, trusted_link_walks);
+	tcase_add_test(tc, path_walk_edges);
 	tcase_add_test(tc, example_file);
 	tcase_add_test(tc, command_line_over_file);
 	tcase_add_test(tc, command_line_models_capped);
