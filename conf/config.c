@@ -452,6 +452,8 @@ static int set_path(struct conf_walk *w, const struct conf_node *v, const char *
 		return conf_fail(w, v, DNNQ_E_NOMEM, "out of memory");
 	}
 	it->path = v;
+	it->m->line = v->line;
+	it->m->col = v->col;
 	return 0;
 }
 

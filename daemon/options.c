@@ -500,6 +500,7 @@ static int apply_model(const struct dnnqd_model_arg *a, struct dnnq_config *c)
 	}
 	free(e->path);
 	e->path = path;
+	e->line = e->col = 0;           /* the command line's, not the file's */
 	return 0;
 }
 

@@ -219,6 +219,11 @@ START_TEST(reload_reports_changes)
 	ck_assert_int_eq(r.status, rc);
 	expect_in(r.message, "relu64.dnnq");
 	expect_in(dnnq_last_error(), "relu64.dnnq");
+	/* and where the config names that file: FILE:LINE:COL: KEY */
+	char where[400];
+	snprintf(where, sizeof where, "%s:3:11: models[0].path: model relu64: ", ds.yaml);
+	ck_assert_msg(!strncmp(r.message, where, strlen(where)), "'%s' does not start '%s'",
+	              r.message, where);
 	ck_assert_uint_eq(r.added + r.changed + r.removed, 0);
 	ck_assert_uint_eq(r.served, 2);
 	ck_assert_uint_eq(test_generation(c, "relu64"), 2);
