@@ -802,14 +802,29 @@ class Model:
         Returns one array (array in, one output), else a dict by output
         name (a list for a list). output_dtype=np.float32 has uint8 outputs
         dequantized. A batch above max_batch is sent as several requests.
-        timeout: seconds, None waits (a dead daemon still ends it)."""
+        timeout: seconds for the whole call (all of those requests), None
+        waits (a dead daemon still ends it)."""
         arrays, how = self._arrays(x)
         batch, in_codes = self._check(arrays)
         out_codes = self._out_codes(output_dtype)
         ms = _timeout_ms(timeout)
-        parts = [self._run_chunk(a, b, in_codes, out_codes, ms) for a, b in
-                 self._chunks(arrays, batch)]
+        chunks = self._chunks(arrays, batch)
+        end = None if ms < 0 else time.monotonic() + ms / 1000
+        parts: List[List[np.ndarray]] = []
+        for a, b in chunks:
+            left = -1 if end is None else self._left_ms(end, timeout, len(parts), len(chunks))
+            parts.append(self._run_chunk(a, b, in_codes, out_codes, left))
         return self._joined(parts, how)
+
+    def _left_ms(self, end, timeout, done, n):
+        """The ms left of a run's timeout before its next request (the
+        first always goes, with what the timeout gives it); Timeout when
+        none is left and some were sent: the rest are not."""
+        left = end - time.monotonic()
+        if left <= 0 and done:
+            raise Timeout(f"model '{self.name}': run: no result within {timeout} s: {done} of "
+                          f"{n} requests of the batch done, the rest not sent")
+        return max(0, math.ceil(left * 1000))
 
     def _chunks(self, arrays, batch):
         """(arrays, batch) for each request a batch of `batch` takes: one,
@@ -849,14 +864,19 @@ class Model:
         """run() for asyncio: submits, then awaits the completion on the
         client's event fd (dnnq_event_fd) without blocking the loop. A
         batch above max_batch goes as several requests, one after another
-        (as run() sends them: a huge batch never holds every slot)."""
+        (as run() sends them: a huge batch never holds every slot), timeout
+        being for all of them, as there."""
         arrays, how = self._arrays(x)
         batch, in_codes = self._check(arrays)
         out_codes = self._out_codes(output_dtype)
-        if timeout is not None:
-            _timeout_ms(timeout)
-        parts = [await self._run_chunk_async(a, b, in_codes, out_codes, timeout)
-                 for a, b in self._chunks(arrays, batch)]
+        ms = _timeout_ms(timeout)
+        chunks = self._chunks(arrays, batch)
+        end = None if ms < 0 else time.monotonic() + ms / 1000
+        parts: List[List[np.ndarray]] = []
+        for a, b in chunks:
+            left = None if end is None else \
+                self._left_ms(end, timeout, len(parts), len(chunks)) / 1000
+            parts.append(await self._run_chunk_async(a, b, in_codes, out_codes, left))
         return self._joined(parts, how)
 
     async def _run_chunk_async(self, arrays, batch, in_codes, out_codes, timeout):

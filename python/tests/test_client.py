@@ -318,6 +318,49 @@ def test_run_async_splits_a_batch_like_run(client):
     assert np.array_equal(asyncio.run(m.run_async(x, timeout=10)), m.run(x))
 
 
+@pytest.mark.parametrize("use_async", [False, True])
+def test_run_timeout_covers_the_whole_batch(client, monkeypatch, use_async):
+    """run's timeout is the whole call's: a batch above max_batch (several
+    requests) gives each what is left of it, and once none is left the
+    rest are not sent (dnnq.Timeout saying how many went). Each request
+    had the whole timeout: run(x, timeout=1) waited up to 4 s for 4. A
+    fake clock in the client (0.375 s per request) makes it exact."""
+    import types
+    m = client.model("relu64")
+    x = relu64_input(3 * m.max_batch + 1)
+    want = m.run(x)
+    now, given = [0.0], []
+    name = "_run_chunk_async" if use_async else "_run_chunk"
+    real = getattr(dnnq.client.Model, name)
+
+    def tick(out):
+        now[0] += 0.375
+        return out
+
+    if use_async:
+        async def chunk(self, a, b, i, o, left):
+            given.append(left)
+            return tick(await real(self, a, b, i, o, left))
+    else:
+        def chunk(self, a, b, i, o, left):
+            given.append(left)
+            return tick(real(self, a, b, i, o, left))
+    monkeypatch.setattr(dnnq.client.Model, name, chunk)
+    monkeypatch.setattr(dnnq.client, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    with pytest.raises(dnnq.Timeout, match=r"^model 'relu64': run: no result within 1.0 s: "
+                       r"3 of 4 requests of the batch done, the rest not sent$"):
+        if use_async:
+            asyncio.run(m.run_async(x, timeout=1.0))
+        else:
+            m.run(x, timeout=1.0)
+    assert given == ([1.0, 0.625, 0.25] if use_async else [1000, 625, 250])
+    # the requests that went ended: the client goes on
+    now[0], given[:] = 0.0, []
+    y = asyncio.run(m.run_async(x, timeout=10.0)) if use_async else m.run(x, timeout=10.0)
+    assert np.array_equal(y, want)
+    assert len(given) == 4
+
+
 def test_public_api_has_docstrings_and_type_hints():
     """help() says something of every public function and method, and each
     one's return type is annotated."""
