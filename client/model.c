@@ -127,7 +127,7 @@ int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model *
 {
 	int rc = model_open_call(c, name, out);
 	if (rc < 0 && !client_error_pending() && name)
-		client_errorf(rc, "model '%.64s': %s", name, dnnq_strerror(rc));
+		client_errorf(rc, "model '%.64s': %s%s", name, dnnq_strerror(rc), client_hint(rc));
 	return client_status(rc, "dnnq_model_open");
 }
 

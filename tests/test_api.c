@@ -410,6 +410,13 @@ START_TEST(api_submit_errors_name_the_tensor)
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_infer: disconnected from the daemon (dnnqd "
 	                 "stopped, restarted or ended the session: this client is done; close it, "
 	                 "connect again once dnnqd is back)");
+	/* opening a model then says the same, naming the model (it said only
+	 * "disconnected from the daemon") */
+	struct dnnq_model *again;
+	ck_assert_int_eq(dnnq_model_open(c, "multi", &again), DNNQ_E_DISCONNECTED);
+	ck_assert_str_eq(dnnq_last_error(), "model 'multi': disconnected from the daemon (dnnqd "
+	                 "stopped, restarted or ended the session: this client is done; close it, "
+	                 "connect again once dnnqd is back)");
 	struct dnnq_tensor *all[] = { &a, &b, &lg, &pr, &small, &wide };
 	for (unsigned i = 0; i < 6; i++)
 		dnnq_tensor_free(c, all[i]);

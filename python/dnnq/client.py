@@ -104,6 +104,15 @@ def _submit_wait(h, ins, outs, req):
     return (False, rc) if rc else (True, lib.dnnq_wait(req, _SLICE_MS))
 
 
+def _tagged(e, tag):
+    """e with tag ("model 'digits'") before its text, unless the text
+    names it already (the library's seldom says which model)."""
+    if tag not in e.message:
+        e.message = f"{tag}: {e.message}"
+        e.args = (e.message,)
+    return e
+
+
 def _closed_error(what, client=None):
     why = client._closed_why if client is not None else "the client is closed"
     return Disconnected(f"{what}: {why}")
@@ -335,7 +344,7 @@ class Client:
                 return _Block(self, t)
         finally:
             self._leave()
-        raise from_code(rc, what)
+        raise _tagged(from_code(rc, what), what)
 
     # ---- the API -------------------------------------------------------------
 
@@ -995,12 +1004,7 @@ class Request:
     def _failed(self, rc, what):
         """from_code, naming the model where the library's text does not
         (a request's end says "dnnq_infer: timed out", not which model)."""
-        e = from_code(rc, what)
-        tag = f"model '{self.model.name}'"
-        if tag not in e.message:
-            e.message = f"{tag}: {e.message}"
-            e.args = (e.message,)
-        return e
+        return _tagged(from_code(rc, what), f"model '{self.model.name}'")
 
     def _infer(self, ms):
         if _sliced(ms):

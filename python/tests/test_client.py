@@ -643,6 +643,12 @@ def test_daemon_restart(own_daemon):
         r.run()
     with pytest.raises(dnnq.Disconnected):
         pending.submit().result(timeout=5)
+    # every failure names the model and says what to do (a new request's
+    # allocation said "dnnq_tensor_alloc: ...", opening one gave no hint)
+    for call in (lambda: m.run(relu64_input(3)), lambda: c.model("relu64")):
+        with pytest.raises(dnnq.Disconnected,
+                           match=r"^model 'relu64'.*: disconnected from the daemon .*connect again"):
+            call()
 
     async def run_async():
         return await m.run_async(x)
