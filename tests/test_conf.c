@@ -415,9 +415,13 @@ static const struct {
 	  " check the brackets and commas on line 2" },
 	{ "a: b: c\n", DNNQ_E_FORMAT, FILE_NAME ":1:5: mapping values are not allowed in this context;"
 	  " check the indentation (spaces), ':' and '-' on line 1" },
+	/* a tab in the indentation, said as such */
 	{ "log:\n\tlevel: info\n", DNNQ_E_FORMAT,
 	  FILE_NAME ":2:1: found character that cannot start any token (while scanning for the"
-	  " next token at 2:1); check the indentation (spaces), ':' and '-' on line 2" },
+	  " next token at 2:1); line 2 is indented with a tab: YAML indents with spaces only" },
+	{ "limits:\n  max_batch: 4\n  \tmax_clients: 3\n", DNNQ_E_FORMAT,
+	  FILE_NAME ":3:3: found a tab character that violates indentation (while scanning a plain"
+	  " scalar at 2:14); line 3 is indented with a tab: YAML indents with spaces only" },
 	{ "models:\n  - name: a\n   path: a.dnnq\n", DNNQ_E_FORMAT,
 	  FILE_NAME ":3:4: did not find expected '-' indicator (while parsing a block collection at"
 	  " 2:3); check the indentation (spaces), ':' and '-' on lines 2-3" },
