@@ -215,7 +215,11 @@ class TensorInfo:
         if not want.isnative and (native == self.dtype or
                                   (native == _F32 and self._code == _lib.TYPE_U8)):
             hint = f" (big-endian {native}: .astype(numpy.{native}))"
-        elif want == np.float64 and "float32" in takes:
+        elif (want.kind == "f" and "float32" in takes) or \
+                (want.kind in "biu" and self.dtype == _F32):
+            # numpy's default float, or ints where the model takes float32
+            # (an image's uint8); not ints for a uint8 one, which may be
+            # its quantized values
             hint = " (.astype(numpy.float32))"
         else:
             hint = ""
@@ -757,6 +761,13 @@ class Model:
                                      f"{a.max()}: an int32 input takes "
                                      f"{_I32_MIN}..{_I32_MAX}")
                 codes.append(info._code)
+            elif dt == object:
+                # None, another object, or lists of unequal lengths: numpy's
+                # "dtype object" says none of it
+                what = (f"{type(a.item()).__name__} {a.item()!r:.40}" if a.ndim == 0 else
+                        f"an array of Python objects, shape {a.shape} (lists of unequal "
+                        "lengths, or not numbers)")
+                raise DtypeError(f"input '{info.name}': {what}: not an array of numbers")
             else:
                 info._tensor_dtype(dt, "input")     # raises DtypeError
             if a.ndim != len(info.shape) or a.shape[1:] != info.shape[1:] or a.shape[0] < 1:

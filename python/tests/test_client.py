@@ -246,8 +246,18 @@ def test_errors(client, tmp_path):
     with pytest.raises(dnnq.ShapeError, match="batch 1: the other inputs have 2"):
         client.model("multi").run({"a": np.zeros((2, 6, 6, 4), np.uint8),
                                    "b": np.zeros((1, 6, 6, 4), np.uint8)})
-    with pytest.raises(dnnq.DtypeError):
+    with pytest.raises(dnnq.DtypeError,
+                       match=r"uint8: takes float32 \(\.astype\(numpy\.float32\)\)$"):
         client.model("digits").run(np.zeros((1, 1, 8, 8), np.uint8))
+    # not numbers: said as such (numpy's "dtype object" was all it said)
+    with pytest.raises(dnnq.DtypeError, match=r"^input 'x': NoneType None: not an array of "
+                       "numbers$"):
+        m.run(None)
+    with pytest.raises(dnnq.DtypeError, match=r"^input 'x': an array of Python objects, "
+                       r"shape \(2,\) \(lists of unequal lengths, or not numbers\)"):
+        m.run(np.array([[1] * 64, [2] * 63], dtype=object))
+    with pytest.raises(dnnq.DtypeError, match=r"int64: takes uint8 or float32$"):
+        m.run(np.zeros((1, 64), np.int64))
     with pytest.raises(dnnq.DtypeError,
                        match=r"float64: takes float32 \(\.astype\(numpy\.float32\)\)$"):
         client.model("digits").run(np.zeros((1, 1, 8, 8)))
