@@ -1015,7 +1015,12 @@ class Request:
     def _failed(self, rc, what):
         """from_code, naming the model where the library's text does not
         (a request's end says "dnnq_infer: timed out", not which model)."""
-        return _tagged(from_code(rc, what), f"model '{self.model.name}'")
+        e = _tagged(from_code(rc, what), f"model '{self.model.name}'")
+        if rc == _E_BUSY:   # the library's words name its C calls
+            e.message += (" (in Python: a Future's result() or done() ends one; "
+                          "dnnq.Client(slots=N) has more)")
+            e.args = (e.message,)
+        return e
 
     def _infer(self, ms):
         if _sliced(ms):

@@ -513,6 +513,9 @@ def test_every_slot_in_flight(daemon):
         with pytest.raises(dnnq.Busy) as e:
             r2.submit()
         assert e.value.code == -18 and "dnnq_submit" in str(e.value)
+        # and what that is in Python
+        assert str(e.value).endswith("(in Python: a Future's result() or done() ends one; "
+                                     "dnnq.Client(slots=N) has more)"), e.value
         f.result(timeout=10)
         r2.submit().result(timeout=10)
 
