@@ -220,6 +220,8 @@ static int set_socket(struct conf_walk *w, const struct conf_node *v, const char
 		return conf_fail(w, v, DNNQ_E_RANGE, "a socket path is 1..%zu bytes",
 		                 sizeof l->path - 1);
 	strcpy(l->path, s);
+	l->line = v->line;
+	l->col = v->col;
 	return 0;
 }
 

@@ -45,6 +45,8 @@ struct dnnq_config_listen {
 	uint32_t mode;               /* file mode of the socket, 0..0777; default 0660 */
 	bool has_group;              /* group given: chown the socket to gid */
 	uint32_t gid;
+	unsigned line, col;          /* where the file gave path (1-based); 0: the
+	                              * default's, or --socket's */
 };
 
 struct dnnq_config_workers {
