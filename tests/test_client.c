@@ -594,9 +594,20 @@ START_TEST(model_listing_and_lookup)
 	char longname[80];
 	memset(longname, 'm', sizeof longname - 1);
 	longname[sizeof longname - 1] = 0;
+	/* each refusal says what is wrong (they said "invalid argument") */
 	ck_assert_int_eq(dnnq_model_open(c, longname, &m), DNNQ_E_INVAL);
+	char want[160];
+	snprintf(want, sizeof want, "model '%.64s...': a name of 79 bytes: dnnqd's are 1..63",
+	         longname);
+	ck_assert_str_eq(dnnq_last_error(), want);
 	ck_assert_int_eq(dnnq_model_open(c, "", &m), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "model '': a name of 0 bytes: dnnqd's are 1..63");
+	m = (void *)1;
 	ck_assert_int_eq(dnnq_model_open(NULL, "double", &m), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_open: the client is NULL");
+	ck_assert_ptr_null(m);
+	ck_assert_int_eq(dnnq_model_open(c, NULL, &m), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_open: the name is NULL");
 
 	m = open_model(c, "quant");
 	struct dnnq_io_info info;

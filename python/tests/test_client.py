@@ -470,6 +470,11 @@ def test_argument_edges(daemon, client):
         client.model("relu64\0x")
     with pytest.raises(dnnq.InvalidArgument, match="not UTF-8"):
         client.model("\udcff")
+    # the library says why (it said "invalid argument")
+    with pytest.raises(dnnq.InvalidArgument, match=r"a name of 70 bytes: dnnqd's are 1\.\.63$"):
+        client.model("m" * 70)
+    with pytest.raises(dnnq.InvalidArgument, match=r"^model '': a name of 0 bytes"):
+        client.model("")
 
 
 def test_fork_child_does_not_share_the_session(daemon, client):
