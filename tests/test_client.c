@@ -253,11 +253,18 @@ START_TEST(connect_arguments_and_paths)
 	struct dnnq_connect_opts o = { .timeout_ms = -1 };
 	ck_assert_int_eq(dnnq_connect("/nonexistent/dnnq.sock", NULL, &c), DNNQ_E_IO);
 	ck_assert_ptr_null(c);
+	/* each option refused names its field and range (the text was
+	 * "dnnq_connect: options: invalid argument") */
 	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_connect: timeout_ms -1: 0 (the default, 5000)"
+	                 " or more");
 	o = (struct dnnq_connect_opts){ .slots = DNNQ_SHM_MAX_SLOTS + 1 };
 	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_connect: slots 4097: at most 4096");
 	o = (struct dnnq_connect_opts){ .arena_bytes = DNNQ_SHM_MAX_ARENA + 1 };
 	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_NOMEM);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_connect: arena_bytes 68719476737: at most"
+	                 " 68719476736 (64 GiB)");
 	ck_assert_int_eq(dnnq_connect("/tmp/x", NULL, NULL), DNNQ_E_INVAL);
 	char longpath[200];
 	memset(longpath, 'a', sizeof longpath - 1);
