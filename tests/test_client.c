@@ -697,15 +697,24 @@ START_TEST(tensor_alloc_checks)
 	ck_assert_uint_eq(t.bytes, 2 * 3 * 5 * 4);
 	ck_assert_uint_eq(t.offset % 64, 0);
 	dnnq_tensor_free(c, &t);
+	/* each refusal names the argument and its range (the texts were the
+	 * codes' alone: "dnnq_tensor_alloc: shape mismatch") */
 	ck_assert_int_eq(dnnq_tensor_alloc(c, 0, 3, dims, &t), DNNQ_E_DTYPE);
 	ck_assert_int_eq(dnnq_tensor_alloc(c, 7, 3, dims, &t), DNNQ_E_DTYPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dtype 7: not a DNNQ_TYPE_*");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 0, dims, &t), DNNQ_E_SHAPE);
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 9, dims, &t), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: rank 9: 1..8");
 	int64_t zero[] = { 2, 0 }, neg[] = { -1, 4 }, huge[] = { INT64_MAX, INT64_MAX };
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, zero, &t), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dims[1] 0: 1 or more");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, neg, &t), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dims[0] -1: 1 or more");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, huge, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: the tensor's bytes (the dims'"
+	                 " product times 1) are past 2^64");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, NULL, &t), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dims is NULL");
 	int64_t big[] = { 2 << 20 };
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, big, &t), DNNQ_E_NOSPACE);
 	/* the arena named, not DNNQ_E_NOSPACE's "output buffer too small" */
