@@ -386,9 +386,12 @@ static const struct {
 	{ "models: [{name: a, path: ./}]\n", DNNQ_E_INVAL,
 	  FILE_NAME ":1:26: models[0].path: an empty path" },
 	{ "limits: {max_batch: 8}\nmodels: [{name: a, path: x, max_batch: 9}]\n", DNNQ_E_RANGE,
-	  FILE_NAME ":2:40: models[0].max_batch: '9' is out of range (1..8)" },
+	  FILE_NAME ":2:40: models[0].max_batch: '9' is out of range (1..8: limits.max_batch)" },
 	{ "models: [{name: a, path: x, max_batch: 0}]\n", DNNQ_E_RANGE,
-	  FILE_NAME ":1:40: models[0].max_batch: '0' is out of range (1..64)" },
+	  FILE_NAME ":1:40: models[0].max_batch: '0' is out of range (1..64: limits.max_batch)" },
+	{ "models: [{name: a, path: x, max_batch: 18446744073709551616}]\n", DNNQ_E_RANGE,
+	  FILE_NAME ":1:40: models[0].max_batch: '18446744073709551616' is out of range (1..64:"
+	  " limits.max_batch)" },
 	/* names that do not resolve */
 	{ "access:\n  users: [root, no-such-user-dnnq]\n", DNNQ_E_NOTFOUND,
 	  FILE_NAME ":2:17: access.users[1]: no such user 'no-such-user-dnnq'" },
@@ -571,7 +574,8 @@ START_TEST(cpu_lists_refused)
 	struct dnnq_config c;
 	snprintf(yaml, sizeof yaml, "workers: {cpus: [%d]}\nmodels: [{name: a, path: x,"
 	         " threads: 2}]\n", c0);
-	parse_fails(yaml, DNNQ_E_RANGE, FILE_NAME ":2:38: models[0].threads: '2' is out of range (1..1)");
+	parse_fails(yaml, DNNQ_E_RANGE, FILE_NAME ":2:38: models[0].threads: '2' is out of range"
+	            " (1..1: the workers, one per CPU of workers.cpus)");
 	snprintf(yaml, sizeof yaml, "workers: {cpus: [%d, %d]}\n", c0, c0);
 	snprintf(msg, sizeof msg, FILE_NAME ":1:%d: workers.cpus[1]: CPU %d is listed twice",
 	         21 + (c0 > 9) + (c0 > 99) + (c0 > 999), c0);
