@@ -243,6 +243,16 @@ START_TEST(reload_reports_changes)
 	expect_in(out, "1 changed");
 	expect_in(out, "relu64 (generation 4)");
 	ck_assert_ptr_null(strstr(out, "nothing changed"));
+	/* a failure longer than the reply holds: cut, and said where the rest is */
+	char longer[600];
+	snprintf(longer, sizeof longer, "models:\n  - name: relu64\n    path: %0240d.dnnq\n", 0);
+	rewrite(&ds, "dnnqd.yaml", longer, strlen(longer));
+	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 1, out, sizeof out);
+	expect_in(out, "... (cut short: dnnqd's log has the whole line)\n  nothing changed: 2");
+	ctl_exits(&d, (const char *const[]){ "status", NULL }, 0, out, sizeof out);
+	expect_in(out, "... (cut short: dnnqd's log has the whole line)\n");
+	rewrite(&ds, "dnnqd.yaml", both_models, strlen(both_models));
+	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 0, out, sizeof out);
 	/* again: nothing to do, and where a change may have gone */
 	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 0, out, sizeof out);
 	expect_in(out, "reloaded: 0 added, 0 changed, 0 removed; 2 models served\n  nothing changed"
