@@ -445,7 +445,8 @@ check: $(SOAK_BIN) $(FUZZ_SEEDS)
 # holds no internal declaration, that every function it declares is
 # exported, that the .pc's Version (and the Python package's) is DNNQ_VERSION, that the .so link
 # and the soname are libdnnq-client.so.1; builds the example of dnnq(3);
-# compiles dnnq.h alone as C++11; builds tests/api/cxx.cc as C++17
+# compiles dnnq.h alone as C++11; builds tests/api/cxx.cc as C++17 (both
+# with -Wshadow too, as C++ projects build)
 # ($(BUILD)/bin/dnnq-cxx-example) and runs it (the header's linkage); builds
 # examples/infer.c as $(BUILD)/bin/dnnq-example. The api suite (tests/test_api.c) runs both
 # against a dnnqd.
@@ -484,9 +485,9 @@ check-api: $(DEPS_FIRST) all
 	$(CC) -std=c11 $(API_FLAGS) $(BUILD)/api-check/man-example.c -o $(BUILD)/api-check/man-example \
 	  $(API_LINK)
 	command -v $(CXX) >/dev/null || tools/deps.sh
-	echo '#include <dnnq.h>' | $(CXX) -std=c++11 $(API_FLAGS) -fsyntax-only -x c++ - \
+	echo '#include <dnnq.h>' | $(CXX) -std=c++11 $(API_FLAGS) -Wshadow -fsyntax-only -x c++ - \
 	  $$($(API_PKG) --cflags dnnq-client)
-	$(CXX) -std=c++17 $(API_FLAGS) tests/api/cxx.cc -o $(CXX_BIN) $(API_LINK)
+	$(CXX) -std=c++17 $(API_FLAGS) -Wshadow tests/api/cxx.cc -o $(CXX_BIN) $(API_LINK)
 	$(CXX_BIN)
 	$(CC) -std=c11 $(API_FLAGS) examples/infer.c -o $(EXAMPLE_BIN) $(API_LINK)
 check: check-api

@@ -146,6 +146,9 @@ bool client_error_pending(void);
  * than DNNQ_E_AGAIN) without a detail, "what: dnnq_strerror(rc)"; any
  * detail is consumed. Returns rc. */
 int client_status(int rc, const char *what);
+/* What to do after rc, to follow dnnq_strerror's text in a line ("" for
+ * most codes; for DNNQ_E_DISCONNECTED: close, connect again). */
+const char *client_hint(int rc);
 
 /* ---- control.c ----------------------------------------------------------- */
 

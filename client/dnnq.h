@@ -58,6 +58,14 @@
 
 #ifdef __cplusplus
 extern "C" {
+/* dnnq_stats() and dnnq_model_stats() share their structs' names, as
+ * stat() does (C++ names those structs with `struct`); g++'s -Wshadow
+ * takes each for a function hiding a constructor, which would stop a
+ * C++ program built with -Wshadow -Werror at this header. */
+#ifdef __GNUC__
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 #endif
 
 /* ---- status codes -------------------------------------------------------- */
@@ -359,6 +367,9 @@ int dnnq_reload(struct dnnq_client *c, struct dnnq_reload_result *out);
 int dnnq_reload_wait(struct dnnq_client *c, struct dnnq_reload_result *out, int timeout_ms);
 
 #ifdef __cplusplus
+#ifdef __GNUC__
+#pragma GCC diagnostic pop
+#endif
 }
 #endif
 

@@ -270,6 +270,13 @@ static void print_status_json(const struct dnnq_stats *s)
 	dnnq_json_string(stdout, s->status);
 }
 
+/* After a line the daemon's reply cut to its field (size bytes): where
+ * the rest is. */
+static const char *cut_note(const char *s, size_t size)
+{
+	return strlen(s) + 1 >= size ? "... (cut short: dnnqd's log has the whole line)" : "";
+}
+
 static void print_status_text(const struct dnnq_stats *s)
 {
 	unsigned long long up = s->uptime_ns / 1000000000;
@@ -285,7 +292,7 @@ static void print_status_text(const struct dnnq_stats *s)
 	printf("  requests      %llu (%llu failed)\n", (unsigned long long)s->requests,
 	       (unsigned long long)s->failures);
 	printf("  bytes copied  %llu\n", (unsigned long long)s->bytes_copied);
-	printf("  status        %s\n", s->status);
+	printf("  status        %s%s\n", s->status, cut_note(s->status, sizeof s->status));
 }
 
 static const uint32_t latency_bounds_us[DNNQ_LATENCY_BUCKETS - 1] = DNNQ_LATENCY_BOUNDS_US;
@@ -657,8 +664,8 @@ static void print_reload_json(const struct dnnq_reload_result *r)
 static void print_reload_text(const struct dnnq_reload_result *r)
 {
 	if (r->status) {
-		printf("reload failed: %s\n  nothing changed: %u model%s served\n", r->message,
-		       r->served, r->served == 1 ? "" : "s");
+		printf("reload failed: %s%s\n  nothing changed: %u model%s served\n", r->message,
+		       cut_note(r->message, sizeof r->message), r->served, r->served == 1 ? "" : "s");
 		return;
 	}
 	printf("reloaded: %u added, %u changed, %u removed; %u model%s served\n", r->added,

@@ -32,15 +32,19 @@ bool client_error_pending(void)
 	return detail_pending;
 }
 
+const char *client_hint(int rc)
+{
+	return rc == DNNQ_E_DISCONNECTED ? " (dnnqd stopped, restarted or ended the session: this"
+	       " client is done; close it, connect again once dnnqd is back)" : "";
+}
+
 int client_status(int rc, const char *what)
 {
 	bool detail = detail_pending;
 	detail_pending = false;
 	if (rc < 0 && rc != DNNQ_E_AGAIN && !detail)
 		snprintf(last_error, sizeof last_error, "%s: %s%s", what, dnnq_strerror(rc),
-		         rc == DNNQ_E_DISCONNECTED ? " (dnnqd stopped, restarted or ended the "
-		         "session: this client is done; close it, connect again once dnnqd "
-		         "is back)" : "");
+		         client_hint(rc));
 	return rc;
 }
 

@@ -100,11 +100,16 @@ static int ask_model(struct dnnq_client *c, uint16_t type, const char *name, uin
 
 static int model_open_call(struct dnnq_client *c, const char *name, struct dnnq_model **out)
 {
-	if (!out)
-		return DNNQ_E_INVAL;
-	*out = NULL;
-	if (!c || !name || !*name || strlen(name) >= DNNQ_PROTO_NAME_MAX)
-		return DNNQ_E_INVAL;
+	if (out)
+		*out = NULL;
+	if (!out || !c || !name)
+		return client_errorf(DNNQ_E_INVAL, "dnnq_model_open: %s is NULL", !out ? "out"
+		                     : !c ? "the client" : "the name");
+	size_t len = strlen(name);
+	if (!len || len >= DNNQ_PROTO_NAME_MAX)
+		return client_errorf(DNNQ_E_INVAL, "model '%.64s%s': a name of %zu bytes: dnnqd's"
+		                     " are 1..%u", name, len > 64 ? "..." : "", len,
+		                     DNNQ_PROTO_NAME_MAX - 1);
 	struct dnnq_model *m = calloc(1, sizeof *m);
 	if (!m)
 		return DNNQ_E_NOMEM;
@@ -127,7 +132,7 @@ int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model *
 {
 	int rc = model_open_call(c, name, out);
 	if (rc < 0 && !client_error_pending() && name)
-		client_errorf(rc, "model '%.64s': %s", name, dnnq_strerror(rc));
+		client_errorf(rc, "model '%.64s': %s%s", name, dnnq_strerror(rc), client_hint(rc));
 	return client_status(rc, "dnnq_model_open");
 }
 

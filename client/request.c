@@ -239,7 +239,7 @@ static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
 {
 	uint32_t batch = 0, idx;
 	if (!m || !req)
-		return DNNQ_E_INVAL;
+		return client_errorf(DNNQ_E_INVAL, "%s: %s is NULL", what, !m ? "the model" : "req");
 	struct dnnq_client *c = m->client;
 	if (client_is_dead(c))
 		return DNNQ_E_DISCONNECTED;
@@ -302,6 +302,16 @@ static int finish(struct dnnq_client *c, uint32_t idx, uint32_t ticket, uint32_t
 }
 
 /* The client of a request that is still in flight, else NULL. */
+/* DNNQ_E_INVAL for a req that dnnq_poll or dnnq_wait (what) cannot follow
+ * (request_client NULL), saying why. */
+static int not_in_flight(const struct dnnq_request *req, const char *what)
+{
+	if (!req)
+		return client_errorf(DNNQ_E_INVAL, "%s: req is NULL", what);
+	return client_errorf(DNNQ_E_INVAL, "%s: not a request in flight (never submitted, or its"
+	                     " end was returned already, by dnnq_wait or dnnq_poll)", what);
+}
+
 static struct dnnq_client *request_client(const struct dnnq_request *req)
 {
 	if (!req || !req->client || req->ticket == 0)
@@ -461,7 +471,7 @@ static int poll_call(struct dnnq_request *req)
 {
 	struct dnnq_client *c = request_client(req);
 	if (!c)
-		return DNNQ_E_INVAL;
+		return not_in_flight(req, "dnnq_poll");
 	if (client_is_dead(c))
 		return DNNQ_E_DISCONNECTED;
 	uint32_t st = dnnq_shm_slot_state(&c->view, req->slot);
@@ -480,7 +490,7 @@ static int wait_call(struct dnnq_request *req, int timeout_ms)
 	uint32_t st;
 	struct dnnq_client *c = request_client(req);
 	if (!c)
-		return DNNQ_E_INVAL;
+		return not_in_flight(req, "dnnq_wait");
 	if (client_is_dead(c))
 		return DNNQ_E_DISCONNECTED;
 	int rc = wait_end(c, req->slot, timeout_ms, &st);

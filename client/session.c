@@ -32,15 +32,21 @@
 
 #include "client/client-internal.h"
 
-/* opts with the defaults filled in; DNNQ_E_INVAL / _NOMEM for values no
- * daemon accepts. */
+/* opts with the defaults filled in; DNNQ_E_INVAL / _NOMEM, the field
+ * named, for values no daemon accepts. */
 static int resolve_opts(const struct dnnq_connect_opts *opts, struct dnnq_connect_opts *o)
 {
 	*o = opts ? *opts : (struct dnnq_connect_opts){ 0 };
-	if (o->timeout_ms < 0 || o->slots > DNNQ_SHM_MAX_SLOTS)
-		return DNNQ_E_INVAL;
+	if (o->timeout_ms < 0)
+		return client_errorf(DNNQ_E_INVAL, "dnnq_connect: timeout_ms %d: 0 (the default,"
+		                     " %d) or more", o->timeout_ms, CLIENT_DEFAULT_TIMEOUT);
+	if (o->slots > DNNQ_SHM_MAX_SLOTS)
+		return client_errorf(DNNQ_E_INVAL, "dnnq_connect: slots %u: at most %u",
+		                     (unsigned)o->slots, DNNQ_SHM_MAX_SLOTS);
 	if (o->arena_bytes > DNNQ_SHM_MAX_ARENA)
-		return DNNQ_E_NOMEM;
+		return client_errorf(DNNQ_E_NOMEM, "dnnq_connect: arena_bytes %llu: at most %llu"
+		                     " (64 GiB)", (unsigned long long)o->arena_bytes,
+		                     (unsigned long long)DNNQ_SHM_MAX_ARENA);
 	if (!o->slots)
 		o->slots = CLIENT_DEFAULT_SLOTS;
 	if (!o->arena_bytes)
@@ -217,7 +223,7 @@ static int connect_call(const char *path, const struct dnnq_connect_opts *opts,
 	*out = NULL;
 	int rc = resolve_opts(opts, &o);
 	if (rc)
-		return client_errorf(rc, "dnnq_connect: options: %s", dnnq_strerror(rc));
+		return rc;
 	struct dnnq_client *c = client_new(&o);
 	if (!c)
 		return DNNQ_E_NOMEM;

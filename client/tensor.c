@@ -34,20 +34,38 @@ bool tensor_in_arena(const struct dnnq_client *c, const struct dnnq_tensor *t)
 	       t->bytes <= size - t->offset && t->data == c->view.arena + t->offset;
 }
 
+/* dnnq_tensor_alloc's words for what tensor_bytes refused (rc): the
+ * argument and its range. */
+static int alloc_refused(int rc, uint32_t dtype, uint32_t rank, const int64_t *dims)
+{
+	if (rc == DNNQ_E_DTYPE)
+		return client_errorf(rc, "dnnq_tensor_alloc: dtype %u: not a DNNQ_TYPE_*", dtype);
+	if (rank < 1 || rank > DNNQ_SHM_MAX_RANK)
+		return client_errorf(rc, "dnnq_tensor_alloc: rank %u: 1..%u", rank, DNNQ_SHM_MAX_RANK);
+	uint32_t k = 0;
+	while (k < rank && dims[k] >= 1)
+		k++;
+	if (k < rank)
+		return client_errorf(rc, "dnnq_tensor_alloc: dims[%u] %lld: 1 or more", k,
+		                     (long long)dims[k]);
+	return client_errorf(rc, "dnnq_tensor_alloc: the tensor's bytes (the dims' product times"
+	                     " %u) are past 2^64", (unsigned)dnnq_shm_dtype_size(dtype));
+}
+
 static int tensor_alloc_call(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank,
                              const int64_t *dims, struct dnnq_tensor *out)
 {
 	uint64_t bytes, off;
-	if (!out)
-		return DNNQ_E_INVAL;
-	memset(out, 0, sizeof *out);
-	if (!c || !dims)
-		return DNNQ_E_INVAL;
+	if (out)
+		memset(out, 0, sizeof *out);
+	if (!out || !c || !dims)
+		return client_errorf(DNNQ_E_INVAL, "dnnq_tensor_alloc: %s is NULL", !out ? "out"
+		                     : !c ? "the client" : "dims");
 	if (client_is_dead(c))
 		return DNNQ_E_DISCONNECTED;
 	int rc = tensor_bytes(dtype, rank, dims, &bytes);
 	if (rc)
-		return rc;
+		return alloc_refused(rc, dtype, rank, dims);
 	rc = dnnq_shm_arena_alloc(&c->arena, bytes, &off);
 	/* the code's generic text is about an output buffer: say what is full */
 	if (rc == DNNQ_E_NOSPACE)

@@ -79,6 +79,8 @@ int dnnq_config_parse(const char *buf, size_t len, const char *filename,
 	if ((rc = conf_tree_build(&t, buf ? buf : "", buf ? len : 0, w.file, diag)))
 		goto out;
 	rc = conf_walk_config(&w, t.root);
+	if (filename)
+		snprintf(c.file, sizeof c.file, "%s", filename);
 out:
 	conf_tree_free(&t);
 	free(w.base);
@@ -328,6 +330,15 @@ static bool batching_equal(const struct dnnq_config_batching *a,
 	return a->enabled == b->enabled && a->max_queue_delay_us == b->max_queue_delay_us &&
 	       a->npreferred == b->npreferred &&
 	       !memcmp(a->preferred, b->preferred, a->npreferred * sizeof a->preferred[0]);
+}
+
+void dnnq_config_model_where(const struct dnnq_config *c, unsigned i, char *buf, size_t len)
+{
+	const struct dnnq_config_model *m = &c->models[i];
+	if (m->line && c->file[0])
+		snprintf(buf, len, "%s:%u:%u: models[%u].path: ", c->file, m->line, m->col, i);
+	else if (len)
+		buf[0] = 0;
 }
 
 bool dnnq_config_model_equal(const struct dnnq_config_model *a,

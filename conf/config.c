@@ -220,6 +220,8 @@ static int set_socket(struct conf_walk *w, const struct conf_node *v, const char
 		return conf_fail(w, v, DNNQ_E_RANGE, "a socket path is 1..%zu bytes",
 		                 sizeof l->path - 1);
 	strcpy(l->path, s);
+	l->line = v->line;
+	l->col = v->col;
 	return 0;
 }
 
@@ -452,6 +454,8 @@ static int set_path(struct conf_walk *w, const struct conf_node *v, const char *
 		return conf_fail(w, v, DNNQ_E_NOMEM, "out of memory");
 	}
 	it->path = v;
+	it->m->line = v->line;
+	it->m->col = v->col;
 	return 0;
 }
 
@@ -462,7 +466,13 @@ static int set_model_u32(struct conf_walk *w, const struct conf_node *v, const s
 	struct model_item *it = obj;
 	uint64_t x;
 	bool batch = k->min != 0;
-	int rc = conf_uint(w, v, 1, batch ? w->c->limits.max_batch : w->c->workers.ncpus, &x);
+	uint32_t hi = batch ? w->c->limits.max_batch : w->c->workers.ncpus;
+	int rc = conf_uint(w, v, 0, UINT64_MAX, &x);
+	/* the bound is another key's: named, so that the fix is found (past
+	 * 2^64 - 1 too, conf_uint's DNNQ_E_RANGE) */
+	if (rc == DNNQ_E_RANGE || (!rc && (x < 1 || x > hi)))
+		rc = conf_fail(w, v, DNNQ_E_RANGE, "'%s' is out of range (1..%u: %s)", v->text, hi,
+		               batch ? "limits.max_batch" : "the workers, one per CPU of workers.cpus");
 	if (!rc)
 		*(batch ? &it->m->max_batch : &it->m->threads) = (uint32_t)x;
 	return rc;

@@ -30,6 +30,7 @@
 #define DNNQ_CONFIG_NAME_MAX   64u      /* model names: 1..63 bytes + NUL (= DNNQ_PROTO_NAME_MAX) */
 #define DNNQ_CONFIG_CPUS_MAX   1024u    /* = CPU_SETSIZE */
 #define DNNQ_CONFIG_FILE_MAX   (1u << 20) /* dnnq_config_load and _parse refuse larger input */
+#define DNNQ_CONFIG_FILE_NAME_MAX 4096u /* struct dnnq_config's file, NUL included */
 
 /* The same values, in the same order, as daemon/log.h's dnnqd_log_level. */
 enum dnnq_config_log_level {
@@ -44,6 +45,8 @@ struct dnnq_config_listen {
 	uint32_t mode;               /* file mode of the socket, 0..0777; default 0660 */
 	bool has_group;              /* group given: chown the socket to gid */
 	uint32_t gid;
+	unsigned line, col;          /* where the file gave path (1-based); 0: the
+	                              * default's, or --socket's */
 };
 
 struct dnnq_config_workers {
@@ -104,6 +107,8 @@ struct dnnq_config_model {
 	uint32_t threads;            /* 1..workers.ncpus, default 1 */
 	bool warmup;                 /* default true */
 	struct dnnq_config_batching batching;
+	unsigned line, col;          /* where the file gave path (1-based); 0: not
+	                              * from the file (a --model) */
 };
 
 struct dnnq_config {
@@ -115,6 +120,9 @@ struct dnnq_config {
 	struct dnnq_config_model *models; /* malloc'd, NULL when nmodels is 0 */
 	unsigned nmodels;
 	enum dnnq_config_log_level log_level; /* log.level, default info */
+	char file[DNNQ_CONFIG_FILE_NAME_MAX]; /* the file parsed, as named to
+	                              * dnnq_config_parse (cut short past the
+	                              * size); "": none */
 };
 
 /* The embedded default: the socket of shm/dnnq_socket.h's rule
@@ -183,6 +191,11 @@ void dnnq_config_free(struct dnnq_config *c);
  * when buf is. */
 void dnnq_config_format_cpus(const cpu_set_t *s, char *buf, size_t len);
 #endif
+
+/* "FILE:LINE:COL: models[I].path: " for c's models[i] when the file gave
+ * its path (the diag line's start for what is wrong with the model file
+ * it names), else "" (a --model's). */
+void dnnq_config_model_where(const struct dnnq_config *c, unsigned i, char *buf, size_t len);
 
 /* For reload diffing: the model named `name` in c, or NULL. */
 const struct dnnq_config_model *dnnq_config_model_find(const struct dnnq_config *c,

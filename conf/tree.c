@@ -192,6 +192,22 @@ static void offset_mark(const char *buf, size_t len, size_t offset, unsigned *li
 	}
 }
 
+/* Whether line (1-based) of buf[0..len) has a tab in its indentation. */
+static bool tab_indented(const char *buf, size_t len, unsigned line)
+{
+	size_t i = 0;
+	for (unsigned l = 1; l < line; l++) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		if (!nl)
+			return false;
+		i = (size_t)(nl - buf) + 1;
+	}
+	for (; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
+		if (buf[i] == '\t')
+			return true;
+	return false;
+}
+
 static int yaml_failed(struct builder *b, const yaml_parser_t *p, const char *buf, size_t len)
 {
 	const char *problem = p->problem ? p->problem : "malformed YAML";
@@ -217,6 +233,11 @@ static int yaml_failed(struct builder *b, const yaml_parser_t *p, const char *bu
 	if (p->context)
 		snprintf(context, sizeof context, " (%s at %zu:%zu)", p->context,
 		         p->context_mark.line + 1, p->context_mark.column + 1);
+	/* libyaml's words do not say "tab" for every one (a tab where a key
+	 * starts: "found character that cannot start any token") */
+	if (tab_indented(buf, len, line))
+		return diag_at(b->diag, DNNQ_E_FORMAT, b->file, line, col, "%s%s; line %u is indented"
+		               " with a tab: YAML indents with spaces only", problem, context, line);
 	return diag_at(b->diag, DNNQ_E_FORMAT, b->file, line, col, "%s%s; check %s on %s", problem,
 	               context, check, where);
 }

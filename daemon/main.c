@@ -301,8 +301,9 @@ static int run(const struct dnnqd_options *o)
 
 /* --check-config FILE: "dnnqd: FILE: ok", or the config's own diag line,
  * or one line per thing the daemon would refuse at start: the
- * metrics.textfile, listen.path ("FILE: listen.path: why"), each model
- * ("FILE: model NAME: PATH: why"), every one checked, as `nginx -t`
+ * metrics.textfile, listen.path ("FILE:LINE:COL: listen.path: why", or
+ * "FILE: listen.path: why" for the default), each model
+ * ("FILE:LINE:COL: models[I].path: model NAME: PATH: why"), every one checked, as `nginx -t`
  * does. */
 static int check_config(const char *path)
 {
@@ -323,13 +324,18 @@ static int check_config(const char *path)
 	 * ExecStartPre= cannot tell) */
 	diag.msg[0] = 0;
 	if (dnnqd_listen_check(c.listen.path, &diag)) {
-		fprintf(stderr, "%s: listen.path: %s\n", path, diag.msg);
+		char at[32] = "";
+		if (c.listen.line)
+			snprintf(at, sizeof at, ":%u:%u", c.listen.line, c.listen.col);
+		fprintf(stderr, "%s%s: listen.path: %s\n", path, at, diag.msg);
 		bad++;
 	}
 	for (unsigned i = 0; i < c.nmodels; i++) {
 		diag.msg[0] = 0;
 		if (dnnqd_models_check(&c.models[i], &diag)) {
-			fprintf(stderr, "%s: model %s: %s\n", path, c.models[i].name, diag.msg);
+			char where[sizeof diag.msg];
+			dnnq_config_model_where(&c, i, where, sizeof where);
+			fprintf(stderr, "%smodel %s: %s\n", where, c.models[i].name, diag.msg);
 			bad++;
 		}
 	}

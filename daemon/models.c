@@ -633,7 +633,9 @@ int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *
 		struct dnnq_diag why = { "" };
 		if ((rc = next_version(id >= 0 ? cur->m[id] : NULL, e, cur->nworkers, cancel, &v,
 		                       &loaded, &why))) {
-			dnnq_diag_set(diag, rc, "model %s: %s", e->name, why.msg);
+			char where[sizeof diag->msg];
+			dnnq_config_model_where(c, i, where, sizeof where);
+			dnnq_diag_set(diag, rc, "%smodel %s: %s", where, e->name, why.msg);
 			break;
 		}
 		if (id < 0)

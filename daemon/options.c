@@ -500,13 +500,16 @@ static int apply_model(const struct dnnqd_model_arg *a, struct dnnq_config *c)
 	}
 	free(e->path);
 	e->path = path;
+	e->line = e->col = 0;           /* the command line's, not the file's */
 	return 0;
 }
 
 static void apply_scalars(const struct dnnqd_options *o, struct dnnq_config *c)
 {
-	if (o->given & DNNQD_GIVEN_SOCKET)
+	if (o->given & DNNQD_GIVEN_SOCKET) {
 		snprintf(c->listen.path, sizeof c->listen.path, "%s", o->socket);
+		c->listen.line = c->listen.col = 0;
+	}
 	if (o->given & DNNQD_GIVEN_CPUS) {
 		memcpy(c->workers.cpus, o->cpus, o->ncpus * sizeof *o->cpus);
 		c->workers.ncpus = o->ncpus;

@@ -301,7 +301,7 @@ static void *fail_in_thread(void *arg)
 	struct dnnq_tensor t;
 	int rc = dnnq_tensor_alloc(NULL, DNNQ_TYPE_U8, 1, NULL, &t);
 	return (void *)(long)(rc == DNNQ_E_INVAL &&
-	                      strcmp(dnnq_last_error(), "dnnq_tensor_alloc: invalid argument") == 0);
+	                      strcmp(dnnq_last_error(), "dnnq_tensor_alloc: the client is NULL") == 0);
 }
 
 /* The daemon's words when it refuses a session (here: over --max-clients
@@ -334,14 +334,16 @@ START_TEST(api_last_error_messages)
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_io: value out of range");
 	struct dnnq_request r = { 0 };
 	ck_assert_int_eq(dnnq_poll(&r), DNNQ_E_INVAL);
-	ck_assert_str_eq(dnnq_last_error(), "dnnq_poll: invalid argument");
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_poll: not a request in flight (never submitted, or its end was"
+	                 " returned already, by dnnq_wait or dnnq_poll)");
 	/* one text per thread */
 	pthread_t t;
 	void *ok;
 	ck_assert_int_eq(pthread_create(&t, NULL, fail_in_thread, NULL), 0);
 	ck_assert_int_eq(pthread_join(t, &ok), 0);
 	ck_assert(ok);
-	ck_assert_str_eq(dnnq_last_error(), "dnnq_poll: invalid argument");
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_poll: not a request in flight (never submitted, or its end was"
+	                 " returned already, by dnnq_wait or dnnq_poll)");
 	dnnq_model_close(m);
 	dnnq_close(c1);
 	struct dnnq_diag diag = { "" };
@@ -400,6 +402,14 @@ START_TEST(api_submit_errors_name_the_tensor)
 	contains(dnnq_last_error(), "dnnq_infer: every request slot of this client (2) is in flight");
 	ck_assert_int_eq(dnnq_wait(&r[0], 5000), 0);
 	ck_assert_int_eq(dnnq_wait(&r[1], 5000), 0);
+	/* waiting twice: refused saying why (it said "invalid argument") */
+	ck_assert_int_eq(dnnq_wait(&r[0], 5000), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_wait: not a request in flight (never submitted,"
+	                 " or its end was returned already, by dnnq_wait or dnnq_poll)");
+	ck_assert_int_eq(dnnq_poll(NULL), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_poll: req is NULL");
+	ck_assert_int_eq(dnnq_submit(NULL, ins, outs, &r[2]), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_submit: the model is NULL");
 	/* the daemon gone: the text says what to do */
 	struct dnnq_diag diag = { "" };
 	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);
@@ -408,6 +418,13 @@ START_TEST(api_submit_errors_name_the_tensor)
 		rc = dnnq_infer(m, ins, outs, 1000);
 	ck_assert_int_eq(rc, DNNQ_E_DISCONNECTED);
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_infer: disconnected from the daemon (dnnqd "
+	                 "stopped, restarted or ended the session: this client is done; close it, "
+	                 "connect again once dnnqd is back)");
+	/* opening a model then says the same, naming the model (it said only
+	 * "disconnected from the daemon") */
+	struct dnnq_model *again;
+	ck_assert_int_eq(dnnq_model_open(c, "multi", &again), DNNQ_E_DISCONNECTED);
+	ck_assert_str_eq(dnnq_last_error(), "model 'multi': disconnected from the daemon (dnnqd "
 	                 "stopped, restarted or ended the session: this client is done; close it, "
 	                 "connect again once dnnqd is back)");
 	struct dnnq_tensor *all[] = { &a, &b, &lg, &pr, &small, &wide };

@@ -254,11 +254,18 @@ START_TEST(connect_arguments_and_paths)
 	struct dnnq_connect_opts o = { .timeout_ms = -1 };
 	ck_assert_int_eq(dnnq_connect("/nonexistent/dnnq.sock", NULL, &c), DNNQ_E_IO);
 	ck_assert_ptr_null(c);
+	/* each option refused names its field and range (the text was
+	 * "dnnq_connect: options: invalid argument") */
 	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_connect: timeout_ms -1: 0 (the default, 5000)"
+	                 " or more");
 	o = (struct dnnq_connect_opts){ .slots = DNNQ_SHM_MAX_SLOTS + 1 };
 	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_connect: slots 4097: at most 4096");
 	o = (struct dnnq_connect_opts){ .arena_bytes = DNNQ_SHM_MAX_ARENA + 1 };
 	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_NOMEM);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_connect: arena_bytes 68719476737: at most"
+	                 " 68719476736 (64 GiB)");
 	ck_assert_int_eq(dnnq_connect("/tmp/x", NULL, NULL), DNNQ_E_INVAL);
 	char longpath[200];
 	memset(longpath, 'a', sizeof longpath - 1);
@@ -655,9 +662,20 @@ START_TEST(model_listing_and_lookup)
 	char longname[80];
 	memset(longname, 'm', sizeof longname - 1);
 	longname[sizeof longname - 1] = 0;
+	/* each refusal says what is wrong (they said "invalid argument") */
 	ck_assert_int_eq(dnnq_model_open(c, longname, &m), DNNQ_E_INVAL);
+	char want[160];
+	snprintf(want, sizeof want, "model '%.64s...': a name of 79 bytes: dnnqd's are 1..63",
+	         longname);
+	ck_assert_str_eq(dnnq_last_error(), want);
 	ck_assert_int_eq(dnnq_model_open(c, "", &m), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "model '': a name of 0 bytes: dnnqd's are 1..63");
+	m = (void *)1;
 	ck_assert_int_eq(dnnq_model_open(NULL, "double", &m), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_open: the client is NULL");
+	ck_assert_ptr_null(m);
+	ck_assert_int_eq(dnnq_model_open(c, NULL, &m), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_open: the name is NULL");
 
 	m = open_model(c, "quant");
 	struct dnnq_io_info info;
@@ -740,15 +758,24 @@ START_TEST(tensor_alloc_checks)
 	ck_assert_uint_eq(t.bytes, 2 * 3 * 5 * 4);
 	ck_assert_uint_eq(t.offset % 64, 0);
 	dnnq_tensor_free(c, &t);
+	/* each refusal names the argument and its range (the texts were the
+	 * codes' alone: "dnnq_tensor_alloc: shape mismatch") */
 	ck_assert_int_eq(dnnq_tensor_alloc(c, 0, 3, dims, &t), DNNQ_E_DTYPE);
 	ck_assert_int_eq(dnnq_tensor_alloc(c, 7, 3, dims, &t), DNNQ_E_DTYPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dtype 7: not a DNNQ_TYPE_*");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 0, dims, &t), DNNQ_E_SHAPE);
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 9, dims, &t), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: rank 9: 1..8");
 	int64_t zero[] = { 2, 0 }, neg[] = { -1, 4 }, huge[] = { INT64_MAX, INT64_MAX };
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, zero, &t), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dims[1] 0: 1 or more");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, neg, &t), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dims[0] -1: 1 or more");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, huge, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: the tensor's bytes (the dims'"
+	                 " product times 1) are past 2^64");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, NULL, &t), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dims is NULL");
 	int64_t big[] = { 2 << 20 };
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, big, &t), DNNQ_E_NOSPACE);
 	/* the arena named, not DNNQ_E_NOSPACE's "output buffer too small" */

@@ -389,9 +389,12 @@ static const struct {
 	{ "models: [{name: a, path: ./}]\n", DNNQ_E_INVAL,
 	  FILE_NAME ":1:26: models[0].path: an empty path" },
 	{ "limits: {max_batch: 8}\nmodels: [{name: a, path: x, max_batch: 9}]\n", DNNQ_E_RANGE,
-	  FILE_NAME ":2:40: models[0].max_batch: '9' is out of range (1..8)" },
+	  FILE_NAME ":2:40: models[0].max_batch: '9' is out of range (1..8: limits.max_batch)" },
 	{ "models: [{name: a, path: x, max_batch: 0}]\n", DNNQ_E_RANGE,
-	  FILE_NAME ":1:40: models[0].max_batch: '0' is out of range (1..64)" },
+	  FILE_NAME ":1:40: models[0].max_batch: '0' is out of range (1..64: limits.max_batch)" },
+	{ "models: [{name: a, path: x, max_batch: 18446744073709551616}]\n", DNNQ_E_RANGE,
+	  FILE_NAME ":1:40: models[0].max_batch: '18446744073709551616' is out of range (1..64:"
+	  " limits.max_batch)" },
 	/* names that do not resolve */
 	{ "access:\n  users: [root, no-such-user-dnnq]\n", DNNQ_E_NOTFOUND,
 	  FILE_NAME ":2:17: access.users[1]: no such user 'no-such-user-dnnq'" },
@@ -418,9 +421,13 @@ static const struct {
 	  " check the brackets and commas on line 2" },
 	{ "a: b: c\n", DNNQ_E_FORMAT, FILE_NAME ":1:5: mapping values are not allowed in this context;"
 	  " check the indentation (spaces), ':' and '-' on line 1" },
+	/* a tab in the indentation, said as such */
 	{ "log:\n\tlevel: info\n", DNNQ_E_FORMAT,
 	  FILE_NAME ":2:1: found character that cannot start any token (while scanning for the"
-	  " next token at 2:1); check the indentation (spaces), ':' and '-' on line 2" },
+	  " next token at 2:1); line 2 is indented with a tab: YAML indents with spaces only" },
+	{ "limits:\n  max_batch: 4\n  \tmax_clients: 3\n", DNNQ_E_FORMAT,
+	  FILE_NAME ":3:3: found a tab character that violates indentation (while scanning a plain"
+	  " scalar at 2:14); line 3 is indented with a tab: YAML indents with spaces only" },
 	{ "models:\n  - name: a\n   path: a.dnnq\n", DNNQ_E_FORMAT,
 	  FILE_NAME ":3:4: did not find expected '-' indicator (while parsing a block collection at"
 	  " 2:3); check the indentation (spaces), ':' and '-' on lines 2-3" },
@@ -570,7 +577,8 @@ START_TEST(cpu_lists_refused)
 	struct dnnq_config c;
 	snprintf(yaml, sizeof yaml, "workers: {cpus: [%d]}\nmodels: [{name: a, path: x,"
 	         " threads: 2}]\n", c0);
-	parse_fails(yaml, DNNQ_E_RANGE, FILE_NAME ":2:38: models[0].threads: '2' is out of range (1..1)");
+	parse_fails(yaml, DNNQ_E_RANGE, FILE_NAME ":2:38: models[0].threads: '2' is out of range"
+	            " (1..1: the workers, one per CPU of workers.cpus)");
 	snprintf(yaml, sizeof yaml, "workers: {cpus: [%d, %d]}\n", c0, c0);
 	snprintf(msg, sizeof msg, FILE_NAME ":1:%d: workers.cpus[1]: CPU %d is listed twice",
 	         21 + (c0 > 9) + (c0 > 99) + (c0 > 999), c0);

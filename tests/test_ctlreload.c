@@ -219,6 +219,11 @@ START_TEST(reload_reports_changes)
 	ck_assert_int_eq(r.status, rc);
 	expect_in(r.message, "relu64.dnnq");
 	expect_in(dnnq_last_error(), "relu64.dnnq");
+	/* and where the config names that file: FILE:LINE:COL: KEY */
+	char where[400];
+	snprintf(where, sizeof where, "%s:3:11: models[0].path: model relu64: ", ds.yaml);
+	ck_assert_msg(!strncmp(r.message, where, strlen(where)), "'%s' does not start '%s'",
+	              r.message, where);
 	ck_assert_uint_eq(r.added + r.changed + r.removed, 0);
 	ck_assert_uint_eq(r.served, 2);
 	ck_assert_uint_eq(test_generation(c, "relu64"), 2);
@@ -238,6 +243,16 @@ START_TEST(reload_reports_changes)
 	expect_in(out, "1 changed");
 	expect_in(out, "relu64 (generation 4)");
 	ck_assert_ptr_null(strstr(out, "nothing changed"));
+	/* a failure longer than the reply holds: cut, and said where the rest is */
+	char longer[600];
+	snprintf(longer, sizeof longer, "models:\n  - name: relu64\n    path: %0240d.dnnq\n", 0);
+	rewrite(&ds, "dnnqd.yaml", longer, strlen(longer));
+	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 1, out, sizeof out);
+	expect_in(out, "... (cut short: dnnqd's log has the whole line)\n  nothing changed: 2");
+	ctl_exits(&d, (const char *const[]){ "status", NULL }, 0, out, sizeof out);
+	expect_in(out, "... (cut short: dnnqd's log has the whole line)\n");
+	rewrite(&ds, "dnnqd.yaml", both_models, strlen(both_models));
+	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 0, out, sizeof out);
 	/* again: nothing to do, and where a change may have gone */
 	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 0, out, sizeof out);
 	expect_in(out, "reloaded: 0 added, 0 changed, 0 removed; 2 models served\n  nothing changed"

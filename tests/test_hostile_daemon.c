@@ -548,9 +548,12 @@ START_TEST(hostile_check_config_socket)
 		ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == want,
 		              "listen.path '%s': wait status %#x, want exit %d; %s", cases[i].file,
 		              (unsigned)status, want, err);
+		/* the file's line and column of it, when the file gives it */
+		char at[400];
+		snprintf(at, sizeof at, "%s%s: listen.path: ", yaml, cases[i].file[0] ? ":2:9" : "");
 		if (cases[i].says)
-			ck_assert_msg(strstr(err, ": listen.path: ") && strstr(err, cases[i].says),
-			              "listen.path '%s': %s", cases[i].file, err);
+			ck_assert_msg(!strncmp(err, at, strlen(at)) && strstr(err, cases[i].says),
+			              "listen.path '%s': %s (want '%s...')", cases[i].file, err, at);
 	}
 	ck_assert_int_eq(access(a.sun_path, F_OK), 0);  /* the check removed nothing */
 	unlink(a.sun_path);

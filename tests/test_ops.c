@@ -280,8 +280,9 @@ START_TEST(check_config_models)
 	const char *why[] = { "No such file or directory", "", "" };
 	const char *at = err;
 	for (int i = 0; i < 3; i++) {
-		snprintf(want, sizeof want, "%s: model %s: %s/%s.dnnq: ", yaml, names[i], dir,
-		         names[i]);
+		/* where the file names it: line, column and key */
+		snprintf(want, sizeof want, "%s:%d:11: models[%d].path: model %s: %s/%s.dnnq: ",
+		         yaml, 3 + 2 * i, i, names[i], dir, names[i]);
 		ck_assert_msg(line_with(at, want, line, sizeof line), "no '%s' in: %s", want, err);
 		ck_assert_msg(!strncmp(at, want, strlen(want)), "out of order: %s", err);
 		ck_assert_msg(strlen(line) > strlen(want), "no reason: %s", line);

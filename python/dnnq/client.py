@@ -104,6 +104,15 @@ def _submit_wait(h, ins, outs, req):
     return (False, rc) if rc else (True, lib.dnnq_wait(req, _SLICE_MS))
 
 
+def _tagged(e, tag):
+    """e with tag ("model 'digits'") before its text, unless the text
+    names it already (the library's seldom says which model)."""
+    if tag not in e.message:
+        e.message = f"{tag}: {e.message}"
+        e.args = (e.message,)
+    return e
+
+
 def _closed_error(what, client=None):
     why = client._closed_why if client is not None else "the client is closed"
     return Disconnected(f"{what}: {why}")
@@ -206,7 +215,11 @@ class TensorInfo:
         if not want.isnative and (native == self.dtype or
                                   (native == _F32 and self._code == _lib.TYPE_U8)):
             hint = f" (big-endian {native}: .astype(numpy.{native}))"
-        elif want == np.float64 and "float32" in takes:
+        elif (want.kind == "f" and "float32" in takes) or \
+                (want.kind in "biu" and self.dtype == _F32):
+            # numpy's default float, or ints where the model takes float32
+            # (an image's uint8); not ints for a uint8 one, which may be
+            # its quantized values
             hint = " (.astype(numpy.float32))"
         else:
             hint = ""
@@ -335,7 +348,7 @@ class Client:
                 return _Block(self, t)
         finally:
             self._leave()
-        raise from_code(rc, what)
+        raise _tagged(from_code(rc, what), what)
 
     # ---- the API -------------------------------------------------------------
 
@@ -748,6 +761,13 @@ class Model:
                                      f"{a.max()}: an int32 input takes "
                                      f"{_I32_MIN}..{_I32_MAX}")
                 codes.append(info._code)
+            elif dt == object:
+                # None, another object, or lists of unequal lengths: numpy's
+                # "dtype object" says none of it
+                what = (f"{type(a.item()).__name__} {a.item()!r:.40}" if a.ndim == 0 else
+                        f"an array of Python objects, shape {a.shape} (lists of unequal "
+                        "lengths, or not numbers)")
+                raise DtypeError(f"input '{info.name}': {what}: not an array of numbers")
             else:
                 info._tensor_dtype(dt, "input")     # raises DtypeError
             if a.ndim != len(info.shape) or a.shape[1:] != info.shape[1:] or a.shape[0] < 1:
@@ -802,14 +822,29 @@ class Model:
         Returns one array (array in, one output), else a dict by output
         name (a list for a list). output_dtype=np.float32 has uint8 outputs
         dequantized. A batch above max_batch is sent as several requests.
-        timeout: seconds, None waits (a dead daemon still ends it)."""
+        timeout: seconds for the whole call (all of those requests), None
+        waits (a dead daemon still ends it)."""
         arrays, how = self._arrays(x)
         batch, in_codes = self._check(arrays)
         out_codes = self._out_codes(output_dtype)
         ms = _timeout_ms(timeout)
-        parts = [self._run_chunk(a, b, in_codes, out_codes, ms) for a, b in
-                 self._chunks(arrays, batch)]
+        chunks = self._chunks(arrays, batch)
+        end = None if ms < 0 else time.monotonic() + ms / 1000
+        parts: List[List[np.ndarray]] = []
+        for a, b in chunks:
+            left = -1 if end is None else self._left_ms(end, timeout, len(parts), len(chunks))
+            parts.append(self._run_chunk(a, b, in_codes, out_codes, left))
         return self._joined(parts, how)
+
+    def _left_ms(self, end, timeout, done, n):
+        """The ms left of a run's timeout before its next request (the
+        first always goes, with what the timeout gives it); Timeout when
+        none is left and some were sent: the rest are not."""
+        left = end - time.monotonic()
+        if left <= 0 and done:
+            raise Timeout(f"model '{self.name}': run: no result within {timeout} s: {done} of "
+                          f"{n} requests of the batch done, the rest not sent")
+        return max(0, math.ceil(left * 1000))
 
     def _chunks(self, arrays, batch):
         """(arrays, batch) for each request a batch of `batch` takes: one,
@@ -849,14 +884,19 @@ class Model:
         """run() for asyncio: submits, then awaits the completion on the
         client's event fd (dnnq_event_fd) without blocking the loop. A
         batch above max_batch goes as several requests, one after another
-        (as run() sends them: a huge batch never holds every slot)."""
+        (as run() sends them: a huge batch never holds every slot), timeout
+        being for all of them, as there."""
         arrays, how = self._arrays(x)
         batch, in_codes = self._check(arrays)
         out_codes = self._out_codes(output_dtype)
-        if timeout is not None:
-            _timeout_ms(timeout)
-        parts = [await self._run_chunk_async(a, b, in_codes, out_codes, timeout)
-                 for a, b in self._chunks(arrays, batch)]
+        ms = _timeout_ms(timeout)
+        chunks = self._chunks(arrays, batch)
+        end = None if ms < 0 else time.monotonic() + ms / 1000
+        parts: List[List[np.ndarray]] = []
+        for a, b in chunks:
+            left = None if end is None else \
+                self._left_ms(end, timeout, len(parts), len(chunks)) / 1000
+            parts.append(await self._run_chunk_async(a, b, in_codes, out_codes, left))
         return self._joined(parts, how)
 
     async def _run_chunk_async(self, arrays, batch, in_codes, out_codes, timeout):
@@ -975,10 +1015,10 @@ class Request:
     def _failed(self, rc, what):
         """from_code, naming the model where the library's text does not
         (a request's end says "dnnq_infer: timed out", not which model)."""
-        e = from_code(rc, what)
-        tag = f"model '{self.model.name}'"
-        if tag not in e.message:
-            e.message = f"{tag}: {e.message}"
+        e = _tagged(from_code(rc, what), f"model '{self.model.name}'")
+        if rc == _E_BUSY:   # the library's words name its C calls
+            e.message += (" (in Python: a Future's result() or done() ends one; "
+                          "dnnq.Client(slots=N) has more)")
             e.args = (e.message,)
         return e
 

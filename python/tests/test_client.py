@@ -246,8 +246,18 @@ def test_errors(client, tmp_path):
     with pytest.raises(dnnq.ShapeError, match="batch 1: the other inputs have 2"):
         client.model("multi").run({"a": np.zeros((2, 6, 6, 4), np.uint8),
                                    "b": np.zeros((1, 6, 6, 4), np.uint8)})
-    with pytest.raises(dnnq.DtypeError):
+    with pytest.raises(dnnq.DtypeError,
+                       match=r"uint8: takes float32 \(\.astype\(numpy\.float32\)\)$"):
         client.model("digits").run(np.zeros((1, 1, 8, 8), np.uint8))
+    # not numbers: said as such (numpy's "dtype object" was all it said)
+    with pytest.raises(dnnq.DtypeError, match=r"^input 'x': NoneType None: not an array of "
+                       "numbers$"):
+        m.run(None)
+    with pytest.raises(dnnq.DtypeError, match=r"^input 'x': an array of Python objects, "
+                       r"shape \(2,\) \(lists of unequal lengths, or not numbers\)"):
+        m.run(np.array([[1] * 64, [2] * 63], dtype=object))
+    with pytest.raises(dnnq.DtypeError, match=r"int64: takes uint8 or float32$"):
+        m.run(np.zeros((1, 64), np.int64))
     with pytest.raises(dnnq.DtypeError,
                        match=r"float64: takes float32 \(\.astype\(numpy\.float32\)\)$"):
         client.model("digits").run(np.zeros((1, 1, 8, 8)))
@@ -316,6 +326,49 @@ def test_run_async_splits_a_batch_like_run(client):
     m = client.model("relu64")
     x = relu64_input(2 * m.max_batch + 3)
     assert np.array_equal(asyncio.run(m.run_async(x, timeout=10)), m.run(x))
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_run_timeout_covers_the_whole_batch(client, monkeypatch, use_async):
+    """run's timeout is the whole call's: a batch above max_batch (several
+    requests) gives each what is left of it, and once none is left the
+    rest are not sent (dnnq.Timeout saying how many went). Each request
+    had the whole timeout: run(x, timeout=1) waited up to 4 s for 4. A
+    fake clock in the client (0.375 s per request) makes it exact."""
+    import types
+    m = client.model("relu64")
+    x = relu64_input(3 * m.max_batch + 1)
+    want = m.run(x)
+    now, given = [0.0], []
+    name = "_run_chunk_async" if use_async else "_run_chunk"
+    real = getattr(dnnq.client.Model, name)
+
+    def tick(out):
+        now[0] += 0.375
+        return out
+
+    if use_async:
+        async def chunk(self, a, b, i, o, left):
+            given.append(left)
+            return tick(await real(self, a, b, i, o, left))
+    else:
+        def chunk(self, a, b, i, o, left):
+            given.append(left)
+            return tick(real(self, a, b, i, o, left))
+    monkeypatch.setattr(dnnq.client.Model, name, chunk)
+    monkeypatch.setattr(dnnq.client, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    with pytest.raises(dnnq.Timeout, match=r"^model 'relu64': run: no result within 1.0 s: "
+                       r"3 of 4 requests of the batch done, the rest not sent$"):
+        if use_async:
+            asyncio.run(m.run_async(x, timeout=1.0))
+        else:
+            m.run(x, timeout=1.0)
+    assert given == ([1.0, 0.625, 0.25] if use_async else [1000, 625, 250])
+    # the requests that went ended: the client goes on
+    now[0], given[:] = 0.0, []
+    y = asyncio.run(m.run_async(x, timeout=10.0)) if use_async else m.run(x, timeout=10.0)
+    assert np.array_equal(y, want)
+    assert len(given) == 4
 
 
 def test_public_api_has_docstrings_and_type_hints():
@@ -417,6 +470,11 @@ def test_argument_edges(daemon, client):
         client.model("relu64\0x")
     with pytest.raises(dnnq.InvalidArgument, match="not UTF-8"):
         client.model("\udcff")
+    # the library says why (it said "invalid argument")
+    with pytest.raises(dnnq.InvalidArgument, match=r"a name of 70 bytes: dnnqd's are 1\.\.63$"):
+        client.model("m" * 70)
+    with pytest.raises(dnnq.InvalidArgument, match=r"^model '': a name of 0 bytes"):
+        client.model("")
 
 
 def test_fork_child_does_not_share_the_session(daemon, client):
@@ -460,6 +518,9 @@ def test_every_slot_in_flight(daemon):
         with pytest.raises(dnnq.Busy) as e:
             r2.submit()
         assert e.value.code == -18 and "dnnq_submit" in str(e.value)
+        # and what that is in Python
+        assert str(e.value).endswith("(in Python: a Future's result() or done() ends one; "
+                                     "dnnq.Client(slots=N) has more)"), e.value
         f.result(timeout=10)
         r2.submit().result(timeout=10)
 
@@ -600,6 +661,12 @@ def test_daemon_restart(own_daemon):
         r.run()
     with pytest.raises(dnnq.Disconnected):
         pending.submit().result(timeout=5)
+    # every failure names the model and says what to do (a new request's
+    # allocation said "dnnq_tensor_alloc: ...", opening one gave no hint)
+    for call in (lambda: m.run(relu64_input(3)), lambda: c.model("relu64")):
+        with pytest.raises(dnnq.Disconnected,
+                           match=r"^model 'relu64'.*: disconnected from the daemon .*connect again"):
+            call()
 
     async def run_async():
         return await m.run_async(x)
