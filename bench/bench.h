@@ -178,6 +178,8 @@ struct bench_threads {
 	struct dnnq_executor exec;
 	const struct dnnq_executor *ex;
 	void *caller_cpus;      /* pinned: the caller's CPU mask before, restored by free */
+	int *cpus;              /* pinned: thread i's CPU */
+	unsigned n;
 };
 
 void bench_threads_init(struct bench_threads *t, unsigned n);
@@ -185,6 +187,8 @@ void bench_threads_init(struct bench_threads *t, unsigned n);
  * process may run on, as dnnqd pins its workers: unpinned, a pool woken
  * after a sleep can find both threads placed on one CPU for a while. */
 void bench_threads_pinned(struct bench_threads *t, unsigned n);
+/* The CPU thread i of a pinned pool runs on (0: the caller), or -1. */
+int bench_threads_cpu(const struct bench_threads *t, unsigned i);
 void bench_threads_free(struct bench_threads *t);
 
 /* ---- peers (peers.c) ---- */

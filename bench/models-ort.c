@@ -13,7 +13,9 @@
  * with AVX-512 VNNI, also on its AVX2 kernels. ONNX Runtime
  * (onnxruntime-node) runs in one long-lived node process
  * (bench/models-ort.js) with a session per model and thread count, so
- * neither node's start nor session creation is timed.
+ * neither node's start nor session creation is timed; before each of its
+ * blocks node's threads are pinned to the CPUs dnnq's threads of the same
+ * count run on (ort_pin), so that both sides of a ratio ran on one core.
  *
  * Each round runs every candidate once, ORT first (int8, fp32; 1 then N
  * threads), then dnnq per ISA on N threads and right after on 1; in each,
@@ -53,8 +55,11 @@
  * output on the same input.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +181,35 @@ static void ort_stop(struct ort_peer *p)
 	fclose(p->in);                    /* the end of its stdin: node exits */
 	fclose(p->out);
 	waitpid(p->pid, &status, 0);
+}
+
+/* Every thread of node (ORT's, libuv's, V8's) pinned to the CPUs dnnq's
+ * threads of the same count run on: the first `threads` of the pool's
+ * (the caller's alone for one). Unpinned, node's inference thread ran on
+ * whichever vCPU the scheduler chose while dnnq's one-thread runs stayed
+ * on the caller's, and a VM's two vCPUs differ in speed for minutes at a
+ * time (docs/graph.md): mobilenet_v3_small read 0.85-0.88 ms a run on
+ * CPU 0 against 0.57-0.59 on CPU 1, ORT's 2.93 against 2.21 (2.23
+ * unpinned), so a row compared two cores. An unpinned pool: nothing. */
+static void ort_pin(const struct run *r, unsigned threads)
+{
+	if (bench_threads_cpu(&r->th, 0) < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (unsigned i = 0; i < threads; i++)
+		CPU_SET(bench_threads_cpu(&r->th, i), &set);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)r->ort.pid);
+	DIR *d = opendir(path);
+	if (!d)
+		bench_die("models: %s: %s", path, strerror(errno));
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && sched_setaffinity(atoi(e->d_name), sizeof set, &set) &&
+		    errno != ESRCH)
+			bench_die("models: sched_setaffinity(node's thread %s): %s", e->d_name,
+			          strerror(errno));
+	closedir(d);
 }
 
 /* n + 1 runs of session k; the last n times appended to c. */
@@ -397,6 +431,8 @@ static void vec_probe(const struct run *r, struct cand *c)
 /* One rep block of candidate c. */
 static void time_block(struct run *r, struct cand *c, unsigned reps)
 {
+	if (!c->g)
+		ort_pin(r, r->threads[c->session % r->ncfg]);
 	bench_sleep(SETTLE);
 	if (c->g) {
 		dnnq_time(r, c, reps);

@@ -50,11 +50,20 @@ void bench_threads_pinned(struct bench_threads *t, unsigned n)
 		return;
 	}
 	cpu_set_t *caller = malloc(sizeof *caller);
-	if (!caller)
+	int *mine = malloc(n * sizeof *mine);
+	if (!caller || !mine)
 		bench_die("bench: out of memory");
 	*caller = set;
+	memcpy(mine, cpus, n * sizeof *mine);
 	threads_make(t, n, cpus);
 	t->caller_cpus = caller;
+	t->cpus = mine;
+	t->n = n;
+}
+
+int bench_threads_cpu(const struct bench_threads *t, unsigned i)
+{
+	return t->cpus && i < t->n ? t->cpus[i] : -1;
 }
 
 void bench_threads_free(struct bench_threads *t)
@@ -63,6 +72,7 @@ void bench_threads_free(struct bench_threads *t)
 	if (t->caller_cpus && sched_setaffinity(0, sizeof(cpu_set_t), t->caller_cpus))
 		bench_warn("bench: sched_setaffinity: %s", strerror(errno));
 	free(t->caller_cpus);
+	free(t->cpus);
 	*t = (struct bench_threads){ 0 };
 }
 
