@@ -606,10 +606,14 @@ static int op_gemm(struct nctx *c)
 static int op_matmul_any(struct nctx *c);
 static int op_qlinearmatmul_any(struct nctx *c);
 
+static int matmul_const_left(struct nctx *c);
+
 static int op_matmul(struct nctx *c)
 {
 	int rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (a && b && a->data && !b->data)
+		return matmul_const_left(c);
 	if (a && b && !dnnq_ir_matmul_is_gemm(a, b) && in_moved(c, 0))
 		return batch_moves(c, "input 0 '%.80s' has its batch on dim %u: only a 2-D "
 		                   "constant B multiplies it", iname(c, 0), moved_at(c, 0));
@@ -1793,16 +1797,22 @@ static int op_pow(struct nctx *c)
 /* The largest axis CumSum sums along (its triangle is T x T floats). */
 #define CUMSUM_MAX 2048
 
-/* CumSum along the last axis (RoBERTa's position ids, cumsum(mask, 1)):
- * the MatMul of x by a constant [T, T] triangle of ones (NAME:tri; exclusive
- * leaves its diagonal out, reverse takes the other triangle), the engine's
- * FC: exact on integers whose sums stay below 2^24. */
 /* An integer constant scalar input i (need_param checked it). */
 static int64_t int_scalar(struct nctx *c, size_t i)
 {
 	const struct dnnq_ir_value *v = V(c, i);
 	return v->dtype == DNNQ_IR_S64 ? *(const int64_t *)v->data : *(const int32_t *)v->data;
 }
+
+static int matmul_swapped(struct nctx *c, uint32_t at, int32_t w);
+
+/* CumSum along any axis but the batch (RoBERTa's position ids,
+ * cumsum(mask, 1); a running sum over the time of [N, T, D]): the MatMul
+ * of x by a constant [T, T] triangle of ones (NAME:tri; exclusive leaves
+ * its diagonal out, reverse takes the other triangle), the engine's FC,
+ * exact on integers whose sums stay below 2^24; along another axis than
+ * the last, between the Transposes of matmul_swapped that move it last
+ * and back. */
 
 static int op_cumsum(struct nctx *c)
 {
@@ -1815,16 +1825,10 @@ static int op_cumsum(struct nctx *c)
 	int64_t axis = int_scalar(c, 1);
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
-	int64_t t = x->dims[x->ndim - 1];
-	/* another axis than the batch, within the bound: the user's model can
-	 * move it last around the CumSum */
-	bool movable = (uint32_t)axis != x->ndim - 1 && !(x->batched && axis == 0) &&
-	               x->dims[axis] <= CUMSUM_MAX;
-	if ((uint32_t)axis != x->ndim - 1 || (x->batched && axis == 0) || t > CUMSUM_MAX)
-		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along the last axis, not "
-		           "the batch, of at most %d%s", (long long)axis, imp_dims_str(x), CUMSUM_MAX,
-		           movable ? " (x.transpose(axis, -1).cumsum(-1).transpose(axis, -1) sums "
-		           "along another)" : "");
+	int64_t t = x->dims[axis];
+	if ((x->batched && axis == 0) || t > CUMSUM_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along another axis than "
+		           "the batch, of at most %d", (long long)axis, imp_dims_str(x), CUMSUM_MAX);
 	float *tri;
 	if ((rc = imp_const_alloc(c->m, (size_t)(t * t) * sizeof *tri, c->who, (void **)&tri)))
 		return rc;
@@ -1837,6 +1841,8 @@ static int op_cumsum(struct nctx *c)
 	int32_t id = new_constant(c, &v, ":tri", tri);
 	if (id < 0)
 		return id;
+	if ((uint32_t)axis != x->ndim - 1)
+		return matmul_swapped(c, (uint32_t)axis, id);
 	c->in[1] = id;
 	return op_matmul(c);
 }
@@ -2134,8 +2140,8 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
 	if (a->data)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be "
-		           "(for W @ x, (x.transpose(-1, -2) @ W.transpose(-1, -2)).transpose(-1, -2)"
-		           " is the same product with the constant as B)", ia, iname(c, ia));
+		           "(a MatMul's constant A is taken, not a QLinearMatMul's, nor two "
+		           "constants)", ia, iname(c, ia));
 	if (a->ndim < 2 || b->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
 		           a->ndim, b->ndim);
@@ -2159,6 +2165,10 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 		if (da != db && da != 1 && db != 1)
 			return bad(c, DNNQ_E_SHAPE, "batch dims of [%s] and [%s] do not broadcast",
 			           imp_dims_str(a), imp_dims_str(b));
+		/* the batch (dim 0 of the batched one) against another's dim 0 > 1 */
+		if (!i && (a->batched ? db : da) > 1 && a->batched != b->batched)
+			return batch_moves(c, "[%s] by [%s]: the batch would broadcast against dim 0 "
+			                   "of the other", imp_dims_str(a), imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
 	d[r - 2] = a->dims[a->ndim - 2];
@@ -4527,6 +4537,81 @@ static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const i
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, ndim, o, batched)))
 		return rc;
 	return suffix ? link_as(c, suffix, 1) : 0;
+}
+
+/* c->in[0] (ONNX's batch on the IR's dim 0) times the constant w along
+ * its dim `at`: that dim swapped with the last (NAME:t, a Transpose), the
+ * product by w (NAME:mm, op_matmul: the engine's FC, int8 as any Linear,
+ * where it is a GEMM), its dim `at` swapped back (c's node, a Transpose).
+ * The product's rank may exceed x's (w's batch dims broadcast): `at`
+ * counts from the end alike in both. */
+static int matmul_swapped(struct nctx *c, uint32_t at, int32_t w)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t d[DNNQ_IR_MAX_DIMS], perm[DNNQ_IR_MAX_DIMS];
+	uint32_t r = x->ndim, back = r - 1 - at;
+	bool batched = x->batched;
+	int rc;
+	if (batched && at == 0)
+		return batch_moves(c, "input [%s]: its batch would be the product's K",
+		                   imp_dims_str(x));
+	for (uint32_t i = 0; i < r; i++)
+		perm[i] = i == at ? r - 1 : i == r - 1 ? at : i;
+	memcpy(d, x->dims, r * sizeof *d);
+	c->whole = ++c->m->wholes;
+	if ((rc = transpose_as(c, r, d, perm, batched, ":t")))
+		return rc;
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = w;
+	c->nin = 2;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":mm", 2)))
+		return rc;
+	r = c->out[0].ndim;
+	at = r - 1 - back;
+	batched = c->out[0].batched;
+	for (uint32_t i = 0; i < r; i++)
+		perm[i] = i == at ? r - 1 : i == r - 1 ? at : i;
+	memcpy(d, c->out[0].dims, r * sizeof *d);
+	return transpose_as(c, r, d, perm, batched, NULL);
+}
+
+/* MatMul of a constant A (W @ x: MLP-Mixer's token mixing, a graph's
+ * adjacency) by a computed B: (x^T W^T)^T, x^T its last two dims swapped
+ * (matmul_swapped) and W^T a constant (NAME:wt). */
+static int matmul_const_left(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, true)) || (rc = need(c, 1, DT_F32, false)))
+		return rc;
+	const struct dnnq_ir_value *w = V(c, 0), *x = V(c, 1);
+	if (w->ndim < 2 || x->ndim < 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
+		           w->ndim, x->ndim);
+	if (x->batched && w->ndim > x->ndim)
+		return batch_moves(c, "input 1 '%.80s' [%s] is batched and of lower rank than the "
+		                   "constant A [%s]: the batch would not stay dim 0 of the result",
+		                   iname(c, 1), imp_dims_str(x), imp_dims_str(w));
+	uint32_t r = w->ndim;
+	int64_t M = w->dims[r - 2], K = w->dims[r - 1];
+	size_t mats = numel(w) / (size_t)(M * K);
+	float *t;
+	if ((rc = imp_const_alloc(c->m, numel(w) * sizeof *t, c->who, (void **)&t)))
+		return rc;
+	const float *src = w->data;
+	for (size_t b = 0; b < mats; b++)
+		for (int64_t i = 0; i < M; i++)
+			for (int64_t k = 0; k < K; k++)
+				t[b * (size_t)(M * K) + (size_t)(k * M + i)] =
+					src[b * (size_t)(M * K) + (size_t)(i * K + k)];
+	struct dnnq_ir_value v = *w;
+	v.dims[r - 2] = K;
+	v.dims[r - 1] = M;
+	v.producer = -1;
+	int32_t id = new_constant(c, &v, ":wt", t);
+	if (id < 0)
+		return id;
+	c->in[0] = c->in[1];
+	return matmul_swapped(c, x->ndim - 2, id);
 }
 
 /* The DFT of L samples of cin parts (1: real, 2: complex, interleaved) as

@@ -86,6 +86,16 @@ one point: ONNX Runtime's is the end, 1, with align_corners; ONNX's
 reference's -1), opset 20: to 1 x 7 and 5 x 1 with align_corners 1, 1 x 1
 without; theta [1, 2, 3] a Linear of x [1, 6].
 
+cumsum_axes: CumSum of [1, 4, 5, 6] (a Conv's) along every axis but the
+batch: 1; -2 (an int32 axis) exclusive; 3 reverse; 2 exclusive and
+reverse; and -2 of its [1, 20, 6] reshape, reverse, opset 14.
+
+matmul_const_left: MatMul of a constant A by a computed B (W @ x), each
+an output: [7, 20] by x [1, 20, 6]; [5, 5] by the 4-D [1, 4, 5, 6]; a
+batch of matrices [4, 3, 5] by it; [1, 4, 5, 5] by it (the constant's
+dim 0 of 1 broadcast against the batch), opset 13; x [1, 3, 5, 6]
+through a Conv and a Relu.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -323,10 +333,34 @@ def affine_grid_line(manifest):
     save(g, "fp32", 20, [("x", [1, 6])], outs, [randn(g.r, 6)], manifest)
 
 
+def cumsum_axes(manifest):
+    g = Graph("cumsum_axes", 16)
+    t = g.conv("x", 4, 3, 1)
+    i32 = g.c(np.array(-2, np.int32))
+    outs = [g.op("CumSum", [t, g.i64(1)]),
+            g.op("CumSum", [t, i32], exclusive=1),
+            g.op("CumSum", [t, g.i64(3)], reverse=1),
+            g.op("CumSum", [t, g.i64(2)], exclusive=1, reverse=1),
+            g.op("CumSum", [g.op("Reshape", [t, g.i64(1, 20, 6)]), g.i64(-2)], reverse=1)]
+    save(g, "fp32", 14, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
+
+
+def matmul_const_left(manifest):
+    g = Graph("matmul_const_left", 17)
+    t = g.op("Relu", [g.conv("x", 4, 3, 1)])
+    r = g.op("Reshape", [t, g.i64(1, 20, 6)])
+    outs = [g.op("MatMul", [g.w(7, 20, scale=0.3), r]),
+            g.op("MatMul", [g.w(5, 5, scale=0.4), t]),
+            g.op("MatMul", [g.w(4, 3, 5, scale=0.4), t]),
+            g.op("MatMul", [g.w(1, 4, 5, 5, scale=0.4), t])]
+    save(g, "fp32", 13, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
-                        groupnorm_2d, pool_same_dilated, affine_grid_line), (bad_opgaps,))
+                        groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
+                        matmul_const_left), (bad_opgaps,))
 
 
 if __name__ == "__main__":
