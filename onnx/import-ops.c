@@ -607,11 +607,16 @@ static int op_matmul_any(struct nctx *c);
 static int op_qlinearmatmul_any(struct nctx *c);
 
 static int matmul_const_left(struct nctx *c);
+static int matmul_vector(struct nctx *c, size_t i);
 
 static int op_matmul(struct nctx *c)
 {
 	int rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (a && b && a->ndim != 1 && b->ndim == 1 && b->data && !a->data)
+		return matmul_vector(c, 1);
+	if (a && b && a->ndim == 1 && b->ndim != 1 && a->data && !b->data)
+		return matmul_vector(c, 0);
 	if (a && b && a->data && !b->data)
 		return matmul_const_left(c);
 	if (a && b && !dnnq_ir_matmul_is_gemm(a, b) && in_moved(c, 0))
@@ -4558,7 +4563,8 @@ static int matmul_swapped(struct nctx *c, uint32_t at, int32_t w)
 	for (uint32_t i = 0; i < r; i++)
 		perm[i] = i == at ? r - 1 : i == r - 1 ? at : i;
 	memcpy(d, x->dims, r * sizeof *d);
-	c->whole = ++c->m->wholes;
+	if (!c->whole)    /* matmul_vector's may hold these nodes too */
+		c->whole = ++c->m->wholes;
 	if ((rc = transpose_as(c, r, d, perm, batched, ":t")))
 		return rc;
 	fresh(c, DNNQ_IR_GEMM);
@@ -4612,6 +4618,48 @@ static int matmul_const_left(struct nctx *c)
 		return id;
 	c->in[0] = c->in[1];
 	return matmul_swapped(c, x->ndim - 2, id);
+}
+
+/* MatMul of a computed value by a constant vector (NumPy's 1-D operand:
+ * x @ v [K], an attention pooling's scores; v [K] @ x): the vector made the
+ * matrix [K, 1] (v [1, K] for A: NAME:v), the product of the two (NAME:prod,
+ * as op_matmul takes it), and the dim of 1 dropped (c's node, a Reshape). */
+static int matmul_vector(struct nctx *c, size_t i)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)))
+		return rc;
+	const struct dnnq_ir_value *v = V(c, i), *x = V(c, !i);
+	if (x->ndim < 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: a product of two vectors is not "
+		           "supported", V(c, 0)->ndim, V(c, 1)->ndim);
+	if (i == 0 && x->batched && x->ndim == 2)
+		return batch_moves(c, "input 1 '%.80s' [%s]: the batch would be the product's K",
+		                   iname(c, 1), imp_dims_str(x));
+	int64_t K = v->dims[0];
+	float *m;
+	if ((rc = imp_const_alloc(c->m, (size_t)K * sizeof *m, c->who, (void **)&m)))
+		return rc;
+	memcpy(m, v->data, (size_t)K * sizeof *m);
+	struct dnnq_ir_value mv = *v;
+	mv.ndim = 2;
+	mv.dims[0] = i ? K : 1;
+	mv.dims[1] = i ? 1 : K;
+	mv.producer = -1;
+	int32_t id = new_constant(c, &mv, ":v", m);
+	if (id < 0)
+		return id;
+	c->in[i] = id;
+	c->whole = ++c->m->wholes;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":prod", c->nin)))
+		return rc;
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = c->out[0].ndim, drop = i ? r - 1 : r - 2;
+	bool batched = c->out[0].batched;
+	for (uint32_t k = 0, j = 0; k < r; k++)
+		if (k != drop)
+			d[j++] = c->out[0].dims[k];
+	return reshape_as(c, r - 1, d, batched, NULL);
 }
 
 /* The DFT of L samples of cin parts (1: real, 2: complex, interleaved) as

@@ -96,6 +96,11 @@ batch of matrices [4, 3, 5] by it; [1, 4, 5, 5] by it (the constant's
 dim 0 of 1 broadcast against the batch), opset 13; x [1, 3, 5, 6]
 through a Conv and a Relu.
 
+matmul_vector: MatMul of a computed value and a constant vector (NumPy's
+1-D operand), each an output: [1, 20, 6] by v [6]; v [20] by it; the 4-D
+[1, 4, 5, 6] by v [6]; v [5] by it, opset 13; x [1, 3, 5, 6] through a
+Conv and a Relu.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -356,11 +361,22 @@ def matmul_const_left(manifest):
     save(g, "fp32", 13, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
 
 
+def matmul_vector(manifest):
+    g = Graph("matmul_vector", 18)
+    t = g.op("Relu", [g.conv("x", 4, 3, 1)])
+    r = g.op("Reshape", [t, g.i64(1, 20, 6)])
+    outs = [g.op("MatMul", [r, g.w(6, scale=0.4)]),
+            g.op("MatMul", [g.w(20, scale=0.3), r]),
+            g.op("MatMul", [t, g.w(6, scale=0.4)]),
+            g.op("MatMul", [g.w(5, scale=0.4), t])]
+    save(g, "fp32", 13, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
                         groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
-                        matmul_const_left), (bad_opgaps,))
+                        matmul_const_left, matmul_vector), (bad_opgaps,))
 
 
 if __name__ == "__main__":
