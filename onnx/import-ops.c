@@ -605,6 +605,7 @@ static int op_gemm(struct nctx *c)
 
 static int op_matmul_any(struct nctx *c);
 static int op_qlinearmatmul_any(struct nctx *c);
+static int32_t const_swapped(struct nctx *c, const struct dnnq_ir_value *x, const char *suffix);
 
 static int matmul_const_left(struct nctx *c);
 static int matmul_vector(struct nctx *c, size_t i);
@@ -1843,10 +1844,11 @@ static int op_cumsum(struct nctx *c)
 			tri[i * t + j] = (rev ? i >= j : i <= j) && !(ex && i == j);
 	struct dnnq_ir_value v = { .name = x->name, .dtype = DNNQ_IR_F32, .ndim = 2,
 	                           .dims = { t, t }, .producer = -1 };
+	bool last = (uint32_t)axis == x->ndim - 1;   /* x moves when values are added */
 	int32_t id = new_constant(c, &v, ":tri", tri);
 	if (id < 0)
 		return id;
-	if ((uint32_t)axis != x->ndim - 1)
+	if (!last)
 		return matmul_swapped(c, (uint32_t)axis, id);
 	c->in[1] = id;
 	return op_matmul(c);
@@ -2273,6 +2275,28 @@ static bool einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
 	return k == 2;
 }
 
+/* The f32 constant x [..., R, C] with its last two dims swapped, a new
+ * constant NAME<suffix>: its id, or a negative status. */
+static int32_t const_swapped(struct nctx *c, const struct dnnq_ir_value *x, const char *suffix)
+{
+	uint32_t r = x->ndim;
+	size_t n = numel(x), rows = (size_t)x->dims[r - 2], cols = (size_t)x->dims[r - 1];
+	struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = r,
+	                            .producer = -1 };
+	memcpy(tv.dims, x->dims, r * sizeof *tv.dims);
+	tv.dims[r - 2] = (int64_t)cols;
+	tv.dims[r - 1] = (int64_t)rows;
+	float *f;
+	int rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f);
+	if (rc)
+		return rc;
+	for (size_t e = 0; e < n; e++) {
+		size_t m = e / (rows * cols), q = e % (rows * cols);
+		f[m * rows * cols + q % cols * rows + q / cols] = ((const float *)x->data)[e];
+	}
+	return new_constant(c, &tv, suffix, f);
+}
+
 /* Einsum of the batched matrix product family (MaxViT's attention: "B G H
  * I D, B G H J D -> B G H I J", "B G H I J, B G H J D -> B G H I D"): two
  * operands of the output's rank r >= 2 whose first r - 2 labels are the
@@ -2320,18 +2344,7 @@ static int op_einsum(struct nctx *c)
 			d[a] = x->dims[c->node.ints[a]];
 		}
 		if (x->data) {          /* a weight: transposed here */
-			size_t n = numel(x), rows = (size_t)x->dims[ro - 2], cols = (size_t)x->dims[ro - 1];
-			struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = ro,
-			                            .producer = -1 };
-			memcpy(tv.dims, d, ro * sizeof *d);
-			float *f;
-			if ((rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f)))
-				return rc;
-			for (size_t e = 0; e < n; e++) {
-				size_t m = e / (rows * cols), q = e % (rows * cols);
-				f[m * rows * cols + q % cols * rows + q / cols] = ((const float *)x->data)[e];
-			}
-			int32_t id = new_constant(c, &tv, o ? ":t1" : ":t0", f);
+			int32_t id = const_swapped(c, x, o ? ":t1" : ":t0");
 			if (id < 0)
 				return id;
 			in[o] = id;
@@ -4597,27 +4610,12 @@ static int matmul_const_left(struct nctx *c)
 		return batch_moves(c, "input 1 '%.80s' [%s] is batched and of lower rank than the "
 		                   "constant A [%s]: the batch would not stay dim 0 of the result",
 		                   iname(c, 1), imp_dims_str(x), imp_dims_str(w));
-	uint32_t r = w->ndim;
-	int64_t M = w->dims[r - 2], K = w->dims[r - 1];
-	size_t mats = numel(w) / (size_t)(M * K);
-	float *t;
-	if ((rc = imp_const_alloc(c->m, numel(w) * sizeof *t, c->who, (void **)&t)))
-		return rc;
-	const float *src = w->data;
-	for (size_t b = 0; b < mats; b++)
-		for (int64_t i = 0; i < M; i++)
-			for (int64_t k = 0; k < K; k++)
-				t[b * (size_t)(M * K) + (size_t)(k * M + i)] =
-					src[b * (size_t)(M * K) + (size_t)(i * K + k)];
-	struct dnnq_ir_value v = *w;
-	v.dims[r - 2] = K;
-	v.dims[r - 1] = M;
-	v.producer = -1;
-	int32_t id = new_constant(c, &v, ":wt", t);
+	uint32_t at = x->ndim - 2;   /* x moves when values are added */
+	int32_t id = const_swapped(c, w, ":wt");
 	if (id < 0)
 		return id;
 	c->in[0] = c->in[1];
-	return matmul_swapped(c, x->ndim - 2, id);
+	return matmul_swapped(c, at, id);
 }
 
 /* MatMul of a computed value by a constant vector (NumPy's 1-D operand:
