@@ -3142,6 +3142,7 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 }
 
 static void fresh(struct nctx *c, enum dnnq_ir_op op);
+static int matmul_by(struct nctx *c, int32_t w);
 static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
                         bool batched, const char *suffix);
 
@@ -3236,19 +3237,13 @@ static int resize_antialias(struct nctx *c, int t, bool cubic, bool exclude)
 	int rc;
 	c->whole = ++c->m->wholes;
 	if (axis[1]) {
-		fresh(c, DNNQ_IR_GEMM);
-		c->in[1] = mat[1];
-		c->nin = 2;
-		if ((rc = op_matmul(c)) || (axis[0] && (rc = link_as(c, ":w", 2))) || !axis[0])
+		if ((rc = matmul_by(c, mat[1])) || (axis[0] && (rc = link_as(c, ":w", 2))) || !axis[0])
 			return rc;
 		d[3] = out[1];
 	}
 	if ((rc = transpose_as(c, 4, d, swap, batched, ":t")))
 		return rc;
-	fresh(c, DNNQ_IR_GEMM);
-	c->in[1] = mat[0];
-	c->nin = 2;
-	if ((rc = op_matmul(c)) || (rc = link_as(c, ":h", 2)))
+	if ((rc = matmul_by(c, mat[0])) || (rc = link_as(c, ":h", 2)))
 		return rc;
 	int64_t e[4] = { d[0], d[1], d[3], out[0] };
 	return transpose_as(c, 4, e, swap, batched, NULL);
@@ -4524,6 +4519,15 @@ static void fresh(struct nctx *c, enum dnnq_ir_op op)
 	                                 .clip_min = -INFINITY, .clip_max = INFINITY };
 }
 
+/* c's node a fresh MatMul of c->in[0] by the constant w (op_matmul). */
+static int matmul_by(struct nctx *c, int32_t w)
+{
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = w;
+	c->nin = 2;
+	return op_matmul(c);
+}
+
 /* A Reshape of c->in[0] to dims (ndim), linked as NAME<suffix>. */
 static int reshape_as(struct nctx *c, uint32_t ndim, const int64_t *dims, bool batched,
                       const char *suffix)
@@ -4580,10 +4584,7 @@ static int matmul_swapped(struct nctx *c, uint32_t at, int32_t w)
 		c->whole = ++c->m->wholes;
 	if ((rc = transpose_as(c, r, d, perm, batched, ":t")))
 		return rc;
-	fresh(c, DNNQ_IR_GEMM);
-	c->in[1] = w;
-	c->nin = 2;
-	if ((rc = op_matmul(c)) || (rc = link_as(c, ":mm", 2)))
+	if ((rc = matmul_by(c, w)) || (rc = link_as(c, ":mm", 2)))
 		return rc;
 	r = c->out[0].ndim;
 	at = r - 1 - back;
@@ -4766,10 +4767,7 @@ static int op_dft(struct nctx *c)
 	d[r - 2] = L * cin;
 	if ((rc = reshape_as(c, r - 1, d, batched, ":x")))
 		return rc;
-	fresh(c, DNNQ_IR_GEMM);
-	c->in[1] = wid;
-	c->nin = 2;
-	if ((rc = op_matmul(c)) || (rc = link_as(c, ":dft", 2)))
+	if ((rc = matmul_by(c, wid)) || (rc = link_as(c, ":dft", 2)))
 		return rc;
 	d[r - 2] = bins;
 	d[r - 1] = 2;
@@ -5110,10 +5108,7 @@ static int op_affinegrid(struct nctx *c)
 	static const int64_t swap[3] = { 0, 2, 1 };
 	const int64_t d[3] = { N, 2, H * W }, out[4] = { N, H, W, 2 };
 	c->whole = ++c->m->wholes;
-	fresh(c, DNNQ_IR_GEMM);
-	c->in[1] = pid;
-	c->nin = 2;
-	if ((rc = op_matmul(c)) || (rc = link_as(c, ":mm", 2)) ||
+	if ((rc = matmul_by(c, pid)) || (rc = link_as(c, ":mm", 2)) ||
 	    (rc = transpose_as(c, 3, d, swap, batched, ":t")))
 		return rc;
 	return reshape_as(c, 4, out, batched, NULL);
