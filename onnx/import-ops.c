@@ -606,6 +606,7 @@ static int op_gemm(struct nctx *c)
 static int op_matmul_any(struct nctx *c);
 static int op_qlinearmatmul_any(struct nctx *c);
 static int32_t const_swapped(struct nctx *c, const struct dnnq_ir_value *x, const char *suffix);
+static int no_chain(struct nctx *c, size_t ia, size_t ib, int64_t ka, int64_t kb);
 
 static int matmul_const_left(struct nctx *c);
 static int matmul_vector(struct nctx *c, size_t i);
@@ -1832,9 +1833,11 @@ static int op_cumsum(struct nctx *c)
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
 	int64_t t = x->dims[axis];
-	if ((x->batched && axis == 0) || t > CUMSUM_MAX)
-		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along another axis than "
-		           "the batch, of at most %d", (long long)axis, imp_dims_str(x), CUMSUM_MAX);
+	if (x->batched && axis == 0)
+		return batch_moves(c, "axis 0 of [%s]: a sum across the batch", imp_dims_str(x));
+	if (t > CUMSUM_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: a sum along at most %d",
+		           (long long)axis, imp_dims_str(x), CUMSUM_MAX);
 	float *tri;
 	if ((rc = imp_const_alloc(c->m, (size_t)(t * t) * sizeof *tri, c->who, (void **)&tri)))
 		return rc;
@@ -2139,6 +2142,13 @@ static int attr_ints(struct nctx *c, const char *name, int64_t *v, size_t max, p
 
 /* ---- xfmr: transformer and reduction operators (engine/xfmr.h) ----------------- */
 
+/* A product's A and B (inputs ia, ib) whose K (A's ka, B's kb) differ. */
+static int no_chain(struct nctx *c, size_t ia, size_t ib, int64_t ka, int64_t kb)
+{
+	return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
+	           imp_dims_str(V(c, ia)), imp_dims_str(V(c, ib)), (long long)ka, (long long)kb);
+}
+
 /* A [..., M, K] by B [..., K, N] (inputs ia, ib), ranks >= 2, NumPy
  * broadcasting of the batch dims; the output of dtype dt. A activation, B
  * an activation or a constant. */
@@ -2163,9 +2173,7 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
 	if (K != Kb)
-		return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
-		           imp_dims_str(a), imp_dims_str(b), (long long)K,
-		           (long long)Kb);
+		return no_chain(c, ia, ib, K, Kb);
 	for (uint32_t i = 0; i + 2 < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
@@ -4607,6 +4615,8 @@ static int matmul_const_left(struct nctx *c)
 	if (w->ndim < 2 || x->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
 		           w->ndim, x->ndim);
+	if (w->dims[w->ndim - 1] != x->dims[x->ndim - 2])
+		return no_chain(c, 0, 1, w->dims[w->ndim - 1], x->dims[x->ndim - 2]);
 	if (x->batched && w->ndim > x->ndim)
 		return batch_moves(c, "input 1 '%.80s' [%s] is batched and of lower rank than the "
 		                   "constant A [%s]: the batch would not stay dim 0 of the result",
@@ -4632,6 +4642,9 @@ static int matmul_vector(struct nctx *c, size_t i)
 	if (x->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: a product of two vectors is not "
 		           "supported", V(c, 0)->ndim, V(c, 1)->ndim);
+	int64_t kx = x->dims[x->ndim - 2 + i];
+	if (v->dims[0] != kx)
+		return no_chain(c, 0, 1, i ? kx : v->dims[0], i ? v->dims[0] : kx);
 	if (i == 0 && x->batched && x->ndim == 2)
 		return batch_moves(c, "input 1 '%.80s' [%s]: the batch would be the product's K",
 		                   iname(c, 1), imp_dims_str(x));

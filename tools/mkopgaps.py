@@ -108,7 +108,9 @@ p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
 to 2^32 x 2^32 (a product past int64), Resize's axes [3, 3], Pad's axes
 [3, -1], a pad of 2^40, Col2Im of image_shape [-2^63, 5] and of pads
 2^31 (past int64 in its arithmetic), Tile's repeats of -2^63 (the folds'
-mark of the batch)), for opgaps_refused.
+mark of the batch), MatMul of a constant A [5, 7] by [1, 8, 16] and of
+[1, 8, 16] by a constant vector [5]: K that do not chain), for
+opgaps_refused.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -221,7 +223,9 @@ def bad_opgaps():
              nh.from_array(np.array([0, 1 << 40], np.int64), "far"),
              nh.from_array(np.array([3], np.int64), "axis3"),
              nh.from_array(np.array([np.iinfo(np.int64).min, 5], np.int64), "img_min"),
-             nh.from_array(np.array([1, 1, np.iinfo(np.int64).min, 1], np.int64), "reps_min")]
+             nh.from_array(np.array([1, 1, np.iinfo(np.int64).min, 1], np.int64), "reps_min"),
+             nh.from_array(np.ones((5, 7), np.float32), "w57"),
+             nh.from_array(np.ones(5, np.float32), "v5")]
     nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
              h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
              h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
@@ -241,7 +245,9 @@ def bad_opgaps():
              h.make_node("Col2Im", ["l", "img_min", "blk22"], ["cmin"], name="col2im_img_min"),
              h.make_node("Col2Im", ["l", "img45", "blk22"], ["cpad"], name="col2im_pads_2p31",
                          pads=[1 << 31] * 4),
-             h.make_node("Tile", ["x", "reps_min"], ["tmin"], name="tile_reps_min")]
+             h.make_node("Tile", ["x", "reps_min"], ["tmin"], name="tile_reps_min"),
+             h.make_node("MatMul", ["w57", "l"], ["mk"], name="matmul_left_k"),
+             h.make_node("MatMul", ["l", "v5"], ["mv"], name="matmul_vector_k")]
     outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
     m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
                      opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")
