@@ -2260,27 +2260,175 @@ static int op_transpose(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
 }
 
-/* Einsum's equation split into its three terms (spaces dropped): a, b and
- * the output, each of at most DNNQ_IR_MAX_DIMS letters; false when it is
- * not "A,B->OUT" in letters. */
-static bool einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
+/* Einsum's equation split into its terms (spaces dropped): the operands a
+ * (t[0]) and b (t[1], "" with one operand) and the output (t[2]), each of
+ * at most DNNQ_IR_MAX_DIMS letters; the number of operands, 0 when it is
+ * not "A,B->OUT" or "A->OUT" in letters. */
+static size_t einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
 {
-	size_t k = 0, n = 0;
+	size_t k = 0, n = 0, ops = 0;
 	for (const char *p = eq; *p; p++) {
 		if (*p == ' ')
 			continue;
-		if ((*p == ',' && k == 0) || (p[0] == '-' && p[1] == '>' && k == 1)) {
+		if ((*p == ',' && k == 0) || (p[0] == '-' && p[1] == '>' && k < 2)) {
 			t[k++][n] = 0;
 			n = 0;
+			ops = *p == '-' ? k : ops;
+			if (*p == '-' && k == 1)
+				t[k++][0] = 0;
 			p += *p == '-';
 		} else if (((*p | 32) >= 'a' && (*p | 32) <= 'z') && n < DNNQ_IR_MAX_DIMS) {
 			t[k][n++] = *p;
 		} else {
-			return false;
+			return 0;
 		}
 	}
 	t[k][n] = 0;
-	return k == 2;
+	return k == 2 ? ops : 0;
+}
+
+static void fresh(struct nctx *c, enum dnnq_ir_op op);
+static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
+                        bool batched, const char *suffix);
+static int reshape_as(struct nctx *c, uint32_t ndim, const int64_t *dims, bool batched,
+                      const char *suffix);
+
+/* The largest product Einsum's general form makes (elements of a sample) */
+#define EINSUM_MAX (1 << 22)
+
+/* Einsum's general form, one or two operands (t: einsum_terms), no label
+ * twice in a term: the labels ordered as the output's, then the summed
+ * ones; each operand moved to that order (NAME:t0, NAME:t1, Transposes;
+ * a constant's data at import) and given a dim of 1 for each label it
+ * lacks (NAME:r0, NAME:r1, Reshapes), their product (NAME:mul, Mul,
+ * broadcasting) and its sum over the summed labels (NAME, ReduceSum):
+ * "bij->bji", "bij->bi", "bi,bj->bij", "bnd,nd->bn". The batch label must
+ * be the first of each batched operand and of the output. */
+static int einsum_general(struct nctx *c, const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1],
+                          size_t nops)
+{
+	char lab[DNNQ_IR_MAX_DIMS + 1] = "";
+	int64_t size[DNNQ_IR_MAX_DIMS];
+	size_t nl = strlen(t[2]), nout = nl;
+	bool batched = false;
+	int rc;
+	if (!nout)
+		return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': a scalar output is not "
+		           "supported", eq);
+	for (size_t o = 0; o < 3; o++)
+		for (size_t k = 0; t[o][k]; k++)
+			if (memchr(t[o], t[o][k], k))
+				return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': label '%c' twice in "
+				           "a term (a diagonal) is not supported", eq, t[o][k]);
+	memcpy(lab, t[2], nl);
+	for (size_t o = 0; o < nops; o++) {
+		const struct dnnq_ir_value *x = V(c, o);
+		if (x->ndim != strlen(t[o]))
+			return bad(c, DNNQ_E_SHAPE, "equation '%.80s': operand %zu [%s] has rank %u, its "
+			           "term %zu labels", eq, o, imp_dims_str(x), x->ndim, strlen(t[o]));
+		if (x->batched && t[o][0] != t[2][0])
+			return batch_moves(c, "equation '%.80s': operand %zu's batch label '%c' is not "
+			                   "the output's first", eq, o, t[o][0]);
+		batched |= x->batched;
+		for (size_t k = 0; t[o][k]; k++) {
+			if (!memchr(lab, t[o][k], nl)) {
+				if (nl == DNNQ_IR_MAX_DIMS)
+					return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': more than %d "
+					           "labels", eq, DNNQ_IR_MAX_DIMS);
+				size[nl] = x->dims[k];
+				lab[nl++] = t[o][k];
+			}
+		}
+	}
+	for (size_t j = 0; j < nl; j++) {
+		size_t seen = 0;
+		for (size_t o = 0; o < nops; o++) {
+			const char *at = strchr(t[o], lab[j]);
+			if (!at)
+				continue;
+			int64_t n = V(c, o)->dims[at - t[o]];
+			if (seen++ && n != size[j])
+				return bad(c, DNNQ_E_SHAPE, "equation '%.80s': label '%c' is %lld and %lld",
+				           eq, lab[j], (long long)size[j], (long long)n);
+			size[j] = n;
+		}
+		if (!seen)
+			return bad(c, DNNQ_E_SHAPE, "equation '%.80s': output label '%c' is in no "
+			           "operand", eq, lab[j]);
+	}
+	for (size_t o = 0; batched && o < nops; o++)
+		if (!V(c, o)->batched && strchr(t[o], t[2][0]))
+			return batch_moves(c, "equation '%.80s': operand %zu has the batch label '%c' "
+			                   "and is not batched", eq, o, t[2][0]);
+	size_t total = 1;
+	for (size_t j = 0; j < nl; j++)
+		if ((total *= (size_t)size[j]) > EINSUM_MAX)
+			return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': its product would have "
+			           "more than %d elements", eq, EINSUM_MAX);
+	c->whole = ++c->m->wholes;
+	int32_t in[2] = { c->in[0], c->in[1] };
+	for (size_t o = 0; o < nops; o++) {
+		const struct dnnq_ir_value *x = &c->m->ir->values[in[o]];
+		uint32_t r = x->ndim;
+		bool xb = x->batched, moved = false;
+		int64_t perm[DNNQ_IR_MAX_DIMS], d[DNNQ_IR_MAX_DIMS], xd[DNNQ_IR_MAX_DIMS];
+		memcpy(xd, x->dims, r * sizeof *xd);
+		for (size_t j = 0, q = 0; j < nl; j++) {
+			const char *at = strchr(t[o], lab[j]);
+			d[j] = at ? size[j] : 1;
+			if (at) {
+				moved |= (int64_t)q != at - t[o];
+				perm[q++] = at - t[o];
+			}
+		}
+		if (x->data) {          /* moved here */
+			size_t n = numel(x), st[DNNQ_IR_MAX_DIMS];
+			float *f;
+			if ((rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f)))
+				return rc;
+			for (size_t k = r, acc = 1; k-- > 0; acc *= (size_t)xd[k])
+				st[k] = acc;
+			for (size_t e = 0; e < n; e++) {
+				size_t src = 0, rest = e;
+				for (size_t k = r; k-- > 0; rest /= (size_t)xd[perm[k]])
+					src += rest % (size_t)xd[perm[k]] * st[perm[k]];
+				f[e] = ((const float *)x->data)[src];
+			}
+			struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32,
+			                           .ndim = (uint32_t)nl, .producer = -1 };
+			memcpy(v.dims, d, nl * sizeof *d);
+			if ((in[o] = new_constant(c, &v, o ? ":r1" : ":r0", f)) < 0)
+				return in[o];
+			continue;
+		}
+		c->in[0] = in[o];
+		c->nin = 1;
+		if (nops == 1 && nl == nout)  /* a permutation: c's node */
+			return moved ? transpose_as(c, r, xd, perm, xb, NULL) : pass_through(c);
+		if ((moved && (rc = transpose_as(c, r, xd, perm, xb, o ? ":t1" : ":t0"))) ||
+		    (nl != r && (rc = reshape_as(c, (uint32_t)nl, d, xb, o ? ":r1" : ":r0"))))
+			return rc;
+		in[o] = c->in[0];
+	}
+	c->in[0] = in[0];
+	if (nops == 2) {
+		fresh(c, DNNQ_IR_MUL);
+		c->nin = 2;
+		c->in[1] = in[1];
+		if ((rc = op_binary(c)) || (nl > nout && (rc = link_as(c, ":mul", 2))))
+			return rc;
+	}
+	if (nl == nout)
+		return 0;
+	fresh(c, DNNQ_IR_ENGINE);
+	if ((rc = engine_kind(c, "reduce_sum")))
+		return rc;
+	for (size_t j = nout; j < nl; j++)
+		c->node.ints[j - nout] = (int64_t)j;
+	c->node.nints = (uint32_t)(nl - nout);
+	c->node.keepdims = false;
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, (uint32_t)nout, size, batched);
 }
 
 /* The f32 constant x [..., R, C] with its last two dims swapped, a new
@@ -2321,7 +2469,8 @@ static int op_einsum(struct nctx *c)
 		rc = need(c, o, DT_F32, false);
 	if (rc)
 		return rc;
-	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0, rb = strlen(t[1]);
+	size_t nops = c->nin <= 2 ? einsum_terms(eq, t) : 0;
+	size_t r = nops == 2 ? strlen(t[2]) : 0, rb = r ? strlen(t[1]) : 0;
 	bool ok = r >= 2 && strlen(t[0]) == r && (rb == r || rb == 2) && V(c, 0)->ndim == r &&
 	          V(c, 1)->ndim == rb && !strncmp(t[0], t[2], r - 2) &&
 	          !strncmp(t[1], t[2], rb - 2);
@@ -2332,11 +2481,12 @@ static int op_einsum(struct nctx *c)
 	ok = ok && i != j && k != i && k != j && t[0][r - 2 + trans[0]] == i &&
 	     b2[1 - trans[1]] == j && b2[trans[1]] == k &&
 	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
+	if (!ok && nops == c->nin)
+		return einsum_general(c, eq, t, nops);
 	if (!ok)
 		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator (of Einsum's equations only "
-		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" or "
-		           "\"...ik,kj->...ij\" with either one's last two labels swapped, is "
-		           "supported): equation '%.80s' on %zu operands", eq, c->nin);
+		           "one or two operands, explicit \"->\", letters, are supported): equation "
+		           "'%.80s' on %zu operands", eq, c->nin);
 	int32_t in[2] = { c->in[0], c->in[1] };
 	for (size_t o = 0; o < 2; o++) {
 		if (!trans[o])
@@ -3149,10 +3299,7 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 	return resize_shape(c, sv ? scale : NULL, sv ? NULL : size);
 }
 
-static void fresh(struct nctx *c, enum dnnq_ir_op op);
 static int matmul_by(struct nctx *c, int32_t w);
-static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
-                        bool batched, const char *suffix);
 
 /* ONNX Runtime's source coordinate of output index x at scale (out / in)
  * by transformation t, unclamped, in float as it computes it. */

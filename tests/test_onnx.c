@@ -1838,18 +1838,22 @@ START_TEST(more_unsupported)
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 1 'W' has rank 4: the weight of a "
 	          "1-D convolution is 3-D");
 
-	/* Einsum: the batched matrix products (and by a rank-2 weight) only;
-	 * InstanceNormalization: a scale of the channels */
+	/* Einsum: one or two operands, explicit "->", no diagonal, the batch
+	 * label first; InstanceNormalization: a scale of the channels */
 	int64_t ed[3] = { BATCH, 2, 3 };
 	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "outer", "x,x", "y"), "equation", "nij,nkl->nijkl");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'outer' (Einsum): unsupported operator (of Einsum's "
-	          "equations only the batched matrix product of two operands, \"...ik,...kj->...ij\" "
-	          "or \"...ik,kj->...ij\" with either one's last two labels swapped, is "
-	          "supported): equation 'nij,nkl->nijkl' on 2 operands");
+	at_s(b, mb_node(b, "Einsum", "implicit", "x,x", "y"), "equation", "nij,nkj");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'implicit' (Einsum): unsupported operator (of "
+	          "Einsum's equations only one or two operands, explicit \"->\", letters, are "
+	          "supported): equation 'nij,nkj' on 2 operands");
 	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "sum_k", "x,x", "y"), "equation", "nik,njk->nik");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "equation 'nik,njk->nik' on 2 operands");
+	at_s(b, mb_node(b, "Einsum", "diag", "x", "y"), "equation", "nii->ni");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'diag' (Einsum): equation 'nii->ni': label 'i' "
+	          "twice in a term (a diagonal) is not supported");
+	b = io_model(13, "x", F, 3, ed);
+	at_s(b, mb_node(b, "Einsum", "rank", "x,x", "y"), "equation", "nij,nj->ni");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'rank' (Einsum): equation 'nij,nj->ni': operand 1 "
+	          "[N:1,2,3] has rank 3, its term 2 labels");
 	b = io_model(13, "x", F, 3, ed);
 	mb_init(b, "s", F, 1, (int64_t[1]){ 3 }, (float[3]){ 1, 1, 1 });
 	mb_node(b, "InstanceNormalization", "in", "x,s,s", "y");

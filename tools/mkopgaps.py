@@ -101,6 +101,11 @@ matmul_vector: MatMul of a computed value and a constant vector (NumPy's
 [1, 4, 5, 6] by v [6]; v [5] by it, opset 13; x [1, 3, 5, 6] through a
 Conv and a Relu.
 
+einsum_general: Einsum beyond the matrix products, each an output: a
+transpose "bij->bji", a sum "bij->bi", an outer product "bij,bik->bijk",
+"bij,ij->bi" and "bij,kj->bki" by constants (the latter's moved at
+import), opset 12; x [1, 4, 6] through a Tanh.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -378,11 +383,22 @@ def matmul_vector(manifest):
     save(g, "fp32", 13, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
 
 
+def einsum_general(manifest):
+    g = Graph("einsum_general", 19)
+    t = g.op("Tanh", ["x"])
+    outs = [g.op("Einsum", [t], equation="bij->bji"),
+            g.op("Einsum", [t], equation="bij->bi"),
+            g.op("Einsum", [t, t], equation="bij,bik->bijk"),
+            g.op("Einsum", [t, g.w(4, 6, scale=0.5)], equation="bij,ij->bi"),
+            g.op("Einsum", [t, g.w(5, 6, scale=0.5)], equation="bij,kj->bki")]
+    save(g, "fp32", 12, [("x", [1, 4, 6])], outs, [randn(g.r, 4, 6)], manifest)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
                         groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
-                        matmul_const_left, matmul_vector), (bad_opgaps,))
+                        matmul_const_left, matmul_vector, einsum_general), (bad_opgaps,))
 
 
 if __name__ == "__main__":
