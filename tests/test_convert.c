@@ -4040,7 +4040,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_input_shape);
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
-	tcase_add_loop_test(tc, torch_exports, 0, 14);
+	tcase_add_loop_test(tc, torch_exports, 0, 15);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_stateful);
 	tcase_add_test(tc, tools_precision_state_nan);

@@ -269,6 +269,18 @@ class PoolIndices(nn.Module):
         return y + i.float()
 
 
+class IndexFill(nn.Module):
+    """x.index_fill(1, idx, 0) of [N, T, D] (dropping some tokens' rows),
+    then a Linear: torch exports index arithmetic on x's shape (a
+    ScatterElements of Shape(x)) before the ScatterElements into x."""
+    def __init__(s):
+        super().__init__()
+        s.fc = nn.Linear(8, 8)
+
+    def forward(s, x):
+        return s.fc(x.index_fill(1, torch.tensor([1, 3]), 0.0))
+
+
 def ort(model, prefix, x):
     subprocess.run(["node", os.path.join(ROOT, "tools", "ort-npy.js"), model, prefix, x],
                    check=True)
@@ -308,6 +320,7 @@ CASES = [
     ("const_left_4d", ConstLeft4d, (3, 5, 6), {0: "n"}, 11, "calib", 35),
     ("cumsum_4d", CumSum4d, (3, 5, 6), {0: "n"}, 11, "calib", 35),
     ("maxpool_indices", PoolIndices, (3, 8, 8), {0: "n"}, 17, "refused", 0),
+    ("index_fill", IndexFill, (6, 8), {0: "n"}, 17, "calib", 35),
 ]
 
 
