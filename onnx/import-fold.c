@@ -537,6 +537,15 @@ static int fold_gather(struct nctx *c)
 	return const_out(c, data, 0, c->m->batch[id_of(c, x)]);
 }
 
+/* The output a copy of the constant x, to be changed (the scatters). */
+static int copy_out(struct nctx *c, const struct dnnq_ir_value *x, void **data)
+{
+	int rc = alloc_out(c, x->dtype, x->ndim, x->dims, data);
+	if (!rc && dnnq_ir_numel(x, 1))
+		memcpy(*data, x->data, dnnq_ir_numel(x, 1) * dnnq_ir_dtype_size(x->dtype));
+	return rc;
+}
+
 /* ScatterND on constants, reduction none (the masks of shifted windows, Swin's):
  * a copy of data with each index tuple's slice replaced by its updates. */
 static int fold_scatternd(struct nctx *c)
@@ -564,10 +573,8 @@ static int fold_scatternd(struct nctx *c)
 	for (uint32_t d = k; d < x->ndim; d++)
 		inner *= (size_t)x->dims[d];
 	void *data;
-	if ((rc = alloc_out(c, x->dtype, x->ndim, x->dims, &data)))
+	if ((rc = copy_out(c, x, &data)))
 		return rc;
-	if (dnnq_ir_numel(x, 1))
-		memcpy(data, x->data, dnnq_ir_numel(x, 1) * es);
 	for (size_t t = 0; !rc && t < n; t++) {
 		size_t at = 0;
 		for (uint32_t d = 0; !rc && d < k; d++) {
@@ -580,6 +587,55 @@ static int fold_scatternd(struct nctx *c)
 		if (!rc)
 			memcpy((char *)data + at * inner * es, (const char *)u->data + t * inner * es,
 			       inner * es);
+	}
+	return const_out(c, data, rc, false);
+}
+
+/* ScatterElements on constants, reduction none (torch's index_fill and
+ * index_put on a shape, x[:, idx] = v's export: a shape's element set):
+ * a copy of data with element p of updates written where the indices
+ * (updates' shape, each dim at most data's) point along the axis. */
+static int fold_scatterelements(struct nctx *c)
+{
+	int rc;
+	char red[16];
+	int64_t axis;
+	if ((rc = need(c, 0, DT_ANY, true)) || (rc = need(c, 1, DT_INT, true)) ||
+	    (rc = need(c, 2, DT_ANY, true)) || (rc = same_dtype(c, 0, 2)) ||
+	    (rc = a_str(c, "reduction", "none", red, sizeof red)) ||
+	    (rc = a_int(c, "axis", 0, &axis)))
+		return rc;
+	if (strcmp(red, "none"))
+		return bad(c, DNNQ_E_UNSUPPORTED, "reduction '%s' (only none)", red);
+	const struct dnnq_ir_value *x = V(c, 0), *ix = V(c, 1), *u = V(c, 2);
+	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
+		return rc;
+	if (c->m->batch[id_of(c, x)] || c->m->batch[id_of(c, u)])
+		return batch_refused(c);
+	bool fits = ix->ndim == x->ndim && u->ndim == x->ndim;
+	for (uint32_t d = 0; fits && d < x->ndim; d++)
+		fits = u->dims[d] == ix->dims[d] && ix->dims[d] <= x->dims[d];
+	if (!fits)
+		return bad(c, DNNQ_E_SHAPE, "data [%s], indices [%s] and updates [%s] do not agree",
+		           imp_dims_str(x), imp_dims_str(ix), imp_dims_str(u));
+	size_t es = dnnq_ir_dtype_size(x->dtype), n = dnnq_ir_numel(ix, 1);
+	void *data;
+	if ((rc = copy_out(c, x, &data)))
+		return rc;
+	for (size_t p = 0; !rc && p < n; p++) {
+		int64_t i = geti(c, ix, p), len = x->dims[axis];
+		if (i < -len || i >= len) {
+			rc = bad(c, DNNQ_E_RANGE, "index %lld is out of range for axis %lld of [%s]",
+			         (long long)i, (long long)axis, imp_dims_str(x));
+			break;
+		}
+		size_t at = 0, stride = 1, rest = p;
+		for (uint32_t d = x->ndim; d-- > 0; stride *= (size_t)x->dims[d]) {
+			size_t q = rest % (size_t)ix->dims[d];
+			rest /= (size_t)ix->dims[d];
+			at += ((int64_t)d == axis ? (size_t)(i < 0 ? i + len : i) : q) * stride;
+		}
+		memcpy((char *)data + at * es, (const char *)u->data + p * es, es);
 	}
 	return const_out(c, data, rc, false);
 }
@@ -1723,6 +1779,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "Pad", fold_pad, 1, 4, 1 },
 	{ "Gather", fold_gather, 2, 2, 0 },
 	{ "ScatterND", fold_scatternd, 3, 3, 0 },
+	{ "ScatterElements", fold_scatterelements, 3, 3, 0 },
 	{ "Slice", fold_slice, 1, 5, 0 },
 	{ "Concat", fold_concat, 1, IMP_MAX_NODE_INPUTS, 0 },
 	{ "Split", fold_split, 1, 2, 0 },

@@ -605,11 +605,22 @@ static int op_gemm(struct nctx *c)
 
 static int op_matmul_any(struct nctx *c);
 static int op_qlinearmatmul_any(struct nctx *c);
+static int32_t const_swapped(struct nctx *c, const struct dnnq_ir_value *x, const char *suffix);
+static int no_chain(struct nctx *c, size_t ia, size_t ib, int64_t ka, int64_t kb);
+
+static int matmul_const_left(struct nctx *c);
+static int matmul_vector(struct nctx *c, size_t i);
 
 static int op_matmul(struct nctx *c)
 {
 	int rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (a && b && a->ndim != 1 && b->ndim == 1 && b->data && !a->data)
+		return matmul_vector(c, 1);
+	if (a && b && a->ndim == 1 && b->ndim != 1 && a->data && !b->data)
+		return matmul_vector(c, 0);
+	if (a && b && a->data && !b->data)
+		return matmul_const_left(c);
 	if (a && b && !dnnq_ir_matmul_is_gemm(a, b) && in_moved(c, 0))
 		return batch_moves(c, "input 0 '%.80s' has its batch on dim %u: only a 2-D "
 		                   "constant B multiplies it", iname(c, 0), moved_at(c, 0));
@@ -1793,16 +1804,22 @@ static int op_pow(struct nctx *c)
 /* The largest axis CumSum sums along (its triangle is T x T floats). */
 #define CUMSUM_MAX 2048
 
-/* CumSum along the last axis (RoBERTa's position ids, cumsum(mask, 1)):
- * the MatMul of x by a constant [T, T] triangle of ones (NAME:tri; exclusive
- * leaves its diagonal out, reverse takes the other triangle), the engine's
- * FC: exact on integers whose sums stay below 2^24. */
 /* An integer constant scalar input i (need_param checked it). */
 static int64_t int_scalar(struct nctx *c, size_t i)
 {
 	const struct dnnq_ir_value *v = V(c, i);
 	return v->dtype == DNNQ_IR_S64 ? *(const int64_t *)v->data : *(const int32_t *)v->data;
 }
+
+static int matmul_swapped(struct nctx *c, uint32_t at, int32_t w);
+
+/* CumSum along any axis but the batch (RoBERTa's position ids,
+ * cumsum(mask, 1); a running sum over the time of [N, T, D]): the MatMul
+ * of x by a constant [T, T] triangle of ones (NAME:tri; exclusive leaves
+ * its diagonal out, reverse takes the other triangle), the engine's FC,
+ * exact on integers whose sums stay below 2^24; along another axis than
+ * the last, between the Transposes of matmul_swapped that move it last
+ * and back. */
 
 static int op_cumsum(struct nctx *c)
 {
@@ -1815,16 +1832,12 @@ static int op_cumsum(struct nctx *c)
 	int64_t axis = int_scalar(c, 1);
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
-	int64_t t = x->dims[x->ndim - 1];
-	/* another axis than the batch, within the bound: the user's model can
-	 * move it last around the CumSum */
-	bool movable = (uint32_t)axis != x->ndim - 1 && !(x->batched && axis == 0) &&
-	               x->dims[axis] <= CUMSUM_MAX;
-	if ((uint32_t)axis != x->ndim - 1 || (x->batched && axis == 0) || t > CUMSUM_MAX)
-		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along the last axis, not "
-		           "the batch, of at most %d%s", (long long)axis, imp_dims_str(x), CUMSUM_MAX,
-		           movable ? " (x.transpose(axis, -1).cumsum(-1).transpose(axis, -1) sums "
-		           "along another)" : "");
+	int64_t t = x->dims[axis];
+	if (x->batched && axis == 0)
+		return batch_moves(c, "axis 0 of [%s]: a sum across the batch", imp_dims_str(x));
+	if (t > CUMSUM_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: a sum along at most %d",
+		           (long long)axis, imp_dims_str(x), CUMSUM_MAX);
 	float *tri;
 	if ((rc = imp_const_alloc(c->m, (size_t)(t * t) * sizeof *tri, c->who, (void **)&tri)))
 		return rc;
@@ -1834,9 +1847,12 @@ static int op_cumsum(struct nctx *c)
 			tri[i * t + j] = (rev ? i >= j : i <= j) && !(ex && i == j);
 	struct dnnq_ir_value v = { .name = x->name, .dtype = DNNQ_IR_F32, .ndim = 2,
 	                           .dims = { t, t }, .producer = -1 };
+	bool last = (uint32_t)axis == x->ndim - 1;   /* x moves when values are added */
 	int32_t id = new_constant(c, &v, ":tri", tri);
 	if (id < 0)
 		return id;
+	if (!last)
+		return matmul_swapped(c, (uint32_t)axis, id);
 	c->in[1] = id;
 	return op_matmul(c);
 }
@@ -2126,6 +2142,13 @@ static int attr_ints(struct nctx *c, const char *name, int64_t *v, size_t max, p
 
 /* ---- xfmr: transformer and reduction operators (engine/xfmr.h) ----------------- */
 
+/* A product's A and B (inputs ia, ib) whose K (A's ka, B's kb) differ. */
+static int no_chain(struct nctx *c, size_t ia, size_t ib, int64_t ka, int64_t kb)
+{
+	return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
+	           imp_dims_str(V(c, ia)), imp_dims_str(V(c, ib)), (long long)ka, (long long)kb);
+}
+
 /* A [..., M, K] by B [..., K, N] (inputs ia, ib), ranks >= 2, NumPy
  * broadcasting of the batch dims; the output of dtype dt. A activation, B
  * an activation or a constant. */
@@ -2134,8 +2157,8 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
 	if (a->data)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be "
-		           "(for W @ x, (x.transpose(-1, -2) @ W.transpose(-1, -2)).transpose(-1, -2)"
-		           " is the same product with the constant as B)", ia, iname(c, ia));
+		           "(a MatMul's constant A is taken, not a QLinearMatMul's, nor two "
+		           "constants)", ia, iname(c, ia));
 	if (a->ndim < 2 || b->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
 		           a->ndim, b->ndim);
@@ -2150,15 +2173,17 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
 	if (K != Kb)
-		return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
-		           imp_dims_str(a), imp_dims_str(b), (long long)K,
-		           (long long)Kb);
+		return no_chain(c, ia, ib, K, Kb);
 	for (uint32_t i = 0; i + 2 < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
 		if (da != db && da != 1 && db != 1)
 			return bad(c, DNNQ_E_SHAPE, "batch dims of [%s] and [%s] do not broadcast",
 			           imp_dims_str(a), imp_dims_str(b));
+		/* the batch (dim 0 of the batched one) against another's dim 0 > 1 */
+		if (!i && (a->batched ? db : da) > 1 && a->batched != b->batched)
+			return batch_moves(c, "[%s] by [%s]: the batch would broadcast against dim 0 "
+			                   "of the other", imp_dims_str(a), imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
 	d[r - 2] = a->dims[a->ndim - 2];
@@ -2235,27 +2260,197 @@ static int op_transpose(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
 }
 
-/* Einsum's equation split into its three terms (spaces dropped): a, b and
- * the output, each of at most DNNQ_IR_MAX_DIMS letters; false when it is
- * not "A,B->OUT" in letters. */
-static bool einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
+/* Einsum's equation split into its terms (spaces dropped): the operands a
+ * (t[0]) and b (t[1], "" with one operand) and the output (t[2]), each of
+ * at most DNNQ_IR_MAX_DIMS letters; the number of operands, 0 when it is
+ * not "A,B->OUT" or "A->OUT" in letters. */
+static size_t einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
 {
-	size_t k = 0, n = 0;
+	size_t k = 0, n = 0, ops = 0;
 	for (const char *p = eq; *p; p++) {
 		if (*p == ' ')
 			continue;
-		if ((*p == ',' && k == 0) || (p[0] == '-' && p[1] == '>' && k == 1)) {
+		if ((*p == ',' && k == 0) || (p[0] == '-' && p[1] == '>' && k < 2)) {
 			t[k++][n] = 0;
 			n = 0;
+			ops = *p == '-' ? k : ops;
+			if (*p == '-' && k == 1)
+				t[k++][0] = 0;
 			p += *p == '-';
 		} else if (((*p | 32) >= 'a' && (*p | 32) <= 'z') && n < DNNQ_IR_MAX_DIMS) {
 			t[k][n++] = *p;
 		} else {
-			return false;
+			return 0;
 		}
 	}
 	t[k][n] = 0;
-	return k == 2;
+	return k == 2 ? ops : 0;
+}
+
+static void fresh(struct nctx *c, enum dnnq_ir_op op);
+static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
+                        bool batched, const char *suffix);
+static int reshape_as(struct nctx *c, uint32_t ndim, const int64_t *dims, bool batched,
+                      const char *suffix);
+
+/* The largest product Einsum's general form makes (elements of a sample) */
+#define EINSUM_MAX (1 << 22)
+
+/* Einsum's general form, one or two operands (t: einsum_terms), no label
+ * twice in a term: the labels ordered as the output's, then the summed
+ * ones; each operand moved to that order (NAME:t0, NAME:t1, Transposes;
+ * a constant's data at import) and given a dim of 1 for each label it
+ * lacks (NAME:r0, NAME:r1, Reshapes), their product (NAME:mul, Mul,
+ * broadcasting) and its sum over the summed labels (NAME, ReduceSum):
+ * "bij->bji", "bij->bi", "bi,bj->bij", "bnd,nd->bn". The batch label must
+ * be the first of each batched operand and of the output. */
+static int einsum_general(struct nctx *c, const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1],
+                          size_t nops)
+{
+	char lab[DNNQ_IR_MAX_DIMS + 1] = "";
+	int64_t size[DNNQ_IR_MAX_DIMS];
+	size_t nl = strlen(t[2]), nout = nl;
+	bool batched = false;
+	int rc;
+	if (!nout)
+		return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': a scalar output is not "
+		           "supported", eq);
+	for (size_t o = 0; o < 3; o++)
+		for (size_t k = 0; t[o][k]; k++)
+			if (memchr(t[o], t[o][k], k))
+				return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': label '%c' twice in "
+				           "a term (a diagonal) is not supported", eq, t[o][k]);
+	memcpy(lab, t[2], nl);
+	for (size_t o = 0; o < nops; o++) {
+		const struct dnnq_ir_value *x = V(c, o);
+		if (x->ndim != strlen(t[o]))
+			return bad(c, DNNQ_E_SHAPE, "equation '%.80s': operand %zu [%s] has rank %u, its "
+			           "term %zu labels", eq, o, imp_dims_str(x), x->ndim, strlen(t[o]));
+		if (x->batched && t[o][0] != t[2][0])
+			return batch_moves(c, "equation '%.80s': operand %zu's batch label '%c' is not "
+			                   "the output's first", eq, o, t[o][0]);
+		batched |= x->batched;
+		for (size_t k = 0; t[o][k]; k++) {
+			if (!memchr(lab, t[o][k], nl)) {
+				if (nl == DNNQ_IR_MAX_DIMS)
+					return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': more than %d "
+					           "labels", eq, DNNQ_IR_MAX_DIMS);
+				size[nl] = x->dims[k];
+				lab[nl++] = t[o][k];
+			}
+		}
+	}
+	for (size_t j = 0; j < nl; j++) {
+		size_t seen = 0;
+		for (size_t o = 0; o < nops; o++) {
+			const char *at = strchr(t[o], lab[j]);
+			if (!at)
+				continue;
+			int64_t n = V(c, o)->dims[at - t[o]];
+			if (seen++ && n != size[j])
+				return bad(c, DNNQ_E_SHAPE, "equation '%.80s': label '%c' is %lld and %lld",
+				           eq, lab[j], (long long)size[j], (long long)n);
+			size[j] = n;
+		}
+		if (!seen)
+			return bad(c, DNNQ_E_SHAPE, "equation '%.80s': output label '%c' is in no "
+			           "operand", eq, lab[j]);
+	}
+	for (size_t o = 0; batched && o < nops; o++)
+		if (!V(c, o)->batched && strchr(t[o], t[2][0]))
+			return batch_moves(c, "equation '%.80s': operand %zu has the batch label '%c' "
+			                   "and is not batched", eq, o, t[2][0]);
+	size_t total = 1;
+	for (size_t j = 0; j < nl; j++)
+		if ((total *= (size_t)size[j]) > EINSUM_MAX)
+			return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s': its product would have "
+			           "more than %d elements", eq, EINSUM_MAX);
+	c->whole = ++c->m->wholes;
+	int32_t in[2] = { c->in[0], c->in[1] };
+	for (size_t o = 0; o < nops; o++) {
+		const struct dnnq_ir_value *x = &c->m->ir->values[in[o]];
+		uint32_t r = x->ndim;
+		bool xb = x->batched, moved = false;
+		int64_t perm[DNNQ_IR_MAX_DIMS], d[DNNQ_IR_MAX_DIMS], xd[DNNQ_IR_MAX_DIMS];
+		memcpy(xd, x->dims, r * sizeof *xd);
+		for (size_t j = 0, q = 0; j < nl; j++) {
+			const char *at = strchr(t[o], lab[j]);
+			d[j] = at ? size[j] : 1;
+			if (at) {
+				moved |= (int64_t)q != at - t[o];
+				perm[q++] = at - t[o];
+			}
+		}
+		if (x->data) {          /* moved here */
+			size_t n = numel(x), st[DNNQ_IR_MAX_DIMS];
+			float *f;
+			if ((rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f)))
+				return rc;
+			for (size_t k = r, acc = 1; k-- > 0; acc *= (size_t)xd[k])
+				st[k] = acc;
+			for (size_t e = 0; e < n; e++) {
+				size_t src = 0, rest = e;
+				for (size_t k = r; k-- > 0; rest /= (size_t)xd[perm[k]])
+					src += rest % (size_t)xd[perm[k]] * st[perm[k]];
+				f[e] = ((const float *)x->data)[src];
+			}
+			struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32,
+			                           .ndim = (uint32_t)nl, .producer = -1 };
+			memcpy(v.dims, d, nl * sizeof *d);
+			if ((in[o] = new_constant(c, &v, o ? ":r1" : ":r0", f)) < 0)
+				return in[o];
+			continue;
+		}
+		c->in[0] = in[o];
+		c->nin = 1;
+		if (nops == 1 && nl == nout)  /* a permutation: c's node */
+			return moved ? transpose_as(c, r, xd, perm, xb, NULL) : pass_through(c);
+		if ((moved && (rc = transpose_as(c, r, xd, perm, xb, o ? ":t1" : ":t0"))) ||
+		    (nl != r && (rc = reshape_as(c, (uint32_t)nl, d, xb, o ? ":r1" : ":r0"))))
+			return rc;
+		in[o] = c->in[0];
+	}
+	c->in[0] = in[0];
+	if (nops == 2) {
+		fresh(c, DNNQ_IR_MUL);
+		c->nin = 2;
+		c->in[1] = in[1];
+		if ((rc = op_binary(c)) || (nl > nout && (rc = link_as(c, ":mul", 2))))
+			return rc;
+	}
+	if (nl == nout)
+		return 0;
+	fresh(c, DNNQ_IR_ENGINE);
+	if ((rc = engine_kind(c, "reduce_sum")))
+		return rc;
+	for (size_t j = nout; j < nl; j++)
+		c->node.ints[j - nout] = (int64_t)j;
+	c->node.nints = (uint32_t)(nl - nout);
+	c->node.keepdims = false;
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, (uint32_t)nout, size, batched);
+}
+
+/* The f32 constant x [..., R, C] with its last two dims swapped, a new
+ * constant NAME<suffix>: its id, or a negative status. */
+static int32_t const_swapped(struct nctx *c, const struct dnnq_ir_value *x, const char *suffix)
+{
+	uint32_t r = x->ndim;
+	size_t n = numel(x), rows = (size_t)x->dims[r - 2], cols = (size_t)x->dims[r - 1];
+	struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = r,
+	                            .producer = -1 };
+	memcpy(tv.dims, x->dims, r * sizeof *tv.dims);
+	tv.dims[r - 2] = (int64_t)cols;
+	tv.dims[r - 1] = (int64_t)rows;
+	float *f;
+	int rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f);
+	if (rc)
+		return rc;
+	for (size_t e = 0; e < n; e++) {
+		size_t m = e / (rows * cols), q = e % (rows * cols);
+		f[m * rows * cols + q % cols * rows + q / cols] = ((const float *)x->data)[e];
+	}
+	return new_constant(c, &tv, suffix, f);
 }
 
 /* Einsum of the batched matrix product family (MaxViT's attention: "B G H
@@ -2274,7 +2469,8 @@ static int op_einsum(struct nctx *c)
 		rc = need(c, o, DT_F32, false);
 	if (rc)
 		return rc;
-	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0, rb = strlen(t[1]);
+	size_t nops = c->nin <= 2 ? einsum_terms(eq, t) : 0;
+	size_t r = nops == 2 ? strlen(t[2]) : 0, rb = r ? strlen(t[1]) : 0;
 	bool ok = r >= 2 && strlen(t[0]) == r && (rb == r || rb == 2) && V(c, 0)->ndim == r &&
 	          V(c, 1)->ndim == rb && !strncmp(t[0], t[2], r - 2) &&
 	          !strncmp(t[1], t[2], rb - 2);
@@ -2285,11 +2481,12 @@ static int op_einsum(struct nctx *c)
 	ok = ok && i != j && k != i && k != j && t[0][r - 2 + trans[0]] == i &&
 	     b2[1 - trans[1]] == j && b2[trans[1]] == k &&
 	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
+	if (!ok && nops == c->nin)
+		return einsum_general(c, eq, t, nops);
 	if (!ok)
 		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator (of Einsum's equations only "
-		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" or "
-		           "\"...ik,kj->...ij\" with either one's last two labels swapped, is "
-		           "supported): equation '%.80s' on %zu operands", eq, c->nin);
+		           "one or two operands, explicit \"->\", letters, are supported): equation "
+		           "'%.80s' on %zu operands", eq, c->nin);
 	int32_t in[2] = { c->in[0], c->in[1] };
 	for (size_t o = 0; o < 2; o++) {
 		if (!trans[o])
@@ -2305,18 +2502,7 @@ static int op_einsum(struct nctx *c)
 			d[a] = x->dims[c->node.ints[a]];
 		}
 		if (x->data) {          /* a weight: transposed here */
-			size_t n = numel(x), rows = (size_t)x->dims[ro - 2], cols = (size_t)x->dims[ro - 1];
-			struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = ro,
-			                            .producer = -1 };
-			memcpy(tv.dims, d, ro * sizeof *d);
-			float *f;
-			if ((rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f)))
-				return rc;
-			for (size_t e = 0; e < n; e++) {
-				size_t m = e / (rows * cols), q = e % (rows * cols);
-				f[m * rows * cols + q % cols * rows + q / cols] = ((const float *)x->data)[e];
-			}
-			int32_t id = new_constant(c, &tv, o ? ":t1" : ":t0", f);
+			int32_t id = const_swapped(c, x, o ? ":t1" : ":t0");
 			if (id < 0)
 				return id;
 			in[o] = id;
@@ -3113,9 +3299,7 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 	return resize_shape(c, sv ? scale : NULL, sv ? NULL : size);
 }
 
-static void fresh(struct nctx *c, enum dnnq_ir_op op);
-static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
-                        bool batched, const char *suffix);
+static int matmul_by(struct nctx *c, int32_t w);
 
 /* ONNX Runtime's source coordinate of output index x at scale (out / in)
  * by transformation t, unclamped, in float as it computes it. */
@@ -3208,19 +3392,13 @@ static int resize_antialias(struct nctx *c, int t, bool cubic, bool exclude)
 	int rc;
 	c->whole = ++c->m->wholes;
 	if (axis[1]) {
-		fresh(c, DNNQ_IR_GEMM);
-		c->in[1] = mat[1];
-		c->nin = 2;
-		if ((rc = op_matmul(c)) || (axis[0] && (rc = link_as(c, ":w", 2))) || !axis[0])
+		if ((rc = matmul_by(c, mat[1])) || (axis[0] && (rc = link_as(c, ":w", 2))) || !axis[0])
 			return rc;
 		d[3] = out[1];
 	}
 	if ((rc = transpose_as(c, 4, d, swap, batched, ":t")))
 		return rc;
-	fresh(c, DNNQ_IR_GEMM);
-	c->in[1] = mat[0];
-	c->nin = 2;
-	if ((rc = op_matmul(c)) || (rc = link_as(c, ":h", 2)))
+	if ((rc = matmul_by(c, mat[0])) || (rc = link_as(c, ":h", 2)))
 		return rc;
 	int64_t e[4] = { d[0], d[1], d[3], out[0] };
 	return transpose_as(c, 4, e, swap, batched, NULL);
@@ -4496,6 +4674,15 @@ static void fresh(struct nctx *c, enum dnnq_ir_op op)
 	                                 .clip_min = -INFINITY, .clip_max = INFINITY };
 }
 
+/* c's node a fresh MatMul of c->in[0] by the constant w (op_matmul). */
+static int matmul_by(struct nctx *c, int32_t w)
+{
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = w;
+	c->nin = 2;
+	return op_matmul(c);
+}
+
 /* A Reshape of c->in[0] to dims (ndim), linked as NAME<suffix>. */
 static int reshape_as(struct nctx *c, uint32_t ndim, const int64_t *dims, bool batched,
                       const char *suffix)
@@ -4527,6 +4714,111 @@ static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const i
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, ndim, o, batched)))
 		return rc;
 	return suffix ? link_as(c, suffix, 1) : 0;
+}
+
+/* c->in[0] (ONNX's batch on the IR's dim 0) times the constant w along
+ * its dim `at`: that dim swapped with the last (NAME:t, a Transpose), the
+ * product by w (NAME:mm, op_matmul: the engine's FC, int8 as any Linear,
+ * where it is a GEMM), its dim `at` swapped back (c's node, a Transpose).
+ * The product's rank may exceed x's (w's batch dims broadcast): `at`
+ * counts from the end alike in both. */
+static int matmul_swapped(struct nctx *c, uint32_t at, int32_t w)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t d[DNNQ_IR_MAX_DIMS], perm[DNNQ_IR_MAX_DIMS];
+	uint32_t r = x->ndim, back = r - 1 - at;
+	bool batched = x->batched;
+	int rc;
+	if (batched && at == 0)
+		return batch_moves(c, "input [%s]: its batch would be the product's K",
+		                   imp_dims_str(x));
+	for (uint32_t i = 0; i < r; i++)
+		perm[i] = i == at ? r - 1 : i == r - 1 ? at : i;
+	memcpy(d, x->dims, r * sizeof *d);
+	if (!c->whole)    /* matmul_vector's may hold these nodes too */
+		c->whole = ++c->m->wholes;
+	if ((rc = transpose_as(c, r, d, perm, batched, ":t")))
+		return rc;
+	if ((rc = matmul_by(c, w)) || (rc = link_as(c, ":mm", 2)))
+		return rc;
+	r = c->out[0].ndim;
+	at = r - 1 - back;
+	batched = c->out[0].batched;
+	for (uint32_t i = 0; i < r; i++)
+		perm[i] = i == at ? r - 1 : i == r - 1 ? at : i;
+	memcpy(d, c->out[0].dims, r * sizeof *d);
+	return transpose_as(c, r, d, perm, batched, NULL);
+}
+
+/* MatMul of a constant A (W @ x: MLP-Mixer's token mixing, a graph's
+ * adjacency) by a computed B: (x^T W^T)^T, x^T its last two dims swapped
+ * (matmul_swapped) and W^T a constant (NAME:wt). */
+static int matmul_const_left(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, true)) || (rc = need(c, 1, DT_F32, false)))
+		return rc;
+	const struct dnnq_ir_value *w = V(c, 0), *x = V(c, 1);
+	if (w->ndim < 2 || x->ndim < 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
+		           w->ndim, x->ndim);
+	if (w->dims[w->ndim - 1] != x->dims[x->ndim - 2])
+		return no_chain(c, 0, 1, w->dims[w->ndim - 1], x->dims[x->ndim - 2]);
+	if (x->batched && w->ndim > x->ndim)
+		return batch_moves(c, "input 1 '%.80s' [%s] is batched and of lower rank than the "
+		                   "constant A [%s]: the batch would not stay dim 0 of the result",
+		                   iname(c, 1), imp_dims_str(x), imp_dims_str(w));
+	uint32_t at = x->ndim - 2;   /* x moves when values are added */
+	int32_t id = const_swapped(c, w, ":wt");
+	if (id < 0)
+		return id;
+	c->in[0] = c->in[1];
+	return matmul_swapped(c, at, id);
+}
+
+/* MatMul of a computed value by a constant vector (NumPy's 1-D operand:
+ * x @ v [K], an attention pooling's scores; v [K] @ x): the vector made the
+ * matrix [K, 1] (v [1, K] for A: NAME:v), the product of the two (NAME:prod,
+ * as op_matmul takes it), and the dim of 1 dropped (c's node, a Reshape). */
+static int matmul_vector(struct nctx *c, size_t i)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)))
+		return rc;
+	const struct dnnq_ir_value *v = V(c, i), *x = V(c, !i);
+	if (x->ndim < 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: a product of two vectors is not "
+		           "supported", V(c, 0)->ndim, V(c, 1)->ndim);
+	int64_t kx = x->dims[x->ndim - 2 + i];
+	if (v->dims[0] != kx)
+		return no_chain(c, 0, 1, i ? kx : v->dims[0], i ? v->dims[0] : kx);
+	if (i == 0 && x->batched && x->ndim == 2)
+		return batch_moves(c, "input 1 '%.80s' [%s]: the batch would be the product's K",
+		                   iname(c, 1), imp_dims_str(x));
+	int64_t K = v->dims[0];
+	float *m;
+	if ((rc = imp_const_alloc(c->m, (size_t)K * sizeof *m, c->who, (void **)&m)))
+		return rc;
+	memcpy(m, v->data, (size_t)K * sizeof *m);
+	struct dnnq_ir_value mv = *v;
+	mv.ndim = 2;
+	mv.dims[0] = i ? K : 1;
+	mv.dims[1] = i ? 1 : K;
+	mv.producer = -1;
+	int32_t id = new_constant(c, &mv, ":v", m);
+	if (id < 0)
+		return id;
+	c->in[i] = id;
+	c->whole = ++c->m->wholes;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":prod", c->nin)))
+		return rc;
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = c->out[0].ndim, drop = i ? r - 1 : r - 2;
+	bool batched = c->out[0].batched;
+	for (uint32_t k = 0, j = 0; k < r; k++)
+		if (k != drop)
+			d[j++] = c->out[0].dims[k];
+	return reshape_as(c, r - 1, d, batched, NULL);
 }
 
 /* The DFT of L samples of cin parts (1: real, 2: complex, interleaved) as
@@ -4635,10 +4927,7 @@ static int op_dft(struct nctx *c)
 	d[r - 2] = L * cin;
 	if ((rc = reshape_as(c, r - 1, d, batched, ":x")))
 		return rc;
-	fresh(c, DNNQ_IR_GEMM);
-	c->in[1] = wid;
-	c->nin = 2;
-	if ((rc = op_matmul(c)) || (rc = link_as(c, ":dft", 2)))
+	if ((rc = matmul_by(c, wid)) || (rc = link_as(c, ":dft", 2)))
 		return rc;
 	d[r - 2] = bins;
 	d[r - 1] = 2;
@@ -4979,10 +5268,7 @@ static int op_affinegrid(struct nctx *c)
 	static const int64_t swap[3] = { 0, 2, 1 };
 	const int64_t d[3] = { N, 2, H * W }, out[4] = { N, H, W, 2 };
 	c->whole = ++c->m->wholes;
-	fresh(c, DNNQ_IR_GEMM);
-	c->in[1] = pid;
-	c->nin = 2;
-	if ((rc = op_matmul(c)) || (rc = link_as(c, ":mm", 2)) ||
+	if ((rc = matmul_by(c, pid)) || (rc = link_as(c, ":mm", 2)) ||
 	    (rc = transpose_as(c, 3, d, swap, batched, ":t")))
 		return rc;
 	return reshape_as(c, 4, out, batched, NULL);

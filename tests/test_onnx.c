@@ -1838,18 +1838,22 @@ START_TEST(more_unsupported)
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 1 'W' has rank 4: the weight of a "
 	          "1-D convolution is 3-D");
 
-	/* Einsum: the batched matrix products (and by a rank-2 weight) only;
-	 * InstanceNormalization: a scale of the channels */
+	/* Einsum: one or two operands, explicit "->", no diagonal, the batch
+	 * label first; InstanceNormalization: a scale of the channels */
 	int64_t ed[3] = { BATCH, 2, 3 };
 	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "outer", "x,x", "y"), "equation", "nij,nkl->nijkl");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'outer' (Einsum): unsupported operator (of Einsum's "
-	          "equations only the batched matrix product of two operands, \"...ik,...kj->...ij\" "
-	          "or \"...ik,kj->...ij\" with either one's last two labels swapped, is "
-	          "supported): equation 'nij,nkl->nijkl' on 2 operands");
+	at_s(b, mb_node(b, "Einsum", "implicit", "x,x", "y"), "equation", "nij,nkj");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'implicit' (Einsum): unsupported operator (of "
+	          "Einsum's equations only one or two operands, explicit \"->\", letters, are "
+	          "supported): equation 'nij,nkj' on 2 operands");
 	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "sum_k", "x,x", "y"), "equation", "nik,njk->nik");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "equation 'nik,njk->nik' on 2 operands");
+	at_s(b, mb_node(b, "Einsum", "diag", "x", "y"), "equation", "nii->ni");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'diag' (Einsum): equation 'nii->ni': label 'i' "
+	          "twice in a term (a diagonal) is not supported");
+	b = io_model(13, "x", F, 3, ed);
+	at_s(b, mb_node(b, "Einsum", "rank", "x,x", "y"), "equation", "nij,nj->ni");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'rank' (Einsum): equation 'nij,nj->ni': operand 1 "
+	          "[N:1,2,3] has rank 3, its term 2 labels");
 	b = io_model(13, "x", F, 3, ed);
 	mb_init(b, "s", F, 1, (int64_t[1]){ 3 }, (float[3]){ 1, 1, 1 });
 	mb_node(b, "InstanceNormalization", "in", "x,s,s", "y");
@@ -3886,8 +3890,8 @@ END_TEST
  * 'd' is a constant: want the data, the indices and the updates
  * computed"): the data [1, 2, 3] is expanded to the batch (d:expand0) and
  * every batch item scatters into its own copy; the reference and the
- * engine agree. Constant data of dim 0 = 2 beside the batch, and constant
- * everything, are refused naming the input. */
+ * engine agree. Constant data of dim 0 = 2 beside the batch is refused
+ * naming the input; constant everything folds (it was refused). */
 START_TEST(scatter_const_data)
 {
 	int64_t xd[3] = { BATCH, 2, 2 }, dd[3] = { 1, 2, 3 }, bd[3] = { 2, 2, 3 };
@@ -3930,8 +3934,9 @@ START_TEST(scatter_const_data)
 	mb_init(b, "i", S64, 3, (int64_t[3]){ 2, 2, 1 }, ic);
 	mb_init(b, "v", F, 3, (int64_t[3]){ 2, 2, 1 }, data2);
 	at_i(b, mb_node(b, "ScatterElements", "se", "d,i,v", "y"), "axis", 2);
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'se' (ScatterElements): data, indices and updates "
-	          "all constant: want one computed");
+	imp_ok(b, &ir);         /* all constant: folded (fold_mod_pow_scatternd) */
+	ck_assert_uint_eq(ir.nnodes, 0);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -4538,12 +4543,29 @@ START_TEST(fold_values)
 }
 END_TEST
 
-/* Mod (both signs, fmod 0 and 1), Pow and ScatterND on constants: their values. */
+/* Mod (both signs, fmod 0 and 1), Pow, ScatterND and ScatterElements on
+ * constants: their values. */
 static const int64_t *fold_one(struct mb *b, struct dnnq_ir *ir, size_t n)
 {
 	imp_ok(b, ir);
 	ck_assert_uint_eq(ir->nnodes, 0);
 	return folded_i64(ir, n);
+}
+
+/* op (ScatterND; ScatterElements along axis 1) of updates up (rank nu,
+ * dims ud) into [2, 3] zeros at indices ix [ixd]. */
+static struct mb *scatter_zeros(const char *op, const int64_t *ixd, const int64_t *ix,
+                                int nu, const int64_t *ud, const int64_t *up)
+{
+	static const int64_t z[6] = { 0 };
+	struct mb *b = io_model(13, "x", F, 2, (int64_t[2]){ 2, 3 });
+	mb_init(b, "data", S64, 2, (int64_t[2]){ 2, 3 }, z);
+	mb_init(b, "ix", S64, 2, ixd, ix);
+	mb_init(b, "up", S64, nu, ud, up);
+	Onnx__NodeProto *n = mb_node(b, op, "sc", "data,ix,up", "y");
+	if (!strcmp(op, "ScatterElements"))
+		at_i(b, n, "axis", 1);
+	return b;
 }
 
 START_TEST(fold_mod_pow_scatternd)
@@ -4591,32 +4613,34 @@ START_TEST(fold_mod_pow_scatternd)
 	mb_node(b, "Pow", "pow", "b,e", "y");
 	imp_fails(b, DNNQ_E_RANGE, "node 'pow' (Pow): 2 and 4611686018427387905: integer overflow");
 
-	/* data [2,3] zeros; indices [[1,2],[0,0]] take 7 and 9 */
-	int64_t z[6] = { 0 }, ix[4] = { 1, 2, 0, 0 }, ixd[2] = { 2, 2 }, up[2] = { 7, 9 };
-	int64_t bad_ix[4] = { 1, 3, 0, 0 };
+	/* [2,3] zeros: ScatterND's indices [[1,2],[0,0]] take 7 and 9;
+	 * ScatterElements' along axis 1, [[2],[-3]], put 7 at (0,2) and 9 at
+	 * (1,0); each with an index of 3 is out of range */
+	static const struct {
+		const char *op;
+		int64_t ixd[2], ix[4], bad[4], ud[2];
+		int nu;
+		int64_t want[6];
+	} sc[2] = {
+		{ "ScatterND", { 2, 2 }, { 1, 2, 0, 0 }, { 1, 3, 0, 0 }, { 2 }, 1, { 9, 0, 0, 0, 0, 7 } },
+		{ "ScatterElements", { 2, 1 }, { 2, -3 }, { 2, 3 }, { 2, 1 }, 2, { 0, 0, 7, 9, 0, 0 } },
+	};
+	static const int64_t up[3] = { 7, 9, 11 };
 	for (int k = 0; k < 2; k++) {
-		b = io_model(13, "x", F, 2, d);
-		mb_init(b, "data", S64, 2, d, z);
-		mb_init(b, "ix", S64, 2, ixd, k ? bad_ix : ix);
-		mb_i64(b, "up", 2, up);
-		mb_node(b, "ScatterND", "sc", "data,ix,up", "y");
-		if (k) {
-			imp_fails(b, DNNQ_E_RANGE, "node 'sc' (ScatterND): index 3 is out of range for "
-			          "axis 1 of [2,3]");
-			continue;
-		}
-		y = fold_one(b, &ir, 6);
-		ck_assert(y[0] == 9 && y[1] == 0 && y[2] == 0 && y[3] == 0 && y[4] == 0 && y[5] == 7);
+		char want[128];
+		snprintf(want, sizeof want, "node 'sc' (%s): index 3 is out of range for axis 1 of "
+		         "[2,3]", sc[k].op);
+		imp_fails(scatter_zeros(sc[k].op, sc[k].ixd, sc[k].bad, sc[k].nu, sc[k].ud, up),
+		          DNNQ_E_RANGE, want);
+		y = fold_one(scatter_zeros(sc[k].op, sc[k].ixd, sc[k].ix, sc[k].nu, sc[k].ud, up),
+		             &ir, 6);
+		for (int i = 0; i < 6; i++)
+			ck_assert_int_eq(y[i], sc[k].want[i]);
 		dnnq_ir_free(&ir);
 	}
 	/* three shapes in one message, each its own (imp_dims_str's buffers
 	 * taken in turn; one shared buffer printed the last three times) */
-	int64_t up3[3] = { 7, 9, 11 };
-	b = io_model(13, "x", F, 2, d);
-	mb_init(b, "data", S64, 2, d, z);
-	mb_init(b, "ix", S64, 2, ixd, ix);
-	mb_i64(b, "up", 3, up3);
-	mb_node(b, "ScatterND", "sc", "data,ix,up", "y");
+	b = scatter_zeros("ScatterND", sc[0].ixd, sc[0].ix, 1, (int64_t[1]){ 3 }, up);
 	imp_fails(b, DNNQ_E_SHAPE, "node 'sc' (ScatterND): data [2,3], indices [2,2] and updates "
 	          "[3] do not agree");
 }

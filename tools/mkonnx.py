@@ -3227,7 +3227,7 @@ def make_bad(w):
 
     nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
              node("Relu", ["c"], ["r"]),
-             helper.make_node("Einsum", ["r"], ["e"], name="bad_einsum", equation="nchw->nchw"),
+             helper.make_node("Einsum", ["r"], ["e"], name="bad_einsum", equation="...hw->...wh"),
              helper.make_node("RandomNormalLike", ["e"], ["f"], name="bad_random"),
              node("GlobalAveragePool", ["f"], ["y"])]
     m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", y)], OPSET, name="unsupported")

@@ -86,6 +86,26 @@ one point: ONNX Runtime's is the end, 1, with align_corners; ONNX's
 reference's -1), opset 20: to 1 x 7 and 5 x 1 with align_corners 1, 1 x 1
 without; theta [1, 2, 3] a Linear of x [1, 6].
 
+cumsum_axes: CumSum of [1, 4, 5, 6] (a Conv's) along every axis but the
+batch: 1; -2 (an int32 axis) exclusive; 3 reverse; 2 exclusive and
+reverse; and -2 of its [1, 20, 6] reshape, reverse, opset 14.
+
+matmul_const_left: MatMul of a constant A by a computed B (W @ x), each
+an output: [7, 20] by x [1, 20, 6]; [5, 5] by the 4-D [1, 4, 5, 6]; a
+batch of matrices [4, 3, 5] by it; [1, 4, 5, 5] by it (the constant's
+dim 0 of 1 broadcast against the batch), opset 13; x [1, 3, 5, 6]
+through a Conv and a Relu.
+
+matmul_vector: MatMul of a computed value and a constant vector (NumPy's
+1-D operand), each an output: [1, 20, 6] by v [6]; v [20] by it; the 4-D
+[1, 4, 5, 6] by v [6]; v [5] by it, opset 13; x [1, 3, 5, 6] through a
+Conv and a Relu.
+
+einsum_general: Einsum beyond the matrix products, each an output: a
+transpose "bij->bji", a sum "bij->bi", an outer product "bij,bik->bijk",
+"bij,ij->bi" and "bij,kj->bki" by constants (the latter's moved at
+import), opset 12; x [1, 4, 6] through a Tanh.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -93,7 +113,9 @@ p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
 to 2^32 x 2^32 (a product past int64), Resize's axes [3, 3], Pad's axes
 [3, -1], a pad of 2^40, Col2Im of image_shape [-2^63, 5] and of pads
 2^31 (past int64 in its arithmetic), Tile's repeats of -2^63 (the folds'
-mark of the batch)), for opgaps_refused.
+mark of the batch), MatMul of a constant A [5, 7] by [1, 8, 16] and of
+[1, 8, 16] by a constant vector [5]: K that do not chain), for
+opgaps_refused.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -206,7 +228,9 @@ def bad_opgaps():
              nh.from_array(np.array([0, 1 << 40], np.int64), "far"),
              nh.from_array(np.array([3], np.int64), "axis3"),
              nh.from_array(np.array([np.iinfo(np.int64).min, 5], np.int64), "img_min"),
-             nh.from_array(np.array([1, 1, np.iinfo(np.int64).min, 1], np.int64), "reps_min")]
+             nh.from_array(np.array([1, 1, np.iinfo(np.int64).min, 1], np.int64), "reps_min"),
+             nh.from_array(np.ones((5, 7), np.float32), "w57"),
+             nh.from_array(np.ones(5, np.float32), "v5")]
     nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
              h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
              h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
@@ -226,7 +250,9 @@ def bad_opgaps():
              h.make_node("Col2Im", ["l", "img_min", "blk22"], ["cmin"], name="col2im_img_min"),
              h.make_node("Col2Im", ["l", "img45", "blk22"], ["cpad"], name="col2im_pads_2p31",
                          pads=[1 << 31] * 4),
-             h.make_node("Tile", ["x", "reps_min"], ["tmin"], name="tile_reps_min")]
+             h.make_node("Tile", ["x", "reps_min"], ["tmin"], name="tile_reps_min"),
+             h.make_node("MatMul", ["w57", "l"], ["mk"], name="matmul_left_k"),
+             h.make_node("MatMul", ["l", "v5"], ["mv"], name="matmul_vector_k")]
     outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
     m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
                      opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")
@@ -323,10 +349,56 @@ def affine_grid_line(manifest):
     save(g, "fp32", 20, [("x", [1, 6])], outs, [randn(g.r, 6)], manifest)
 
 
+def cumsum_axes(manifest):
+    g = Graph("cumsum_axes", 16)
+    t = g.conv("x", 4, 3, 1)
+    i32 = g.c(np.array(-2, np.int32))
+    outs = [g.op("CumSum", [t, g.i64(1)]),
+            g.op("CumSum", [t, i32], exclusive=1),
+            g.op("CumSum", [t, g.i64(3)], reverse=1),
+            g.op("CumSum", [t, g.i64(2)], exclusive=1, reverse=1),
+            g.op("CumSum", [g.op("Reshape", [t, g.i64(1, 20, 6)]), g.i64(-2)], reverse=1)]
+    save(g, "fp32", 14, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
+
+
+def matmul_const_left(manifest):
+    g = Graph("matmul_const_left", 17)
+    t = g.op("Relu", [g.conv("x", 4, 3, 1)])
+    r = g.op("Reshape", [t, g.i64(1, 20, 6)])
+    outs = [g.op("MatMul", [g.w(7, 20, scale=0.3), r]),
+            g.op("MatMul", [g.w(5, 5, scale=0.4), t]),
+            g.op("MatMul", [g.w(4, 3, 5, scale=0.4), t]),
+            g.op("MatMul", [g.w(1, 4, 5, 5, scale=0.4), t])]
+    save(g, "fp32", 13, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
+
+
+def matmul_vector(manifest):
+    g = Graph("matmul_vector", 18)
+    t = g.op("Relu", [g.conv("x", 4, 3, 1)])
+    r = g.op("Reshape", [t, g.i64(1, 20, 6)])
+    outs = [g.op("MatMul", [r, g.w(6, scale=0.4)]),
+            g.op("MatMul", [g.w(20, scale=0.3), r]),
+            g.op("MatMul", [t, g.w(6, scale=0.4)]),
+            g.op("MatMul", [g.w(5, scale=0.4), t])]
+    save(g, "fp32", 13, [("x", [1, 3, 5, 6])], outs, [randn(g.r, 3, 5, 6)], manifest)
+
+
+def einsum_general(manifest):
+    g = Graph("einsum_general", 19)
+    t = g.op("Tanh", ["x"])
+    outs = [g.op("Einsum", [t], equation="bij->bji"),
+            g.op("Einsum", [t], equation="bij->bi"),
+            g.op("Einsum", [t, t], equation="bij,bik->bijk"),
+            g.op("Einsum", [t, g.w(4, 6, scale=0.5)], equation="bij,ij->bi"),
+            g.op("Einsum", [t, g.w(5, 6, scale=0.5)], equation="bij,kj->bki")]
+    save(g, "fp32", 12, [("x", [1, 4, 6])], outs, [randn(g.r, 4, 6)], manifest)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
-                        groupnorm_2d, pool_same_dilated, affine_grid_line), (bad_opgaps,))
+                        groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
+                        matmul_const_left, matmul_vector, einsum_general), (bad_opgaps,))
 
 
 if __name__ == "__main__":

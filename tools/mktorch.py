@@ -14,8 +14,8 @@ with --calib, the int8 output held to MIN_DB against ONNX Runtime's, the
 .onnx through dnnq-run's reference executor to 100 dB) or `qdq` (a torch
 FX quantized model, converted without samples: dnnq's output equals ONNX
 Runtime's), `torchref` (as `calib`, for a model ONNX Runtime refuses: the
-expected output is torch's) or `refused` (dnnq-convert and dnnq-run refuse it naming the
-node and how to write the model so that it runs). A case with symbolic H and W (unet_gn) also has NAME.big.npy
+expected output is torch's) or `refused` (dnnq-convert and dnnq-run refuse
+it naming the node and what it does not compute). A case with symbolic H and W (unet_gn) also has NAME.big.npy
 and NAME.big.out.npy, another image size, for the .onnx (its .dnnq takes
 the calibration size only).
 
@@ -209,21 +209,76 @@ class PlainNorm(nn.Module):
 
 
 class ConstLeft(nn.Module):
-    """A constant times an activation, W @ x (a fixed mixing matrix, a
-    graph's adjacency): refused, the message says how to write it."""
+    """MLP-Mixer's token mixing written W @ x: a learned [T, T] matrix
+    times the activation [N, T, C] (left of the MatMul), its bias, a GELU,
+    the second matrix, the residual."""
     def __init__(s):
         super().__init__()
-        s.w = nn.Parameter(torch.randn(6, 6))
+        s.w1 = nn.Parameter(torch.randn(6, 6) * 0.4)
+        s.b1 = nn.Parameter(torch.randn(6, 1) * 0.1)
+        s.w2 = nn.Parameter(torch.randn(6, 6) * 0.4)
 
     def forward(s, x):
-        return s.w @ x
+        return x + s.w2 @ F.gelu(s.w1 @ x + s.b1)
 
 
 class CumSumMid(nn.Module):
-    """A cumulative sum along the middle axis of [N, T, D]: refused, the
-    message says how to write it."""
+    """A cumulative sum along the middle axis of [N, T, D] (a running sum
+    over time), then a Linear."""
+    def __init__(s):
+        super().__init__()
+        s.fc = nn.Linear(8, 8)
+
     def forward(s, x):
-        return torch.cumsum(x, 1)
+        return s.fc(torch.cumsum(x, 1))
+
+
+class ConstLeft4d(nn.Module):
+    """A constant [H, H] times [N, C, H, W] (a fixed mixing along H, as a
+    graph's adjacency over nodes), and a batch of matrices [C, H, H] times
+    the same value: the product's batch dims broadcast."""
+    def __init__(s):
+        super().__init__()
+        s.conv = nn.Conv2d(3, 4, 1)
+        s.a = nn.Parameter(torch.randn(5, 5) * 0.4)
+        s.b = nn.Parameter(torch.randn(4, 5, 5) * 0.4)
+
+    def forward(s, x):
+        y = torch.relu(s.conv(x))
+        return s.a @ y + s.b @ y
+
+
+class CumSum4d(nn.Module):
+    """Cumulative sums of [N, C, H, W] along C, along H (axis -2, negative)
+    and along W, added: an integral image's two passes and one more."""
+    def __init__(s):
+        super().__init__()
+        s.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(s, x):
+        y = s.conv(x)
+        return torch.cumsum(y, 1) + torch.cumsum(torch.cumsum(y, -2), 3) * 0.1
+
+
+class PoolIndices(nn.Module):
+    """MaxPool2d(return_indices=True), values and indices summed (SegNet
+    keeps them for its MaxUnpool): dnnq does not compute the indices, so
+    the node reading them is refused naming the MaxPool."""
+    def forward(s, x):
+        y, i = F.max_pool2d(x, 2, return_indices=True)
+        return y + i.float()
+
+
+class IndexFill(nn.Module):
+    """x.index_fill(1, idx, 0) of [N, T, D] (dropping some tokens' rows),
+    then a Linear: torch exports index arithmetic on x's shape (a
+    ScatterElements of Shape(x)) before the ScatterElements into x."""
+    def __init__(s):
+        super().__init__()
+        s.fc = nn.Linear(8, 8)
+
+    def forward(s, x):
+        return s.fc(x.index_fill(1, torch.tensor([1, 3]), 0.0))
 
 
 def ort(model, prefix, x):
@@ -260,8 +315,12 @@ CASES = [
     ("pad_transposed", PadTransposed, (3, 16, 16), {0: "n"}, 11, "calib", 40),
     ("fx_qdq", Small, (3, 16, 16), {0: "n"}, 13, "qdq", 0),
     ("plain_layernorm", PlainNorm, (6, 8), {0: "n"}, 17, "torchref", 35),
-    ("const_left_matmul", ConstLeft, (6, 8), {0: "n"}, 17, "refused", 0),
-    ("cumsum_mid", CumSumMid, (6, 8), {0: "n"}, 17, "refused", 0),
+    ("const_left_matmul", ConstLeft, (6, 8), {0: "n"}, 17, "calib", 35),
+    ("cumsum_mid", CumSumMid, (6, 8), {0: "n"}, 17, "calib", 35),
+    ("const_left_4d", ConstLeft4d, (3, 5, 6), {0: "n"}, 11, "calib", 35),
+    ("cumsum_4d", CumSum4d, (3, 5, 6), {0: "n"}, 11, "calib", 35),
+    ("maxpool_indices", PoolIndices, (3, 8, 8), {0: "n"}, 17, "refused", 0),
+    ("index_fill", IndexFill, (6, 8), {0: "n"}, 17, "calib", 35),
 ]
 
 
