@@ -2470,6 +2470,9 @@ static int op_einsum(struct nctx *c)
 	if (rc)
 		return rc;
 	size_t nops = c->nin <= 2 ? einsum_terms(eq, t) : 0;
+	if (nops && nops != c->nin)     /* V(c, 1) below is NULL for one input */
+		return bad(c, DNNQ_E_FORMAT, "equation '%.80s' has %zu operands, the node %zu "
+		           "inputs", eq, nops, c->nin);
 	size_t r = nops == 2 ? strlen(t[2]) : 0, rb = r ? strlen(t[1]) : 0;
 	bool ok = r >= 2 && strlen(t[0]) == r && (rb == r || rb == 2) && V(c, 0)->ndim == r &&
 	          V(c, 1)->ndim == rb && !strncmp(t[0], t[2], r - 2) &&
@@ -2481,7 +2484,7 @@ static int op_einsum(struct nctx *c)
 	ok = ok && i != j && k != i && k != j && t[0][r - 2 + trans[0]] == i &&
 	     b2[1 - trans[1]] == j && b2[trans[1]] == k &&
 	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
-	if (!ok && nops == c->nin)
+	if (!ok && nops)
 		return einsum_general(c, eq, t, nops);
 	if (!ok)
 		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator (of Einsum's equations only "

@@ -1854,6 +1854,16 @@ START_TEST(more_unsupported)
 	at_s(b, mb_node(b, "Einsum", "rank", "x,x", "y"), "equation", "nij,nj->ni");
 	imp_fails(b, DNNQ_E_SHAPE, "node 'rank' (Einsum): equation 'nij,nj->ni': operand 1 "
 	          "[N:1,2,3] has rank 3, its term 2 labels");
+	/* an equation of two operands on one input (SIGSEGV in dnnq-convert:
+	 * the matrix product's check read input 1) and of one on two */
+	b = io_model(13, "x", F, 3, ed);
+	at_s(b, mb_node(b, "Einsum", "one_in", "x", "y"), "equation", "nij,njk->nik");
+	imp_fails(b, DNNQ_E_FORMAT, "node 'one_in' (Einsum): equation 'nij,njk->nik' has 2 "
+	          "operands, the node 1 inputs");
+	b = io_model(13, "x", F, 3, ed);
+	at_s(b, mb_node(b, "Einsum", "two_in", "x,x", "y"), "equation", "nij->nji");
+	imp_fails(b, DNNQ_E_FORMAT, "node 'two_in' (Einsum): equation 'nij->nji' has 1 "
+	          "operands, the node 2 inputs");
 	b = io_model(13, "x", F, 3, ed);
 	mb_init(b, "s", F, 1, (int64_t[1]){ 3 }, (float[3]){ 1, 1, 1 });
 	mb_node(b, "InstanceNormalization", "in", "x,s,s", "y");
