@@ -291,7 +291,12 @@ int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t c
 	snprintf(buf, cap, "%s", def);
 	if (!a)
 		return rc;
-	size_t n = a->s.len < cap - 1 ? a->s.len : cap - 1;
+	/* not cut short: a prefix may be another valid value (an Einsum's
+	 * "nij->nj" of "nij->nj <spaces> i") */
+	if (a->s.len >= cap)
+		return bad(c, DNNQ_E_FORMAT, "attribute '%s': %zu bytes, longer than any value taken "
+		           "(at most %zu)", name, a->s.len, cap - 1);
+	size_t n = a->s.len;
 	if (n)
 		memcpy(buf, a->s.data, n);
 	buf[n] = '\0';

@@ -1860,6 +1860,14 @@ START_TEST(more_unsupported)
 	at_s(b, mb_node(b, "Einsum", "one_in", "x", "y"), "equation", "nij,njk->nik");
 	imp_fails(b, DNNQ_E_FORMAT, "node 'one_in' (Einsum): equation 'nij,njk->nik' has 2 "
 	          "operands, the node 1 inputs");
+	/* a string attribute past its buffer was cut short: this one imported
+	 * as "nij->nj", a sum where the equation transposes */
+	char eq[200];
+	snprintf(eq, sizeof eq, "nij->nj%*si", 170, "");
+	b = io_model(13, "x", F, 3, ed);
+	at_s(b, mb_node(b, "Einsum", "long", "x", "y"), "equation", eq);
+	imp_fails(b, DNNQ_E_FORMAT, "node 'long' (Einsum): attribute 'equation': 178 bytes, "
+	          "longer than any value taken (at most 159)");
 	b = io_model(13, "x", F, 3, ed);
 	at_s(b, mb_node(b, "Einsum", "two_in", "x,x", "y"), "equation", "nij->nji");
 	imp_fails(b, DNNQ_E_FORMAT, "node 'two_in' (Einsum): equation 'nij->nji' has 1 "
