@@ -2423,8 +2423,8 @@ static int einsum_general(struct nctx *c, const char *eq, char t[3][DNNQ_IR_MAX_
 		if ((rc = op_binary(c)) || (nl > nout && (rc = link_as(c, ":mul", 2))))
 			return rc;
 	}
-	if (nl == nout)
-		return 0;
+	if (nl == nout)     /* one constant: the moved copy is the output */
+		return nops == 1 ? pass_through(c) : 0;
 	fresh(c, DNNQ_IR_ENGINE);
 	if ((rc = engine_kind(c, "reduce_sum")))
 		return rc;

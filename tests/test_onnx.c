@@ -1780,6 +1780,28 @@ START_TEST(graph_errors)
 }
 END_TEST
 
+/* Einsum of one constant ("ji->ij"): its moved copy is the output (the
+ * import returned without one: "reads 's', an output of node 'e' that
+ * dnnq does not compute") */
+START_TEST(einsum_one_constant)
+{
+	int64_t xd[2] = { BATCH, 3 }, cd[2] = { 3, 1 };
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	mb_init(b, "c", F, 2, cd, (float[3]){ 1, 2, 3 });
+	at_s(b, mb_node(b, "Einsum", "e", "c", "s"), "equation", "ji->ij");
+	mb_node(b, "Add", "add", "x,s", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 1);
+	ck_assert_int_eq(ir.nodes[0].op, DNNQ_IR_ADD);
+	const struct dnnq_ir_value *c = &ir.values[ir.nodes[0].inputs[1]];
+	dims_are(c, 2, (int64_t[2]){ 1, 3 });
+	ck_assert_ptr_nonnull(c->data);
+	ck_assert_mem_eq(c->data, ((float[3]){ 1, 2, 3 }), sizeof(float[3]));
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 START_TEST(more_unsupported)
 {
 	struct mb *b = nchw(13, 2, 1, 1);
@@ -5442,6 +5464,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, graph_errors);
 	tcase_add_test(tc, vision_errors);
 	tcase_add_test(tc, more_unsupported);
+	tcase_add_test(tc, einsum_one_constant);
 	tcase_add_test(tc, convt_rows_h_grows);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);
