@@ -1861,39 +1861,35 @@ START_TEST(more_unsupported)
 	          "1-D convolution is 3-D");
 
 	/* Einsum: one or two operands, explicit "->", no diagonal, the batch
-	 * label first; InstanceNormalization: a scale of the channels */
+	 * label first, as many operands as inputs (one_in: SIGSEGV in
+	 * dnnq-convert, the matrix product's check read input 1), an equation
+	 * not cut short (a string attribute past its buffer was: "long"
+	 * imported as "nij->nj", a sum where it transposes); InstanceNormalization:
+	 * a scale of the channels */
 	int64_t ed[3] = { BATCH, 2, 3 };
-	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "implicit", "x,x", "y"), "equation", "nij,nkj");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'implicit' (Einsum): unsupported operator (of "
-	          "Einsum's equations only one or two operands, explicit \"->\", letters, are "
-	          "supported): equation 'nij,nkj' on 2 operands");
-	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "diag", "x", "y"), "equation", "nii->ni");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'diag' (Einsum): equation 'nii->ni': label 'i' "
-	          "twice in a term (a diagonal) is not supported");
-	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "rank", "x,x", "y"), "equation", "nij,nj->ni");
-	imp_fails(b, DNNQ_E_SHAPE, "node 'rank' (Einsum): equation 'nij,nj->ni': operand 1 "
-	          "[N:1,2,3] has rank 3, its term 2 labels");
-	/* an equation of two operands on one input (SIGSEGV in dnnq-convert:
-	 * the matrix product's check read input 1) and of one on two */
-	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "one_in", "x", "y"), "equation", "nij,njk->nik");
-	imp_fails(b, DNNQ_E_FORMAT, "node 'one_in' (Einsum): equation 'nij,njk->nik' has 2 "
-	          "operands, the node 1 inputs");
-	/* a string attribute past its buffer was cut short: this one imported
-	 * as "nij->nj", a sum where the equation transposes */
-	char eq[200];
-	snprintf(eq, sizeof eq, "nij->nj%*si", 170, "");
-	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "long", "x", "y"), "equation", eq);
-	imp_fails(b, DNNQ_E_FORMAT, "node 'long' (Einsum): attribute 'equation': 178 bytes, "
-	          "longer than any value taken (at most 159)");
-	b = io_model(13, "x", F, 3, ed);
-	at_s(b, mb_node(b, "Einsum", "two_in", "x,x", "y"), "equation", "nij->nji");
-	imp_fails(b, DNNQ_E_FORMAT, "node 'two_in' (Einsum): equation 'nij->nji' has 1 "
-	          "operands, the node 2 inputs");
+	char eq_long[200];
+	snprintf(eq_long, sizeof eq_long, "nij->nj%*si", 170, "");
+	const struct { const char *name, *ins, *eq; int rc; const char *want; } einsums[] = {
+		{ "implicit", "x,x", "nij,nkj", DNNQ_E_UNSUPPORTED, "node 'implicit' (Einsum): "
+		  "unsupported operator (of Einsum's equations only one or two operands, explicit "
+		  "\"->\", letters, are supported): equation 'nij,nkj' on 2 operands" },
+		{ "diag", "x", "nii->ni", DNNQ_E_UNSUPPORTED, "node 'diag' (Einsum): equation "
+		  "'nii->ni': label 'i' twice in a term (a diagonal) is not supported" },
+		{ "rank", "x,x", "nij,nj->ni", DNNQ_E_SHAPE, "node 'rank' (Einsum): equation "
+		  "'nij,nj->ni': operand 1 [N:1,2,3] has rank 3, its term 2 labels" },
+		{ "one_in", "x", "nij,njk->nik", DNNQ_E_FORMAT, "node 'one_in' (Einsum): equation "
+		  "'nij,njk->nik' has 2 operands, the node 1 inputs" },
+		{ "two_in", "x,x", "nij->nji", DNNQ_E_FORMAT, "node 'two_in' (Einsum): equation "
+		  "'nij->nji' has 1 operands, the node 2 inputs" },
+		{ "long", "x", eq_long, DNNQ_E_FORMAT, "node 'long' (Einsum): attribute 'equation': "
+		  "178 bytes, longer than any value taken (at most 159)" },
+	};
+	for (size_t k = 0; k < sizeof einsums / sizeof einsums[0]; k++) {
+		b = io_model(13, "x", F, 3, ed);
+		at_s(b, mb_node(b, "Einsum", einsums[k].name, einsums[k].ins, "y"), "equation",
+		     einsums[k].eq);
+		imp_fails(b, einsums[k].rc, einsums[k].want);
+	}
 	b = io_model(13, "x", F, 3, ed);
 	mb_init(b, "s", F, 1, (int64_t[1]){ 3 }, (float[3]){ 1, 1, 1 });
 	mb_node(b, "InstanceNormalization", "in", "x,s,s", "y");
