@@ -1840,6 +1840,11 @@ static int op_cumsum(struct nctx *c)
 	int64_t t = x->dims[axis];
 	if (x->batched && axis == 0)
 		return batch_moves(c, "axis 0 of [%s]: a sum across the batch", imp_dims_str(x));
+	/* both were refused in the words of the MatMul below */
+	if (x->data || x->ndim < 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' [%s]: a CumSum of %s is not "
+		           "supported", iname(c, 0), imp_dims_str(x),
+		           x->data ? "a constant (it does not fold)" : "one axis");
 	if (t > CUMSUM_MAX)
 		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: a sum along at most %d",
 		           (long long)axis, imp_dims_str(x), CUMSUM_MAX);

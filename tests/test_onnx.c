@@ -1884,6 +1884,19 @@ START_TEST(more_unsupported)
 		{ "long", "x", eq_long, DNNQ_E_FORMAT, "node 'long' (Einsum): attribute 'equation': "
 		  "178 bytes, longer than any value taken (at most 159)" },
 	};
+	/* CumSum of a constant or of one axis: refused in the words of the
+	 * MatMul it imports as ("input 0 'c' is a constant: only B may be",
+	 * "ranks 1 and 2: 1-D operands") */
+	for (int k = 0; k < 2; k++) {
+		int64_t zero = 0, three[1] = { 3 }, xv[1] = { BATCH };
+		b = k ? io_model(13, "x", F, 1, xv) : io_model(13, "x", F, 3, ed);
+		mb_init(b, "a", S64, 0, NULL, &zero);
+		mb_init(b, "c", F, 1, three, (float[3]){ 1, 2, 3 });
+		mb_node(b, "CumSum", "cs", k ? "x,a" : "c,a", "y");
+		imp_fails(b, DNNQ_E_UNSUPPORTED, k ? "node 'cs' (CumSum): input 0 'x' [1]: a CumSum "
+		          "of one axis is not supported" : "node 'cs' (CumSum): input 0 'c' [3]: a "
+		          "CumSum of a constant (it does not fold) is not supported");
+	}
 	for (size_t k = 0; k < sizeof einsums / sizeof einsums[0]; k++) {
 		b = io_model(13, "x", F, 3, ed);
 		at_s(b, mb_node(b, "Einsum", einsums[k].name, einsums[k].ins, "y"), "equation",
