@@ -75,12 +75,16 @@ def _timeout_ms(timeout):
     not the TypeError / OverflowError int() would raise."""
     if timeout is None:
         return -1
+    # compared, not converted: math.isnan(10**400) and int(1e306 * 1000)
+    # raise OverflowError
     if (not isinstance(timeout, numbers.Real) or isinstance(timeout, bool) or
-            math.isnan(timeout) or timeout < 0):
+            timeout != timeout or timeout < 0):
         raise InvalidArgument(f"timeout {timeout!r}: must be seconds >= 0, or None")
-    if math.isinf(timeout):
+    if timeout == math.inf:
         return -1
-    return min(int(timeout * 1000 + 0.999), 2**31 - 1)
+    if timeout * 1000 >= 2**31 - 1:
+        return 2**31 - 1
+    return int(timeout * 1000 + 0.999)
 
 
 # Python runs signal handlers (Ctrl-C's KeyboardInterrupt) in the main

@@ -447,14 +447,19 @@ def test_closed_client_and_bad_options(daemon):
 
 
 def test_argument_edges(daemon, client):
-    """A timeout of infinity waits; NaN, a string or a negative one is
-    InvalidArgument (not int()'s OverflowError / ValueError / TypeError). A
+    """A timeout of infinity waits, one past 2^31 ms the longest; NaN, a
+    string or a negative one is InvalidArgument (not int()'s OverflowError
+    / ValueError / TypeError). A
     bytes socket path is a path; a NUL byte in it or in a model name is
     refused (C would read up to it: "relu64\\0x" opened relu64), as is a
     name that is not UTF-8."""
     m = client.model("relu64")
     x = relu64_input(2)
     assert np.array_equal(m.run(x, timeout=float("inf")), m.run(x))
+    # past int()'s reach once in ms (OverflowError): the longest wait
+    for long in (1e306, 10**400):
+        assert np.array_equal(m.run(x, timeout=long), m.run(x))
+        assert np.array_equal(asyncio.run(m.run_async(x, timeout=long)), m.run(x))
     assert m.request().run(timeout=np.float32(5))["y"].shape == (1, 64)
     for bad in (float("nan"), "1", -1, True):
         with pytest.raises(dnnq.InvalidArgument, match=r"^timeout .*: must be seconds >= 0"):
