@@ -35,21 +35,22 @@ bool tensor_in_arena(const struct dnnq_client *c, const struct dnnq_tensor *t)
 }
 
 /* dnnq_tensor_alloc's words for what tensor_bytes refused (rc): the
- * argument and its range. */
+ * argument and its range, by rc first (an overflow met before a later
+ * dim under 1 is the overflow, as tensor_bytes found it). */
 static int alloc_refused(int rc, uint32_t dtype, uint32_t rank, const int64_t *dims)
 {
 	if (rc == DNNQ_E_DTYPE)
 		return client_errorf(rc, "dnnq_tensor_alloc: dtype %u: not a DNNQ_TYPE_*", dtype);
+	if (rc == DNNQ_E_RANGE)
+		return client_errorf(rc, "dnnq_tensor_alloc: the tensor's bytes (the dims' product"
+		                     " times %u) are past 2^64", (unsigned)dnnq_shm_dtype_size(dtype));
 	if (rank < 1 || rank > DNNQ_SHM_MAX_RANK)
 		return client_errorf(rc, "dnnq_tensor_alloc: rank %u: 1..%u", rank, DNNQ_SHM_MAX_RANK);
 	uint32_t k = 0;
 	while (k < rank && dims[k] >= 1)
 		k++;
-	if (k < rank)
-		return client_errorf(rc, "dnnq_tensor_alloc: dims[%u] %lld: 1 or more", k,
-		                     (long long)dims[k]);
-	return client_errorf(rc, "dnnq_tensor_alloc: the tensor's bytes (the dims' product times"
-	                     " %u) are past 2^64", (unsigned)dnnq_shm_dtype_size(dtype));
+	return client_errorf(rc, "dnnq_tensor_alloc: dims[%u] %lld: 1 or more", k,
+	                     k < rank ? (long long)dims[k] : 0ll);
 }
 
 static int tensor_alloc_call(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank,

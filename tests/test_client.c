@@ -774,6 +774,11 @@ START_TEST(tensor_alloc_checks)
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, huge, &t), DNNQ_E_RANGE);
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: the tensor's bytes (the dims'"
 	                 " product times 1) are past 2^64");
+	/* an overflow before a later dim under 1: the overflow, as its code */
+	int64_t past[] = { (int64_t)1 << 62, (int64_t)1 << 62, 0 };
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 3, past, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: the tensor's bytes (the dims'"
+	                 " product times 1) are past 2^64");
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, NULL, &t), DNNQ_E_INVAL);
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc: dims is NULL");
 	int64_t big[] = { 2 << 20 };
