@@ -235,14 +235,6 @@ static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v, ui
 	return id;
 }
 
-/* Whether n broadcasts its inputs against each other (NumPy's rules: a
- * lower rank reads as 1s in front). */
-static bool broadcasts(const struct dnnq_ir_node *n)
-{
-	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
-	return n->op == DNNQ_IR_ADD || n->op == DNNQ_IR_MUL || (def && def->f32);
-}
-
 /* Value v (form L, ONNX dim 0 of 1) back to form B; made once. */
 static int32_t dropped(struct fix *f, int32_t v)
 {
@@ -339,15 +331,28 @@ static int untranspose_a(struct fix *f, struct dnnq_ir_node *n)
 	return DNNQ_OK;
 }
 
-/* Whether n runs in form B: every activation with a dim 0 of 1, none moved. */
+/* Whether n broadcasts its inputs against each other (NumPy's rules: a
+ * lower rank reads as 1s in front; a MatMul's batch dims too). */
+static bool broadcasts(const struct fix *f, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	return n->op == DNNQ_IR_ADD || n->op == DNNQ_IR_MUL || (def && def->f32) ||
+	       (n->op == DNNQ_IR_ENGINE && n->kind == f->matmul);
+}
+
+/* Whether n runs in form B: every activation with a dim 0 of 1, none moved,
+ * and none of a lower rank than the output where n broadcasts (its dim 0
+ * then meets another of the output's dims: x [1, 4, 5] + w [1, 3, 4, 5]). */
 static bool form_b(const struct fix *f, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_ir *ir = f->ir;
 	if (touches_dim0(f, n))
 		return false;
+	uint32_t rank = n->noutputs ? ir->values[n->outputs[0]].ndim : 0;
 	for (uint32_t k = 0; k < n->ninputs; k++)
 		if (is_act(f, n->inputs[k]) &&
-		    (onnx_rank(f, n->inputs[k]) < 1 || onnx_dim0(f, n->inputs[k]) != 1))
+		    (onnx_rank(f, n->inputs[k]) < 1 || onnx_dim0(f, n->inputs[k]) != 1 ||
+		     (broadcasts(f, n) && onnx_rank(f, n->inputs[k]) < rank)))
 			return false;
 	for (uint32_t k = 0; k < n->noutputs; k++) {
 		const struct dnnq_ir_value *y = &ir->values[n->outputs[k]];
@@ -451,8 +456,8 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k], id = v;
 		if (is_act(f, v))
-			id = lifted(f, n, v, broadcasts(n) && rank > onnx_rank(f, v) ? rank
-			                                                           : onnx_rank(f, v));
+			id = lifted(f, n, v, broadcasts(f, n) && rank > onnx_rank(f, v) ? rank
+			                                                              : onnx_rank(f, v));
 		else if (v >= 0 && same_rank)
 			id = expanded(f, n, v, true);
 		if (id < 0)

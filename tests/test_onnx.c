@@ -4476,6 +4476,45 @@ START_TEST(batch_fixed_shared_lift)
 }
 END_TEST
 
+/* A batched x [N, 4, 5] against a constant of a higher rank, whose dim 0
+ * then meets one of the constant's other dims (the import fixes the batch
+ * to 1): x + w [1, 3, 4, 5], x @ w [1, 3, 5, 6], x @ w [2, 3, 5, 6] and
+ * w [2, 3, 4, 4] @ x each lowered (int8 and fp32). The lowering kept the
+ * first two in form B (x [N, 4, 5]: the engine met N with the constant's
+ * 3, 'batch dims[1]: 0 ('x') and 3 do not broadcast') and lifted x of the
+ * other two to its own rank only ('batch dims[0]: 0 and 2'). */
+START_TEST(batch_fixed_lower_rank_broadcast)
+{
+	static const struct {
+		const char *op, *ins;
+		int64_t wd[4], yd[5];
+		uint32_t ynd;
+	} cases[] = {
+		{ "Add", "x,w", { 1, 3, 4, 5 }, { 1, 3, 4, 5 }, 4 },
+		{ "MatMul", "x,w", { 1, 3, 5, 6 }, { 1, 3, 4, 6 }, 4 },
+		{ "MatMul", "x,w", { 2, 3, 5, 6 }, { 1, 2, 3, 4, 6 }, 5 },  /* lifted: dim 0 is 2 */
+		{ "MatMul", "w,x", { 2, 3, 4, 4 }, { 1, 2, 3, 4, 5 }, 5 },
+	};
+	int64_t xd[3] = { BATCH, 4, 5 };
+	float x[20], w[2 * 3 * 5 * 6];
+	for (int i = 0; i < 20; i++)
+		x[i] = (float)(i % 7) * 0.25f - 0.5f;
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+		w[i] = (float)(i % 5) * 0.125f - 0.25f;
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct mb *b = io_model(13, "x", F, 3, xd);
+		mb_init(b, "w", F, 4, cases[k].wd, w);
+		mb_node(b, cases[k].op, "n", cases[k].ins, "y");
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		ck_assert_uint_eq(ir.max_batch, 1);
+		dims_are(out_value(&ir, 0), cases[k].ynd, cases[k].yd);
+		lowered_sqnr(&ir, x, 1);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* Expand of a constant tok to [batch, rest...] (the batch from Shape): the
  * registry's expand node, its output batched; what does not broadcast,
  * meets the batch with a dim > 1 or is too large is refused, naming it. */
@@ -5509,6 +5548,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, batch_on_dim1_attention);
 	tcase_add_test(tc, batch_on_dim1_fixed);
 	tcase_add_test(tc, batch_fixed_shared_lift);
+	tcase_add_test(tc, batch_fixed_lower_rank_broadcast);
 	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_mod_pow_scatternd);
