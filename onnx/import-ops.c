@@ -1828,10 +1828,10 @@ static int matmul_swapped(struct nctx *c, uint32_t at, int32_t w);
 
 static int op_cumsum(struct nctx *c)
 {
-	int64_t ex, rev;
+	bool ex, rev;
 	int rc;
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
-	    (rc = a_int(c, "exclusive", 0, &ex)) || (rc = a_int(c, "reverse", 0, &rev)))
+	    (rc = a_bool(c, "exclusive", &ex)) || (rc = a_bool(c, "reverse", &rev)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t axis = int_scalar(c, 1);

@@ -1886,16 +1886,22 @@ START_TEST(more_unsupported)
 	};
 	/* CumSum of a constant or of one axis: refused in the words of the
 	 * MatMul it imports as ("input 0 'c' is a constant: only B may be",
-	 * "ranks 1 and 2: 1-D operands") */
-	for (int k = 0; k < 2; k++) {
+	 * "ranks 1 and 2: 1-D operands"); exclusive or reverse of 2 or -1
+	 * (ONNX Runtime refuses them: they ran as 1) */
+	for (int k = 0; k < 4; k++) {
 		int64_t zero = 0, three[1] = { 3 }, xv[1] = { BATCH };
-		b = k ? io_model(13, "x", F, 1, xv) : io_model(13, "x", F, 3, ed);
+		b = k == 1 ? io_model(13, "x", F, 1, xv) : io_model(13, "x", F, 3, ed);
 		mb_init(b, "a", S64, 0, NULL, &zero);
 		mb_init(b, "c", F, 1, three, (float[3]){ 1, 2, 3 });
-		mb_node(b, "CumSum", "cs", k ? "x,a" : "c,a", "y");
-		imp_fails(b, DNNQ_E_UNSUPPORTED, k ? "node 'cs' (CumSum): input 0 'x' [1]: a CumSum "
-		          "of one axis is not supported" : "node 'cs' (CumSum): input 0 'c' [3]: a "
-		          "CumSum of a constant (it does not fold) is not supported");
+		Onnx__NodeProto *n = mb_node(b, "CumSum", "cs", k ? "x,a" : "c,a", "y");
+		if (k >= 2)
+			at_i(b, n, k == 2 ? "exclusive" : "reverse", k == 2 ? 2 : -1);
+		imp_fails(b, k >= 2 ? DNNQ_E_RANGE : DNNQ_E_UNSUPPORTED,
+		          k == 3 ? "node 'cs' (CumSum): attribute 'reverse' = -1: 0 or 1 expected"
+		          : k == 2 ? "node 'cs' (CumSum): attribute 'exclusive' = 2: 0 or 1 expected"
+		          : k ? "node 'cs' (CumSum): input 0 'x' [1]: a CumSum of one axis is not "
+		          "supported" : "node 'cs' (CumSum): input 0 'c' [3]: a CumSum of a constant "
+		          "(it does not fold) is not supported");
 	}
 	for (size_t k = 0; k < sizeof einsums / sizeof einsums[0]; k++) {
 		b = io_model(13, "x", F, 3, ed);
