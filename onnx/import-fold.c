@@ -594,7 +594,8 @@ static int fold_scatternd(struct nctx *c)
 /* ScatterElements on constants, reduction none (torch's index_fill and
  * index_put on a shape, x[:, idx] = v's export: a shape's element set):
  * a copy of data with element p of updates written where the indices
- * (updates' shape, each dim at most data's) point along the axis. */
+ * (updates' shape, each dim but the axis at most data's, as
+ * op_scatter_elements takes them) point along the axis. */
 static int fold_scatterelements(struct nctx *c)
 {
 	int rc;
@@ -614,7 +615,7 @@ static int fold_scatterelements(struct nctx *c)
 		return batch_refused(c);
 	bool fits = ix->ndim == x->ndim && u->ndim == x->ndim;
 	for (uint32_t d = 0; fits && d < x->ndim; d++)
-		fits = u->dims[d] == ix->dims[d] && ix->dims[d] <= x->dims[d];
+		fits = u->dims[d] == ix->dims[d] && (d == axis || ix->dims[d] <= x->dims[d]);
 	if (!fits)
 		return bad(c, DNNQ_E_SHAPE, "data [%s], indices [%s] and updates [%s] do not agree",
 		           imp_dims_str(x), imp_dims_str(ix), imp_dims_str(u));

@@ -4732,6 +4732,17 @@ START_TEST(fold_mod_pow_scatternd)
 			ck_assert_int_eq(y[i], sc[k].want[i]);
 		dnnq_ir_free(&ir);
 	}
+	/* ScatterElements' indices longer than the data along the axis, as
+	 * ONNX Runtime and the computed node take them (the last write to an
+	 * element stays; the fold refused 'do not agree'): [[0, 2, 0, 1]]
+	 * puts 11, 13 and 9 in row 0 */
+	static const int64_t ix4[4] = { 0, 2, 0, 1 }, up4[4] = { 7, 9, 11, 13 },
+	                     want4[6] = { 11, 13, 9, 0, 0, 0 };
+	y = fold_one(scatter_zeros("ScatterElements", (int64_t[2]){ 1, 4 }, ix4, 2,
+	                           (int64_t[2]){ 1, 4 }, up4), &ir, 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(y[i], want4[i]);
+	dnnq_ir_free(&ir);
 	/* three shapes in one message, each its own (imp_dims_str's buffers
 	 * taken in turn; one shared buffer printed the last three times) */
 	b = scatter_zeros("ScatterND", sc[0].ixd, sc[0].ix, 1, (int64_t[1]){ 3 }, up);
