@@ -60,6 +60,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,10 @@ static void ort_start(struct run *r)
 	posix_spawn_file_actions_destroy(&fa);
 	close(to[0]);
 	close(from[1]);
+	/* a node gone makes a write to its stdin EPIPE (ort_time says so), not
+	 * a SIGPIPE that ended dnnq-bench without a word; after the spawn: an
+	 * ignored signal stays ignored across exec */
+	signal(SIGPIPE, SIG_IGN);
 	r->ort.in = fdopen(to[1], "w");
 	r->ort.out = fdopen(from[0], "r");
 	unsigned k;
@@ -212,17 +217,31 @@ static void ort_pin(const struct run *r, unsigned threads)
 	closedir(d);
 }
 
+/* Dies saying what became of node when session k's exchange failed. */
+static void ort_gone(const struct ort_peer *p, unsigned k, const char *what)
+{
+	int status;
+	pid_t w = waitpid(p->pid, &status, WNOHANG);
+	if (w == p->pid && WIFEXITED(status))
+		bench_die("models: ORT session %u: %s: node (pid %d) exited with status %d", k, what,
+		          (int)p->pid, WEXITSTATUS(status));
+	if (w == p->pid && WIFSIGNALED(status))
+		bench_die("models: ORT session %u: %s: node (pid %d) was killed by signal %d", k, what,
+		          (int)p->pid, WTERMSIG(status));
+	bench_die("models: ORT session %u: %s", k, what);
+}
+
 /* n + 1 runs of session k; the last n times appended to c. */
 static void ort_time(struct ort_peer *p, struct cand *c, unsigned n)
 {
 	double first;
-	fprintf(p->in, "%u %u\n", c->session, n + 1);
-	fflush(p->in);
+	if (fprintf(p->in, "%u %u\n", c->session, n + 1) < 0 || fflush(p->in))
+		ort_gone(p, c->session, "cannot ask it");
 	if (fscanf(p->out, "%lf", &first) != 1)
-		bench_die("models: ORT session %u: no answer", c->session);
+		ort_gone(p, c->session, "no answer");
 	for (unsigned i = 0; i < n; i++)
 		if (fscanf(p->out, "%lf", &c->t[c->n++]) != 1)
-			bench_die("models: ORT session %u: short answer", c->session);
+			ort_gone(p, c->session, "short answer");
 }
 
 static void dnnq_run(const struct run *r, struct dnnq_graph *g, const struct dnnq_executor *ex,

@@ -1208,6 +1208,40 @@ START_TEST(systemd_tools_stdout_full)
 }
 END_TEST
 
+/* dnnq-bench models with ONNX Runtime's node gone once it said ready (a
+ * node first on PATH that exits): dnnq-bench says what became of it and
+ * exits 1 (its write to node's stdin raised SIGPIPE: exit 141, not a
+ * word). Runs where make bench's fixture is ($DNNQ_BENCH_MODELS_DIR, else
+ * BUILD/bench-models) and dnnq-bench was built. */
+START_TEST(systemd_bench_node_gone)
+{
+	char tool[PATH_MAX], fixture[PATH_MAX], dir[PATH_MAX], node[PATH_MAX + 8],
+	     cmd[3 * PATH_MAX + 128], out[4096];
+	tool_path("dnnq-bench", tool, sizeof tool);
+	const char *env = getenv("DNNQ_BENCH_MODELS_DIR");
+	if (env && *env)
+		fmt(fixture, sizeof fixture, "%s/resnet18.dnnq", env);
+	else
+		fmt(fixture, sizeof fixture, "%s/%s/bench-models/resnet18.dnnq", srcdir(),
+		    build_name());
+	if (access(tool, X_OK) || !exists(fixture))
+		return;         /* make bench's */
+	*strrchr(fixture, '/') = '\0';
+	make_tmpdir(dir, sizeof dir);
+	fmt(node, sizeof node, "%s/node", dir);
+	write_text(node, "#!/bin/sh\necho ready 2\n", 0755);
+	fmt(cmd, sizeof cmd, "PATH='%s':\"$PATH\" DNNQ_BENCH_MODELS_DIR='%s' '%s' models --quick "
+	    "--threads 1 >/dev/null", dir, fixture, tool);
+	int st = run((const char *[]){ "sh", "-c", cmd, NULL }, 120000, out, sizeof out);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
+	              strstr(out, "models: ORT session 0: cannot ask it: node (pid ") &&
+	              strstr(out, ") exited with status 0"), "wait status %#x: '%s'", (unsigned)st,
+	              out);
+	unlink(node);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* The SANITIZE= this build tree was made with: build-address-undefined
  * is SANITIZE=address,undefined; build is none (""). Parts of the name
  * that are no sanitizer (a tree of one's own, BUILD=build-h2) are not
@@ -1421,6 +1455,7 @@ Suite *suite_systemd(void)
 	tcase_add_test(tc, systemd_tools_one_version);
 	tcase_add_test(tc, systemd_tools_usage_errors);
 	tcase_add_test(tc, systemd_tools_stdout_full);
+	tcase_add_test(tc, systemd_bench_node_gone);
 	tcase_add_test(tc, systemd_make_install);
 	suite_add_tcase(s, tc);
 	return s;
