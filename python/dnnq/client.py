@@ -76,15 +76,16 @@ def _timeout_ms(timeout):
     if timeout is None:
         return -1
     # compared, not converted: math.isnan(10**400) and int(1e306 * 1000)
-    # raise OverflowError
+    # raise OverflowError, and a numpy integer's product by 1000 wraps
+    # (np.int64(2**62) s read as 0 ms)
     if (not isinstance(timeout, numbers.Real) or isinstance(timeout, bool) or
             timeout != timeout or timeout < 0):
         raise InvalidArgument(f"timeout {timeout!r}: must be seconds >= 0, or None")
     if timeout == math.inf:
         return -1
-    if timeout * 1000 >= 2**31 - 1:
+    if timeout >= (2**31 - 1) / 1000:
         return 2**31 - 1
-    return int(timeout * 1000 + 0.999)
+    return int(float(timeout) * 1000 + 0.999)
 
 
 # Python runs signal handlers (Ctrl-C's KeyboardInterrupt) in the main

@@ -456,8 +456,10 @@ def test_argument_edges(daemon, client):
     m = client.model("relu64")
     x = relu64_input(2)
     assert np.array_equal(m.run(x, timeout=float("inf")), m.run(x))
-    # past int()'s reach once in ms (OverflowError): the longest wait
-    for long in (1e306, 10**400):
+    # past int()'s reach once in ms (OverflowError), or past a numpy
+    # integer's (its product by 1000 wrapped: 2^62 s read as 0 ms, a
+    # timeout at once): the longest wait; 30000 s of an int16, 30000000 ms
+    for long in (1e306, 10**400, np.int64(2**62), np.uint64(2**63), np.int16(30000)):
         assert np.array_equal(m.run(x, timeout=long), m.run(x))
         assert np.array_equal(asyncio.run(m.run_async(x, timeout=long)), m.run(x))
     assert m.request().run(timeout=np.float32(5))["y"].shape == (1, 64)
