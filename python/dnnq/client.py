@@ -118,6 +118,17 @@ def _tagged(e, tag):
     return e
 
 
+def _as_array(v, name):
+    """np.asarray(v) for input `name`; lists of unequal lengths, which
+    numpy >= 1.24 refuses with ValueError (older ones made an object array
+    of them, which Model._check refuses), DtypeError as that."""
+    try:
+        return np.asarray(v)
+    except ValueError as e:
+        raise DtypeError(f"input '{name}': lists of unequal lengths (numpy: {e}): not an "
+                         "array of numbers") from None
+
+
 def _closed_error(what, client=None):
     why = client._closed_why if client is not None else "the client is closed"
     return Disconnected(f"{what}: {why}")
@@ -735,19 +746,19 @@ class Model:
             missing = [n for n in self._in_names if n not in x]
             if missing:
                 raise InvalidArgument(f"model '{self.name}': no value for input '{missing[0]}'")
-            return tuple(np.asarray(x[n]) for n in self._in_names), "dict"
+            return tuple(_as_array(x[n], n) for n in self._in_names), "dict"
         if isinstance(x, (list, tuple)) and not (len(self.inputs) == 1 and len(x) and
                                                   not isinstance(x[0], np.ndarray)):
             if len(x) != len(self.inputs):
                 n = len(self.inputs)
                 raise InvalidArgument(f"model '{self.name}' takes {n} input{'s' * (n != 1)}, "
                                       f"given {len(x)}")
-            return tuple(np.asarray(a) for a in x), "list"
+            return tuple(_as_array(a, n) for a, n in zip(x, self._in_names)), "list"
         if len(self.inputs) != 1:
             raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs "
                                   f"{list(self._in_names)}: pass a list in that order or a "
                                   "dict by name")
-        return (x if type(x) is np.ndarray else np.asarray(x),), "array"
+        return (x if type(x) is np.ndarray else _as_array(x, self._in_names[0]),), "array"
 
     def _check(self, arrays):
         """The batch and the input dtype codes; refuses a bad dtype or shape."""
