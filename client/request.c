@@ -301,7 +301,6 @@ static int finish(struct dnnq_client *c, uint32_t idx, uint32_t ticket, uint32_t
 	return result_of(state, status);
 }
 
-/* The client of a request that is still in flight, else NULL. */
 /* DNNQ_E_INVAL for a req that dnnq_poll or dnnq_wait (what) cannot follow
  * (request_client NULL), saying why. */
 static int not_in_flight(const struct dnnq_request *req, const char *what)
@@ -312,6 +311,7 @@ static int not_in_flight(const struct dnnq_request *req, const char *what)
 	                     " end was returned already, by dnnq_wait or dnnq_poll)", what);
 }
 
+/* The client of a request that is still in flight, else NULL. */
 static struct dnnq_client *request_client(const struct dnnq_request *req)
 {
 	if (!req || !req->client || req->ticket == 0)
