@@ -3635,8 +3635,10 @@ START_TEST(llm_merged)
 }
 END_TEST
 
-/* src with its graph renamed to name, as dst. */
-static void rename_graph(const char *src, const char *dst, const char *name)
+/* src with its graph edited as dst: edit(g, arg) changes g, a shallow
+ * copy of the graph (what it points at stays src's, freed as read). */
+static void edit_graph(const char *src, const char *dst,
+                       void (*edit)(Onnx__GraphProto *, const void *), const void *arg)
 {
 	static uint8_t buf[1 << 20];
 	FILE *f = fopen(src, "rb");
@@ -3647,13 +3649,14 @@ static void rename_graph(const char *src, const char *dst, const char *name)
 	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, n, buf);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_ptr_nonnull(m->graph);
-	char *old = m->graph->name;
-	m->graph->name = (char *)name;
+	Onnx__GraphProto g = *m->graph, *read = m->graph;
+	edit(&g, arg);
+	m->graph = &g;
 	size_t len = onnx__model_proto__get_packed_size(m);
 	uint8_t *out = malloc(len);
 	ck_assert_ptr_nonnull(out);
 	onnx__model_proto__pack(m, out);
-	m->graph->name = old;
+	m->graph = read;
 	onnx__model_proto__free_unpacked(m, NULL);
 	f = fopen(dst, "wb");
 	ck_assert_ptr_nonnull(f);
@@ -3661,6 +3664,45 @@ static void rename_graph(const char *src, const char *dst, const char *name)
 	ck_assert_int_eq(fclose(f), 0);
 	free(out);
 }
+
+/* The graph named name. */
+static void renamed(Onnx__GraphProto *g, const void *name)
+{
+	g->name = (char *)name;
+}
+
+/* The graph without inputs or nodes, its output its first initializer. */
+static void constant_only(Onnx__GraphProto *g, const void *arg)
+{
+	static Onnx__ValueInfoProto out;
+	static Onnx__ValueInfoProto *outs[1] = { &out };
+	(void)arg;
+	ck_assert_uint_ge(g->n_initializer, 1);
+	out = *g->output[0];
+	out.name = g->initializer[0]->name;
+	g->output = outs;
+	g->n_output = 1;
+	g->n_input = g->n_node = 0;
+}
+
+/* dnnq-run of an .onnx without inputs (its output a constant) says it has
+ * nothing to run and exits 1: its batch was 0 and it divided by it
+ * (SIGFPE). */
+START_TEST(tools_run_no_inputs)
+{
+	char dir[] = "/tmp/dnnq-noin-XXXXXX", path[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	snprintf(path, sizeof path, "%s/noin.onnx", dir);
+	edit_graph(DIGITS "/cnn.onnx", path, constant_only, NULL);
+	sh_refused(&c, dir, "dnnq-run: " , "dnnq-run %s -o %s", path, dir);
+	char want[600];
+	snprintf(want, sizeof want, "dnnq-run: %s has no inputs: nothing to run (its outputs are "
+	         "constants)\n", path);
+	ck_assert_msg(!strcmp(c.err, want), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
 
 /* dnnq-convert without -o writes MODEL.dnnq next to MODEL.onnx and says
  * so; float64 calibration samples are converted with a note; a graph named
@@ -3688,7 +3730,7 @@ START_TEST(tools_defaults)
 	free(x);
 	free(buf);
 	snprintf(path, sizeof path, "%s/digits-cnn.onnx", dir);
-	rename_graph(DIGITS "/cnn.onnx", path, "torch_jit");
+	edit_graph(DIGITS "/cnn.onnx", path, renamed, "torch_jit");
 
 	time_t t0 = time(NULL);
 	sh(&c, dir, "dnnq-convert %s --calib %s", path, calib);
@@ -3729,7 +3771,7 @@ START_TEST(tools_defaults)
 
 	/* the ONNX graph's own name is kept */
 	snprintf(path, sizeof path, "%s/named.onnx", dir);
-	rename_graph(DIGITS "/cnn.onnx", path, "digits_classifier");
+	edit_graph(DIGITS "/cnn.onnx", path, renamed, "digits_classifier");
 	sh(&c, dir, "dnnq-convert %s --calib " DIGITS "/calib_x.npy -o %s/n.dnnq", path, dir);
 	ck_assert_msg(c.status == 0 && !strstr(c.err, "float64") && !strstr(c.err, "no -o"), "%s",
 	              c.err);
@@ -4074,6 +4116,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, fc_packed_once);
 	tcase_add_test(tc, tools_end_to_end);
 	tcase_add_test(tc, tools_defaults);
+	tcase_add_test(tc, tools_run_no_inputs);
 	tcase_add_test(tc, tools_infer_split);
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);

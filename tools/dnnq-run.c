@@ -343,6 +343,9 @@ static const char *input_names(const struct run *r, char *buf, size_t len)
 static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
 	char names[160];
+	if (!r->nin)    /* no batch to take: it would be 0 */
+		return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "%s has no inputs: nothing to run (its "
+		                     "outputs are constants)", o->model);
 	if (o->nin != r->nin)
 		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s has %zu input%s (%s), %zu --input given",
 		                     o->model, r->nin, r->nin == 1 ? "" : "s",
