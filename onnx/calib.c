@@ -22,6 +22,11 @@ int dnnq_onnx_calib_init(struct dnnq_onnx_calib *c, const struct dnnq_ir *ir, ui
 		bool in = i < ir->ninputs;
 		const struct dnnq_ir_value *v = &ir->values[in ? ir->inputs[i]
 		                                               : ir->outputs[i - ir->ninputs]];
+		/* the lowering's words: an empty one is a folded constant (not
+		 * batched), which the test below would call "without a batch" */
+		if (!in && !dnnq_ir_numel(v, 1))
+			return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "graph output '%s': it has no "
+			                     "elements (a dim of 0)", v->name);
 		if ((v->dtype != DNNQ_IR_F32 && v->dtype != DNNQ_IR_S32) || !v->batched)
 			return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "calibration: %s '%s' is %s%s;"
 			                     " calibration needs batched float32 or int32 inputs and "

@@ -3724,6 +3724,12 @@ START_TEST(empty_values)
 	ck_assert_int_eq(dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d), DNNQ_E_UNSUPPORTED);
 	ck_assert_msg(strstr(d.msg, "graph output 'y': it has no elements (a dim of 0)"), "%s",
 	              d.msg);
+	/* dnnq-convert --calib calibrates first: the same words (it said
+	 * "calibration: output 'y' is float32 without a batch") */
+	struct dnnq_onnx_calib cal;
+	ck_assert_int_eq(dnnq_onnx_calib_init(&cal, &ir, 0, &d), DNNQ_E_UNSUPPORTED);
+	ck_assert_msg(strstr(d.msg, "graph output 'y': it has no elements (a dim of 0)"), "%s",
+	              d.msg);
 	dnnq_ir_free(&ir);
 }
 END_TEST
