@@ -677,6 +677,16 @@ static int op_pool1d(struct nctx *c);
 static int op_pool3d(struct nctx *c);
 static int gpool3d(struct nctx *c);
 
+/* MaxPool's second output, Indices, when the model names it: int32 (ONNX's
+ * int64) of the values' dims, the maximum's place in the input flattened
+ * (batch and channel counted in; storage_order in node.mode). */
+static int pool_indices(struct nctx *c, uint32_t ndim, const int64_t *d)
+{
+	if (c->node.op != DNNQ_IR_MAXPOOL || c->np->n_output < 2 || !*c->np->output[1])
+		return 0;
+	return set_out(c, 1, DNNQ_IR_S32, ndim, d, V(c, 0)->batched);
+}
+
 static int op_pool(struct nctx *c)
 {
 	int rc;
@@ -687,8 +697,10 @@ static int op_pool(struct nctx *c)
 		int64_t so;
 		if ((rc = a_int(c, "storage_order", 0, &so)))
 			return rc;
-		if (so)
-			return bad(c, DNNQ_E_UNSUPPORTED, "storage_order %lld (only 0)", (long long)so);
+		if (so != 0 && so != 1)
+			return bad(c, DNNQ_E_RANGE, "storage_order = %lld: 0 or 1 expected",
+			           (long long)so);
+		c->node.mode = (uint32_t)so;
 	} else if ((rc = a_bool(c, "count_include_pad", &c->node.count_include_pad))) {
 		return rc;
 	}
@@ -708,7 +720,7 @@ static int op_pool(struct nctx *c)
 	if ((rc = spatial(c, x, true, o)))
 		return rc;
 	int64_t d[4] = { x->dims[0], x->dims[1], o[0], o[1] };
-	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+	return (rc = set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched)) ? rc : pool_indices(c, 4, d);
 }
 
 static int op_gavgpool(struct nctx *c)
@@ -4545,7 +4557,7 @@ static int op_pool1d(struct nctx *c)
 	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, &o)))
 		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
-	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
+	return (rc = set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched)) ? rc : pool_indices(c, 3, d);
 }
 
 /* A 1-D node over L of [N, C, L] (a 3-D weight, input 1, [A, B, K]) as

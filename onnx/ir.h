@@ -148,7 +148,7 @@ struct dnnq_ir_node {
 	uint32_t mode;                  /* Resize: engine/resize.h's mode; Pad:
 	                                   engine/remap.h's; ArgMax, ArgMin: 1
 	                                   select_last_index; TopK: engine/topk.h's
-	                                   op */
+	                                   op; MaxPool: storage_order */
 	float scales[2];                /* Resize: H, W (output / input) */
 	/* Slice, Pad: per axis (ONNX's order), output index o reads input index
 	 * starts[i] + steps[i] * o (Pad: steps 1, outside: the mode decides) */

@@ -1215,7 +1215,7 @@ static int32_t fused_next(const struct lower *L, int32_t k)
 /* Whether n's lowering gives its outputs past the first too. */
 static bool all_outputs(const struct dnnq_ir_node *n)
 {
-	return n->op == DNNQ_IR_DYNQUANT || n->split ||
+	return n->op == DNNQ_IR_DYNQUANT || n->split || n->op == DNNQ_IR_MAXPOOL ||
 	       (n->op == DNNQ_IR_ENGINE && n->kind == dnnq_op_find("topk")->kind);
 }
 

@@ -38,6 +38,7 @@
  * ResNet-18 observer pass at batch 32), with them only for its largest
  * live set. An activation whose input dies at it writes over the input.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,6 +496,7 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 	}
 	const float *X = IN(0);
 	float *Y = OUT(0);
+	int32_t *I = n->noutputs > 1 ? (int32_t *)OUT(1) : NULL;   /* MaxPool's Indices */
 	int64_t H = x[2], W = x[3];
 	bool gavg = n->op == DNNQ_IR_GAVGPOOL, max = n->op == DNNQ_IR_MAXPOOL;
 	int64_t kh = gavg ? H : n->kernel[0], kw = gavg ? W : n->kernel[1];
@@ -508,7 +510,8 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 		const float *xp = X + p * H * W;
 		int64_t hs = oh * sh - pt, ws = ow * sw - pl;
 		double acc = max ? -INFINITY : 0;
-		int64_t cnt = 0, padded = 0;
+		int64_t cnt = 0, padded = 0, bh = -1, bw = -1;
+		float best = -FLT_MAX;     /* the index: ONNX Runtime's first above it */
 		for (int64_t i = 0; i < kh; i++)
 			for (int64_t j = 0; j < kw; j++) {
 				int64_t ih = hs + i * dh, iw = ws + j * dw;
@@ -519,12 +522,20 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 				double v = xp[ih * W + iw];
 				acc = max ? (v > acc ? v : acc) : acc + v;
 				cnt++;
+				if (xp[ih * W + iw] > best) {
+					best = xp[ih * W + iw];
+					bh = ih;
+					bw = iw;
+				}
 			}
 		if (!max && n->count_include_pad && !gavg)
 			cnt = padded;
 		if (!max)
 			acc = cnt ? acc / (double)cnt : 0;
 		Y[(p * y[2] + oh) * y[3] + ow] = (float)acc;
+		if (I)
+			I[(p * y[2] + oh) * y[3] + ow] =
+				(int32_t)(p * H * W + (n->mode ? bw * H + bh : bh * W + bw));
 	}
 }
 
