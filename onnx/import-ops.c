@@ -4388,6 +4388,61 @@ static int op_gather_elements(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
 }
 
+/* MaxUnpool (opsets 9, 11; SegNet's decoder) of a 4-D image: the
+ * registry's maxunpool (engine/ops/maxunpool.c, fp32), the values and
+ * their indices (MaxPool's Indices, int32 here; or floats holding
+ * integers) of one shape, positions in the output [N, C, Ho, Wo]
+ * flattened; Ho and Wo from kernel_shape, strides and pads, or a constant
+ * output_shape (input 2) of that rank and channels, at least as large. */
+static int op_maxunpool(struct nctx *c)
+{
+	int64_t k[2], s[2], p[4], os[4];
+	ptrdiff_t nos = -1;
+	int rc;
+	if ((rc = engine_kind(c, "maxunpool")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 2-D MaxUnpool (a 4-D NCHW input) is supported")) ||
+	    (rc = const_ints(c, 2, os, 4, &nos)))
+		return rc;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_pair(c, "kernel_shape", 1, 1, k, 2)) || (rc = a_pair(c, "strides", 1, 1, s, 2)) ||
+	    (rc = a_pair(c, "pads", 0, 0, p, 4)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (MaxPool's "
+		           "Indices, or integer arithmetic on them)", iname(c, 1));
+	bool same = iv->ndim == 4 && iv->batched == x->batched;
+	for (uint32_t i = 0; same && i < 4; i++)
+		same = iv->dims[i] == x->dims[i];
+	if (!same) {
+		char xs[128];
+		snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
+		return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s], values [%s]: want the same shape",
+		           iname(c, 1), imp_dims_str(iv), xs);
+	}
+	if (in_moved(c, 0) || in_moved(c, 1))
+		return batch_moves(c, "unpooling a value whose batch a Transpose moved");
+	int64_t d[4] = { x->dims[0], x->dims[1], 0, 0 };
+	for (int i = 0; i < 2; i++)
+		d[2 + i] = (x->dims[2 + i] - 1) * s[i] + k[i] - p[i] - p[2 + i];
+	if (nos >= 0) {
+		if (nos != 4 || os[1] != d[1] || os[2] < d[2] || os[3] < d[3])
+			return bad(c, DNNQ_E_SHAPE, "output_shape of %td values (channels %lld, %lld x "
+			           "%lld): want [N, %lld, H, W], H and W at least %lld x %lld", nos,
+			           nos > 1 ? (long long)os[1] : -1LL, nos > 2 ? (long long)os[2] : -1LL,
+			           nos > 3 ? (long long)os[3] : -1LL, (long long)d[1],
+			           (long long)d[2], (long long)d[3]);
+		d[2] = os[2];
+		d[3] = os[3];
+	}
+	if (d[2] < 1 || d[3] < 1)
+		return bad(c, DNNQ_E_SHAPE, "the output would be %lld x %lld", (long long)d[2],
+		           (long long)d[3]);
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
 /* ScatterElements (opsets 11..18; Scatter, opsets 9 and 10, is the same
  * without reduction; torch's scatter, scatter_add, scatter_reduce): the
  * registry's scatter_elements (engine/ops/scatter_elements.c, fp32), the
@@ -6056,6 +6111,7 @@ static const struct opdef OPS[] = {
 	{ "OneHot", DNNQ_IR_ENGINE, op_onehot, 3, 3, 1 },
 	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
 	{ "ScatterElements", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
+	{ "MaxUnpool", DNNQ_IR_ENGINE, op_maxunpool, 2, 3, 1 },
 	{ "Scatter", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
 	{ "GatherND", DNNQ_IR_ENGINE, op_gathernd, 2, 2, 1 },
 	{ "ScatterND", DNNQ_IR_ENGINE, op_scatternd, 3, 3, 1 },

@@ -2116,6 +2116,29 @@ static int lower_indexed(struct lower *L, size_t j)
 	return input_qp_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* MaxUnpool: the registry's maxunpool (fp32 by the registry), the values
+ * and their computed indices in the engine's layout (both 4-D NHWC, element
+ * for element), the output's H and W in dims. */
+static int lower_maxunpool(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	int32_t in[2], ref;
+	int rc = check_inputs(L, n, 2, 0);
+	if (rc || (rc = computed_indices(L, n, 1, &in[1])) ||
+	    (rc = need_act(L, n, n->inputs[0], &in[0])))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = 2;
+	mn->inputs[1] = in[1];
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	return input_qp_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* GridSample: the registry's grid_sample (fp32 by the registry: no int8
  * kernel), image and grid in the engine's layout (the kind reads the
  * grid's NHWC there); mode, padding and align_corners in op. */
@@ -2252,6 +2275,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk }, { "gather_elements", lower_gather_elements },
 		{ "grid_sample", lower_grid_sample }, { "scatter_elements", lower_indexed },
+		{ "maxunpool", lower_maxunpool },
 		{ "scatter_nd", lower_indexed }, { "gather_nd", lower_indexed },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);

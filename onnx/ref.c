@@ -1443,6 +1443,25 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* MaxUnpool: the output zeros, then value e at index e of the output
+ * flattened (NCHW, batch and channel counted in). Every index is checked
+ * before anything is written: the position of the first outside the
+ * output (or no integer), or -1. */
+static ptrdiff_t unpool(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t total = anumel(r, n->inputs[0]), yn = anumel(r, n->outputs[0]);
+	for (size_t e = 0; e < total; e++) {
+		int64_t i = id_at(r, n, e);
+		if (i < 0 || (uint64_t)i >= yn)
+			return (ptrdiff_t)e;
+	}
+	float *y = OUT(0);
+	memset(y, 0, yn * sizeof *y);
+	for (size_t e = 0; e < total; e++)
+		y[id_at(r, n, e)] = ((const float *)IN(0))[e];
+	return -1;
+}
+
 /* Node n, whose inputs may come from the caller: an embedding's ids are
  * checked, its first outside the table is a message in diag. */
 static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
@@ -1452,6 +1471,14 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
 	const char *name = def ? def->name : "";
 	bool elements = !strcmp(name, "gather_elements") || !strcmp(name, "scatter_elements");
 	bool tuples = !strcmp(name, "gather_nd") || !strcmp(name, "scatter_nd");
+	if (!strcmp(name, "maxunpool")) {
+		ptrdiff_t k = unpool(r, n);
+		return k < 0 ? 0 : dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] "
+		                                 "= %lld: outside the %zu elements of the output",
+		                                 n->name, r->ir->values[n->inputs[1]].name, k,
+		                                 (long long)id_at(r, n, (size_t)k),
+		                                 anumel(r, n->outputs[0]));
+	}
 	if (!elements && !tuples && strcmp(name, "embed")) {
 		exec(r, n);
 		return 0;
