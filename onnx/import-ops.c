@@ -706,6 +706,9 @@ static int op_pool(struct nctx *c)
 	}
 	if (V(c, 0)->ndim == 3)
 		return op_pool1d(c);
+	if (V(c, 0)->ndim == 5 && max && c->np->n_output > 1 && *c->np->output[1])
+		return bad(c, DNNQ_E_UNSUPPORTED, "output 1 '%.80s', the Indices of a 3-D MaxPool: "
+		           "only a 1-D or 2-D MaxPool's are computed", c->np->output[1]);
 	if (V(c, 0)->ndim == 5)
 		return op_pool3d(c);
 	if ((rc = need_rank(c, 0, 4, "only 1-D, 2-D and 3-D pooling (3-D NCL, 4-D NCHW, 5-D "
