@@ -114,6 +114,12 @@ of return_indices: the place in the plane), cast to float; that MaxPool's
 values; x [1, 3, 8, 8] of distinct values 0.05 apart (a permutation: no
 ties, whose maximum int8 could take from another tap).
 
+matmul_bcast_batch: MatMul of a computed [1, 3, 4] (a Tanh of x) by
+constants with leading dims larger than its batch, each an output: [1, 5,
+4, 2] (x's dim 0, the batch, broadcast against 5: [1, 5, 3, 2]) and [5, 4,
+2] ([5, 3, 2]), opset 13: the import fixes the batch to 1 (not in MANIFEST:
+the case matmul_bcast_batch runs it a sample at a time).
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -418,12 +424,21 @@ def maxpool_unpool(manifest):
     save(g, "fp32", 11, [("x", [1, 3, 8, 8])], outs, [x], manifest)
 
 
+def matmul_bcast_batch():
+    g = Graph("matmul_bcast_batch", 21)
+    t = g.op("Tanh", ["x"])
+    outs = [g.op("MatMul", [t, g.w(1, 5, 4, 2, scale=0.5)]),
+            g.op("MatMul", [t, g.w(5, 4, 2, scale=0.5)])]
+    # not in MANIFEST: the conformance runs a batch of 4, the model one
+    save(g, "fp32", 13, [("x", [1, 3, 4])], outs, [randn(g.r, 3, 4)], [])
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
                         groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
                         matmul_const_left, matmul_vector, einsum_general, maxpool_unpool),
-                       (bad_opgaps,))
+                       (bad_opgaps, matmul_bcast_batch))
 
 
 if __name__ == "__main__":
