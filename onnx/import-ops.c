@@ -49,17 +49,36 @@ int bad(struct nctx *c, int status, const char *fmt, ...)
 	return status;
 }
 
-int batch_moves(struct nctx *c, const char *fmt, ...)
+/* The batch leaves dim 0 at c (mixes: c computes across it): a problem
+ * counted in m->nbatch, the first (of the mixing ones first) in batch_why. */
+static int batch_problem(struct nctx *c, bool mixes, const char *fmt, va_list ap)
 {
 	char msg[320];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	struct imp *m = c->m;
+	if (!m->nbatch++ || (mixes && !m->batch_mixes)) {
+		snprintf(m->batch_why, sizeof m->batch_why, "%s: %s", c->who, msg);
+		m->batch_mixes = mixes;
+	}
+	return bad(c, DNNQ_E_UNSUPPORTED, "%s", msg);
+}
+
+int batch_moves(struct nctx *c, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = batch_problem(c, false, fmt, ap);
 	va_end(ap);
-	struct imp *m = c->m;
-	if (!m->nbatch++)
-		snprintf(m->batch_why, sizeof m->batch_why, "%s: %s", c->who, msg);
-	return bad(c, DNNQ_E_UNSUPPORTED, "%s", msg);
+	return rc;
+}
+
+int batch_mixes(struct nctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = batch_problem(c, true, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* The ONNX dim input i's batch is on, moved there by a Transpose
@@ -564,7 +583,7 @@ static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, 
 	    (rc = need_rank(c, ib, 2, "only a 2-D B is supported")))
 		return rc;
 	if (ta && a->batched)
-		return batch_moves(c, "transA of a batched input (the batch would be K)");
+		return batch_mixes(c, "transA of a batched input (the batch would be K)");
 	uint32_t r = a->ndim;
 	int64_t M = a->dims[r - 2 + ta], K = a->dims[r - 1 - ta], Kb = b->dims[tb], N = b->dims[!tb];
 	if (K != Kb)
@@ -950,9 +969,12 @@ static int op_binary(struct nctx *c)
 	}
 	for (int k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
+		/* against a dim of more than 1 each sample meets its own slice */
 		if (v->batched && v->ndim != r)
-			return batch_moves(c, "input %d '%.80s' is batched but broadcasts to "
-			           "rank %u: the batch would not stay dim 0", k, iname(c, (size_t)k), r);
+			return (d[r - v->ndim] > 1 ? batch_mixes : batch_moves)(
+				c, "input %d '%.80s' is batched but broadcasts to rank %u: the batch "
+				"would not stay dim 0%s", k, iname(c, (size_t)k), r,
+				d[r - v->ndim] > 1 ? ", it broadcasts against the other's" : "");
 		batched |= v->batched;
 	}
 	if (batched && d[0] != 1)
@@ -1136,7 +1158,7 @@ static int op_trilu(struct nctx *c)
 		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: rank 2 or more expected",
 		           iname(c, 0), imp_dims_str(x));
 	if (x->batched && r == 2)
-		return batch_moves(c, "a Trilu of the batch's rows (rank 2)");
+		return batch_mixes(c, "a Trilu of the batch's rows (rank 2)");
 	int64_t rows = x->dims[r - 2], cols = x->dims[r - 1];
 	struct dnnq_ir_value mv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
 	                            .dims = { rows, cols }, .producer = -1 };
@@ -1283,7 +1305,7 @@ static int concat_shape(struct nctx *c)
 			return batch_moves(c, "input %zu '%.80s' has its batch on dim %u, input 0 "
 			                   "on dim %u", i, iname(c, i), moved_at(c, i), k);
 	if (k && c->node.axis == k)
-		return batch_moves(c, "concatenation along the batch (axis %u)", k);
+		return batch_mixes(c, "concatenation along the batch (axis %u)", k);
 	c->node.axis = ir_axis(c, 0, c->node.axis);
 	c->moved[0] = (uint8_t)k;
 	return concat_dims(c);
@@ -1296,7 +1318,7 @@ static int concat_dims(struct nctx *c)
 	const struct dnnq_ir_value *a = V(c, 0);
 	int64_t ax = c->node.axis, d[DNNQ_IR_MAX_DIMS];
 	if (a->batched && ax == 0)
-		return batch_moves(c, "concatenation along the batch (axis 0)");
+		return batch_mixes(c, "concatenation along the batch (axis 0)");
 	memcpy(d, a->dims, sizeof d);
 	d[ax] = 0;
 	for (size_t i = 0; i < c->nin; i++) {
@@ -1854,7 +1876,7 @@ static int op_cumsum(struct nctx *c)
 		return rc;
 	int64_t t = x->dims[axis];
 	if (x->batched && axis == 0)
-		return batch_moves(c, "axis 0 of [%s]: a sum across the batch", imp_dims_str(x));
+		return batch_mixes(c, "axis 0 of [%s]: a sum across the batch", imp_dims_str(x));
 	/* both were refused in the words of the MatMul below */
 	if (x->data || x->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' [%s]: a CumSum of %s is not "
@@ -2190,11 +2212,18 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	uint32_t r = a->ndim > b->ndim ? a->ndim : b->ndim;
 	for (size_t k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
-		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))   /* B: a constant would do */
-			return batch_moves(c, "input %zu '%.80s' %s [%s]: the batch would not "
-			           "stay dim 0 of the result", k ? ib : ia, iname(c, k ? ib : ia),
-			           k ? "must be a constant, not a batched value" : "is batched",
-			           imp_dims_str(v));
+		if (!v->batched || (v->ndim == r && (r != 2 || k == 0)))  /* B: a constant would do */
+			continue;
+		/* the batch against the other's dim: more than 1 pairs each sample with
+		 * its own slice of it (x [N, 3, 4] by w [1, 5, 4, 2]: sample n with w[0, n]) */
+		const struct dnnq_ir_value *o = k ? a : b;
+		uint32_t at = r - v->ndim;
+		bool mixes = at < r - 2 && at + o->ndim >= r && o->dims[at + o->ndim - r] > 1;
+		return (mixes ? batch_mixes : batch_moves)(
+			c, "input %zu '%.80s' %s [%s]: the batch would not stay dim 0 of the result%s",
+			k ? ib : ia, iname(c, k ? ib : ia),
+			k ? "must be a constant, not a batched value" : "is batched", imp_dims_str(v),
+			mixes ? ", it broadcasts against the other's" : "");
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
 	if (K != Kb)
@@ -2207,7 +2236,7 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 			           imp_dims_str(a), imp_dims_str(b));
 		/* the batch (dim 0 of the batched one) against another's dim 0 > 1 */
 		if (!i && (a->batched ? db : da) > 1 && a->batched != b->batched)
-			return batch_moves(c, "[%s] by [%s]: the batch would broadcast against dim 0 "
+			return batch_mixes(c, "[%s] by [%s]: the batch would broadcast against dim 0 "
 			                   "of the other", imp_dims_str(a), imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
@@ -2601,7 +2630,7 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 		if (on[i] || (n == 0 && !*noop))
 			c->node.ints[c->node.nints++] = i;
 	if (x->batched && c->node.nints && c->node.ints[0] == 0)
-		return batch_moves(c, "a reduction across the batch (axis 0)");
+		return batch_mixes(c, "a reduction across the batch (axis 0)");
 	return 0;
 }
 
@@ -2682,7 +2711,7 @@ static int op_softmax(struct nctx *c)
 	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "softmax across the batch (axis 0)");
+		return batch_mixes(c, "softmax across the batch (axis 0)");
 	if (c->m->opset < 13)
 		for (uint32_t i = (uint32_t)c->node.axis + 1; i < x->ndim; i++)
 			if (x->dims[i] != 1)
@@ -2718,7 +2747,7 @@ static int op_arg(struct nctx *c)
 	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "%s across the batch (axis 0)", S(c->np->op_type));
+		return batch_mixes(c, "%s across the batch (axis 0)", S(c->np->op_type));
 	c->node.keepdims = keep;
 	c->node.mode = (uint32_t)last;
 	int64_t d[DNNQ_IR_MAX_DIMS];
@@ -2755,7 +2784,7 @@ static int op_topk(struct nctx *c)
 	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "TopK across the batch (axis 0)");
+		return batch_mixes(c, "TopK across the batch (axis 0)");
 	int64_t len = x->dims[c->node.axis];
 	if (k[0] < 1 || k[0] > len)
 		return bad(c, DNNQ_E_RANGE, "k = %lld: want 1..%lld (the length of axis %lld)",
@@ -2819,7 +2848,7 @@ static int op_layernorm(struct nctx *c)
 		return rc;
 	x = V(c, 0);
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "normalization across the batch (axis 0)");
+		return batch_mixes(c, "normalization across the batch (axis 0)");
 	size_t norm = 1;
 	for (uint32_t i = (uint32_t)c->node.axis; i < x->ndim; i++)
 		norm *= (size_t)x->dims[i];
@@ -3185,7 +3214,7 @@ static int op_mvn(struct nctx *c)
 	if ((rc = axes_on(c, x, ax, (size_t)n, on)))
 		return rc;
 	if (x->batched && on[0])
-		return batch_moves(c, "normalization across the batch (axis 0)");
+		return batch_mixes(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	int32_t xid = c->in[0], centered, eps;
 	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
@@ -3221,7 +3250,7 @@ static int op_lpnorm(struct nctx *c)
 	if (x->ndim == 0 || (rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
 	if (x->batched && axis == 0)
-		return batch_moves(c, "normalization across the batch (axis 0)");
+		return batch_mixes(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
 	int32_t xid = c->in[0], tiny = scalar_const(c, FLT_MIN, ":flt_min");
@@ -3685,7 +3714,7 @@ static int op_slice(struct nctx *c)
 		seen[a] = true;
 		if (a == 0 && x->batched) {
 			if (st[k] != 0 || step != 1 || en[k] < INT32_MAX)
-				return batch_moves(c, "slicing the batch (axis 0)");
+				return batch_mixes(c, "slicing the batch (axis 0)");
 			continue;
 		}
 		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
@@ -3710,7 +3739,7 @@ int imp_split_outs(struct nctx *c)
 		return rc;
 	n->axis = ir_axis(c, 0, n->axis);
 	if (x->batched && n->axis == 0)
-		return batch_moves(c, "splitting the batch (axis 0)");
+		return batch_mixes(c, "splitting the batch (axis 0)");
 	rc = c->m->opset < 13 ? attr_ints(c, "split", sz, DNNQ_IR_MAX_OUTPUTS, &ns)
 	                      : const_ints(c, 1, sz, DNNQ_IR_MAX_OUTPUTS, &ns);
 	if (rc)
@@ -3912,7 +3941,7 @@ static int gather_rows(struct nctx *c)
 	if (rc || (rc = norm_axis(c, &axis, x.ndim, "axis")))
 		return rc;
 	if (x.batched && axis == 0)
-		return batch_moves(c, "gathering along the batch (axis 0) by computed indices");
+		return batch_mixes(c, "gathering along the batch (axis 0) by computed indices");
 	int64_t t = x.dims[0], k = (int64_t)numel(&iv), rows = (int64_t)numel(&x) / (t ? t : 1);
 	if (axis != 0 || x.batched || iv.batched || in_moved(c, 0) ||
 	    !iv.integer || k * t > ONEHOT_MAX ||
@@ -4106,7 +4135,7 @@ static int op_gather(struct nctx *c)
 		return rc;
 	n->axis = ir_axis(c, 0, n->axis);
 	if (x.batched && n->axis == 0)
-		return batch_moves(c, "gathering along the batch (axis 0)");
+		return batch_mixes(c, "gathering along the batch (axis 0)");
 	if (!numel(&iv) || numel(&iv) > (1 << 24) || x.ndim + iv.ndim > DNNQ_IR_MAX_DIMS + 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s] on [%s]: 1..2^24 values, and at most "
 		           "rank %d out", imp_dims_str(&iv), imp_dims_str(&x), DNNQ_IR_MAX_DIMS);
@@ -4366,7 +4395,7 @@ static int op_gather_elements(struct nctx *c)
 	if (in_moved(c, 0) || in_moved(c, 1))
 		return batch_moves(c, "gathering elements of a value whose batch a Transpose moved");
 	if (x->batched && n->axis == 0)
-		return batch_moves(c, "gathering elements along the batch (axis 0)");
+		return batch_mixes(c, "gathering elements along the batch (axis 0)");
 	if (x->batched && iv->data)
 		return batch_moves(c, "constant indices [%s] into a batched input: the output has "
 		                   "their dim 0", imp_dims_str(iv));
@@ -4489,7 +4518,7 @@ static int op_scatter_elements(struct nctx *c)
 	if (in_moved(c, 0) || in_moved(c, 1) || in_moved(c, 2))
 		return batch_moves(c, "scattering into a value whose batch a Transpose moved");
 	if (x->batched && n->axis == 0)
-		return batch_moves(c, "scattering along the batch (axis 0)");
+		return batch_mixes(c, "scattering along the batch (axis 0)");
 	if (x->batched != iv->batched || x->batched != u->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices %s, updates "
 		           "%s: want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",

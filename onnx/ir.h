@@ -216,6 +216,10 @@ struct dnnq_ir {
 	 * ONNX graph at batch 1), else 0; batch_note says where (owned) */
 	uint32_t max_batch;
 	char *batch_note;
+	/* batch_note's node computes across the batch (a sum, a softmax, a
+	 * concatenation along it, a constant broadcast against it): a run of
+	 * more samples one at a time is not the ONNX graph at that batch */
+	bool batch_mixes;
 };
 
 /* "x*Clip(x+3,0,6)/6 -> HardSwish" and the like. */

@@ -1835,7 +1835,8 @@ START_TEST(matmul_bcast_batch)
 	sh(&c, dir, "dnnq-convert " OPGAPS "/matmul_bcast_batch.onnx -o %s/m.dnnq --calib "
 	   OPGAPS "/matmul_bcast_batch.in0.npy --json", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
-	ck_assert_msg(strstr(c.out, "\"max_batch\":1"), "%s", c.out);
+	ck_assert_msg(strstr(c.out, "\"max_batch\":1,") && strstr(c.out, "\"batch_mixes\":true"),
+	              "%s", c.out);
 	sh(&c, dir, "dnnq-run %s/m.dnnq -i " OPGAPS "/matmul_bcast_batch.in0.npy -o %s/o", dir,
 	   dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
@@ -2953,6 +2954,8 @@ START_TEST(layout_end_to_end)
 	   "--per-channel --report", name, dir, name);
 	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
 	ck_assert_msg(!strstr(c.out, "batch fixed to 1") == !models[_i].fixed, "%s: %s", name, c.out);
+	/* each moves its batch, none names a node computing across it */
+	ck_assert_msg(!strstr(c.out, "computes across"), "%s: %s", name, c.out);
 	ck_assert_msg(!strstr(c.err, "warning: ") == !models[_i].fixed, "%s: %s", name, c.err);
 	sh(&c, dir, "dnnq-inspect --json %s/m.dnnq", dir);
 	ck_assert_msg(strstr(c.out, models[_i].fixed ? "\"max_batch\": 1" : "\"max_batch\": 0"),
