@@ -2128,11 +2128,9 @@ static int lower_maxunpool(struct lower *L, size_t j)
 	if (rc || (rc = computed_indices(L, n, 1, &in[1])) ||
 	    (rc = need_act(L, n, n->inputs[0], &in[0])))
 		return rc;
-	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	struct dnnq_model_node *mn = add_node2(L, n->kind, n->name, in[0], in[1], &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
-	mn->ninputs = 2;
-	mn->inputs[1] = in[1];
 	mn->ndim = 2;
 	mn->dims[0] = yv->dims[2];
 	mn->dims[1] = yv->dims[3];
@@ -2155,11 +2153,9 @@ static int lower_grid_sample(struct lower *L, size_t j)
 	}
 	if (rc)
 		return rc;
-	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	struct dnnq_model_node *mn = add_node2(L, n->kind, n->name, in[0], in[1], &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
-	mn->ninputs = 2;
-	mn->inputs[1] = in[1];
 	mn->op = n->mode;
 	return act_out(L, n, n->outputs[0], mn, ref);
 }

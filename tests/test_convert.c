@@ -2589,6 +2589,28 @@ START_TEST(torch_exports)
 }
 END_TEST
 
+/* tests/onnx/torch/mha_pad_mask.onnx under --precision int8: the -inf a
+ * Where makes of the key_padding_mask, the Mul and the Add that take it to
+ * the scores stay float (an int8 level of -inf masked nothing: 3.5 dB). */
+START_TEST(int8_mask_stays_float)
+{
+	char dir[] = "/tmp/dnnq-mask-XXXXXX", want[512], got[512];
+	static struct cmd c;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sh(&c, dir, "dnnq-convert " TORCH "/mha_pad_mask.onnx -o %s/m.dnnq --calib " TORCH
+	   "/mha_pad_mask.calib.npy --precision int8", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	sh(&c, dir, "dnnq-run %s/m.dnnq -i " TORCH "/mha_pad_mask.test.npy -o %s/q", dir, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	snprintf(want, sizeof want, TORCH "/mha_pad_mask.out.npy");
+	snprintf(got, sizeof got, "%s/q/y.npy", dir);
+	double db = file_sqnr(want, got);
+	printf("convert: mha_pad_mask --precision int8 %6.2f dB against ONNX Runtime\n", db);
+	ck_assert_double_ge(db, 25);
+	rm_rf(dir);
+}
+END_TEST
+
 /* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
  * against SET/NAME.out.npy. */
 static double run_sqnr(struct cmd *c, const char *dir, const char *set, const char *name)
@@ -4076,7 +4098,8 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_input_shape);
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
-	tcase_add_loop_test(tc, torch_exports, 0, 17);
+	tcase_add_loop_test(tc, torch_exports, 0, 18);
+	tcase_add_test(tc, int8_mask_stays_float);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_stateful);
 	tcase_add_test(tc, tools_precision_state_nan);

@@ -282,6 +282,19 @@ class PoolIndices1d(nn.Module):
         return y + i.float() * 0.1
 
 
+class MhaPadMask(nn.Module):
+    """nn.MultiheadAttention with a key_padding_mask computed from x (the
+    keys whose first feature is above 0.8 masked): torch turns the mask
+    into -inf by a Where and adds it to the scores, through a Mul and an
+    Add to the Softmax."""
+    def __init__(s):
+        super().__init__()
+        s.m = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    def forward(s, x):
+        return s.m(x, x, x, key_padding_mask=x[..., 0] > 0.8)[0]
+
+
 class PoolIndices3d(nn.Module):
     """max_pool3d(return_indices=True): dnnq does not compute a 3-D
     MaxPool's Indices, so the node reading them is refused naming the
@@ -345,6 +358,7 @@ CASES = [
     ("index_fill", IndexFill, (6, 8), {0: "n"}, 17, "calib", 35),
     ("maxpool1d_indices", PoolIndices1d, (4, 12), {0: "n"}, 11, "calib", 40),
     ("maxpool3d_indices", PoolIndices3d, (2, 4, 4, 4), {0: "n"}, 17, "refused", 0),
+    ("mha_pad_mask", MhaPadMask, (7, 16), {0: "n"}, 13, "calib", 18),
 ]
 
 

@@ -123,8 +123,10 @@ static inline bool wins(const struct pool_indices *op, const void *x, size_t e, 
 	return b < 0 || ((const uint8_t *)x)[e] > ((const uint8_t *)x)[b];
 }
 
-/* Output rows [r0, r1) (a row: one n and oh, every ow and c). */
-static void rows(const struct pool_indices *op, const void *x, int32_t *y, size_t r0, size_t r1)
+/* Output rows [r0, r1) (a row: one n and oh, every ow and c) into y, or
+ * (y NULL) as floats into yf. */
+static void rows(const struct pool_indices *op, const void *x, int32_t *y, float *yf, size_t r0,
+                 size_t r1)
 {
 	const struct dnnq_pooling_geom *g = &op->g;
 	int64_t H = (int64_t)op->h, W = (int64_t)op->w, C = (int64_t)op->c;
@@ -152,9 +154,13 @@ static void rows(const struct pool_indices *op, const void *x, int32_t *y, size_
 						}
 					}
 				}
-				int64_t plane = (n * C + c) * H * W;
-				y[(r * op->ow + (size_t)ow) * op->c + (size_t)c] = (int32_t)(
-					plane + (op->columns ? bw * H + bh : bh * W + bw));
+				int32_t i = (int32_t)((n * C + c) * H * W +
+				                      (op->columns ? bw * H + bh : bh * W + bw));
+				size_t at = (r * op->ow + (size_t)ow) * op->c + (size_t)c;
+				if (y)
+					y[at] = i;
+				else
+					yf[at] = (float)i;
 			}
 		}
 	}
@@ -165,7 +171,7 @@ static void pi_task(void *arg, size_t t, unsigned tid)
 	const struct pool_indices *op = arg;
 	size_t nr = op->n * op->oh, r0 = t * op->per_task, r1 = r0 + op->per_task;
 	(void)tid;
-	rows(op, op->x, op->y, r0, r1 < nr ? r1 : nr);
+	rows(op, op->x, op->y, NULL, r0, r1 < nr ? r1 : nr);
 }
 
 static int pi_run(struct gnode *n, const struct dnnq_executor *ex)
@@ -184,16 +190,9 @@ static void pi_destroy(struct gnode *n)
 static int pi_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
 	struct pool_indices op = *(const struct pool_indices *)n->op;
-	size_t m = op.n * op.oh * op.ow * op.c;
-	int32_t *idx = malloc((m ? m : 1) * sizeof *idx);
 	(void)g;
-	if (!idx)
-		return DNNQ_E_NOMEM;
 	op.fp32 = true;
-	rows(&op, in[0], idx, 0, op.n * op.oh);
-	for (size_t i = 0; i < m; i++)
-		out[i] = (float)idx[i];
-	free(idx);
+	rows(&op, in[0], NULL, out, 0, op.n * op.oh);
 	return DNNQ_OK;
 }
 
