@@ -4,7 +4,8 @@
  * it came from, zeros elsewhere). Input 0 the values [N, H, W, C] (the
  * engine's NHWC), input 1 their indices of the same dims (computed: s32,
  * MaxPool's Indices, engine/ops/maxpool_indices.c, or f32 holding
- * integers), each a position in the output flattened in ONNX's order,
+ * integers; element for element in the values' order), each a position
+ * in the output flattened in ONNX's order,
  * [N, C, Ho, Wo] (batch and channel counted in, as ONNX Runtime reads
  * them); ndim 2, dims the output's Ho and Wo; output [N, Ho, Wo, C]. The
  * indices are read once a run into a private table before anything is
@@ -63,11 +64,13 @@ static int mu_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 {
 	struct maxunpool *op = n->op;
 	const struct gtensor *x = gin(g, n, 0), *it = gin(g, n, 1);
-	for (uint32_t i = 0; i < 4; i++)
-		if (it->dims[i] != x->dims[i])
-			return FAIL(DNNQ_E_SHAPE, "node '%s': indices '%s' dim %u is %lld, values '%s''s "
-			            "%lld: want the same", n->name, it->name, i, (long long)it->dims[i],
-			            x->name, (long long)x->dims[i]);
+	/* element for element in the values' order (an int32 input whose ONNX
+	 * order is NHWC's, C 1, keeps its ONNX dims) */
+	if (gnumel(it) != gnumel(x) || it->dims[0] != x->dims[0])
+		return FAIL(DNNQ_E_SHAPE, "node '%s': indices '%s' of %zu elements (batch %lld), "
+		            "values '%s' %zu (batch %lld): want the same", n->name, it->name,
+		            gnumel(it), (long long)it->dims[0], x->name, gnumel(x),
+		            (long long)x->dims[0]);
 	out->ndim = 4;
 	out->dims[0] = x->dims[0];
 	out->dims[1] = (int64_t)op->oh;
