@@ -181,6 +181,8 @@ int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_e
 bool dnnq_node_sums_rows(const struct gnode *n);
 int dnnq_node_set_sums(struct gnode *n, bool on);
 bool dnnq_node_pools_sums(const struct gnode *n);
+/* A model node's pool[] and ceil_mode as the pooling geometry. */
+struct dnnq_pooling_geom dnnq_model_pool_geom(const struct dnnq_model_node *n);
 
 /* A constant's values as f32 (malloc'd): an f32 one copied, a u8 one
  * dequantized; NULL when out of memory. */

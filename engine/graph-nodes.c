@@ -547,7 +547,7 @@ bool dnnq_node_pools_sums(const struct gnode *n)
 	return n->ops == &pool_ops && n->desc.kind == DNNQ_NODE_GAVGPOOL;
 }
 
-static struct dnnq_pooling_geom pool_geom(const struct dnnq_model_node *n)
+struct dnnq_pooling_geom dnnq_model_pool_geom(const struct dnnq_model_node *n)
 {
 	return (struct dnnq_pooling_geom){ n->pool[0], n->pool[1], n->pool[2], n->pool[3],
 	                                   n->pool[4], n->pool[5], n->pool[6], n->pool[7],
@@ -559,7 +559,7 @@ static int maxpool_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 {
 	(void)diag;
 	d->op.maxpool = (struct dnnq_maxpool_desc){ .isa = b->isa,
-	                                            .geom = pool_geom(&b->m->nodes[b->j]) };
+	                                            .geom = dnnq_model_pool_geom(&b->m->nodes[b->j]) };
 	return DNNQ_OK;
 }
 
@@ -568,7 +568,7 @@ static int avgpool_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 {
 	const struct dnnq_model_node *n = &b->m->nodes[b->j];
 	(void)diag;
-	d->op.avgpool = (struct dnnq_avgpool_desc){ .isa = b->isa, .geom = pool_geom(n),
+	d->op.avgpool = (struct dnnq_avgpool_desc){ .isa = b->isa, .geom = dnnq_model_pool_geom(n),
 	                                            .count_include_pad = n->count_include_pad,
 	                                            .out_qp = dnnq_op_out_qp(n) };
 	return DNNQ_OK;

@@ -131,6 +131,10 @@ struct dnnq_node_desc {
 			const int32_t *bias_i32;       /* int8: cout at x scale * w scale, or NULL */
 			struct dnnq_qparams out_qp;    /* int8 */
 		} convt;
+		struct {                       /* engine/ops/maxpool_indices.c */
+			struct dnnq_pooling_geom geom;
+			uint32_t op;               /* DNNQ_POOL_INDICES_COLUMNS or 0 */
+		} pool_indices;
 		struct dnnq_remap_desc remap;  /* engine/remap.h: slice, pad, gather */
 		/* xfmr: the transformer and reduction operators (engine/xfmr.h) */
 		struct dnnq_xfmr_desc xfmr;

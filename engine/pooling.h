@@ -63,6 +63,10 @@ struct dnnq_pooling_geom {
 int dnnq_pooling_output_size(const struct dnnq_pooling_geom *g, size_t in_h, size_t in_w,
                              size_t *out_h, size_t *out_w, struct dnnq_diag *diag);
 
+/* engine/ops/maxpool_indices.c's op: ONNX's storage_order 1 (the index
+ * counts w * H + h in a plane; 0: h * W + w). */
+#define DNNQ_POOL_INDICES_COLUMNS 1u
+
 /* MaxPool: output qparams = input qparams (u8 storage, 1-8 bits). */
 struct dnnq_maxpool_desc {
 	enum dnnq_isa isa;

@@ -235,6 +235,22 @@ static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v, ui
 	return id;
 }
 
+/* Whether n broadcasts its inputs against each other (NumPy's rules: a
+ * lower rank reads as 1s in front). */
+static bool broadcasts(const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	return n->op == DNNQ_IR_ADD || n->op == DNNQ_IR_MUL || (def && def->f32);
+}
+
+/* Whether n's activation v reads as the output's rank, 1s in front:
+ * broadcasting's rule, a MatMul's (but a vector operand's). */
+static bool reads_at_out_rank(const struct fix *f, const struct dnnq_ir_node *n, int32_t v)
+{
+	return broadcasts(n) || (n->op == DNNQ_IR_ENGINE && n->kind == f->matmul &&
+	                         onnx_rank(f, v) >= 2);
+}
+
 /* Value v (form L, ONNX dim 0 of 1) back to form B; made once. */
 static int32_t dropped(struct fix *f, int32_t v)
 {
@@ -331,18 +347,10 @@ static int untranspose_a(struct fix *f, struct dnnq_ir_node *n)
 	return DNNQ_OK;
 }
 
-/* Whether n broadcasts its inputs against each other (NumPy's rules: a
- * lower rank reads as 1s in front; a MatMul's batch dims too). */
-static bool broadcasts(const struct fix *f, const struct dnnq_ir_node *n)
-{
-	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
-	return n->op == DNNQ_IR_ADD || n->op == DNNQ_IR_MUL || (def && def->f32) ||
-	       (n->op == DNNQ_IR_ENGINE && n->kind == f->matmul);
-}
-
-/* Whether n runs in form B: every activation with a dim 0 of 1, none moved,
- * and none of a lower rank than the output where n broadcasts (its dim 0
- * then meets another of the output's dims: x [1, 4, 5] + w [1, 3, 4, 5]). */
+/* Whether n runs in form B: every activation with a dim 0 of 1, none moved;
+ * a broadcasting node's (a MatMul's too) of the output's rank, so its dim
+ * 0 is the output's (x [1, 3, 4] by a constant [1, 5, 4, 2] reads it as
+ * dim 1, against the 5). */
 static bool form_b(const struct fix *f, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_ir *ir = f->ir;
@@ -352,7 +360,7 @@ static bool form_b(const struct fix *f, const struct dnnq_ir_node *n)
 	for (uint32_t k = 0; k < n->ninputs; k++)
 		if (is_act(f, n->inputs[k]) &&
 		    (onnx_rank(f, n->inputs[k]) < 1 || onnx_dim0(f, n->inputs[k]) != 1 ||
-		     (broadcasts(f, n) && onnx_rank(f, n->inputs[k]) < rank)))
+		     (reads_at_out_rank(f, n, n->inputs[k]) && onnx_rank(f, n->inputs[k]) < rank)))
 			return false;
 	for (uint32_t k = 0; k < n->noutputs; k++) {
 		const struct dnnq_ir_value *y = &ir->values[n->outputs[k]];
@@ -456,8 +464,8 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k], id = v;
 		if (is_act(f, v))
-			id = lifted(f, n, v, broadcasts(f, n) && rank > onnx_rank(f, v) ? rank
-			                                                              : onnx_rank(f, v));
+			id = lifted(f, n, v, reads_at_out_rank(f, n, v) && rank > onnx_rank(f, v)
+			                     ? rank : onnx_rank(f, v));
 		else if (v >= 0 && same_rank)
 			id = expanded(f, n, v, true);
 		if (id < 0)

@@ -117,8 +117,9 @@ struct imp {
 	int64_t opset;
 	bool fixed;                 /* the batch fixed to 1: dim 0 an ordinary axis,
 	                               no value batched (a second import) */
-	size_t nbatch;              /* problems batch_moves recorded */
-	char batch_why[528];        /* the first of them */
+	size_t nbatch;              /* problems batch_moves and batch_mixes recorded */
+	char batch_why[528];        /* the first of batch_mixes', else the first */
+	bool batch_mixes;           /* batch_why computes across the batch */
 	int64_t static_batch;       /* dim 0 the graph inputs fix (the batch an export
 	                               traced with), read in a Reshape's dim 0 as the
 	                               batch; 0: none, or they disagree (-1) */
@@ -271,6 +272,10 @@ int bad(struct nctx *c, int status, const char *fmt, ...) __attribute__((format(
  * with): counted, the first kept, so dnnq_onnx_import can fix the batch
  * and import again (onnx/import.c). */
 int batch_moves(struct nctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As batch_moves, for a node that computes across the batch (a sum, a
+ * softmax, a concatenation along it; a constant broadcast against it):
+ * the model run a sample at a time is not the model at that batch. */
+int batch_mixes(struct nctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct dnnq_ir_value *V(struct nctx *c, size_t i);
 /* Integer constant input i made floats (each exact: within +-2^24), marked
  * integer (docs/onnx.md, "Token ids"). */

@@ -49,17 +49,36 @@ int bad(struct nctx *c, int status, const char *fmt, ...)
 	return status;
 }
 
-int batch_moves(struct nctx *c, const char *fmt, ...)
+/* The batch leaves dim 0 at c (mixes: c computes across it): a problem
+ * counted in m->nbatch, the first (of the mixing ones first) in batch_why. */
+static int batch_problem(struct nctx *c, bool mixes, const char *fmt, va_list ap)
 {
 	char msg[320];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	struct imp *m = c->m;
+	if (!m->nbatch++ || (mixes && !m->batch_mixes)) {
+		snprintf(m->batch_why, sizeof m->batch_why, "%s: %s", c->who, msg);
+		m->batch_mixes = mixes;
+	}
+	return bad(c, DNNQ_E_UNSUPPORTED, "%s", msg);
+}
+
+int batch_moves(struct nctx *c, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = batch_problem(c, false, fmt, ap);
 	va_end(ap);
-	struct imp *m = c->m;
-	if (!m->nbatch++)
-		snprintf(m->batch_why, sizeof m->batch_why, "%s: %s", c->who, msg);
-	return bad(c, DNNQ_E_UNSUPPORTED, "%s", msg);
+	return rc;
+}
+
+int batch_mixes(struct nctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = batch_problem(c, true, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* The ONNX dim input i's batch is on, moved there by a Transpose
@@ -564,7 +583,7 @@ static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, 
 	    (rc = need_rank(c, ib, 2, "only a 2-D B is supported")))
 		return rc;
 	if (ta && a->batched)
-		return batch_moves(c, "transA of a batched input (the batch would be K)");
+		return batch_mixes(c, "transA of a batched input (the batch would be K)");
 	uint32_t r = a->ndim;
 	int64_t M = a->dims[r - 2 + ta], K = a->dims[r - 1 - ta], Kb = b->dims[tb], N = b->dims[!tb];
 	if (K != Kb)
@@ -677,6 +696,16 @@ static int op_pool1d(struct nctx *c);
 static int op_pool3d(struct nctx *c);
 static int gpool3d(struct nctx *c);
 
+/* MaxPool's second output, Indices, when the model names it: int32 (ONNX's
+ * int64) of the values' dims, the maximum's place in the input flattened
+ * (batch and channel counted in; storage_order in node.mode). */
+static int pool_indices(struct nctx *c, uint32_t ndim, const int64_t *d)
+{
+	if (c->node.op != DNNQ_IR_MAXPOOL || c->np->n_output < 2 || !*c->np->output[1])
+		return 0;
+	return set_out(c, 1, DNNQ_IR_S32, ndim, d, V(c, 0)->batched);
+}
+
 static int op_pool(struct nctx *c)
 {
 	int rc;
@@ -687,13 +716,18 @@ static int op_pool(struct nctx *c)
 		int64_t so;
 		if ((rc = a_int(c, "storage_order", 0, &so)))
 			return rc;
-		if (so)
-			return bad(c, DNNQ_E_UNSUPPORTED, "storage_order %lld (only 0)", (long long)so);
+		if (so != 0 && so != 1)
+			return bad(c, DNNQ_E_RANGE, "storage_order = %lld: 0 or 1 expected",
+			           (long long)so);
+		c->node.mode = (uint32_t)so;
 	} else if ((rc = a_bool(c, "count_include_pad", &c->node.count_include_pad))) {
 		return rc;
 	}
 	if (V(c, 0)->ndim == 3)
 		return op_pool1d(c);
+	if (V(c, 0)->ndim == 5 && max && c->np->n_output > 1 && *c->np->output[1])
+		return bad(c, DNNQ_E_UNSUPPORTED, "output 1 '%.80s', the Indices of a 3-D MaxPool: "
+		           "only a 1-D or 2-D MaxPool's are computed", c->np->output[1]);
 	if (V(c, 0)->ndim == 5)
 		return op_pool3d(c);
 	if ((rc = need_rank(c, 0, 4, "only 1-D, 2-D and 3-D pooling (3-D NCL, 4-D NCHW, 5-D "
@@ -708,7 +742,7 @@ static int op_pool(struct nctx *c)
 	if ((rc = spatial(c, x, true, o)))
 		return rc;
 	int64_t d[4] = { x->dims[0], x->dims[1], o[0], o[1] };
-	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+	return (rc = set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched)) ? rc : pool_indices(c, 4, d);
 }
 
 static int op_gavgpool(struct nctx *c)
@@ -935,9 +969,12 @@ static int op_binary(struct nctx *c)
 	}
 	for (int k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
+		/* against a dim of more than 1 each sample meets its own slice */
 		if (v->batched && v->ndim != r)
-			return batch_moves(c, "input %d '%.80s' is batched but broadcasts to "
-			           "rank %u: the batch would not stay dim 0", k, iname(c, (size_t)k), r);
+			return (d[r - v->ndim] > 1 ? batch_mixes : batch_moves)(
+				c, "input %d '%.80s' is batched but broadcasts to rank %u: the batch "
+				"would not stay dim 0%s", k, iname(c, (size_t)k), r,
+				d[r - v->ndim] > 1 ? ", it broadcasts against the other's" : "");
 		batched |= v->batched;
 	}
 	if (batched && d[0] != 1)
@@ -1121,7 +1158,7 @@ static int op_trilu(struct nctx *c)
 		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: rank 2 or more expected",
 		           iname(c, 0), imp_dims_str(x));
 	if (x->batched && r == 2)
-		return batch_moves(c, "a Trilu of the batch's rows (rank 2)");
+		return batch_mixes(c, "a Trilu of the batch's rows (rank 2)");
 	int64_t rows = x->dims[r - 2], cols = x->dims[r - 1];
 	struct dnnq_ir_value mv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
 	                            .dims = { rows, cols }, .producer = -1 };
@@ -1268,7 +1305,7 @@ static int concat_shape(struct nctx *c)
 			return batch_moves(c, "input %zu '%.80s' has its batch on dim %u, input 0 "
 			                   "on dim %u", i, iname(c, i), moved_at(c, i), k);
 	if (k && c->node.axis == k)
-		return batch_moves(c, "concatenation along the batch (axis %u)", k);
+		return batch_mixes(c, "concatenation along the batch (axis %u)", k);
 	c->node.axis = ir_axis(c, 0, c->node.axis);
 	c->moved[0] = (uint8_t)k;
 	return concat_dims(c);
@@ -1281,7 +1318,7 @@ static int concat_dims(struct nctx *c)
 	const struct dnnq_ir_value *a = V(c, 0);
 	int64_t ax = c->node.axis, d[DNNQ_IR_MAX_DIMS];
 	if (a->batched && ax == 0)
-		return batch_moves(c, "concatenation along the batch (axis 0)");
+		return batch_mixes(c, "concatenation along the batch (axis 0)");
 	memcpy(d, a->dims, sizeof d);
 	d[ax] = 0;
 	for (size_t i = 0; i < c->nin; i++) {
@@ -1839,7 +1876,7 @@ static int op_cumsum(struct nctx *c)
 		return rc;
 	int64_t t = x->dims[axis];
 	if (x->batched && axis == 0)
-		return batch_moves(c, "axis 0 of [%s]: a sum across the batch", imp_dims_str(x));
+		return batch_mixes(c, "axis 0 of [%s]: a sum across the batch", imp_dims_str(x));
 	/* both were refused in the words of the MatMul below */
 	if (x->data || x->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' [%s]: a CumSum of %s is not "
@@ -2175,11 +2212,18 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	uint32_t r = a->ndim > b->ndim ? a->ndim : b->ndim;
 	for (size_t k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
-		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))   /* B: a constant would do */
-			return batch_moves(c, "input %zu '%.80s' %s [%s]: the batch would not "
-			           "stay dim 0 of the result", k ? ib : ia, iname(c, k ? ib : ia),
-			           k ? "must be a constant, not a batched value" : "is batched",
-			           imp_dims_str(v));
+		if (!v->batched || (v->ndim == r && (r != 2 || k == 0)))  /* B: a constant would do */
+			continue;
+		/* the batch against the other's dim: more than 1 pairs each sample with
+		 * its own slice of it (x [N, 3, 4] by w [1, 5, 4, 2]: sample n with w[0, n]) */
+		const struct dnnq_ir_value *o = k ? a : b;
+		uint32_t at = r - v->ndim;
+		bool mixes = at < r - 2 && at + o->ndim >= r && o->dims[at + o->ndim - r] > 1;
+		return (mixes ? batch_mixes : batch_moves)(
+			c, "input %zu '%.80s' %s [%s]: the batch would not stay dim 0 of the result%s",
+			k ? ib : ia, iname(c, k ? ib : ia),
+			k ? "must be a constant, not a batched value" : "is batched", imp_dims_str(v),
+			mixes ? ", it broadcasts against the other's" : "");
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
 	if (K != Kb)
@@ -2192,7 +2236,7 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 			           imp_dims_str(a), imp_dims_str(b));
 		/* the batch (dim 0 of the batched one) against another's dim 0 > 1 */
 		if (!i && (a->batched ? db : da) > 1 && a->batched != b->batched)
-			return batch_moves(c, "[%s] by [%s]: the batch would broadcast against dim 0 "
+			return batch_mixes(c, "[%s] by [%s]: the batch would broadcast against dim 0 "
 			                   "of the other", imp_dims_str(a), imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
@@ -2586,7 +2630,7 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 		if (on[i] || (n == 0 && !*noop))
 			c->node.ints[c->node.nints++] = i;
 	if (x->batched && c->node.nints && c->node.ints[0] == 0)
-		return batch_moves(c, "a reduction across the batch (axis 0)");
+		return batch_mixes(c, "a reduction across the batch (axis 0)");
 	return 0;
 }
 
@@ -2667,7 +2711,7 @@ static int op_softmax(struct nctx *c)
 	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "softmax across the batch (axis 0)");
+		return batch_mixes(c, "softmax across the batch (axis 0)");
 	if (c->m->opset < 13)
 		for (uint32_t i = (uint32_t)c->node.axis + 1; i < x->ndim; i++)
 			if (x->dims[i] != 1)
@@ -2703,7 +2747,7 @@ static int op_arg(struct nctx *c)
 	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "%s across the batch (axis 0)", S(c->np->op_type));
+		return batch_mixes(c, "%s across the batch (axis 0)", S(c->np->op_type));
 	c->node.keepdims = keep;
 	c->node.mode = (uint32_t)last;
 	int64_t d[DNNQ_IR_MAX_DIMS];
@@ -2740,7 +2784,7 @@ static int op_topk(struct nctx *c)
 	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "TopK across the batch (axis 0)");
+		return batch_mixes(c, "TopK across the batch (axis 0)");
 	int64_t len = x->dims[c->node.axis];
 	if (k[0] < 1 || k[0] > len)
 		return bad(c, DNNQ_E_RANGE, "k = %lld: want 1..%lld (the length of axis %lld)",
@@ -2804,7 +2848,7 @@ static int op_layernorm(struct nctx *c)
 		return rc;
 	x = V(c, 0);
 	if (x->batched && c->node.axis == 0)
-		return batch_moves(c, "normalization across the batch (axis 0)");
+		return batch_mixes(c, "normalization across the batch (axis 0)");
 	size_t norm = 1;
 	for (uint32_t i = (uint32_t)c->node.axis; i < x->ndim; i++)
 		norm *= (size_t)x->dims[i];
@@ -3170,7 +3214,7 @@ static int op_mvn(struct nctx *c)
 	if ((rc = axes_on(c, x, ax, (size_t)n, on)))
 		return rc;
 	if (x->batched && on[0])
-		return batch_moves(c, "normalization across the batch (axis 0)");
+		return batch_mixes(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	int32_t xid = c->in[0], centered, eps;
 	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
@@ -3206,7 +3250,7 @@ static int op_lpnorm(struct nctx *c)
 	if (x->ndim == 0 || (rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
 	if (x->batched && axis == 0)
-		return batch_moves(c, "normalization across the batch (axis 0)");
+		return batch_mixes(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
 	int32_t xid = c->in[0], tiny = scalar_const(c, FLT_MIN, ":flt_min");
@@ -3670,7 +3714,7 @@ static int op_slice(struct nctx *c)
 		seen[a] = true;
 		if (a == 0 && x->batched) {
 			if (st[k] != 0 || step != 1 || en[k] < INT32_MAX)
-				return batch_moves(c, "slicing the batch (axis 0)");
+				return batch_mixes(c, "slicing the batch (axis 0)");
 			continue;
 		}
 		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
@@ -3695,7 +3739,7 @@ int imp_split_outs(struct nctx *c)
 		return rc;
 	n->axis = ir_axis(c, 0, n->axis);
 	if (x->batched && n->axis == 0)
-		return batch_moves(c, "splitting the batch (axis 0)");
+		return batch_mixes(c, "splitting the batch (axis 0)");
 	rc = c->m->opset < 13 ? attr_ints(c, "split", sz, DNNQ_IR_MAX_OUTPUTS, &ns)
 	                      : const_ints(c, 1, sz, DNNQ_IR_MAX_OUTPUTS, &ns);
 	if (rc)
@@ -3897,7 +3941,7 @@ static int gather_rows(struct nctx *c)
 	if (rc || (rc = norm_axis(c, &axis, x.ndim, "axis")))
 		return rc;
 	if (x.batched && axis == 0)
-		return batch_moves(c, "gathering along the batch (axis 0) by computed indices");
+		return batch_mixes(c, "gathering along the batch (axis 0) by computed indices");
 	int64_t t = x.dims[0], k = (int64_t)numel(&iv), rows = (int64_t)numel(&x) / (t ? t : 1);
 	if (axis != 0 || x.batched || iv.batched || in_moved(c, 0) ||
 	    !iv.integer || k * t > ONEHOT_MAX ||
@@ -4091,7 +4135,7 @@ static int op_gather(struct nctx *c)
 		return rc;
 	n->axis = ir_axis(c, 0, n->axis);
 	if (x.batched && n->axis == 0)
-		return batch_moves(c, "gathering along the batch (axis 0)");
+		return batch_mixes(c, "gathering along the batch (axis 0)");
 	if (!numel(&iv) || numel(&iv) > (1 << 24) || x.ndim + iv.ndim > DNNQ_IR_MAX_DIMS + 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s] on [%s]: 1..2^24 values, and at most "
 		           "rank %d out", imp_dims_str(&iv), imp_dims_str(&x), DNNQ_IR_MAX_DIMS);
@@ -4351,7 +4395,7 @@ static int op_gather_elements(struct nctx *c)
 	if (in_moved(c, 0) || in_moved(c, 1))
 		return batch_moves(c, "gathering elements of a value whose batch a Transpose moved");
 	if (x->batched && n->axis == 0)
-		return batch_moves(c, "gathering elements along the batch (axis 0)");
+		return batch_mixes(c, "gathering elements along the batch (axis 0)");
 	if (x->batched && iv->data)
 		return batch_moves(c, "constant indices [%s] into a batched input: the output has "
 		                   "their dim 0", imp_dims_str(iv));
@@ -4374,6 +4418,61 @@ static int op_gather_elements(struct nctx *c)
 			           k, (long long)i, (long long)n->axis, (long long)dim);
 	}
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
+}
+
+/* MaxUnpool (opsets 9, 11; SegNet's decoder) of a 4-D image: the
+ * registry's maxunpool (engine/ops/maxunpool.c, fp32), the values and
+ * their indices (MaxPool's Indices, int32 here; or floats holding
+ * integers) of one shape, positions in the output [N, C, Ho, Wo]
+ * flattened; Ho and Wo from kernel_shape, strides and pads, or a constant
+ * output_shape (input 2) of that rank and channels, at least as large. */
+static int op_maxunpool(struct nctx *c)
+{
+	int64_t k[2], s[2], p[4], os[4];
+	ptrdiff_t nos = -1;
+	int rc;
+	if ((rc = engine_kind(c, "maxunpool")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 2-D MaxUnpool (a 4-D NCHW input) is supported")) ||
+	    (rc = const_ints(c, 2, os, 4, &nos)))
+		return rc;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_pair(c, "kernel_shape", 1, 1, k, 2)) || (rc = a_pair(c, "strides", 1, 1, s, 2)) ||
+	    (rc = a_pair(c, "pads", 0, 0, p, 4)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (MaxPool's "
+		           "Indices, or integer arithmetic on them)", iname(c, 1));
+	bool same = iv->ndim == 4 && iv->batched == x->batched;
+	for (uint32_t i = 0; same && i < 4; i++)
+		same = iv->dims[i] == x->dims[i];
+	if (!same) {
+		char xs[128];
+		snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
+		return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s], values [%s]: want the same shape",
+		           iname(c, 1), imp_dims_str(iv), xs);
+	}
+	if (in_moved(c, 0) || in_moved(c, 1))
+		return batch_moves(c, "unpooling a value whose batch a Transpose moved");
+	int64_t d[4] = { x->dims[0], x->dims[1], 0, 0 };
+	for (int i = 0; i < 2; i++)
+		d[2 + i] = (x->dims[2 + i] - 1) * s[i] + k[i] - p[i] - p[2 + i];
+	if (nos >= 0) {
+		if (nos != 4 || os[1] != d[1] || os[2] < d[2] || os[3] < d[3])
+			return bad(c, DNNQ_E_SHAPE, "output_shape of %td values (channels %lld, %lld x "
+			           "%lld): want [N, %lld, H, W], H and W at least %lld x %lld", nos,
+			           nos > 1 ? (long long)os[1] : -1LL, nos > 2 ? (long long)os[2] : -1LL,
+			           nos > 3 ? (long long)os[3] : -1LL, (long long)d[1],
+			           (long long)d[2], (long long)d[3]);
+		d[2] = os[2];
+		d[3] = os[3];
+	}
+	if (d[2] < 1 || d[3] < 1)
+		return bad(c, DNNQ_E_SHAPE, "the output would be %lld x %lld", (long long)d[2],
+		           (long long)d[3]);
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
 }
 
 /* ScatterElements (opsets 11..18; Scatter, opsets 9 and 10, is the same
@@ -4419,7 +4518,7 @@ static int op_scatter_elements(struct nctx *c)
 	if (in_moved(c, 0) || in_moved(c, 1) || in_moved(c, 2))
 		return batch_moves(c, "scattering into a value whose batch a Transpose moved");
 	if (x->batched && n->axis == 0)
-		return batch_moves(c, "scattering along the batch (axis 0)");
+		return batch_mixes(c, "scattering along the batch (axis 0)");
 	if (x->batched != iv->batched || x->batched != u->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices %s, updates "
 		           "%s: want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",
@@ -4545,7 +4644,7 @@ static int op_pool1d(struct nctx *c)
 	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, &o)))
 		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
-	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
+	return (rc = set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched)) ? rc : pool_indices(c, 3, d);
 }
 
 /* A 1-D node over L of [N, C, L] (a 3-D weight, input 1, [A, B, K]) as
@@ -6044,6 +6143,7 @@ static const struct opdef OPS[] = {
 	{ "OneHot", DNNQ_IR_ENGINE, op_onehot, 3, 3, 1 },
 	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
 	{ "ScatterElements", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
+	{ "MaxUnpool", DNNQ_IR_ENGINE, op_maxunpool, 2, 3, 1 },
 	{ "Scatter", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
 	{ "GatherND", DNNQ_IR_ENGINE, op_gathernd, 2, 2, 1 },
 	{ "ScatterND", DNNQ_IR_ENGINE, op_scatternd, 3, 3, 1 },

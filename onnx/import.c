@@ -1539,6 +1539,7 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 		struct imp again = { .ir = ir, .opts = opts, .model_bytes = len, .diag = diag,
 		                     .fixed = true };
 		memcpy(again.batch_why, m.batch_why, sizeof m.batch_why);
+		again.batch_mixes = m.batch_mixes;
 		imp_release(&m);
 		free(m.list);
 		dnnq_ir_free(ir);
@@ -1552,6 +1553,7 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 		struct dnnq_diag why = { "" };
 		if ((rc = dnnq_ir_fix_batch(ir, m.batch_why, &why)) && rc != DNNQ_E_NOMEM)
 			imp_problem(&m, rc, "%s", why.msg);
+		ir->batch_mixes = m.batch_mixes;
 	}
 	if (m.nomem && !rc)
 		rc = DNNQ_E_NOMEM;

@@ -148,7 +148,7 @@ struct dnnq_ir_node {
 	uint32_t mode;                  /* Resize: engine/resize.h's mode; Pad:
 	                                   engine/remap.h's; ArgMax, ArgMin: 1
 	                                   select_last_index; TopK: engine/topk.h's
-	                                   op */
+	                                   op; MaxPool: storage_order */
 	float scales[2];                /* Resize: H, W (output / input) */
 	/* Slice, Pad: per axis (ONNX's order), output index o reads input index
 	 * starts[i] + steps[i] * o (Pad: steps 1, outside: the mode decides) */
@@ -216,6 +216,10 @@ struct dnnq_ir {
 	 * ONNX graph at batch 1), else 0; batch_note says where (owned) */
 	uint32_t max_batch;
 	char *batch_note;
+	/* batch_note's node computes across the batch (a sum, a softmax, a
+	 * concatenation along it, a constant broadcast against it): a run of
+	 * more samples one at a time is not the ONNX graph at that batch */
+	bool batch_mixes;
 };
 
 /* "x*Clip(x+3,0,6)/6 -> HardSwish" and the like. */

@@ -48,6 +48,9 @@ struct lower {
 	uint32_t *nreaders;        /* nvalues: node inputs reading it (+1 if an output) */
 	int32_t *reader;           /* nvalues: the first live node reading it, -1 */
 	bool *is_output;           /* nvalues */
+	bool *nonfinite;           /* nvalues: may hold inf or NaN (a float constant that
+	                              does, and what a node computes from one, up to a
+	                              Softmax: an attention mask's -inf) */
 	bool *live, *done;         /* nnodes: needed; lowered (or fused into another) */
 	bool *used;                /* nvalues: scratch of the liveness pass */
 	struct dnnq_model *m;
@@ -116,6 +119,9 @@ struct dnnq_model_node *add_node(struct lower *L, enum dnnq_node_kind kind, cons
 /* The same with one input, in. */
 struct dnnq_model_node *add_node1(struct lower *L, enum dnnq_node_kind kind, const char *name,
                                   int32_t in, int32_t *ref);
+/* add_node1 of two inputs, in0 and in1. */
+struct dnnq_model_node *add_node2(struct lower *L, enum dnnq_node_kind kind, const char *name,
+                                  int32_t in0, int32_t in1, int32_t *ref);
 /* A new model tensor named name, initialised; its id, or a negative status. */
 int add_tensor(struct lower *L, const char *name, struct dnnq_qtensor **t);
 /* An f32 tensor [n] of data; its id, or a negative status. */

@@ -702,29 +702,23 @@ static int lower_activation(struct lower *L, size_t j)
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
-/* A 1-D pooling's node: its input reshaped to [N, C, L, 1]. */
-static struct dnnq_model_node *pool1d_input(struct lower *L, const struct dnnq_ir_node *n,
-                                            const struct dnnq_ir_value *xv, int32_t *ref,
-                                            int *rc)
+/* A 1-D pooling's input reshaped to [N, C, L, 1] (NAME:2d) into *x4. */
+static int pool1d_input(struct lower *L, const struct dnnq_ir_node *n,
+                        const struct dnnq_ir_value *xv, int32_t *x4)
 {
-	static const enum dnnq_node_kind kinds[] = {
-		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
-	};
-	int32_t x, x4;
+	int32_t x;
 	char nm[DNNQ_MODEL_NAME_MAX];
-	if ((*rc = need_act(L, n, n->inputs[0], &x)))
-		return NULL;
+	int rc = need_act(L, n, n->inputs[0], &x);
+	if (rc)
+		return rc;
 	model_name(nm, n->name, ":2d");
-	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, x, &x4);
-	if (mn) {
-		mn->ndim = 4;
-		memcpy(mn->dims, xv->dims, 3 * sizeof *xv->dims);
-		mn->dims[3] = 1;
-		mn = add_node1(L, kinds[n->op], n->name, x4, ref);
-	}
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, x, x4);
 	if (!mn)
-		*rc = DNNQ_E_NOMEM;
-	return mn;
+		return DNNQ_E_NOMEM;
+	mn->ndim = 4;
+	memcpy(mn->dims, xv->dims, 3 * sizeof *xv->dims);
+	mn->dims[3] = 1;
+	return DNNQ_OK;
 }
 
 /* Node output ref (set as n's output, a rank the output value lacks: a
@@ -745,6 +739,35 @@ static int reshape_output(struct lower *L, const struct dnnq_ir_node *n, int32_t
 	return DNNQ_OK;
 }
 
+/* MaxPool's Indices: the registry's maxpool_indices (NAME:indices, s32)
+ * reading the values node's input in (a 1-D one's [N, C, L, 1], its
+ * output reshaped back, NAME:indices:view), its geometry. */
+static int pool_indices(struct lower *L, const struct dnnq_ir_node *n, int32_t in, bool one_d)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int32_t ref;
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[1]);
+	model_name(nm, n->name, ":indices");
+	struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)dnnq_op_find(
+		"maxpool_indices")->kind, nm, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	int rc = map_attrs(L, n, mn);     /* the geometry, ceil_mode */
+	if (rc)
+		return rc;
+	mn->op = one_d ? 0 : n->mode;     /* storage_order: the same in 1-D */
+	mn->out_dtype = DNNQ_DTYPE_S32;
+	if (one_d) {
+		model_name(nm, n->name, ":indices:view");
+		if (!(mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &ref)))
+			return DNNQ_E_NOMEM;
+		mn->ndim = yv->ndim;
+		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
+	}
+	L->v[n->outputs[1]].s32 = ref;
+	return DNNQ_OK;
+}
+
 static int lower_pool(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -752,7 +775,7 @@ static int lower_pool(struct lower *L, size_t j)
 		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
 		[DNNQ_IR_GAVGPOOL] = DNNQ_NODE_GAVGPOOL,
 	};
-	int32_t ref;
+	int32_t in, ref;
 	int rc = check_input(L, n, 0, false);
 	if (rc)
 		return rc;
@@ -760,16 +783,30 @@ static int lower_pool(struct lower *L, size_t j)
 	/* 1-D: [N, C, L] is, in memory, the NHWC image [N, C, L, 1] (H = C, W = L,
 	 * one channel): reshaped there and back, pooled over W */
 	bool one_d = xv->ndim == 3 && n->op != DNNQ_IR_GAVGPOOL;
-	struct dnnq_model_node *mn = one_d ? pool1d_input(L, n, xv, &ref, &rc)
-	                                   : simple(L, n, kinds[n->op], 4, &ref, &rc);
-	if (!mn)
+	if (one_d)
+		rc = pool1d_input(L, n, xv, &in);
+	else if (xv->ndim != 4)
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' has rank %u: want 4", xv->name,
+		               xv->ndim);
+	else
+		rc = need_act(L, n, n->inputs[0], &in);
+	if (rc)
 		return rc;
-	if ((rc = map_attrs(L, n, mn)))   /* the geometry, ceil_mode, count_include_pad */
-		return rc;
-	/* the max is taken in the input's quantization */
-	rc = n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
-	                              : act_out(L, n, n->outputs[0], mn, ref);
-	return rc || !one_d ? rc : reshape_output(L, n, ref);
+	/* MaxPool's values, unless only its Indices are read (torch's offsets) */
+	if (L->nreaders[n->outputs[0]]) {
+		struct dnnq_model_node *mn = add_node1(L, kinds[n->op], n->name, in, &ref);
+		if (!mn)
+			return DNNQ_E_NOMEM;
+		if ((rc = map_attrs(L, n, mn)))   /* the geometry, ceil_mode, count_include_pad */
+			return rc;
+		/* the max is taken in the input's quantization */
+		rc = n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
+		                              : act_out(L, n, n->outputs[0], mn, ref);
+		if (!rc && one_d)
+			rc = reshape_output(L, n, ref);
+	}
+	return rc || n->noutputs < 2 || !L->nreaders[n->outputs[1]] ? rc
+	                                                           : pool_indices(L, n, in, one_d);
 }
 
 /* ---- Add, Mul, Sum ---- */
@@ -2079,6 +2116,27 @@ static int lower_indexed(struct lower *L, size_t j)
 	return input_qp_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* MaxUnpool: the registry's maxunpool (fp32 by the registry), the values
+ * and their computed indices in the engine's layout (both 4-D NHWC, element
+ * for element), the output's H and W in dims. */
+static int lower_maxunpool(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	int32_t in[2], ref;
+	int rc = check_inputs(L, n, 2, 0);
+	if (rc || (rc = computed_indices(L, n, 1, &in[1])) ||
+	    (rc = need_act(L, n, n->inputs[0], &in[0])))
+		return rc;
+	struct dnnq_model_node *mn = add_node2(L, n->kind, n->name, in[0], in[1], &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	return input_qp_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* GridSample: the registry's grid_sample (fp32 by the registry: no int8
  * kernel), image and grid in the engine's layout (the kind reads the
  * grid's NHWC there); mode, padding and align_corners in op. */
@@ -2095,11 +2153,9 @@ static int lower_grid_sample(struct lower *L, size_t j)
 	}
 	if (rc)
 		return rc;
-	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	struct dnnq_model_node *mn = add_node2(L, n->kind, n->name, in[0], in[1], &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
-	mn->ninputs = 2;
-	mn->inputs[1] = in[1];
 	mn->op = n->mode;
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
@@ -2215,6 +2271,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk }, { "gather_elements", lower_gather_elements },
 		{ "grid_sample", lower_grid_sample }, { "scatter_elements", lower_indexed },
+		{ "maxunpool", lower_maxunpool },
 		{ "scatter_nd", lower_indexed }, { "gather_nd", lower_indexed },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);

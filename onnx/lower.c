@@ -134,6 +134,17 @@ struct dnnq_model_node *add_node1(struct lower *L, enum dnnq_node_kind kind, con
 	return mn;
 }
 
+struct dnnq_model_node *add_node2(struct lower *L, enum dnnq_node_kind kind, const char *name,
+                                  int32_t in0, int32_t in1, int32_t *ref)
+{
+	struct dnnq_model_node *mn = add_node1(L, kind, name, in0, ref);
+	if (mn) {
+		mn->ninputs = 2;
+		mn->inputs[1] = in1;
+	}
+	return mn;
+}
+
 int add_tensor(struct lower *L, const char *name, struct dnnq_qtensor **t)
 {
 	struct dnnq_model *m = L->m;
@@ -1156,21 +1167,43 @@ static int self_check(struct lower *L)
 	return rc;
 }
 
-/* Whether an elementwise node reads a float constant holding inf or NaN
- * (an attention mask's -inf, a bound): no int8 range holds it, so the
- * constant stays float and the node runs fp32. */
-static bool reads_nonfinite(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
+/* L->nonfinite: each float constant holding inf or NaN (an attention
+ * mask's -inf, a bound), and each output of a node reading one (a Where
+ * or a Mul of the mask, the scores it is added to), up to a Softmax
+ * (whose outputs are in [0, 1]). */
+static void mark_nonfinite(struct lower *L)
+{
+	const struct dnnq_ir *ir = L->ir;
+	for (size_t i = 0; i < ir->nvalues; i++) {
+		const struct dnnq_ir_value *v = &ir->values[i];
+		for (size_t e = 0, ne = v->data && v->dtype == DNNQ_IR_F32 ? dnnq_ir_numel(v, 1) : 0;
+		     e < ne && !L->nonfinite[i]; e++)
+			L->nonfinite[i] = !isfinite(((const float *)v->data)[e]);
+	}
+	for (size_t j = 0; j < ir->nnodes; j++) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		bool in = false;
+		for (uint32_t i = 0; i < n->ninputs; i++)
+			in |= n->inputs[i] >= 0 && L->nonfinite[n->inputs[i]];
+		for (uint32_t k = 0; in && n->op != DNNQ_IR_SOFTMAX && k < n->noutputs; k++)
+			if (n->outputs[k] >= 0)
+				L->nonfinite[n->outputs[k]] = true;
+	}
+}
+
+/* Whether an elementwise node reads a value that may hold inf or NaN
+ * (L->nonfinite): no int8 range holds it, so the value stays float and
+ * the node runs fp32 (a mask's -inf quantized to a finite level masked
+ * nothing: nn.MultiheadAttention's key_padding_mask, 2.0 dB under
+ * --precision int8). */
+static bool reads_nonfinite(const struct lower *L, const struct dnnq_ir_node *n)
 {
 	if (n->op != DNNQ_IR_ENGINE && n->op != DNNQ_IR_ADD && n->op != DNNQ_IR_MUL)
 		return false;
-	for (uint32_t i = 0; i < n->ninputs; i++) {
-		const struct dnnq_ir_value *v = n->inputs[i] >= 0 ? &ir->values[n->inputs[i]] : NULL;
-		if (!v || !v->data || v->dtype != DNNQ_IR_F32)
-			continue;
-		for (size_t e = 0, ne = dnnq_ir_numel(v, 1); e < ne; e++)
-			if (!isfinite(((const float *)v->data)[e]))
-				return true;
-	}
+	for (uint32_t i = 0; i < n->ninputs; i++)
+		if (n->inputs[i] >= 0 && L->nonfinite[n->inputs[i]] &&
+		    L->ir->values[n->inputs[i]].dtype == DNNQ_IR_F32)
+			return true;
 	return false;
 }
 
@@ -1195,11 +1228,12 @@ static bool on_integers(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
  * int8, the value between them is rounded once more; fp32, an int8
  * producer's value is dequantized into them exactly, and an int8 reader
  * quantizes their mean once. */
-static bool fp32_only(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
+static bool fp32_only(const struct lower *L, const struct dnnq_ir_node *n)
 {
+	const struct dnnq_ir *ir = L->ir;
 	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
-	return (d && !d->ops && d->ops_f32) || (d && d->ops_f32 && reads_nonfinite(ir, n)) ||
-	       (!d && reads_nonfinite(ir, n)) || on_integers(ir, n) ||
+	return (d && !d->ops && d->ops_f32) || (d && d->ops_f32 && reads_nonfinite(L, n)) ||
+	       (!d && reads_nonfinite(L, n)) || on_integers(ir, n) ||
 	       (n->op == DNNQ_IR_AVGPOOL && n->whole);
 }
 
@@ -1215,7 +1249,7 @@ static int32_t fused_next(const struct lower *L, int32_t k)
 /* Whether n's lowering gives its outputs past the first too. */
 static bool all_outputs(const struct dnnq_ir_node *n)
 {
-	return n->op == DNNQ_IR_DYNQUANT || n->split ||
+	return n->op == DNNQ_IR_DYNQUANT || n->split || n->op == DNNQ_IR_MAXPOOL ||
 	       (n->op == DNNQ_IR_ENGINE && n->kind == dnnq_op_find("topk")->kind);
 }
 
@@ -1276,6 +1310,7 @@ static int run(struct lower *L)
 	if (rc)
 		return rc;
 	liveness(L);
+	mark_nonfinite(L);
 	if ((rc = qdq_pass(L)) || (rc = lower_inputs(L)))
 		return rc;
 	for (size_t j = 0; j < ir->nnodes; j++) {
@@ -1289,7 +1324,7 @@ static int run(struct lower *L)
 	for (size_t j = 0; j < ir->nnodes; j++)
 		if (L->live[j] && !L->done[j]) {
 			L->cur = j;
-			L->fp32 = (L->o->fp32_nodes && L->o->fp32_nodes[j]) || fp32_only(ir, &ir->nodes[j]);
+			L->fp32 = (L->o->fp32_nodes && L->o->fp32_nodes[j]) || fp32_only(L, &ir->nodes[j]);
 			rc = lower_node(L, j);
 			L->done[j] = true;
 			int32_t u = unit_of(L, j);
@@ -1319,6 +1354,7 @@ static void lower_free(struct lower *L)
 	free(L->nreaders);
 	free(L->reader);
 	free(L->is_output);
+	free(L->nonfinite);
 	free(L->live);
 	free(L->done);
 	free(L->used);
@@ -1339,12 +1375,13 @@ static int lower_once(struct lower *L, const struct dnnq_ir *ir, const struct dn
 	L->nreaders = calloc(nv, sizeof *L->nreaders);
 	L->reader = calloc(nv, sizeof *L->reader);
 	L->is_output = calloc(nv, sizeof *L->is_output);
+	L->nonfinite = calloc(nv, sizeof *L->nonfinite);
 	L->live = calloc(nn, sizeof *L->live);
 	L->done = calloc(nn, sizeof *L->done);
 	L->used = calloc(nv, sizeof *L->used);
 	int rc;
 	if (!L->qp || !L->has_qp || !L->v || !L->nreaders || !L->reader || !L->is_output ||
-	    !L->live || !L->done || !L->used) {
+	    !L->nonfinite || !L->live || !L->done || !L->used) {
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "lower: out of memory");
 		goto out;
 	}

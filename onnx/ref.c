@@ -38,6 +38,7 @@
  * ResNet-18 observer pass at batch 32), with them only for its largest
  * live set. An activation whose input dies at it writes over the input.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,6 +496,7 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 	}
 	const float *X = IN(0);
 	float *Y = OUT(0);
+	int32_t *I = n->noutputs > 1 ? (int32_t *)OUT(1) : NULL;   /* MaxPool's Indices */
 	int64_t H = x[2], W = x[3];
 	bool gavg = n->op == DNNQ_IR_GAVGPOOL, max = n->op == DNNQ_IR_MAXPOOL;
 	int64_t kh = gavg ? H : n->kernel[0], kw = gavg ? W : n->kernel[1];
@@ -508,7 +510,8 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 		const float *xp = X + p * H * W;
 		int64_t hs = oh * sh - pt, ws = ow * sw - pl;
 		double acc = max ? -INFINITY : 0;
-		int64_t cnt = 0, padded = 0;
+		int64_t cnt = 0, padded = 0, bh = -1, bw = -1;
+		float best = -FLT_MAX;     /* the index: ONNX Runtime's first above it */
 		for (int64_t i = 0; i < kh; i++)
 			for (int64_t j = 0; j < kw; j++) {
 				int64_t ih = hs + i * dh, iw = ws + j * dw;
@@ -519,12 +522,20 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 				double v = xp[ih * W + iw];
 				acc = max ? (v > acc ? v : acc) : acc + v;
 				cnt++;
+				if (xp[ih * W + iw] > best) {
+					best = xp[ih * W + iw];
+					bh = ih;
+					bw = iw;
+				}
 			}
 		if (!max && n->count_include_pad && !gavg)
 			cnt = padded;
 		if (!max)
 			acc = cnt ? acc / (double)cnt : 0;
 		Y[(p * y[2] + oh) * y[3] + ow] = (float)acc;
+		if (I)
+			I[(p * y[2] + oh) * y[3] + ow] =
+				(int32_t)(p * H * W + (n->mode ? bw * H + bh : bh * W + bw));
 	}
 }
 
@@ -1432,6 +1443,25 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* MaxUnpool: the output zeros, then value e at index e of the output
+ * flattened (NCHW, batch and channel counted in). Every index is checked
+ * before anything is written: the position of the first outside the
+ * output (or no integer), or -1. */
+static ptrdiff_t unpool(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t total = anumel(r, n->inputs[0]), yn = anumel(r, n->outputs[0]);
+	for (size_t e = 0; e < total; e++) {
+		int64_t i = id_at(r, n, e);
+		if (i < 0 || (uint64_t)i >= yn)
+			return (ptrdiff_t)e;
+	}
+	float *y = OUT(0);
+	memset(y, 0, yn * sizeof *y);
+	for (size_t e = 0; e < total; e++)
+		y[id_at(r, n, e)] = ((const float *)IN(0))[e];
+	return -1;
+}
+
 /* Node n, whose inputs may come from the caller: an embedding's ids are
  * checked, its first outside the table is a message in diag. */
 static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
@@ -1441,6 +1471,14 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
 	const char *name = def ? def->name : "";
 	bool elements = !strcmp(name, "gather_elements") || !strcmp(name, "scatter_elements");
 	bool tuples = !strcmp(name, "gather_nd") || !strcmp(name, "scatter_nd");
+	if (!strcmp(name, "maxunpool")) {
+		ptrdiff_t k = unpool(r, n);
+		return k < 0 ? 0 : dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] "
+		                                 "= %lld: outside the %zu elements of the output",
+		                                 n->name, r->ir->values[n->inputs[1]].name, k,
+		                                 (long long)id_at(r, n, (size_t)k),
+		                                 anumel(r, n->outputs[0]));
+	}
 	if (!elements && !tuples && strcmp(name, "embed")) {
 		exec(r, n);
 		return 0;

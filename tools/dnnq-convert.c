@@ -1052,14 +1052,17 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 		if (ir->max_batch) {
 			printf(",\"max_batch\":%u,\"batch_fixed\":", ir->max_batch);
 			dnnq_json_string(stdout, ir->batch_note);
+			printf(",\"batch_mixes\":%s", ir->batch_mixes ? "true" : "false");
 		}
 		printf("}");
 		return;
 	}
 	if (ir->max_batch)
 		printf("import: batch fixed to %u (dnnq-run and dnnqctl infer run a larger one a "
-		       "sample at a time): %s\n",
-		       ir->max_batch, ir->batch_note);
+		       "sample at a time%s): %s\n", ir->max_batch,
+		       ir->batch_mixes ? ", not the model at that batch, which this node computes "
+		       "across" : "",
+		       ir->batch_note);
 	if (!ir->nremoved)
 		return;
 	printf("import:");
@@ -1097,8 +1100,10 @@ static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t 
 	dnnq_sample_shapes_free(samples, nsamples);
 	if (!rc && ir->max_batch)
 		fprintf(stderr, "%s: warning: %s: batch fixed to %u (dnnq-run and dnnqctl infer run "
-		        "a larger one a sample at a time; a client's request of more is refused): "
-		        "%s\n", argv0, o->in, ir->max_batch, ir->batch_note);
+		        "a larger one a sample at a time%s; a client's request of more is refused): "
+		        "%s\n", argv0, o->in, ir->max_batch, ir->batch_mixes ? ", each sample's "
+		        "outputs the model's at batch 1, not at that batch, which this node computes "
+		        "across" : "", ir->batch_note);
 	return rc;
 }
 

@@ -106,6 +106,20 @@ transpose "bij->bji", a sum "bij->bi", an outer product "bij,bik->bijk",
 "bij,ij->bi" and "bij,kj->bki" by constants (the latter's moved at
 import), opset 12; x [1, 4, 6] through a Tanh.
 
+maxpool_unpool: MaxPool's Indices (opset 11), each an output: MaxUnpool of
+a Relu of 2x2 stride 2 MaxPool's values by its Indices to output_shape [1,
+3, 8, 8] (SegNet's decoder); the Indices of a 3x3 stride 2 pads 1 MaxPool of
+storage_order 1 less a kernel-1 MaxPool's sliced at [0, 0] (torch's export
+of return_indices: the place in the plane), cast to float; that MaxPool's
+values; x [1, 3, 8, 8] of distinct values 0.05 apart (a permutation: no
+ties, whose maximum int8 could take from another tap).
+
+matmul_bcast_batch: MatMul of a computed [1, 3, 4] (a Tanh of x) by
+constants with leading dims larger than its batch, each an output: [1, 5,
+4, 2] (x's dim 0, the batch, broadcast against 5: [1, 5, 3, 2]) and [5, 4,
+2] ([5, 3, 2]), opset 13: the import fixes the batch to 1 (not in MANIFEST:
+the case matmul_bcast_batch runs it a sample at a time).
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -394,11 +408,37 @@ def einsum_general(manifest):
     save(g, "fp32", 12, [("x", [1, 4, 6])], outs, [randn(g.r, 4, 6)], manifest)
 
 
+def maxpool_unpool(manifest):
+    g = Graph("maxpool_unpool", 20)
+    # distinct values a step of int8 apart (no ties to swap a maximum)
+    x = np.stack([g.r.permutation(192).reshape(3, 8, 8) for _ in range(SAMPLES)])
+    x = ((x - 96) * 0.05).astype(np.float32)
+    pa, ia = g.op("MaxPool", ["x"], 2, kernel_shape=[2, 2], strides=[2, 2])
+    pb, ib = g.op("MaxPool", ["x"], 2, kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                  storage_order=1)
+    _, i1 = g.op("MaxPool", ["x"], 2, kernel_shape=[1, 1])
+    off = g.op("Slice", [i1, g.i64(0, 0), g.i64(1, 1), g.i64(2, 3)])
+    outs = [g.op("MaxUnpool", [g.op("Relu", [pa]), ia, g.i64(1, 3, 8, 8)],
+                 kernel_shape=[2, 2], strides=[2, 2]),
+            g.op("Cast", [g.op("Sub", [ib, off])], to=1), pb]
+    save(g, "fp32", 11, [("x", [1, 3, 8, 8])], outs, [x], manifest)
+
+
+def matmul_bcast_batch():
+    g = Graph("matmul_bcast_batch", 21)
+    t = g.op("Tanh", ["x"])
+    outs = [g.op("MatMul", [t, g.w(1, 5, 4, 2, scale=0.5)]),
+            g.op("MatMul", [t, g.w(5, 4, 2, scale=0.5)])]
+    # not in MANIFEST: the conformance runs a batch of 4, the model one
+    save(g, "fp32", 13, [("x", [1, 3, 4])], outs, [randn(g.r, 3, 4)], [])
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
                         groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
-                        matmul_const_left, matmul_vector, einsum_general), (bad_opgaps,))
+                        matmul_const_left, matmul_vector, einsum_general, maxpool_unpool),
+                       (bad_opgaps, matmul_bcast_batch))
 
 
 if __name__ == "__main__":

@@ -262,10 +262,45 @@ class CumSum4d(nn.Module):
 
 class PoolIndices(nn.Module):
     """MaxPool2d(return_indices=True), values and indices summed (SegNet
-    keeps them for its MaxUnpool): dnnq does not compute the indices, so
-    the node reading them is refused naming the MaxPool."""
+    keeps them for its MaxUnpool, which torch 1.13 does not export): the
+    export subtracts a kernel-1 MaxPool's indices sliced at [0, 0] (the
+    plane's offset) from ONNX's flattened ones."""
     def forward(s, x):
         y, i = F.max_pool2d(x, 2, return_indices=True)
+        return y + i.float()
+
+
+class PoolIndices1d(nn.Module):
+    """max_pool1d(return_indices=True) of a Conv1d's [N, C, L], stride 2
+    and padding 1, the indices scaled and added to the values."""
+    def __init__(s):
+        super().__init__()
+        s.c = nn.Conv1d(4, 6, 3, padding=1)
+
+    def forward(s, x):
+        y, i = F.max_pool1d(s.c(x), 3, 2, 1, return_indices=True)
+        return y + i.float() * 0.1
+
+
+class MhaPadMask(nn.Module):
+    """nn.MultiheadAttention with a key_padding_mask computed from x (the
+    keys whose first feature is above 0.8 masked): torch turns the mask
+    into -inf by a Where and adds it to the scores, through a Mul and an
+    Add to the Softmax."""
+    def __init__(s):
+        super().__init__()
+        s.m = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    def forward(s, x):
+        return s.m(x, x, x, key_padding_mask=x[..., 0] > 0.8)[0]
+
+
+class PoolIndices3d(nn.Module):
+    """max_pool3d(return_indices=True): dnnq does not compute a 3-D
+    MaxPool's Indices, so the node reading them is refused naming the
+    MaxPool."""
+    def forward(s, x):
+        y, i = F.max_pool3d(x, 2, return_indices=True)
         return y + i.float()
 
 
@@ -319,8 +354,11 @@ CASES = [
     ("cumsum_mid", CumSumMid, (6, 8), {0: "n"}, 17, "calib", 35),
     ("const_left_4d", ConstLeft4d, (3, 5, 6), {0: "n"}, 11, "calib", 35),
     ("cumsum_4d", CumSum4d, (3, 5, 6), {0: "n"}, 11, "calib", 35),
-    ("maxpool_indices", PoolIndices, (3, 8, 8), {0: "n"}, 17, "refused", 0),
+    ("maxpool_indices", PoolIndices, (3, 8, 8), {0: "n"}, 17, "calib", 40),
     ("index_fill", IndexFill, (6, 8), {0: "n"}, 17, "calib", 35),
+    ("maxpool1d_indices", PoolIndices1d, (4, 12), {0: "n"}, 11, "calib", 40),
+    ("maxpool3d_indices", PoolIndices3d, (2, 4, 4, 4), {0: "n"}, 17, "refused", 0),
+    ("mha_pad_mask", MhaPadMask, (7, 16), {0: "n"}, 13, "calib", 18),
 ]
 
 

@@ -172,6 +172,10 @@ static int matmul_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	op->nb = 1;
 	for (uint32_t i = 0; i + 2 < r; i++) {
 		size_t da = op->a.d[i], db = op->b.d[i];
+		/* a batch not yet planned (0, at build) stays 0 against 1 and
+		 * takes another dim: the broadcast is checked when planned */
+		if (da == 0 || db == 0)
+			da = db = da + db == 1 ? 0 : da + db;
 		if (da != db && da != 1 && db != 1)
 			return FAIL(DNNQ_E_SHAPE, "node '%s': batch dims[%u]: %zu ('%s') and %zu ('%s') "
 			            "do not broadcast", n->name, i, da, a->name, db, b->name);
