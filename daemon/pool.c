@@ -1,11 +1,12 @@
 /*
  * The thread pool (pool.h). One job at a time: parallel_for publishes the
- * task function, bumps a generation word and wakes the workers; everyone,
- * the caller included, claims tasks until they run out, and the caller
- * returns once every task is done: it does not wait for workers to
- * arrive. On a shared host a worker may not be scheduled for milliseconds;
- * then the caller runs the job alone instead of sleeping until that
- * worker has looked at it (which cost one scheduler wake-up per node).
+ * task function and opens the job's claim word, on which spinning workers
+ * wait; everyone, the caller included, claims tasks until they run out,
+ * and the caller returns once every task is done: it does not wait for
+ * workers to arrive. On a shared host a worker may not be scheduled for
+ * milliseconds; then the caller runs the job alone instead of sleeping
+ * until that worker has looked at it (which cost one scheduler wake-up
+ * per node).
  *
  * The caller claims from the front of the job and the workers from its
  * back (daemon/claim.h, shared with the teams), so with two threads the
@@ -25,16 +26,35 @@
  * 2^31 jobs: a worker would have to stall between its load and its CAS
  * for that many jobs to be fooled.
  *
- * Workers spin briefly on the generation word before sleeping on it with
+ * A job costs a few trips of cache lines between the cores, each ~0.1 us
+ * on the Zen 5 VM when its two vCPUs sit close and ~0.4 us when the host
+ * places them apart (docs/graph.md, "The vCPUs' distance"), so the fork
+ * and the join touch as few shared lines as they can. Workers spin on the
+ * claim word's line, which holds the job's function, argument and shape
+ * too: the job's opening is the one store they wait for, and they find
+ * all they need on the line that brought it. The caller's first claim is
+ * in the word that opens the job (dnnq_claims_open_first), so the caller
+ * starts its tasks without a locked instruction on a line a worker reads.
+ * Only workers write the done count, a running total of their units; the
+ * caller counts its own and waits for the total the job's other units
+ * make.
+ *
+ * Workers spin briefly before sleeping on the generation word with
  * futex(2), so back-to-back jobs (layer after layer) do not pay a wake-up
  * each. Nor a system call: a thread about to sleep says so first (the
  * sleeping count for workers, the waiting flag for the caller), and the
- * other side calls FUTEX_WAKE only when it sees that. Both sides write
- * their word and then read the other's, sequentially consistent (a Dekker
- * pair), so at least one of them sees the other: either the sleeper sees
- * the change and does not sleep, or the writer sees the sleeper and wakes
- * it. With FUTEX_WAKE on every job, an empty job cost 0.5-0.6 us on the
- * Zen 4 VM, nearly all of it that system call; a model runs tens of jobs.
+ * other side calls FUTEX_WAKE only when it sees that. At the join both
+ * sides write their word and then read the other's, sequentially
+ * consistent (a Dekker pair), so at least one of them sees the other:
+ * either the caller sees the count and does not sleep, or the worker sees
+ * the flag and wakes it. The fork reads the sleeping count without a
+ * fence after the opening store (a locked instruction there would wait
+ * for the line the workers spin on): a worker that falls asleep just as
+ * the job opens can miss it, and the caller then runs that job alone, as
+ * it does for any late worker; the count is seen at the next job, which
+ * wakes it. With FUTEX_WAKE on every job, an empty job cost 0.5-0.6 us
+ * on the Zen 4 VM, nearly all of it that system call; a model runs tens
+ * of jobs.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1062,17 +1062,23 @@ static void pool_meet_task(void *arg, size_t i, unsigned tid)
 	atomic_fetch_add(&m->done, 1);
 }
 
+/* jobs of two meeting tasks, each after 10 ms idle (the workers asleep) */
+static void meet_after_sleeps(const struct dnnq_executor *ex, int jobs)
+{
+	for (int job = 0; job < jobs; job++) {
+		struct pool_meet m = { 0, 0 };
+		sleep_ms(10);
+		ex->parallel_for(ex->ctx, 2, pool_meet_task, &m);
+		ck_assert_uint_eq(atomic_load(&m.done), 2);
+	}
+}
+
 START_TEST(pool_wakes_sleepers)
 {
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	ck_assert_ptr_nonnull(pool);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
-	for (int job = 0; job < 10; job++) {
-		struct pool_meet m = { 0, 0 };
-		sleep_ms(10);
-		ex.parallel_for(ex.ctx, 2, pool_meet_task, &m);
-		ck_assert_uint_eq(atomic_load(&m.done), 2);
-	}
+	meet_after_sleeps(&ex, 10);
 	dnnq_pool_destroy(pool);
 }
 END_TEST
@@ -1102,12 +1108,7 @@ START_TEST(pool_jobs_as_workers_fall_asleep)
 			ck_assert_uint_eq(atomic_load(&hits[i]), i < n ? job : 0);
 	}
 	ck_assert_int_eq(atomic_load(&j.bad_tid), 0);
-	for (int job = 0; job < 3; job++) {
-		struct pool_meet m = { 0, 0 };
-		sleep_ms(10);
-		ex.parallel_for(ex.ctx, 2, pool_meet_task, &m);
-		ck_assert_uint_eq(atomic_load(&m.done), 2);
-	}
+	meet_after_sleeps(&ex, 3);
 	dnnq_pool_destroy(pool);
 }
 END_TEST
