@@ -38,7 +38,10 @@
  * waiting 70-200 us a MobileNetV2 run for the slower thread's end, and
  * the tails made two threads 6-8 % faster on a loaded host: docs/graph.md.)
  * A claim read under one id fails under any other, and an odd id takes no
- * claim (the pool closes a job that way between jobs).
+ * claim (the pool closes a job that way between jobs). The thread that
+ * opens a job may take its first claim in the opening word itself
+ * (dnnq_claims_open_first: the pool's caller, whose compare-and-swap
+ * would otherwise wait for the line the workers spin on).
  */
 #ifndef DNNQ_DAEMON_CLAIM_H
 #define DNNQ_DAEMON_CLAIM_H
