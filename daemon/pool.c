@@ -84,12 +84,13 @@ struct dnnq_pool {
 	/* the join's line, which only workers write */
 	_Alignas(64) _Atomic uint32_t done;   /* units workers finished, all jobs */
 	_Atomic uint32_t waiting;   /* the caller asleep (or about to be) on done */
-	uint32_t expect;            /* done once the last job was (the caller's) */
-	/* the sleepers' line */
+	/* the sleepers' line, read by workers at each claim too */
 	_Alignas(64) _Atomic uint32_t gen;    /* bumped to wake sleeping workers */
 	_Atomic uint32_t sleeping;  /* workers asleep (or about to be) on gen */
 	unsigned nthreads;
 	pthread_t *threads;
+	/* the caller's own line */
+	_Alignas(64) uint32_t expect;         /* done once the last job was */
 };
 
 struct worker_arg {
