@@ -45,7 +45,12 @@
  * core, not dnnq's split. A block whose worker never claimed its task
  * (the caller ran it: the worker was off its CPU, which `dnnq waited`
  * says) adds no worker rate, and one whose caller's task a worker ran (the
- * caller off its CPU until the worker's own probe was done) no caller rate. On a VM whose cores the host shares with
+ * caller off its CPU until the worker's own probe was done) no caller
+ * rate. Then `xcore ns`: a cache line's round trip between the caller
+ * and the first worker (xcore_probe), ~90 ns on the Zen 5 VM when the
+ * host keeps its two vCPUs close and ~400 when apart, where a two-thread
+ * row reads 1.8x or 1.4x (docs/graph.md, "The vCPUs' distance"). On a VM
+ * whose cores the host shares with
  * another guest's SMT thread the vector ports' throughput falls by a
  * quarter to a half for seconds at a time while the clock barely moves
  * (docs/graph.md, "Idle gaps and phases on the Zen 5 host"), and a row's
@@ -62,6 +67,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +93,9 @@ extern char **environ;
 #define MAX_TIMES    (ROUNDS * REPS)
 #define VEC_CHUNKS   64       /* the peak loop after each dnnq block: chunks timed, */
 #define VEC_ITERS    1000     /* of this many iterations (16000 instructions, ~2.5 us) */
+#define XCORE_TRIPS  64       /* the round trip after each N-thread block: trips a batch, */
+#define XCORE_BATCHES 16      /* batches (the best one's trip is the block's) */
+#define XCORE_GIVEUP 2e-3     /* s: a thread that does not answer is off its CPU */
 
 static const char *const models[] = { "resnet18", "mobilenet_v2", "mobilenet_v3_small" };
 
@@ -105,7 +115,8 @@ struct cand {
 	double waited_s, wall_s;          /* dnnq: its threads' waits for a CPU over its timed runs */
 	double vec[ROUNDS];               /* dnnq: the peak loop's GOPS on the caller, a block each */
 	double wvec[ROUNDS];              /* ... on the slowest worker that ran its probe */
-	unsigned nvec, nwvec;
+	double xcore[ROUNDS];             /* a line's round trip, caller and first worker, ns */
+	unsigned nvec, nwvec, nxcore;
 };
 
 struct run {
@@ -447,6 +458,59 @@ static void vec_probe(const struct run *r, struct cand *c)
 		c->wvec[c->nwvec++] = slow;
 }
 
+/* A cache line's round trip between the caller (task 0, the pinger) and
+ * the first worker (task 1): the best batch's time a trip, 0 when the two
+ * did not run at once (a thread off its CPU, or one thread running both:
+ * each gives up after XCORE_GIVEUP without an answer). */
+struct xcore_job {
+	_Alignas(64) _Atomic uint32_t line;
+	_Atomic int quit;
+	double best;
+};
+
+/* Waits until job->line holds v; false when the other side gave up or
+ * does not answer. */
+static bool xcore_wait(struct xcore_job *j, uint32_t v)
+{
+	double until = bench_now() + XCORE_GIVEUP;
+	for (unsigned spin = 0; atomic_load_explicit(&j->line, memory_order_acquire) != v; spin++)
+		if (atomic_load_explicit(&j->quit, memory_order_relaxed) ||
+		    (spin % 1024 == 1023 && bench_now() > until)) {
+			atomic_store(&j->quit, 1);
+			return false;
+		}
+	return true;
+}
+
+static void xcore_task(void *arg, size_t i, unsigned tid)
+{
+	struct xcore_job *j = arg;
+	(void)tid;
+	for (uint32_t b = 0, v = 0; b < XCORE_BATCHES; b++) {
+		double t0 = bench_now();
+		for (unsigned k = 0; k < XCORE_TRIPS; k++, v += 2) {
+			if (i == 0)
+				atomic_store_explicit(&j->line, v + 1, memory_order_release);
+			if (!xcore_wait(j, i == 0 ? v + 2 : v + 1))
+				return;
+			if (i == 1)
+				atomic_store_explicit(&j->line, v + 2, memory_order_release);
+		}
+		double t = (bench_now() - t0) / XCORE_TRIPS * 1e9;
+		if (i == 0 && (j->best == 0 || t < j->best))
+			j->best = t;
+	}
+}
+
+/* The round trip after candidate c's block, on its N threads. */
+static void xcore_probe(struct cand *c)
+{
+	struct xcore_job j = { .best = 0 };
+	dnnq_parallel_for(c->ex, 2, xcore_task, &j);
+	if (!atomic_load(&j.quit) && j.best > 0)
+		c->xcore[c->nxcore++] = j.best;
+}
+
 /* One rep block of candidate c. */
 static void time_block(struct run *r, struct cand *c, unsigned reps)
 {
@@ -457,6 +521,8 @@ static void time_block(struct run *r, struct cand *c, unsigned reps)
 		dnnq_time(r, c, reps);
 		if (r->has_peak)
 			vec_probe(r, c);
+		if (dnnq_executor_threads(c->ex) > 1)
+			xcore_probe(c);
 	} else {
 		ort_time(&r->ort, c, reps);
 	}
@@ -517,6 +583,7 @@ static const struct bench_col cols[] = {
 	{ "dnnq_waited", "dnnq waited", 11, 3 },
 	{ "dnnq_vec_gops", "vec GOPS", 8, 0 },
 	{ "dnnq_worker_vec_gops", "wkr GOPS", 8, 0 },
+	{ "dnnq_xcore_ns", "xcore ns", 8, 0 },
 };
 
 /* The rows other processes disturbed ("resnet18 avx2 2t, ..."): their
@@ -574,6 +641,8 @@ static void rows(struct bench_table *t, struct run *r, double others, struct dis
 			bench_cell_opt(t, dc->nvec > 0, dc->nvec ? bench_median(dc->vec, dc->nvec) : 0, 0);
 			bench_cell_opt(t, dc->nwvec > 0,
 			               dc->nwvec ? bench_median(dc->wvec, dc->nwvec) : 0, 0);
+			bench_cell_opt(t, dc->nxcore > 0,
+			               dc->nxcore ? bench_median(dc->xcore, dc->nxcore) : 0, 0);
 			bench_row_end(t);
 			note_disturbed(dist, r, i, c);
 		}
@@ -644,10 +713,15 @@ int bench_cmd_models(const struct bench_opts *o)
 	           "blocks (the median of %u runs of ~2.5 us), median over the blocks (lower than "
 	           "the machine's usual: that core's vector ports were shared, on a VM by another "
 	           "guest's thread); wkr GOPS: the same on the N-thread rows' workers, at the same "
-	           "time (the slowest worker's, a block each). Targets (issue 17): int8/dnnq >= "
+	           "time (the slowest worker's, a block each). xcore ns: a cache line's round "
+	           "trip between dnnq's caller and first worker after each N-thread block (the "
+	           "best of %u batches of %u), median over the blocks: ~90 on this Zen 5 VM when "
+	           "the host keeps its vCPUs close, ~400 when apart, where every line the two "
+	           "threads share costs four times as much (docs/graph.md, \"The vCPUs' "
+	           "distance\"). Targets (issue 17): int8/dnnq >= "
 	           "1.05 on 1 thread, also on avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
 	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "",
-	           VEC_CHUNKS);
+	           VEC_CHUNKS, XCORE_BATCHES, XCORE_TRIPS);
 	if (dist.len)
 		bench_note(&t, "Not judged: dnnq's threads waited for a CPU more than %.0f%% of their "
 		           "time: %s.", WAITED_MAX * 100, dist.list);

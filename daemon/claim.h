@@ -38,7 +38,10 @@
  * waiting 70-200 us a MobileNetV2 run for the slower thread's end, and
  * the tails made two threads 6-8 % faster on a loaded host: docs/graph.md.)
  * A claim read under one id fails under any other, and an odd id takes no
- * claim (the pool closes a job that way between jobs).
+ * claim (the pool closes a job that way between jobs). The thread that
+ * opens a job may take its first claim in the opening word itself
+ * (dnnq_claims_open_first: the pool's caller, whose compare-and-swap
+ * would otherwise wait for the line the workers spin on).
  */
 #ifndef DNNQ_DAEMON_CLAIM_H
 #define DNNQ_DAEMON_CLAIM_H
@@ -72,6 +75,36 @@ static inline uint64_t dnnq_claims_job(struct dnnq_claims *cl, size_t n, uint32_
 	return (uint64_t)id << 32 | units;
 }
 
+/* How many units thread tid of nthreads claims from the open word c of a
+ * job of `units` units that has some left: what is left of the thread's
+ * own side of the job (the caller's fair share at the front, the rest at
+ * the back), at most a fair share, in two claims: all but the eighth of a
+ * fair share next to the middle, then that; then a share of what is left
+ * of the other side. */
+static inline uint32_t dnnq_claims_size(uint32_t units, uint64_t c, unsigned tid,
+                                        unsigned nthreads)
+{
+	uint32_t front = (uint32_t)(c >> 16) & 0xffffu, back = (uint32_t)c & 0xffffu;
+	uint32_t left = back - front, fair = (units + (tid ? 0 : nthreads - 1)) / nthreads;
+	uint32_t split = (units + nthreads - 1) / nthreads;
+	uint32_t mine = tid ? (back > split ? back - (front > split ? front : split) : 0)
+	                    : (front < split ? (back < split ? back : split) - front : 0);
+	uint32_t tail = fair >= DNNQ_CLAIM_TAIL_MIN ? (fair + 7) / 8 : 0;
+	uint32_t k = mine < fair ? mine : fair;
+	k = k >= 2 * tail ? k - tail : k;
+	k = k ? k : left / (2 * nthreads);
+	return k ? k : 1;
+}
+
+/* Tasks [*i0, *i1) of the k units a claim took at unit u. */
+static inline void dnnq_claims_tasks(const struct dnnq_claims *cl, uint32_t u, uint32_t k,
+                                     size_t *i0, size_t *i1)
+{
+	*i0 = (size_t)u * cl->per_unit;
+	*i1 = *i0 + (size_t)k * cl->per_unit;
+	*i1 = *i1 < cl->ntasks ? *i1 : cl->ntasks;
+}
+
 /* One claim for thread tid of nthreads, *c the word as last read (updated
  * on a failed CAS): the units it took (0: none left, or the job is closed)
  * and their tasks [*i0, *i1). The job's shape is read under the claim,
@@ -83,30 +116,29 @@ static inline uint32_t dnnq_claims_take(struct dnnq_claims *cl, uint64_t *c, uns
 		uint32_t front = (uint32_t)(*c >> 16) & 0xffffu, back = (uint32_t)*c & 0xffffu;
 		if (((*c >> 32) & 1) || front >= back)
 			return 0;
-		/* what is left of the thread's own side of the job (the caller's
-		 * fair share at the front, the rest at the back), at most a fair
-		 * share, in two claims: all but the eighth of a fair share next
-		 * to the middle, then that; then a share of what is left of the
-		 * other side */
-		uint32_t units = atomic_load_explicit(&cl->units, memory_order_relaxed);
-		uint32_t left = back - front, fair = (units + (tid ? 0 : nthreads - 1)) / nthreads;
-		uint32_t split = (units + nthreads - 1) / nthreads;
-		uint32_t mine = tid ? (back > split ? back - (front > split ? front : split) : 0)
-		                    : (front < split ? (back < split ? back : split) - front : 0);
-		uint32_t tail = fair >= DNNQ_CLAIM_TAIL_MIN ? (fair + 7) / 8 : 0;
-		uint32_t k = mine < fair ? mine : fair;
-		k = k >= 2 * tail ? k - tail : k;
-		k = k ? k : left / (2 * nthreads);
-		k = k ? k : 1;
+		uint32_t k = dnnq_claims_size(atomic_load_explicit(&cl->units, memory_order_relaxed),
+		                              *c, tid, nthreads);
 		uint64_t next = tid ? *c - k : *c + ((uint64_t)k << 16);
 		if (!atomic_compare_exchange_weak_explicit(&cl->word, c, next, memory_order_acquire,
 		                                           memory_order_acquire))
 			continue;
-		*i0 = (size_t)(tid ? back - k : front) * cl->per_unit;
-		*i1 = *i0 + (size_t)k * cl->per_unit;
-		*i1 = *i1 < cl->ntasks ? *i1 : cl->ntasks;
+		dnnq_claims_tasks(cl, tid ? back - k : front, k, i0, i1);
 		return k;
 	}
+}
+
+/* The word that opens a job of n tasks under id (dnnq_claims_job's) with
+ * thread 0's first claim already taken in it, so that the thread opening
+ * the job claims without a compare-and-swap on a line the other threads
+ * read: the units it took, their tasks [*i0, *i1). */
+static inline uint64_t dnnq_claims_open_first(struct dnnq_claims *cl, size_t n, uint32_t id,
+                                              unsigned nthreads, uint32_t *k, size_t *i0,
+                                              size_t *i1)
+{
+	uint64_t open = dnnq_claims_job(cl, n, id);
+	*k = dnnq_claims_size((uint32_t)open & 0xffffu, open, 0, nthreads);
+	dnnq_claims_tasks(cl, 0, *k, i0, i1);
+	return open + ((uint64_t)*k << 16);
 }
 
 #endif
