@@ -1173,17 +1173,19 @@ END_TEST
 
 /* ---- the daemon dying ----------------------------------------------------- */
 
+/* A waiting thread's model and tensors (allocated before the thread
+ * starts: on a loaded host it may first run after the kill, when an
+ * allocation fails too) and the status its wait ended with. */
 struct waiter {
 	struct dnnq_model *m;
+	struct io io;
 	int rc;
 };
 
 static void *wait_forever(void *arg)
 {
 	struct waiter *w = arg;
-	struct io io;
-	io_alloc(w->m, 1, &io);
-	w->rc = io_infer(w->m, &io, -1);   /* no timeout: only the death ends it */
+	w->rc = io_infer(w->m, &w->io, -1);   /* no timeout: only the death ends it */
 	return NULL;
 }
 
@@ -1197,6 +1199,7 @@ START_TEST(daemon_death_ends_every_wait)
 	struct waiter w[3];
 	for (int i = 0; i < 3; i++) {
 		w[i] = (struct waiter){ .m = m };
+		io_alloc(m, 1, &w[i].io);
 		ck_assert_int_eq(pthread_create(&th[i], NULL, wait_forever, &w[i]), 0);
 	}
 	usleep(50000);
