@@ -71,6 +71,88 @@ static bool lanes_fit(const struct half_lanes *a, const struct half_lanes *b)
 	return !(over[0] | over[1]);
 }
 
+/* Whether weights a and b of one vpmaddubsw pair cannot saturate it,
+ * whatever the u8 activations (lanes_fit's test for one pair) */
+static bool pair_fits1(int a, int b)
+{
+	return !(a > 0 && b > 0 && a + b > 128) && !(a < 0 && b < 0 && a + b < -128);
+}
+
+/* How many halves (8 columns, of n) of the group of k q[0..3] are safe:
+ * both pairs fit in every column. wt is W transposed (k rows of n). */
+static size_t group_safe_halves(const int8_t *wt, size_t n, const uint32_t *q)
+{
+	const int8_t *a = wt + q[0] * n, *b = wt + q[1] * n, *c = wt + q[2] * n,
+		     *d = wt + q[3] * n;
+	size_t safe = 0;
+	for (size_t j0 = 0; j0 < n; j0 += 8) {
+		bool ok = true;
+		for (size_t j = j0; j < j0 + 8 && j < n && ok; j++)
+			ok = pair_fits1(a[j], b[j]) && pair_fits1(c[j], d[j]);
+		safe += ok;
+	}
+	return safe;
+}
+
+/* The search's work per k: group evaluations (each 2 x n pair checks
+ * a half) and swaps drawn (most, once the order settles, land in a group
+ * already safe in every half and cost nothing) */
+#define SAFE_ORDER_EVALS 32
+#define SAFE_ORDER_TRIES 256
+
+int dnnq_gemm_safe_order(const int8_t *w, size_t n, size_t k, uint32_t *perm, size_t *gained)
+{
+	size_t kg = k / 4, halves = (n + 7) / 8;
+	*gained = 0;
+	for (size_t t = 0; t < k; t++)
+		perm[t] = (uint32_t)t;
+	if (kg < 2)
+		return DNNQ_OK;
+	int8_t *wt = malloc(n * k);
+	size_t *score = malloc(kg * sizeof *score);
+	if (!wt || !score) {
+		free(wt);
+		free(score);
+		return DNNQ_E_NOMEM;
+	}
+	for (size_t j = 0; j < n; j++)
+		for (size_t t = 0; t < k; t++)
+			wt[t * n + j] = w[j * k + t];
+	for (size_t g = 0; g < kg; g++)
+		score[g] = group_safe_halves(wt, n, perm + 4 * g);
+	/* swaps of two k of different groups, kept when the two groups'
+	 * safe halves do not drop; a fixed xorshift seed, so the order is
+	 * the same for the same weights */
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t evals = 0, tries = 0; evals < SAFE_ORDER_EVALS * k &&
+	     tries < SAFE_ORDER_TRIES * k; tries++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t i = (size_t)(x % (4 * kg)), t = (size_t)((x >> 32) % (4 * kg));
+		size_t gi = i / 4, gt = t / 4;
+		if (gi == gt || score[gi] == halves)
+			continue;
+		evals++;
+		uint32_t tmp = perm[i];
+		perm[i] = perm[t];
+		perm[t] = tmp;
+		size_t si = group_safe_halves(wt, n, perm + 4 * gi);
+		size_t st = group_safe_halves(wt, n, perm + 4 * gt);
+		if (si + st >= score[gi] + score[gt]) {
+			*gained += si + st - score[gi] - score[gt];
+			score[gi] = si;
+			score[gt] = st;
+		} else {
+			perm[t] = perm[i];
+			perm[i] = tmp;
+		}
+	}
+	free(wt);
+	free(score);
+	return DNNQ_OK;
+}
+
 /* The AVX2 32-bit kernel's group order (gemm.h: group_off, group_pos,
  * group_ends). Below ORDER_MIN_GROUPS groups (K < 64) every group is of
  * class 3, as if none were safe, in k order: there few are (MobileNetV2's
@@ -213,6 +295,12 @@ static bool sign_group(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 	 * class 1, half 0 in class 2, both in 3 */
 	end += PAIR_CLASSES;
 	return j % DNNQ_GEMM_NR < 8 ? s >= end[1] : s >= end[2] || (s >= end[0] && s < end[1]);
+}
+
+bool dnnq_gemm_isa_sign_trick(enum dnnq_isa isa)
+{
+	const struct dnnq_kernels *kn = dnnq_kernels(isa);
+	return kn && kn->gemm.block == dnnq_gemm_4x16c4__avx2;
 }
 
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
