@@ -71,25 +71,25 @@ static bool lanes_fit(const struct half_lanes *a, const struct half_lanes *b)
 	return !(over[0] | over[1]);
 }
 
-/* Whether weights a and b of one vpmaddubsw pair cannot saturate it,
- * whatever the u8 activations (lanes_fit's test for one pair) */
-static bool pair_fits1(int a, int b)
-{
-	return !(a > 0 && b > 0 && a + b > 128) && !(a < 0 && b < 0 && a + b < -128);
-}
-
 /* How many halves (8 columns, of n) of the group of k q[0..3] are safe:
- * both pairs fit in every column. wt is W transposed (k rows of n). */
-static size_t group_safe_halves(const int8_t *wt, size_t n, const uint32_t *q)
+ * both pairs fit (lanes_fit's test) in every column. pn holds per k its
+ * positive weights and then minus its negative ones, npad (a multiple of
+ * 16) u8 columns each, zero past n. */
+static size_t group_safe_halves(const uint8_t *pn, size_t npad, const uint32_t *q)
 {
-	const int8_t *a = wt + q[0] * n, *b = wt + q[1] * n, *c = wt + q[2] * n,
-		     *d = wt + q[3] * n;
-	size_t safe = 0;
-	for (size_t j0 = 0; j0 < n; j0 += 8) {
-		bool ok = true;
-		for (size_t j = j0; j < j0 + 8 && j < n && ok; j++)
-			ok = pair_fits1(a[j], b[j]) && pair_fits1(c[j], d[j]);
-		safe += ok;
+	typedef uint64_t u64x2 __attribute__((vector_size(16)));
+	const lanes16 *v[4];
+	for (int i = 0; i < 4; i++)
+		v[i] = (const lanes16 *)(const void *)(pn + 2 * npad * q[i]);
+	const lanes16 lim = (lanes16){ 0 } + 128;
+	size_t safe = 0, w = npad / 16;
+	for (size_t c = 0; c < w; c++) {
+		/* b > 128 - a: a + b could wrap (128 + 128) */
+		lanes16 over = (lanes16)((v[1][c] > lim - v[0][c]) | (v[3][c] > lim - v[2][c]) |
+		                         (v[1][w + c] > lim - v[0][w + c]) |
+		                         (v[3][w + c] > lim - v[2][w + c]));
+		u64x2 h = (u64x2)over;
+		safe += !h[0] + !h[1];
 	}
 	return safe;
 }
@@ -108,18 +108,24 @@ int dnnq_gemm_safe_order(const int8_t *w, size_t n, size_t k, uint32_t *perm, si
 		perm[t] = (uint32_t)t;
 	if (kg < 2)
 		return DNNQ_OK;
-	int8_t *wt = malloc(n * k);
+	/* halves past n (of a padded 16 columns) are safe: not counted */
+	size_t npad = (n + 15) & ~(size_t)15, pad = (npad - n) / 8;
+	uint8_t *pn = dnnq_aligned_alloc(2 * npad * k);
 	size_t *score = malloc(kg * sizeof *score);
-	if (!wt || !score) {
-		free(wt);
+	if (!pn || !score) {
+		free(pn);
 		free(score);
 		return DNNQ_E_NOMEM;
 	}
+	memset(pn, 0, 2 * npad * k);
 	for (size_t j = 0; j < n; j++)
-		for (size_t t = 0; t < k; t++)
-			wt[t * n + j] = w[j * k + t];
+		for (size_t t = 0; t < k; t++) {
+			int v = w[j * k + t];
+			pn[2 * npad * t + j] = (uint8_t)(v > 0 ? v : 0);
+			pn[2 * npad * t + npad + j] = (uint8_t)(v < 0 ? -v : 0);
+		}
 	for (size_t g = 0; g < kg; g++)
-		score[g] = group_safe_halves(wt, n, perm + 4 * g);
+		score[g] = group_safe_halves(pn, npad, perm + 4 * g) - pad;
 	/* swaps of two k of different groups, kept when the two groups'
 	 * safe halves do not drop; a fixed xorshift seed, so the order is
 	 * the same for the same weights */
@@ -137,8 +143,8 @@ int dnnq_gemm_safe_order(const int8_t *w, size_t n, size_t k, uint32_t *perm, si
 		uint32_t tmp = perm[i];
 		perm[i] = perm[t];
 		perm[t] = tmp;
-		size_t si = group_safe_halves(wt, n, perm + 4 * gi);
-		size_t st = group_safe_halves(wt, n, perm + 4 * gt);
+		size_t si = group_safe_halves(pn, npad, perm + 4 * gi) - pad;
+		size_t st = group_safe_halves(pn, npad, perm + 4 * gt) - pad;
 		if (si + st >= score[gi] + score[gt]) {
 			*gained += si + st - score[gi] - score[gt];
 			score[gi] = si;
@@ -148,7 +154,7 @@ int dnnq_gemm_safe_order(const int8_t *w, size_t n, size_t k, uint32_t *perm, si
 			perm[i] = tmp;
 		}
 	}
-	free(wt);
+	free(pn);
 	free(score);
 	return DNNQ_OK;
 }
