@@ -233,11 +233,16 @@ static int plan_orders(const struct dnnq_model *m, enum dnnq_isa isa, const bool
 		    !plain_conv(m, p, shared, 1, true) || m->nodes[p].cin != hidden)
 			continue;
 		const struct dnnq_qtensor *wp = &m->tensors[m->nodes[p].weight].t;
-		size_t n = m->nodes[p].cout, gained;
+		const struct dnnq_qtensor *we = &m->tensors[m->nodes[e].weight].t;
+		size_t n = m->nodes[p].cout, ke = m->nodes[e].cin, gained;
 		if (wp->dtype != DNNQ_DTYPE_S8 || !n || dnnq_qtensor_numel(wp) != n * hidden)
 			continue;
+		/* e's (group, half) too, each worth d's stride's rows of p's */
+		bool e8 = we->dtype == DNNQ_DTYPE_S8 && dnnq_qtensor_numel(we) == hidden * ke;
+		unsigned rows = m->nodes[d].strides[0] * m->nodes[d].strides[1];
 		uint32_t *perm = malloc(hidden * sizeof *perm);
-		if (!perm || (rc = dnnq_gemm_safe_order(wp->data, n, hidden, perm, &gained))) {
+		if (!perm || (rc = dnnq_gemm_safe_order(wp->data, n, hidden, e8 ? we->data : NULL,
+		                                        ke, rows, perm, &gained))) {
 			free(perm);
 			rc = DNNQ_E_NOMEM;
 			break;
