@@ -16,11 +16,15 @@
 
 static bool pairs_safe(const int8_t *row, size_t k)
 {
-	/* vpmaddubsw pairs k = 2t, 2t + 1; |w0| + |w1| <= 128 keeps
-	 * 255 * (|w0| + |w1|) within int16 */
-	for (size_t t = 0; t + 1 < k; t += 2)
-		if (abs(row[t]) + abs(row[t + 1]) > 128)
+	/* vpmaddubsw pairs k = 2t, 2t + 1: with u8 activations a pair sum
+	 * lies in [255 * (its negative weights), 255 * (its positive ones)],
+	 * within int16 while each side sums to at most 128 in magnitude (a
+	 * pair of opposite signs always does) */
+	for (size_t t = 0; t + 1 < k; t += 2) {
+		int a = row[t], b = row[t + 1];
+		if ((a > 0 && b > 0 && a + b > 128) || (a < 0 && b < 0 && a + b < -128))
 			return false;
+	}
 	return true;
 }
 
@@ -163,8 +167,8 @@ static size_t group_safe_halves(const uint8_t *pn, size_t npad, const uint32_t *
 /* The search's work per k: group evaluations (each 2 x n pair checks
  * a half) and swaps drawn (most, once the order settles, land in a group
  * already safe in every half and cost nothing) */
-#define SAFE_ORDER_EVALS 32
-#define SAFE_ORDER_TRIES 256
+#define SAFE_ORDER_EVALS 128
+#define SAFE_ORDER_TRIES 1024
 
 /* Whether weights a and b of one vpmaddubsw pair cannot saturate it,
  * whatever the u8 activations (lanes_fit's test for one pair) */
