@@ -760,11 +760,11 @@ START_TEST(opposite_sign_pairs_are_safe)
 {
 	static const int8_t pairs[][2] = { { 127, -128 }, { -128, 127 }, { 64, 64 },
 	                                   { -64, -64 }, { 0, -128 }, { 127, 0 } };
+	enum { m = 9, n = 40, k = 96 };
 	struct rng r = { 808 };
-	size_t m = 9, n = 40, k = 96;
-	uint8_t *a = malloc(m * k);
-	int8_t *w = malloc(n * k);
-	int32_t *c = malloc(m * n * sizeof *c);
+	uint8_t a[m * k];
+	int8_t w[n * k];
+	int32_t c[m * n];
 	for (size_t j = 0; j < n; j++)
 		for (size_t t = 0; t < k; t += 2) {
 			const int8_t *p = pairs[rng_int(&r, 0, 5)];
@@ -796,9 +796,6 @@ START_TEST(opposite_sign_pairs_are_safe)
 			}
 		}
 	}
-	free(a);
-	free(w);
-	free(c);
 }
 END_TEST
 

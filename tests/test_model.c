@@ -82,8 +82,9 @@ static void set_out(struct dnnq_model_node *n, struct dnnq_qparams q)
 	n->out_signed = q.is_signed;
 }
 
-static void conv3x3(struct dnnq_model_node *n, const char *name, int in, int w, int b,
-                    uint32_t cin, uint32_t cout, bool relu)
+/* A conv node of k x k, stride 1, pads k / 2 */
+static void conv_node(struct dnnq_model_node *n, const char *name, int in, int w, int b,
+                      uint32_t cin, uint32_t cout, uint32_t k, uint32_t groups)
 {
 	dnnq_model_node_init(n, DNNQ_NODE_CONV, name);
 	n->ninputs = 1;
@@ -92,12 +93,18 @@ static void conv3x3(struct dnnq_model_node *n, const char *name, int in, int w, 
 	n->bias = b;
 	n->cin = cin;
 	n->cout = cout;
-	n->groups = 1;
-	n->kernel[0] = n->kernel[1] = 3;
+	n->groups = groups;
+	n->kernel[0] = n->kernel[1] = k;
 	n->strides[0] = n->strides[1] = 1;
 	n->dilations[0] = n->dilations[1] = 1;
 	for (int i = 0; i < 4; i++)
-		n->pads[i] = 1;
+		n->pads[i] = k / 2;
+}
+
+static void conv3x3(struct dnnq_model_node *n, const char *name, int in, int w, int b,
+                    uint32_t cin, uint32_t cout, bool relu)
+{
+	conv_node(n, name, in, w, b, cin, cout, 3, 1);
 	n->relu = relu;
 	set_out(n, qa);
 }
@@ -418,19 +425,7 @@ enum { HID = 64, CI = 16, NO = 24, HB = 6 };
 static void block_conv(struct dnnq_model_node *n, const char *name, int in, int w, int b,
                        uint32_t cin, uint32_t cout, uint32_t k, uint32_t groups)
 {
-	dnnq_model_node_init(n, DNNQ_NODE_CONV, name);
-	n->ninputs = 1;
-	n->inputs[0] = in;
-	n->weight = w;
-	n->bias = b;
-	n->cin = cin;
-	n->cout = cout;
-	n->groups = groups;
-	n->kernel[0] = n->kernel[1] = k;
-	n->strides[0] = n->strides[1] = 1;
-	n->dilations[0] = n->dilations[1] = 1;
-	for (int i = 0; i < 4; i++)
-		n->pads[i] = k / 2;
+	conv_node(n, name, in, w, b, cin, cout, k, groups);
 	n->clip = k == 3 || cout == HID;
 	n->clip_max = 6.0f;
 	set_out(n, (struct dnnq_qparams){ 0.03f, 0, 8, false });
