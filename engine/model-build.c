@@ -175,7 +175,7 @@ struct node_order {
 };
 
 /* Whether node j is an int8 conv of one input to u8 whose weights no other
- * node reads, of the given groups (0: any) and, with one_by_one, 1x1 */
+ * node reads, of the given groups and, with one_by_one, 1x1 */
 static bool plain_conv(const struct dnnq_model *m, size_t j, const bool *shared, uint32_t groups,
                        bool one_by_one)
 {
@@ -183,7 +183,7 @@ static bool plain_conv(const struct dnnq_model *m, size_t j, const bool *shared,
 	return n->kind == DNNQ_NODE_CONV && n->precision == DNNQ_PRECISION_INT8 &&
 	       n->ninputs == 1 && n->out_dtype == DNNQ_DTYPE_U8 && !n->acc16 && n->weight >= 0 &&
 	       (size_t)n->weight < m->ntensors && !(shared && shared[n->weight]) &&
-	       (!groups || n->groups == groups) &&
+	       n->groups == groups &&
 	       (!one_by_one || (n->kernel[0] == 1 && n->kernel[1] == 1));
 }
 

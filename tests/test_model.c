@@ -554,6 +554,48 @@ START_TEST(model_hidden_order_exact)
 }
 END_TEST
 
+/* A run resumed at p (dnnq_graph_run_from) takes d's output from the
+ * source graph only where both store its channels in the same order: from
+ * a graph of the block in the hidden order into one where d's output is a
+ * model output (the model's order) it is refused, nothing run; between two
+ * builds of the same order it gives the whole run's bytes. */
+START_TEST(model_resume_needs_same_order)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	struct rng r = { 31 };
+	enum { NY = B * HB * HB * NO, NH = B * HB * HB * HID };
+	uint8_t x[B * HB * HB * CI], y[3][NY], h[3][NH];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct dnnq_model m[2];
+	struct dnnq_graph *g[3];
+	struct dnnq_diag d;
+	for (int i = 0; i < 3; i++) {
+		if (i < 2)
+			make_block(&m[i], i);
+		ck_assert_msg(dnnq_model_build(&m[i % 2], DNNQ_ISA_AVX2, &g[i], &d) == 0, "%s",
+		              d.msg);
+		ck_assert_msg(dnnq_graph_plan(g[i], B, 1, &d) == 0, "%s", d.msg);
+		ck_assert_int_eq(ordered_tensors(g[i]), i == 1 ? 0 : 2);
+	}
+	const void *in[1] = { x };
+	void *out[3][2] = { { y[0], h[0] }, { y[1], h[1] }, { y[2], h[2] } };
+	ck_assert_int_eq(dnnq_graph_run(g[0], in, out[0], NULL), 0);
+	ck_assert_int_eq(dnnq_graph_run_nodes(g[0], in, out[0], NULL, 0, 2), 0);
+	memset(y[1], 0, sizeof y[1]);
+	ck_assert_int_eq(dnnq_graph_run_from(g[1], g[0], 2, in, out[1], NULL), DNNQ_E_UNSUPPORTED);
+	for (size_t i = 0; i < NY; i++)
+		ck_assert_uint_eq(y[1][i], 0);
+	ck_assert_int_eq(dnnq_graph_run_from(g[2], g[0], 2, in, out[2], NULL), 0);
+	ck_assert_mem_eq(y[2], y[0], sizeof y[0]);
+	for (int i = 0; i < 3; i++)
+		dnnq_graph_destroy(g[i]);
+	dnnq_model_free(&m[0]);
+	dnnq_model_free(&m[1]);
+}
+END_TEST
+
 /* read of a private copy of buf[0..n), so ASan sees any overread */
 static int read_copy(const uint8_t *buf, size_t n, struct dnnq_diag *d)
 {
@@ -1589,6 +1631,7 @@ Suite *suite_model(void)
 	tcase_add_loop_test(tc, model_graphs_share_weights, 0, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, model_cache_one_entry_per_form);
 	tcase_add_test(tc, model_hidden_order_exact);
+	tcase_add_test(tc, model_resume_needs_same_order);
 	tcase_add_test(tc, model_truncation_refused);
 	tcase_add_test(tc, model_bit_flips_refused);
 	tcase_add_test(tc, model_compatibility);
