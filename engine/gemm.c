@@ -16,11 +16,15 @@
 
 static bool pairs_safe(const int8_t *row, size_t k)
 {
-	/* vpmaddubsw pairs k = 2t, 2t + 1; |w0| + |w1| <= 128 keeps
-	 * 255 * (|w0| + |w1|) within int16 */
-	for (size_t t = 0; t + 1 < k; t += 2)
-		if (abs(row[t]) + abs(row[t + 1]) > 128)
+	/* vpmaddubsw pairs k = 2t, 2t + 1: with u8 activations a pair sum
+	 * lies in [255 * (its negative weights), 255 * (its positive ones)],
+	 * within int16 while each side sums to at most 128 in magnitude (a
+	 * pair of opposite signs always does) */
+	for (size_t t = 0; t + 1 < k; t += 2) {
+		int a = row[t], b = row[t + 1];
+		if ((a > 0 && b > 0 && a + b > 128) || (a < 0 && b < 0 && a + b < -128))
 			return false;
+	}
 	return true;
 }
 
@@ -137,6 +141,137 @@ static void pair_groups(const struct half_lanes (*hl)[2], size_t kg, int half, s
 	}
 }
 
+/* How many halves (8 columns, of n) of the group of k q[0..3] are safe:
+ * both pairs fit (lanes_fit's test) in every column. pn holds per k its
+ * positive weights and then minus its negative ones, npad (a multiple of
+ * 16) u8 columns each, zero past n. */
+static size_t group_safe_halves(const uint8_t *pn, size_t npad, const uint32_t *q)
+{
+	typedef uint64_t u64x2 __attribute__((vector_size(16)));
+	const lanes16 *v[4];
+	for (int i = 0; i < 4; i++)
+		v[i] = (const lanes16 *)(const void *)(pn + 2 * npad * q[i]);
+	const lanes16 lim = (lanes16){ 0 } + 128;
+	size_t safe = 0, w = npad / 16;
+	for (size_t c = 0; c < w; c++) {
+		/* b > 128 - a: a + b could wrap (128 + 128) */
+		lanes16 over = (lanes16)((v[1][c] > lim - v[0][c]) | (v[3][c] > lim - v[2][c]) |
+		                         (v[1][w + c] > lim - v[0][w + c]) |
+		                         (v[3][w + c] > lim - v[2][w + c]));
+		u64x2 h = (u64x2)over;
+		safe += !h[0] + !h[1];
+	}
+	return safe;
+}
+
+/* The search's work per k: group evaluations (each 2 x n pair checks
+ * a half) and swaps drawn (most, once the order settles, land in a group
+ * already safe in every half and cost nothing) */
+#define SAFE_ORDER_EVALS 128
+#define SAFE_ORDER_TRIES 1024
+
+/* Whether weights a and b of one vpmaddubsw pair cannot saturate it,
+ * whatever the u8 activations (lanes_fit's test for one pair) */
+static bool pair_fits1(int a, int b)
+{
+	return !(a > 0 && b > 0 && a + b > 128) && !(a < 0 && b < 0 && a + b < -128);
+}
+
+/* The safe groups of the expansion e (k x ke: its output channels are
+ * the k ordered) in the 8 channels at places h * 8.. of perm: a bit per
+ * group of 4 of e's ke, set where every channel's two pairs fit (emask) */
+static int half_safe_groups(const uint64_t *emask, size_t k, const uint32_t *perm, size_t h)
+{
+	uint64_t all = ~(uint64_t)0;
+	for (size_t c = 8 * h; c < 8 * h + 8 && c < k; c++)
+		all &= emask[perm[c]];
+	return __builtin_popcountll(all);
+}
+
+int dnnq_gemm_safe_order(const int8_t *w, size_t n, size_t k, const int8_t *e, size_t ke,
+                         unsigned e_weight, uint32_t *perm, size_t *gained)
+{
+	size_t kg = k / 4, halves = (n + 7) / 8, eg = ke / 4;
+	*gained = 0;
+	for (size_t t = 0; t < k; t++)
+		perm[t] = (uint32_t)t;
+	if (kg < 2)
+		return DNNQ_OK;
+	/* e's groups take classes from ORDER_MIN_GROUPS on; a mask a channel */
+	if (eg < ORDER_MIN_GROUPS || eg > 64)
+		e = NULL;
+	/* halves past n (of a padded 16 columns) are safe: not counted */
+	size_t npad = (n + 15) & ~(size_t)15, pad = (npad - n) / 8, eh = (k + 7) / 8;
+	uint8_t *pn = dnnq_aligned_alloc(2 * npad * k);
+	size_t *score = malloc((kg + eh) * sizeof *score), *escore = score + kg;
+	uint64_t *emask = calloc(k, sizeof *emask);
+	if (!pn || !score || !emask) {
+		free(pn);
+		free(score);
+		free(emask);
+		return DNNQ_E_NOMEM;
+	}
+	memset(pn, 0, 2 * npad * k);
+	for (size_t j = 0; j < n; j++)
+		for (size_t t = 0; t < k; t++) {
+			int v = w[j * k + t];
+			pn[2 * npad * t + j] = (uint8_t)(v > 0 ? v : 0);
+			pn[2 * npad * t + npad + j] = (uint8_t)(v < 0 ? -v : 0);
+		}
+	for (size_t c = 0; e && c < k; c++)
+		for (size_t g = 0; g < eg; g++) {
+			const int8_t *q = e + c * ke + 4 * g;
+			if (pair_fits1(q[0], q[1]) && pair_fits1(q[2], q[3]))
+				emask[c] |= (uint64_t)1 << g;
+		}
+	for (size_t g = 0; g < kg; g++)
+		score[g] = group_safe_halves(pn, npad, perm + 4 * g) - pad;
+	for (size_t h = 0; h < eh; h++)
+		escore[h] = e ? (size_t)half_safe_groups(emask, k, perm, h) : eg;
+	/* swaps of two k of different groups, kept when the safe halves of
+	 * the two groups (and of e's two halves, times e_weight) do not drop;
+	 * a fixed xorshift seed, so the order is the same for the same
+	 * weights */
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t evals = 0, tries = 0; evals < SAFE_ORDER_EVALS * k &&
+	     tries < SAFE_ORDER_TRIES * k; tries++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t i = (size_t)(x % (4 * kg)), t = (size_t)((x >> 32) % (4 * kg));
+		size_t gi = i / 4, gt = t / 4, hi = i / 8, ht = t / 8;
+		if (gi == gt || (score[gi] == halves && escore[hi] == eg))
+			continue;
+		evals++;
+		uint32_t tmp = perm[i];
+		perm[i] = perm[t];
+		perm[t] = tmp;
+		size_t si = group_safe_halves(pn, npad, perm + 4 * gi) - pad;
+		size_t st = group_safe_halves(pn, npad, perm + 4 * gt) - pad;
+		size_t ei = escore[hi], et = escore[ht];
+		if (e && hi != ht) {
+			ei = (size_t)half_safe_groups(emask, k, perm, hi);
+			et = (size_t)half_safe_groups(emask, k, perm, ht);
+		}
+		long d = (long)(si + st) - (long)(score[gi] + score[gt]) +
+		         (long)e_weight * ((long)(ei + et) - (long)(escore[hi] + escore[ht]));
+		if (d >= 0) {
+			*gained += (size_t)d;
+			score[gi] = si;
+			score[gt] = st;
+			escore[hi] = ei;
+			escore[ht] = et;
+		} else {
+			perm[t] = perm[i];
+			perm[i] = tmp;
+		}
+	}
+	free(pn);
+	free(score);
+	free(emask);
+	return DNNQ_OK;
+}
+
 static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t ldw)
 {
 	size_t kg = out->k / 4, panels = (out->n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
@@ -213,6 +348,12 @@ static bool sign_group(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 	 * class 1, half 0 in class 2, both in 3 */
 	end += PAIR_CLASSES;
 	return j % DNNQ_GEMM_NR < 8 ? s >= end[1] : s >= end[2] || (s >= end[0] && s < end[1]);
+}
+
+bool dnnq_gemm_isa_sign_trick(enum dnnq_isa isa)
+{
+	const struct dnnq_kernels *kn = dnnq_kernels(isa);
+	return kn && kn->gemm.block == dnnq_gemm_4x16c4__avx2;
 }
 
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,

@@ -103,6 +103,24 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag);
 void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w);
 
+/* An order of the k of W (n x k, dense) under which more of the AVX2
+ * kernel's groups of 4 k are safe in more halves (no vpmaddubsw pair of
+ * theirs can saturate in any of the half's 8 columns: those run the
+ * direct product instead of the sign trick): perm[t] is the k to put at
+ * place t. With e (k x ke, dense, or NULL), the GEMM whose output
+ * channels are W's k in that order too: its (group, half) that are safe
+ * count e_weight times (its rows per W's row) beside W's. A local search
+ * from the identity, deterministic for the weights; the last k % 4 stay
+ * in place. *gained: how many (group, half) more are safe than in k order
+ * (e's times e_weight). For inputs whose channels the producer can store
+ * in any order (model-build.c: an inverted residual block's hidden
+ * channels). DNNQ_E_NOMEM or DNNQ_OK. */
+int dnnq_gemm_safe_order(const int8_t *w, size_t n, size_t k, const int8_t *e, size_t ke,
+                         unsigned e_weight, uint32_t *perm, size_t *gained);
+/* Whether GEMM weights packed for isa take the sign trick (and so gain
+ * from dnnq_gemm_safe_order) */
+bool dnnq_gemm_isa_sign_trick(enum dnnq_isa isa);
+
 #define DNNQ_ACC16_DEFAULT_NBITS 7
 /* Steps between spills when dnnq_acc16_opts.spill is 0 (docs/gemm.md has
  * the measurement that chose it). */

@@ -22,6 +22,11 @@ struct gtensor {
 	uint8_t *const_data;          /* constants */
 	size_t bytes, offset;         /* size at the planned batch; arena offset */
 	void *buf;                    /* resolved for the current run */
+	/* channels (the last dim, perm_n) stored in another order than the
+	 * model's (model-build.c, hidden channels): channel i holds the
+	 * model's perm[i]; NULL: the model's order. Owned. */
+	uint32_t *perm;
+	size_t perm_n;
 };
 
 struct gnode;

@@ -226,13 +226,18 @@ int dnnq_node_set_sums(struct gnode *n, bool on)
  * names its nodes. */
 static const char *weights_key(struct dnnq_op_build *b, const struct dnnq_model_node *n)
 {
-	if (!b->shared || n->weight < 0 || (size_t)n->weight >= b->m->ntensors ||
-	    !b->shared[n->weight])
-		snprintf(b->key, sizeof b->key, "n/%s", n->name);
-	else
+	if (b->shared && n->weight >= 0 && (size_t)n->weight < b->m->ntensors &&
+	    b->shared[n->weight])
 		snprintf(b->key, sizeof b->key, "t/%s#%d/c%08" PRIx32 "/g%u/%ux%u/a%u.%u.%u",
 		         b->m->tensors[n->weight].name, n->weight, b->sums[n->weight], n->groups,
 		         n->kernel[0], n->kernel[1], n->acc16, n->acc16_nbits, n->acc16_spill);
+	else if (b->perm)
+		/* a channel order's CRC32C too: a cache serving several models
+		 * (--precision auto's trials) may see the node without it */
+		snprintf(b->key, sizeof b->key, "n/%s/o%c%08" PRIx32, n->name,
+		         b->perm_in ? 'i' : 'o', b->perm_sum);
+	else
+		snprintf(b->key, sizeof b->key, "n/%s", n->name);
 	return b->key;
 }
 

@@ -20,6 +20,16 @@ static bool live_at(const struct dnnq_graph *g, size_t i, size_t k)
 	        t->out_alias >= 0);
 }
 
+/* Whether s and t store their channels in the same order (model-build.c:
+ * a graph built where a block's hidden channels take an order of their
+ * own, another where that block does not qualify) */
+static bool same_order(const struct gtensor *s, const struct gtensor *t)
+{
+	if (!s->perm || !t->perm)
+		return !s->perm && !t->perm;
+	return s->perm_n == t->perm_n && !memcmp(s->perm, t->perm, s->perm_n * sizeof *s->perm);
+}
+
 int dnnq_graph_run_from(struct dnnq_graph *g, const struct dnnq_graph *src, size_t k,
                         const void *const *inputs, void *const *outputs,
                         const struct dnnq_executor *ex)
@@ -34,7 +44,8 @@ int dnnq_graph_run_from(struct dnnq_graph *g, const struct dnnq_graph *src, size
 		/* the same tensor, and src's buffer holds it still: its last
 		 * reader in src has not run (or the buffer is the caller's) */
 		if (i >= src->nt || !live_at(src, i, k) || s->producer != t->producer ||
-		    s->bytes != t->bytes || s->dtype != t->dtype || !s->buf || !t->buf)
+		    s->bytes != t->bytes || s->dtype != t->dtype || !s->buf || !t->buf ||
+		    !same_order(s, t))
 			return DNNQ_E_UNSUPPORTED;
 	}
 	for (size_t i = 0; !rc && i < g->nt; i++)

@@ -34,8 +34,10 @@ void dnnq_graph_destroy(struct dnnq_graph *g)
 		free(g->n[i].aux);
 	}
 	dnnq_weights_cache_destroy(g->own_cache);    /* after the nodes borrowing from it */
-	for (size_t i = 0; i < g->nt; i++)
+	for (size_t i = 0; i < g->nt; i++) {
 		free(g->t[i].const_data);
+		free(g->t[i].perm);
+	}
 	free(g->t);
 	free(g->n);
 	free(g->inputs);
@@ -1182,6 +1184,19 @@ int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *con
 	return dnnq_graph_shadow_keep(g, inputs, outputs, ex, report, NULL, NULL);
 }
 
+/* Values v of t, its channels stored in t->perm's order, in the model's
+ * order (v freed; NULL without memory) */
+static float *model_order(const struct gtensor *t, float *v)
+{
+	size_t c = t->perm_n, px = gnumel(t) / c;
+	float *o = malloc(gnumel(t) * sizeof *o);
+	for (size_t p = 0; o && p < px; p++)
+		for (size_t i = 0; i < c; i++)
+			o[p * c + t->perm[i]] = v[p * c + i];
+	free(v);
+	return o;
+}
+
 int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
                            void *const *outputs, const struct dnnq_executor *ex,
                            struct dnnq_node_report *report, const bool *keep, float **chain)
@@ -1210,8 +1225,11 @@ int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
 	for (size_t i = 0; i < g->nn && keep; i++) {
 		chain[i] = NULL;
 		if (keep[i] && !rc) {
+			const struct gtensor *t = &g->t[g->n[i].out];
 			chain[i] = shadow[g->n[i].out];
 			shadow[g->n[i].out] = NULL;
+			if (t->perm && !(chain[i] = model_order(t, chain[i])))
+				rc = DNNQ_E_NOMEM;
 		}
 	}
 	g->shadow_ex = NULL;

@@ -32,6 +32,54 @@ int dnnq_op_build_err(struct dnnq_op_build *b, struct dnnq_diag *diag, int rc,
 
 #define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
 
+/* wt in b->perm's order (struct dnnq_op_build), copied into b->owned: the
+ * rows (and per-channel scales, zero points, bias) or each row's 1x1 input
+ * channels */
+static int permute_weights(struct dnnq_op_build *b, size_t rows, size_t numel,
+                           struct dnnq_op_weights *wt, struct dnnq_diag *diag)
+{
+	size_t per = numel / rows, np = b->perm_n;
+	if (b->perm_in ? per != np : rows != np)
+		return BERR(DNNQ_E_SHAPE, "%zu x %zu weights: cannot take an order of %zu channels",
+		            rows, per, np);
+	/* scales, zero points, bias (4 bytes each a row), then the weights */
+	uint8_t *blk = malloc(3 * 4 * rows + numel);
+	if (!blk)
+		return BERR(DNNQ_E_NOMEM, "cannot order %zu weights", numel);
+	float *scale = (float *)blk;
+	int32_t *zp = (int32_t *)(blk + 4 * rows);
+	uint8_t *bias = blk + 8 * rows;
+	int8_t *w = (int8_t *)(blk + 12 * rows);
+	for (size_t r = 0; r < rows; r++)
+		for (size_t t = 0; t < per; t++)
+			w[r * per + t] = b->perm_in ? wt->w[r * per + b->perm[t]]
+			                            : wt->w[b->perm[r] * per + t];
+	if (!b->perm_in) {
+		/* the bias's 4 bytes a row, f32 or s32 alike */
+		const char *bs = wt->bias ? (const char *)wt->bias : (const char *)wt->bias_i32;
+		for (size_t r = 0; r < rows; r++) {
+			if (wt->nwq == rows)
+				scale[r] = wt->scale[b->perm[r]];
+			if (wt->zp && wt->nwq == rows)
+				zp[r] = wt->zp[b->perm[r]];
+			if (bs)
+				memcpy(bias + 4 * r, bs + 4 * (size_t)b->perm[r], 4);
+		}
+		if (wt->nwq == rows) {
+			wt->scale = scale;
+			wt->zp = wt->zp ? zp : NULL;
+		}
+		if (wt->bias)
+			wt->bias = (const float *)(const void *)bias;
+		else if (wt->bias_i32)
+			wt->bias_i32 = (const int32_t *)bias;
+	}
+	free(b->owned);
+	b->owned = blk;
+	wt->w = w;
+	return DNNQ_OK;
+}
+
 int dnnq_op_weights(struct dnnq_op_build *b, size_t rows, size_t numel,
                     struct dnnq_op_weights *wt, struct dnnq_diag *diag)
 {
@@ -73,7 +121,7 @@ int dnnq_op_weights(struct dnnq_op_build *b, size_t rows, size_t numel,
 		else
 			wt->bias_i32 = bt->data;
 	}
-	return DNNQ_OK;
+	return b->perm ? permute_weights(b, rows, numel, wt, diag) : DNNQ_OK;
 }
 
 int dnnq_op_weights_f32(struct dnnq_op_build *b, size_t rows, size_t numel, const float **w,
@@ -106,13 +154,128 @@ struct dnnq_qparams dnnq_op_out_qp(const struct dnnq_model_node *n)
 	                              n->out_signed };
 }
 
-static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
-                    enum dnnq_isa isa, struct dnnq_weights_cache *cache, const bool *shared,
-                    const uint32_t *sums, int *vals, struct dnnq_diag *diag)
+/*
+ * Hidden channels in the AVX2 kernel's order. An inverted residual block
+ * (MobileNetV2's) is a 1x1 convolution e, a depthwise one d of e's output
+ * and a 1x1 one p of d's; nothing else reads e's or d's output. Their
+ * channels (e's output channels, d's, p's input channels) can be stored
+ * in any order, the same for all three: e's rows (and scales, zero
+ * points, bias), d's rows and p's weight columns permuted give p the same
+ * sums, so the same bytes. The AVX2 table runs a group of 4 k of p by the
+ * sign trick in each half (8 columns) where one of its vpmaddubsw pairs
+ * could saturate; dnnq_gemm_safe_order finds an order in which fewer do
+ * (docs/gemm.md, "Hidden channels in a safe order"). ord[j]: node j's
+ * order (perm NULL: none); e owns the block's.
+ */
+struct node_order {
+	uint32_t *perm;
+	size_t n;
+	bool in, own;
+	uint32_t sum;
+};
+
+/* Whether node j is an int8 conv of one input to u8 whose weights no other
+ * node reads, of the given groups and, with one_by_one, 1x1 */
+static bool plain_conv(const struct dnnq_model *m, size_t j, const bool *shared, uint32_t groups,
+                       bool one_by_one)
 {
 	const struct dnnq_model_node *n = &m->nodes[j];
+	return n->kind == DNNQ_NODE_CONV && n->precision == DNNQ_PRECISION_INT8 &&
+	       n->ninputs == 1 && n->out_dtype == DNNQ_DTYPE_U8 && !n->acc16 && n->weight >= 0 &&
+	       (size_t)n->weight < m->ntensors && !(shared && shared[n->weight]) &&
+	       n->groups == groups &&
+	       (!one_by_one || (n->kernel[0] == 1 && n->kernel[1] == 1));
+}
+
+/* The only node reading value v (none when it is an output or read twice) */
+static bool sole_reader(const struct dnnq_model *m, const size_t *reads, const size_t *reader,
+                        size_t v, size_t *j)
+{
+	if (v >= dnnq_model_num_values(m) || reads[v] != 1)
+		return false;
+	*j = reader[v];
+	return true;
+}
+
+static void orders_free(struct node_order *ord, size_t nn)
+{
+	for (size_t j = 0; ord && j < nn; j++)
+		if (ord[j].own)
+			free(ord[j].perm);
+	free(ord);
+}
+
+static int plan_orders(const struct dnnq_model *m, enum dnnq_isa isa, const bool *shared,
+                       struct node_order **out)
+{
+	size_t nv = dnnq_model_num_values(m);
+	struct node_order *ord = calloc(m->nnodes + 1, sizeof *ord);
+	size_t *reads = calloc(nv + 1, sizeof *reads), *reader = calloc(nv + 1, sizeof *reader);
+	int rc = ord && reads && reader ? DNNQ_OK : DNNQ_E_NOMEM;
+	for (size_t j = 0; !rc && j < m->nnodes; j++)
+		for (uint32_t i = 0; i < m->nodes[j].ninputs && i < DNNQ_GRAPH_MAX_NODE_INPUTS; i++) {
+			int32_t v = m->nodes[j].inputs[i];
+			if (v >= 0 && (size_t)v < nv) {
+				reads[v]++;
+				reader[v] = j;
+			}
+		}
+	for (size_t i = 0; !rc && i < m->noutputs; i++)
+		if (m->outputs[i].value >= 0 && (size_t)m->outputs[i].value < nv)
+			reads[m->outputs[i].value] += 2;
+	for (size_t e = 0; !rc && dnnq_gemm_isa_sign_trick(isa) && e < m->nnodes; e++) {
+		size_t d, p, hidden = m->nodes[e].cout;
+		if (ord[e].perm || !plain_conv(m, e, shared, 1, true) ||
+		    !sole_reader(m, reads, reader, dnnq_model_node_value(m, e), &d) ||
+		    !plain_conv(m, d, shared, (uint32_t)hidden, false) || m->nodes[d].cin != hidden ||
+		    m->nodes[d].cout != hidden ||
+		    !sole_reader(m, reads, reader, dnnq_model_node_value(m, d), &p) ||
+		    !plain_conv(m, p, shared, 1, true) || m->nodes[p].cin != hidden)
+			continue;
+		const struct dnnq_qtensor *wp = &m->tensors[m->nodes[p].weight].t;
+		const struct dnnq_qtensor *we = &m->tensors[m->nodes[e].weight].t;
+		size_t n = m->nodes[p].cout, ke = m->nodes[e].cin, gained;
+		if (wp->dtype != DNNQ_DTYPE_S8 || !n || dnnq_qtensor_numel(wp) != n * hidden)
+			continue;
+		/* e's (group, half) too, each worth d's stride's rows of p's */
+		bool e8 = we->dtype == DNNQ_DTYPE_S8 && dnnq_qtensor_numel(we) == hidden * ke;
+		unsigned rows = m->nodes[d].strides[0] * m->nodes[d].strides[1];
+		uint32_t *perm = malloc(hidden * sizeof *perm);
+		if (!perm || (rc = dnnq_gemm_safe_order(wp->data, n, hidden, e8 ? we->data : NULL,
+		                                        ke, rows, perm, &gained))) {
+			free(perm);
+			rc = DNNQ_E_NOMEM;
+			break;
+		}
+		if (!gained) {
+			free(perm);
+			continue;
+		}
+		uint32_t sum = dnnq_crc32c(perm, hidden * sizeof *perm);
+		ord[e] = (struct node_order){ perm, hidden, false, true, sum };
+		ord[d] = (struct node_order){ perm, hidden, false, false, sum };
+		ord[p] = (struct node_order){ perm, hidden, true, false, sum };
+	}
+	free(reads);
+	free(reader);
+	if (rc) {
+		orders_free(ord, m->nnodes);
+		ord = NULL;
+	}
+	*out = ord;
+	return rc;
+}
+
+static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
+                    enum dnnq_isa isa, struct dnnq_weights_cache *cache, const bool *shared,
+                    const uint32_t *sums, const struct node_order *ord, int *vals,
+                    struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &m->nodes[j];
+	const struct node_order *o = &ord[j];
 	struct dnnq_op_build bld = { .m = m, .j = j, .isa = isa, .cache = cache, .shared = shared,
-	                             .sums = sums };
+	                             .sums = sums, .perm = o->perm, .perm_n = o->n,
+	                             .perm_in = o->in, .perm_sum = o->sum };
 	struct dnnq_op_build *b = &bld;
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
 	if (!def)
@@ -136,7 +299,17 @@ static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
 		rc = dnnq_graph_add_node(g, &d, diag);
 		if (rc >= 0) {
 			vals[dnnq_model_node_value(m, j)] = rc;
+			struct gtensor *t = &g->t[rc];
 			rc = DNNQ_OK;
+			/* the output's channels in the order (shadow_keep hands them
+			 * back in the model's) */
+			if (o->perm && !o->in) {
+				if (!(t->perm = malloc(o->n * sizeof *t->perm)))
+					rc = BERR(DNNQ_E_NOMEM, "cannot keep its channel order");
+				else
+					memcpy(t->perm, o->perm, o->n * sizeof *t->perm);
+				t->perm_n = o->n;
+			}
 		}
 	}
 	free(b->owned);
@@ -225,7 +398,7 @@ static int check_output(const struct dnnq_graph *g, const struct dnnq_model *m, 
 
 static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa isa,
                  struct dnnq_weights_cache *cache, const bool *shared, const uint32_t *sums,
-                 int *vals, struct dnnq_diag *diag)
+                 const struct node_order *ord, int *vals, struct dnnq_diag *diag)
 {
 	int rc;
 	for (size_t i = 0; i < m->ninputs; i++) {
@@ -241,7 +414,7 @@ static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa
 		if ((rc = add_constant(g, m, c, vals, diag)))
 			return rc;
 	for (size_t j = 0; j < m->nnodes; j++)
-		if ((rc = add_node(g, m, j, isa, cache, shared, sums, vals, diag)))
+		if ((rc = add_node(g, m, j, isa, cache, shared, sums, ord, vals, diag)))
 			return rc;
 	for (size_t i = 0; i < m->noutputs; i++) {
 		int v = m->outputs[i].value;
@@ -310,7 +483,12 @@ int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
 		free(sums);
 		return dnnq_diag_set(diag, rc, "model: cannot create the graph");
 	}
-	rc = build(g, m, isa, cache, any ? shared : NULL, sums, vals, diag);
+	struct node_order *ord;
+	if ((rc = plan_orders(m, isa, any ? shared : NULL, &ord)))
+		dnnq_diag_set(diag, rc, "model: cannot order the hidden channels");
+	else
+		rc = build(g, m, isa, cache, any ? shared : NULL, sums, ord, vals, diag);
+	orders_free(ord, m->nnodes);
 	free(vals);
 	free(shared);
 	free(sums);

@@ -90,11 +90,21 @@ struct dnnq_op_build {
 	 * decides the packing: key), not the node, so one copy serves them */
 	const bool *shared;
 	const uint32_t *sums;
-	char key[2 * DNNQ_MODEL_NAME_MAX];
+	/* an order of the node's output channels (perm_in false) or of its
+	 * 1x1 input channels (true), or NULL: perm[i] is the model's channel
+	 * stored i-th (model-build.c, hidden channels); perm_n entries,
+	 * perm_sum their CRC32C (in the weights' cache key) */
+	const uint32_t *perm;
+	size_t perm_n;
+	bool perm_in;
+	uint32_t perm_sum;
+	char key[2 * DNNQ_MODEL_NAME_MAX + 16];
 };
 
 /* A conv's or an FC's weights and bias, checked against rows (output
- * channels) and numel; PACKED weights are unpacked into b->owned. */
+ * channels) and numel; PACKED weights are unpacked into b->owned, and with
+ * b->perm the weights, scales, zero points and bias are copies there in
+ * that order. */
 struct dnnq_op_weights {
 	int8_t *w;
 	size_t nwq;

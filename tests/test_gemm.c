@@ -750,6 +750,55 @@ START_TEST(u8_requant_bounds_match_scalar)
 }
 END_TEST
 
+/* A vpmaddubsw pair of opposite signs cannot saturate (255 * 127 and
+ * 255 * -128 both fit in int16), nor one whose same-signed weights sum
+ * to at most 128 in magnitude: weights made only of such pairs at their
+ * extremes are pair_safe (every tile the direct product, no scan) and
+ * exact against a 64-bit product for activations 255, 0 and random; one
+ * pair of 65 and 64 makes them unsafe. */
+START_TEST(opposite_sign_pairs_are_safe)
+{
+	static const int8_t pairs[][2] = { { 127, -128 }, { -128, 127 }, { 64, 64 },
+	                                   { -64, -64 }, { 0, -128 }, { 127, 0 } };
+	enum { m = 9, n = 40, k = 96 };
+	struct rng r = { 808 };
+	uint8_t a[m * k];
+	int8_t w[n * k];
+	int32_t c[m * n];
+	for (size_t j = 0; j < n; j++)
+		for (size_t t = 0; t < k; t += 2) {
+			const int8_t *p = pairs[rng_int(&r, 0, 5)];
+			w[j * k + t] = p[0];
+			w[j * k + t + 1] = p[1];
+		}
+	for (int unsafe = 0; unsafe < 2; unsafe++) {
+		if (unsafe) {
+			w[17 * k + 40] = 65;
+			w[17 * k + 41] = 64;
+		}
+		for (int fill = 0; fill < 3; fill++) {
+			for (size_t i = 0; i < m * k; i++)
+				a[i] = fill == 0 ? 255 : fill == 1 ? 0 : (uint8_t)rng_int(&r, 0, 255);
+			FOR_EACH_ISA(isa) {
+				struct dnnq_gemm_weights pw;
+				pack_isa(isa, w, n, k, &pw);
+				ck_assert_int_eq(pw.pair_safe, !unsafe);
+				struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
+				ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
+				for (size_t i = 0; i < m; i++)
+					for (size_t j = 0; j < n; j++) {
+						int64_t want = 0;
+						for (size_t t = 0; t < k; t++)
+							want += (int64_t)a[i * k + t] * w[j * k + t];
+						ck_assert_int_eq(c[i * n + j], want);
+					}
+				dnnq_gemm_weights_free(&pw);
+			}
+		}
+	}
+}
+END_TEST
+
 START_TEST(packing)
 {
 	struct rng r = { 1 };
@@ -1265,6 +1314,7 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, paired_group_window_is_exact);
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
+	tcase_add_test(tc, opposite_sign_pairs_are_safe);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 4);
 	tcase_add_loop_test(tc, sign_rows_mixed_tiles_match_scalar, 0, 13);
 	tcase_add_test(tc, even_pieces_cover_and_balance);

@@ -15,10 +15,12 @@
 
 #include "engine/conv-kernels.h"
 #include "engine/crc32c.h"
+#include "engine/graph-internal.h"
 #include "engine/le.h"
 #include "engine/model.h"
 #include "engine/op.h"
 #include "engine/wcache.h"
+#include "tests/isa.h"
 #include "tests/qtensor-eq.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -80,8 +82,9 @@ static void set_out(struct dnnq_model_node *n, struct dnnq_qparams q)
 	n->out_signed = q.is_signed;
 }
 
-static void conv3x3(struct dnnq_model_node *n, const char *name, int in, int w, int b,
-                    uint32_t cin, uint32_t cout, bool relu)
+/* A conv node of k x k, stride 1, pads k / 2 */
+static void conv_node(struct dnnq_model_node *n, const char *name, int in, int w, int b,
+                      uint32_t cin, uint32_t cout, uint32_t k, uint32_t groups)
 {
 	dnnq_model_node_init(n, DNNQ_NODE_CONV, name);
 	n->ninputs = 1;
@@ -90,12 +93,18 @@ static void conv3x3(struct dnnq_model_node *n, const char *name, int in, int w, 
 	n->bias = b;
 	n->cin = cin;
 	n->cout = cout;
-	n->groups = 1;
-	n->kernel[0] = n->kernel[1] = 3;
+	n->groups = groups;
+	n->kernel[0] = n->kernel[1] = k;
 	n->strides[0] = n->strides[1] = 1;
 	n->dilations[0] = n->dilations[1] = 1;
 	for (int i = 0; i < 4; i++)
-		n->pads[i] = 1;
+		n->pads[i] = k / 2;
+}
+
+static void conv3x3(struct dnnq_model_node *n, const char *name, int in, int w, int b,
+                    uint32_t cin, uint32_t cout, bool relu)
+{
+	conv_node(n, name, in, w, b, cin, cout, 3, 1);
 	n->relu = relu;
 	set_out(n, qa);
 }
@@ -401,6 +410,189 @@ START_TEST(model_cache_one_entry_per_form)
 		ck_assert_uint_eq(bytes[i], bytes[1]);
 	dnnq_weights_cache_destroy(cache);
 	dnnq_model_free(&m);
+}
+END_TEST
+
+/*
+ * An inverted residual block (model-build.c, hidden channels): e (1x1,
+ * CI -> HID, per-channel weights, f32 bias, ReLU6), d (3x3 depthwise,
+ * per-tensor weights, s32 bias, ReLU6), p (1x1, HID -> NO, some of whose
+ * vpmaddubsw pairs saturate in k order). Values: x(0), e(1), d(2),
+ * p(3); outputs p and, with d_out, d.
+ */
+enum { HID = 64, CI = 16, NO = 24, HB = 6 };
+
+static void block_conv(struct dnnq_model_node *n, const char *name, int in, int w, int b,
+                       uint32_t cin, uint32_t cout, uint32_t k, uint32_t groups)
+{
+	conv_node(n, name, in, w, b, cin, cout, k, groups);
+	n->clip = k == 3 || cout == HID;
+	n->clip_max = 6.0f;
+	set_out(n, (struct dnnq_qparams){ 0.03f, 0, 8, false });
+}
+
+static void make_block(struct dnnq_model *m, bool d_out)
+{
+	struct rng r = { 17 };
+	memset(m, 0, sizeof *m);
+	set_name(m->name, "inverted-residual");
+	m->ninputs = 1;
+	m->inputs = calloc(1, sizeof *m->inputs);
+	m->inputs[0] = (struct dnnq_model_io){ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = 4,
+	                                       .dims = { 1, HB, HB, CI }, .qp = qin };
+	m->ntensors = 6;
+	m->tensors = calloc(6, sizeof *m->tensors);
+	int64_t we[4] = { HID, 1, 1, CI }, wd[4] = { HID, 3, 3, 1 }, wp[4] = { NO, 1, 1, HID };
+	int64_t nb = HID;
+	make_weight(&r, &m->tensors[0], "e.w", 4, we, 8, true);
+	make_bias(&r, &m->tensors[1], "e.b", HID);
+	make_weight(&r, &m->tensors[2], "d.w", 4, wd, 8, false);
+	struct dnnq_model_tensor *db = &m->tensors[3];
+	set_name(db->name, "d.b");
+	dnnq_qtensor_init(&db->t);
+	ck_assert_int_eq(dnnq_qtensor_set_type(&db->t, DNNQ_DTYPE_S32, 32, true), 0);
+	ck_assert_int_eq(dnnq_qtensor_resize(&db->t, 1, &nb), 0);
+	for (size_t i = 0; i < HID; i++)
+		((int32_t *)db->t.data)[i] = (int32_t)rng_int(&r, -2000, 2000);
+	make_weight(&r, &m->tensors[4], "p.w", 4, wp, 8, true);
+	/* a sixth of p's weights at 64..127 in magnitude, the rest small:
+	 * pairs of two large ones of one sign saturate */
+	for (size_t i = 0; i < NO * HID; i++) {
+		int v = rng_int(&r, 0, 5) ? (int)rng_int(&r, -30, 30) : (int)rng_int(&r, 64, 127);
+		((int8_t *)m->tensors[4].t.data)[i] = (int8_t)(rng_int(&r, 0, 1) ? v : -v);
+	}
+	make_bias(&r, &m->tensors[5], "p.b", NO);
+	m->nnodes = 3;
+	m->nodes = calloc(3, sizeof *m->nodes);
+	block_conv(&m->nodes[0], "e", 0, 0, 1, CI, HID, 1, 1);
+	block_conv(&m->nodes[1], "d", 1, 2, 3, HID, HID, 3, HID);
+	block_conv(&m->nodes[2], "p", 2, 4, 5, HID, NO, 1, 1);
+	m->noutputs = d_out ? 2 : 1;
+	m->outputs = calloc(2, sizeof *m->outputs);
+	m->outputs[0] = (struct dnnq_model_io){ .name = "y", .dtype = DNNQ_DTYPE_U8, .ndim = 4,
+	                                        .dims = { 1, HB, HB, NO },
+	                                        .qp = { 0.03f, 0, 8, false }, .value = 3 };
+	m->outputs[1] = (struct dnnq_model_io){ .name = "h", .dtype = DNNQ_DTYPE_U8, .ndim = 4,
+	                                        .dims = { 1, HB, HB, HID },
+	                                        .qp = { 0.03f, 0, 8, false }, .value = 2 };
+}
+
+/* How many of g's tensors hold their channels in an order of their own */
+static int ordered_tensors(const struct dnnq_graph *g)
+{
+	int n = 0;
+	for (size_t i = 0; i < g->nt; i++)
+		n += g->t[i].perm != NULL;
+	return n;
+}
+
+/* One run of the block on isa (d's output too with d_out): p's output
+ * into y, d's into h, the shadow run's fp32 values at e's and d's outputs
+ * into chain[0..1]; returns how many tensors hold their channels in an
+ * order of their own. */
+static int run_block(bool d_out, enum dnnq_isa isa, const uint8_t *x, uint8_t *y, uint8_t *h,
+                     float **chain)
+{
+	struct dnnq_model m;
+	make_block(&m, d_out);
+	struct dnnq_graph *g;
+	struct dnnq_diag d;
+	ck_assert_msg(dnnq_model_build(&m, isa, &g, &d) == 0, "%s", d.msg);
+	int ordered = ordered_tensors(g);
+	ck_assert_msg(dnnq_graph_plan(g, B, 1, &d) == 0, "%s", d.msg);
+	const void *in[1] = { x };
+	void *out[2] = { y, h };
+	ck_assert_int_eq(dnnq_graph_run(g, in, out, NULL), 0);
+	struct dnnq_node_report rep[3];
+	const bool keep[3] = { true, true, false };
+	ck_assert_int_eq(dnnq_graph_shadow_keep(g, in, out, NULL, rep, keep, chain), 0);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	return ordered;
+}
+
+/* The block's hidden channels: on the AVX2 table e's and d's outputs are
+ * stored in another order (p's pairs saturate less), on the others not,
+ * nor where d's output is a model output; every table gives the scalar
+ * one's bytes at both outputs, and the shadow run hands over the fp32
+ * values at e's and d's outputs in the model's order: those of the same
+ * table's run without the order, but for rounding. */
+START_TEST(model_hidden_order_exact)
+{
+	struct rng r = { 23 };
+	enum { NY = B * HB * HB * NO, NH = B * HB * HB * HID };
+	uint8_t x[B * HB * HB * CI], y0[NY], y[2][NY], h[2][NH];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	FOR_EACH_ISA(isa) {
+		float *chain[2][3];
+		for (int d_out = 0; d_out < 2; d_out++)
+			ck_assert_int_eq(run_block(d_out, isa, x, y[d_out], h[d_out], chain[d_out]),
+			                 isa == DNNQ_ISA_AVX2 && !d_out ? 2 : 0);
+		if (isa == DNNQ_ISA_SCALAR)
+			memcpy(y0, y[0], sizeof y0);
+		ck_assert_msg(!memcmp(y[0], y0, sizeof y0), "%s: p's output", dnnq_isa_name(isa));
+		ck_assert_msg(!memcmp(y[1], y0, sizeof y0), "%s: p's output", dnnq_isa_name(isa));
+		for (int k = 0; k < 2; k++) {
+			/* the fp32 GEMM rounds a column by where it lies (AVX2's
+			 * vector lanes and tails): equal to a few ulps, where a
+			 * channel in the wrong place is off by its whole value */
+			for (size_t q = 0; q < NH; q++)
+				ck_assert_msg(fabsf(chain[0][k][q] - chain[1][k][q]) <=
+				              1e-5f * fmaxf(1.0f, fabsf(chain[1][k][q])),
+				              "%s: node %d's fp32 value %zu: %g, without the order %g",
+				              dnnq_isa_name(isa), k, q, (double)chain[0][k][q],
+				              (double)chain[1][k][q]);
+			free(chain[0][k]);
+			free(chain[1][k]);
+		}
+	}
+	int distinct = 0;
+	for (size_t i = 1; i < NY; i++)
+		distinct += y0[i] != y0[0];
+	ck_assert_int_gt(distinct, 0);
+}
+END_TEST
+
+/* A run resumed at p (dnnq_graph_run_from) takes d's output from the
+ * source graph only where both store its channels in the same order: from
+ * a graph of the block in the hidden order into one where d's output is a
+ * model output (the model's order) it is refused, nothing run; between two
+ * builds of the same order it gives the whole run's bytes. */
+START_TEST(model_resume_needs_same_order)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	struct rng r = { 31 };
+	enum { NY = B * HB * HB * NO, NH = B * HB * HB * HID };
+	uint8_t x[B * HB * HB * CI], y[3][NY], h[3][NH];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct dnnq_model m[2];
+	struct dnnq_graph *g[3];
+	struct dnnq_diag d;
+	for (int i = 0; i < 3; i++) {
+		if (i < 2)
+			make_block(&m[i], i);
+		ck_assert_msg(dnnq_model_build(&m[i % 2], DNNQ_ISA_AVX2, &g[i], &d) == 0, "%s",
+		              d.msg);
+		ck_assert_msg(dnnq_graph_plan(g[i], B, 1, &d) == 0, "%s", d.msg);
+		ck_assert_int_eq(ordered_tensors(g[i]), i == 1 ? 0 : 2);
+	}
+	const void *in[1] = { x };
+	void *out[3][2] = { { y[0], h[0] }, { y[1], h[1] }, { y[2], h[2] } };
+	ck_assert_int_eq(dnnq_graph_run(g[0], in, out[0], NULL), 0);
+	ck_assert_int_eq(dnnq_graph_run_nodes(g[0], in, out[0], NULL, 0, 2), 0);
+	memset(y[1], 0, sizeof y[1]);
+	ck_assert_int_eq(dnnq_graph_run_from(g[1], g[0], 2, in, out[1], NULL), DNNQ_E_UNSUPPORTED);
+	for (size_t i = 0; i < NY; i++)
+		ck_assert_uint_eq(y[1][i], 0);
+	ck_assert_int_eq(dnnq_graph_run_from(g[2], g[0], 2, in, out[2], NULL), 0);
+	ck_assert_mem_eq(y[2], y[0], sizeof y[0]);
+	for (int i = 0; i < 3; i++)
+		dnnq_graph_destroy(g[i]);
+	dnnq_model_free(&m[0]);
+	dnnq_model_free(&m[1]);
 }
 END_TEST
 
@@ -1438,6 +1630,8 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_build_equals_original);
 	tcase_add_loop_test(tc, model_graphs_share_weights, 0, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, model_cache_one_entry_per_form);
+	tcase_add_test(tc, model_hidden_order_exact);
+	tcase_add_test(tc, model_resume_needs_same_order);
 	tcase_add_test(tc, model_truncation_refused);
 	tcase_add_test(tc, model_bit_flips_refused);
 	tcase_add_test(tc, model_compatibility);
