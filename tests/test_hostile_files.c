@@ -9,6 +9,8 @@
  *     overflowed dnnq-convert's stack (SIGSEGV); now refused before unpack
  *   - 5 million empty NodeProtos (10 MB): unpacked into ~850 MB; now refused
  *     by the unpacked-size bound
+ *   - a NUL byte in a node's op_type, input, output, name or domain: read as
+ *     the part before it (another model than the file); now refused
  *   - escape sequences, BEL, CR and newlines in node and value names:
  *     written to the terminal as they were; now escaped (\xNN) in every
  *     diag (dnnq_diag_set) and problem line (a .npy header's were already
@@ -86,10 +88,16 @@ static void pb_open(struct pb *b, unsigned field, size_t n)
 	pb_varint(b, n);
 }
 
+/* A string field of n bytes (a NUL among them, if the caller likes). */
+static void pb_text(struct pb *b, unsigned field, const char *s, size_t n)
+{
+	pb_open(b, field, n);
+	pb_bytes(b, s, n);
+}
+
 static void pb_string(struct pb *b, unsigned field, const char *s)
 {
-	pb_open(b, field, strlen(s));
-	pb_bytes(b, s, strlen(s));
+	pb_text(b, field, s, strlen(s));
 }
 
 /* ModelProto: ir_version 7, opset 13, then field 7 (graph) of n bytes. */
@@ -943,12 +951,92 @@ START_TEST(hostile_no_inputs)
 }
 END_TEST
 
+/* x -> NodeProto -> y over float [1, 4], the node's fields given with
+ * their lengths (field 0: none). */
+struct nul_node {
+	const char *what;
+	unsigned field;                 /* NodeProto's: 1 input, 2 output, 3 name, 4 op_type,
+	                                 * 6 doc_string, 7 domain */
+	const char *s;
+	size_t n;
+};
+
+static struct pb nul_model(const struct nul_node *t)
+{
+	static const struct nul_node plain[] = {
+		{ "", 1, "x", 1 }, { "", 2, "y", 1 }, { "", 3, "r", 1 }, { "", 4, "Relu", 4 },
+	};
+	struct pb n = { 0 }, g = { 0 }, b = { 0 };
+	for (size_t i = 0; i < 4; i++)
+		if (plain[i].field != t->field)
+			pb_text(&n, plain[i].field, plain[i].s, plain[i].n);
+	if (t->field)
+		pb_text(&n, t->field, t->s, t->n);
+	pb_open(&g, 1, n.n);
+	pb_bytes(&g, n.p, n.n);
+	pb_value_1x4(&g, 11, "x");
+	pb_value_1x4(&g, 12, "y");
+	pb_model_head(&b, g.n);
+	pb_bytes(&b, g.p, g.n);
+	free(n.p);
+	free(g.p);
+	return b;
+}
+
+START_TEST(hostile_onnx_nul_in_names)
+{
+	/* protobuf-c hands strings on as C strings: each of these was read as
+	 * its part before the NUL, a model other than the file (an op ONNX
+	 * Runtime does not know imported as Relu, an input wired to a value the
+	 * graph does not have, a custom domain's op taken for the standard one) */
+	static const struct nul_node cases[] = {
+		{ "op_type", 4, "Relu\0Sigmoid", 12 },
+		{ "input", 1, "x\0q", 3 },
+		{ "output", 2, "y\0", 2 },
+		{ "name", 3, "r\0r", 3 },
+		{ "domain", 7, "\0com.evil", 9 },
+	};
+	struct pb ok = nul_model(&(struct nul_node){ "", 0, "", 0 });
+	struct imported a = import(&ok);
+	ck_assert_msg(a.rc == 0, "the model without a NUL: %s", a.diag.msg);
+	free(a.list);
+	free(ok.p);
+	char seen[1024] = "";
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct pb b = nul_model(&cases[i]);
+		struct imported r = import(&b);
+		char want[64];
+		snprintf(want, sizeof want, "NodeProto.%s '", cases[i].what);
+		ck_assert_msg(r.rc == DNNQ_E_FORMAT, "%s: rc %d: %s", cases[i].what, r.rc, r.diag.msg);
+		ck_assert_msg(strstr(r.diag.msg, want) && strstr(r.diag.msg, "past a NUL byte"),
+		              "%s: %s", cases[i].what, r.diag.msg);
+		if (i < 2)
+			snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s'%s'", i ? "; " : "",
+			         r.diag.msg);
+		free(r.list);
+		free(b.p);
+	}
+	/* free text nobody reads may hold one */
+	struct pb doc = nul_model(&(struct nul_node){ "doc_string", 6, "a\0b", 3 });
+	struct imported d = import(&doc);
+	ck_assert_msg(d.rc == 0, "a doc_string with a NUL: %s", d.diag.msg);
+	free(d.list);
+	free(doc.p);
+	printf("hostile: an ONNX node's op_type, input, output, name and domain holding a NUL "
+	       "byte ('Relu\\0Sigmoid', 'x\\0q', '\\0com.evil', ...): %zu tries: refused before "
+	       "unpacking (%s); a doc_string with one imported (before: read as the part before "
+	       "the NUL, an op ONNX Runtime does not know converted as Relu)\n",
+	       sizeof cases / sizeof cases[0], seen);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
 	TCase *tc = tcase_create("files");
 	tcase_add_test(tc, hostile_onnx_nested_subgraphs);
 	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
+	tcase_add_test(tc, hostile_onnx_nul_in_names);
 	tcase_add_test(tc, hostile_names_escaped);
 	tcase_add_test(tc, hostile_tool_output_escaped);
 	tcase_add_test(tc, hostile_calib_input_names);
