@@ -11,6 +11,9 @@
  *     by the unpacked-size bound
  *   - a NUL byte in a node's op_type, input, output, name or domain: read as
  *     the part before it (another model than the file); now refused
+ *   - a 122-byte ONNX MaxPool of 2^44 taps, or values past the host's
+ *     memory, in the reference executor (dnnq-convert's calibration):
+ *     hours, or the memory taken; now refused before the run
  *   - escape sequences, BEL, CR and newlines in node and value names:
  *     written to the terminal as they were; now escaped (\xNN) in every
  *     diag (dnnq_diag_set) and problem line (a .npy header's were already
@@ -1030,6 +1033,90 @@ START_TEST(hostile_onnx_nul_in_names)
 }
 END_TEST
 
+/* x [1, 1, 4096, 4096] -> MaxPool 2047 x 2047 -> y: 122 bytes of ONNX. */
+static struct pb pool_bomb(void)
+{
+	static const uint8_t xtype[] = {
+		0x0a, 0x16, 0x08, 0x01, 0x12, 0x12,                     /* FLOAT, shape: */
+		0x0a, 0x02, 0x08, 0x01, 0x0a, 0x02, 0x08, 0x01,         /* 1, 1, */
+		0x0a, 0x03, 0x08, 0x80, 0x20, 0x0a, 0x03, 0x08, 0x80, 0x20,     /* 4096, 4096 */
+	};
+	static const uint8_t ytype[] = { 0x0a, 0x02, 0x08, 0x01 };     /* FLOAT, no shape */
+	/* AttributeProto kernel_shape: ints [2047, 2047], type INTS */
+	static const uint8_t kernel[] = {
+		0x0a, 0x0c, 'k', 'e', 'r', 'n', 'e', 'l', '_', 's', 'h', 'a', 'p', 'e',
+		0x40, 0xff, 0x0f, 0x40, 0xff, 0x0f, 0xa0, 0x01, 0x07,
+	};
+	struct pb n = { 0 }, g = { 0 }, b = { 0 };
+	pb_string(&n, 1, "x");
+	pb_string(&n, 2, "y");
+	pb_string(&n, 3, "pool");
+	pb_string(&n, 4, "MaxPool");
+	pb_open(&n, 5, sizeof kernel);
+	pb_bytes(&n, kernel, sizeof kernel);
+	pb_open(&g, 1, n.n);
+	pb_bytes(&g, n.p, n.n);
+	const struct { unsigned field; const char *name; const uint8_t *type; size_t len; } io[2] = {
+		{ 11, "x", xtype, sizeof xtype }, { 12, "y", ytype, sizeof ytype },
+	};
+	for (int k = 0; k < 2; k++) {
+		pb_open(&g, io[k].field, delimited_len(1) + delimited_len(io[k].len));
+		pb_string(&g, 1, io[k].name);
+		pb_open(&g, 2, io[k].len);
+		pb_bytes(&g, io[k].type, io[k].len);
+	}
+	pb_model_head(&b, g.n);
+	pb_bytes(&b, g.p, g.n);
+	free(n.p);
+	free(g.p);
+	return b;
+}
+
+START_TEST(hostile_onnx_reference_bombs)
+{
+	/* dnnq-convert's calibration runs the reference executor on the
+	 * samples: a node of 2^44 taps ran for hours, a value of 2^31
+	 * elements an item took more memory than the host has. Both are
+	 * refused before anything is allocated, as dnnqd refuses them at load. */
+	struct pb b = pool_bomb();
+	struct dnnq_ir ir;
+	char *list = NULL;
+	size_t count = 0;
+	struct dnnq_diag d = { "" }, m = { "" };
+	ck_assert_msg(dnnq_onnx_import(b.p, b.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
+	float one = 0;
+	const void *in[1] = { &one };
+	void *out[1] = { &one };
+	ck_assert_int_eq(dnnq_ir_run(&ir, 1, in, out, NULL, NULL, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, "node 'pool' (MaxPool)") && strstr(d.msg, "(2^36)"), "%s",
+	              d.msg);
+	dnnq_ir_free(&ir);
+	free(list);
+	free(b.p);
+	/* x [N, 4] -> Relu -> y at a batch whose y and its copy pass half the memory */
+	struct pb g = { 0 }, r = { 0 };
+	pb_node(&g, "Relu", "x", "y", "relu");
+	pb_value_1x4(&g, 11, "x");
+	pb_value_1x4(&g, 12, "y");
+	pb_model_head(&r, g.n);
+	pb_bytes(&r, g.p, g.n);
+	list = NULL;
+	ck_assert_msg(dnnq_onnx_import(r.p, r.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
+	size_t batch = (size_t)(dnnq_memory_bound() / 32 + 1);
+	ck_assert_int_eq(dnnq_ir_run(&ir, batch, in, out, NULL, NULL, &m), DNNQ_E_NOMEM);
+	ck_assert_msg(strstr(m.msg, "node 'relu' (Relu)") && strstr(m.msg, "half of this host's "
+	              "memory"), "%s", m.msg);
+	printf("hostile: a 122-byte ONNX file of one 2047x2047 MaxPool over 4096x4096, and a Relu "
+	       "run at a batch past half the host's memory, in the reference executor (dnnq-convert's "
+	       "calibration): 2 tries: refused before any allocation ('%s'; '%s'; before: hours "
+	       "in the pool, the memory taken)\n", d.msg, m.msg);
+	dnnq_ir_free(&ir);
+	free(list);
+	free(g.p);
+	free(r.p);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
@@ -1037,6 +1124,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_onnx_nested_subgraphs);
 	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
 	tcase_add_test(tc, hostile_onnx_nul_in_names);
+	tcase_add_test(tc, hostile_onnx_reference_bombs);
 	tcase_add_test(tc, hostile_names_escaped);
 	tcase_add_test(tc, hostile_tool_output_escaped);
 	tcase_add_test(tc, hostile_calib_input_names);
