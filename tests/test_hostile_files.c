@@ -114,6 +114,17 @@ static void pb_model_head(struct pb *b, size_t graph_len)
 	pb_open(b, 7, graph_len);
 }
 
+/* The ModelProto (pb_model_head) of graph g's bytes; g is freed. */
+static struct pb model_of(struct pb *g)
+{
+	struct pb b = { 0 };
+	pb_model_head(&b, g->n);
+	pb_bytes(&b, g->p, g->n);
+	free(g->p);
+	*g = (struct pb){ 0 };
+	return b;
+}
+
 static size_t delimited_len(size_t n)     /* a one-byte tag */
 {
 	return 1 + varint_len(n) + n;
@@ -969,7 +980,7 @@ static struct pb nul_model(const struct nul_node *t)
 	static const struct nul_node plain[] = {
 		{ "", 1, "x", 1 }, { "", 2, "y", 1 }, { "", 3, "r", 1 }, { "", 4, "Relu", 4 },
 	};
-	struct pb n = { 0 }, g = { 0 }, b = { 0 };
+	struct pb n = { 0 }, g = { 0 };
 	for (size_t i = 0; i < 4; i++)
 		if (plain[i].field != t->field)
 			pb_text(&n, plain[i].field, plain[i].s, plain[i].n);
@@ -979,11 +990,8 @@ static struct pb nul_model(const struct nul_node *t)
 	pb_bytes(&g, n.p, n.n);
 	pb_value_1x4(&g, 11, "x");
 	pb_value_1x4(&g, 12, "y");
-	pb_model_head(&b, g.n);
-	pb_bytes(&b, g.p, g.n);
 	free(n.p);
-	free(g.p);
-	return b;
+	return model_of(&g);
 }
 
 START_TEST(hostile_onnx_nul_in_names)
@@ -1047,7 +1055,7 @@ static struct pb pool_bomb(void)
 		0x0a, 0x0c, 'k', 'e', 'r', 'n', 'e', 'l', '_', 's', 'h', 'a', 'p', 'e',
 		0x40, 0xff, 0x0f, 0x40, 0xff, 0x0f, 0xa0, 0x01, 0x07,
 	};
-	struct pb n = { 0 }, g = { 0 }, b = { 0 };
+	struct pb n = { 0 }, g = { 0 };
 	pb_string(&n, 1, "x");
 	pb_string(&n, 2, "y");
 	pb_string(&n, 3, "pool");
@@ -1065,11 +1073,8 @@ static struct pb pool_bomb(void)
 		pb_open(&g, 2, io[k].len);
 		pb_bytes(&g, io[k].type, io[k].len);
 	}
-	pb_model_head(&b, g.n);
-	pb_bytes(&b, g.p, g.n);
 	free(n.p);
-	free(g.p);
-	return b;
+	return model_of(&g);
 }
 
 START_TEST(hostile_onnx_reference_bombs)
@@ -1094,12 +1099,11 @@ START_TEST(hostile_onnx_reference_bombs)
 	free(list);
 	free(b.p);
 	/* x [N, 4] -> Relu -> y at a batch whose y and its copy pass half the memory */
-	struct pb g = { 0 }, r = { 0 };
+	struct pb g = { 0 };
 	pb_node(&g, "Relu", "x", "y", "relu");
 	pb_value_1x4(&g, 11, "x");
 	pb_value_1x4(&g, 12, "y");
-	pb_model_head(&r, g.n);
-	pb_bytes(&r, g.p, g.n);
+	struct pb r = model_of(&g);
 	list = NULL;
 	ck_assert_msg(dnnq_onnx_import(r.p, r.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
 	size_t batch = (size_t)(dnnq_memory_bound() / 32 + 1);
@@ -1112,7 +1116,6 @@ START_TEST(hostile_onnx_reference_bombs)
 	       "in the pool, the memory taken)\n", d.msg, m.msg);
 	dnnq_ir_free(&ir);
 	free(list);
-	free(g.p);
 	free(r.p);
 }
 END_TEST
