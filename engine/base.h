@@ -52,6 +52,8 @@ uint64_t dnnq_memory_bound(void);
  * may stop inside a node. dnnqd refuses such a model at load; the
  * reference executor before it runs. */
 #define DNNQ_MAX_NODE_WORK ((uint64_t)1 << 36)
+/* ... and a whole model (64 such nodes, each under the bound, 2^42). */
+#define DNNQ_MAX_MODEL_WORK ((uint64_t)1 << 40)
 
 /* A transparent huge page (x86-64). */
 #define DNNQ_HUGE_PAGE ((size_t)2 << 20)

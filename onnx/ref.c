@@ -1625,7 +1625,8 @@ static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n
 }
 
 /* What a run at this batch would cost, judged before anything is
- * allocated: a node past DNNQ_MAX_NODE_WORK for one item, or values live
+ * allocated: a node past DNNQ_MAX_NODE_WORK for one item, the nodes
+ * together past DNNQ_MAX_MODEL_WORK, or values live
  * at once (each from its producer to its last reader, as the run frees
  * them, beside the caller's buffers for the outputs) past half of this
  * host's memory. A model file of 122 bytes, one
@@ -1637,7 +1638,7 @@ static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n
 static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *diag)
 {
 	const struct dnnq_ir *ir = r->ir;
-	uint64_t live = 0, peak = 0, bound = dnnq_memory_bound();
+	uint64_t live = 0, peak = 0, bound = dnnq_memory_bound(), all = 0;
 	size_t at = 0;
 	for (size_t k = 0; k < ir->noutputs; k++)     /* the caller's copies */
 		live += value_bytes(r, ir->outputs[k]);
@@ -1650,6 +1651,12 @@ static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *
 			                     "node may take", n->name, n->op_type,
 			                     (unsigned long long)work,
 			                     (unsigned long long)DNNQ_MAX_NODE_WORK);
+		all += work;    /* each under 2^36: no overflow */
+		if (all > DNNQ_MAX_MODEL_WORK)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: %llu operations a run of "
+			                     "one item up to node '%s' (%s): more than the %llu (2^40) a "
+			                     "model may take", (unsigned long long)all, n->name,
+			                     n->op_type, (unsigned long long)DNNQ_MAX_MODEL_WORK);
 		for (uint32_t k = 0; k < n->noutputs; k++)
 			live += value_bytes(r, n->outputs[k]);  /* batch_fits: no overflow */
 		if (live > peak) {

@@ -1041,8 +1041,25 @@ START_TEST(hostile_onnx_nul_in_names)
 }
 END_TEST
 
-/* x [1, 1, 4096, 4096] -> MaxPool 2047 x 2047 -> y: 122 bytes of ONNX. */
-static struct pb pool_bomb(void)
+/* NodeProto n's INTS attribute name: v, count times. */
+static void pb_attr_ints(struct pb *n, const char *name, int64_t v, size_t count)
+{
+	struct pb a = { 0 };
+	pb_string(&a, 1, name);
+	for (size_t i = 0; i < count; i++) {
+		pb_varint(&a, 8 << 3);          /* AttributeProto.ints */
+		pb_varint(&a, (uint64_t)v);
+	}
+	pb_varint(&a, 20 << 3);                 /* type INTS */
+	pb_varint(&a, 7);
+	pb_open(n, 5, a.n);
+	pb_bytes(n, a.p, a.n);
+	free(a.p);
+}
+
+/* x [1, 1, 4096, 4096] -> `count` MaxPools of k x k, pads p -> y (pool0,
+ * pool1, ...): one of 2047 is 99 bytes of ONNX. */
+static struct pb pool_bomb(int64_t k, int64_t p, unsigned count)
 {
 	static const uint8_t xtype[] = {
 		0x0a, 0x16, 0x08, 0x01, 0x12, 0x12,                     /* FLOAT, shape: */
@@ -1050,30 +1067,33 @@ static struct pb pool_bomb(void)
 		0x0a, 0x03, 0x08, 0x80, 0x20, 0x0a, 0x03, 0x08, 0x80, 0x20,     /* 4096, 4096 */
 	};
 	static const uint8_t ytype[] = { 0x0a, 0x02, 0x08, 0x01 };     /* FLOAT, no shape */
-	/* AttributeProto kernel_shape: ints [2047, 2047], type INTS */
-	static const uint8_t kernel[] = {
-		0x0a, 0x0c, 'k', 'e', 'r', 'n', 'e', 'l', '_', 's', 'h', 'a', 'p', 'e',
-		0x40, 0xff, 0x0f, 0x40, 0xff, 0x0f, 0xa0, 0x01, 0x07,
-	};
-	struct pb n = { 0 }, g = { 0 };
-	pb_string(&n, 1, "x");
-	pb_string(&n, 2, "y");
-	pb_string(&n, 3, "pool");
-	pb_string(&n, 4, "MaxPool");
-	pb_open(&n, 5, sizeof kernel);
-	pb_bytes(&n, kernel, sizeof kernel);
-	pb_open(&g, 1, n.n);
-	pb_bytes(&g, n.p, n.n);
+	struct pb g = { 0 };
+	for (unsigned i = 0; i < count; i++) {
+		struct pb n = { 0 };
+		char in[16], out[16], name[16];
+		snprintf(in, sizeof in, i ? "t%u" : "x", i - 1);
+		snprintf(out, sizeof out, i + 1 < count ? "t%u" : "y", i);
+		snprintf(name, sizeof name, "pool%u", i);
+		pb_string(&n, 1, in);
+		pb_string(&n, 2, out);
+		pb_string(&n, 3, name);
+		pb_string(&n, 4, "MaxPool");
+		pb_attr_ints(&n, "kernel_shape", k, 2);
+		if (p)
+			pb_attr_ints(&n, "pads", p, 4);
+		pb_open(&g, 1, n.n);
+		pb_bytes(&g, n.p, n.n);
+		free(n.p);
+	}
 	const struct { unsigned field; const char *name; const uint8_t *type; size_t len; } io[2] = {
 		{ 11, "x", xtype, sizeof xtype }, { 12, "y", ytype, sizeof ytype },
 	};
-	for (int k = 0; k < 2; k++) {
-		pb_open(&g, io[k].field, delimited_len(1) + delimited_len(io[k].len));
-		pb_string(&g, 1, io[k].name);
-		pb_open(&g, 2, io[k].len);
-		pb_bytes(&g, io[k].type, io[k].len);
+	for (int j = 0; j < 2; j++) {
+		pb_open(&g, io[j].field, delimited_len(1) + delimited_len(io[j].len));
+		pb_string(&g, 1, io[j].name);
+		pb_open(&g, 2, io[j].len);
+		pb_bytes(&g, io[j].type, io[j].len);
 	}
-	free(n.p);
 	return model_of(&g);
 }
 
@@ -1083,21 +1103,28 @@ START_TEST(hostile_onnx_reference_bombs)
 	 * samples: a node of 2^44 taps ran for hours, a value of 2^31
 	 * elements an item took more memory than the host has. Both are
 	 * refused before anything is allocated, as dnnqd refuses them at load. */
-	struct pb b = pool_bomb();
 	struct dnnq_ir ir;
 	char *list = NULL;
-	size_t count = 0;
-	struct dnnq_diag d = { "" }, m = { "" };
-	ck_assert_msg(dnnq_onnx_import(b.p, b.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
+	size_t count = 0, bytes = 0;
+	struct dnnq_diag d = { "" }, a = { "" }, m = { "" };
 	float one = 0;
 	const void *in[1] = { &one };
 	void *out[1] = { &one };
-	ck_assert_int_eq(dnnq_ir_run(&ir, 1, in, out, NULL, NULL, &d), DNNQ_E_RANGE);
-	ck_assert_msg(strstr(d.msg, "node 'pool' (MaxPool)") && strstr(d.msg, "(2^36)"), "%s",
-	              d.msg);
-	dnnq_ir_free(&ir);
-	free(list);
-	free(b.p);
+	/* one pool of 2^44 taps; 17 of 4096 x 4096 x 63 x 63, each under 2^36 */
+	for (int k = 0; k < 2; k++) {
+		struct pb b = k ? pool_bomb(63, 31, 17) : pool_bomb(2047, 0, 1);
+		struct dnnq_diag *why = k ? &a : &d;
+		ck_assert_msg(dnnq_onnx_import(b.p, b.n, NULL, &ir, &list, &count, why) == 0, "%s",
+		              why->msg);
+		ck_assert_int_eq(dnnq_ir_run(&ir, 1, in, out, NULL, NULL, why), DNNQ_E_RANGE);
+		ck_assert_msg(strstr(why->msg, k ? "up to node 'pool16' (MaxPool)" : "node 'pool0' "
+		                     "(MaxPool)") && strstr(why->msg, k ? "(2^40)" : "(2^36)"), "%s",
+		              why->msg);
+		bytes = k ? bytes : b.n;
+		dnnq_ir_free(&ir);
+		free(list);
+		free(b.p);
+	}
 	/* x [N, 4] -> Relu -> y at a batch whose y and its copy pass half the memory */
 	struct pb g = { 0 };
 	pb_node(&g, "Relu", "x", "y", "relu");
@@ -1110,10 +1137,11 @@ START_TEST(hostile_onnx_reference_bombs)
 	ck_assert_int_eq(dnnq_ir_run(&ir, batch, in, out, NULL, NULL, &m), DNNQ_E_NOMEM);
 	ck_assert_msg(strstr(m.msg, "node 'relu' (Relu)") && strstr(m.msg, "half of this host's "
 	              "memory"), "%s", m.msg);
-	printf("hostile: a 122-byte ONNX file of one 2047x2047 MaxPool over 4096x4096, and a Relu "
-	       "run at a batch past half the host's memory, in the reference executor (dnnq-convert's "
-	       "calibration): 2 tries: refused before any allocation ('%s'; '%s'; before: hours "
-	       "in the pool, the memory taken)\n", d.msg, m.msg);
+	printf("hostile: a %zu-byte ONNX file of one 2047x2047 MaxPool over 4096x4096, 17 "
+	       "MaxPools of 63x63 (each under the node bound), and a Relu run at a batch past half "
+	       "the host's memory, in the reference executor (dnnq-convert's calibration): 3 tries: "
+	       "refused before any allocation ('%s'; '%s'; '%s'; before: hours in the pools, the "
+	       "memory taken)\n", bytes, d.msg, a.msg, m.msg);
 	dnnq_ir_free(&ir);
 	free(list);
 	free(r.p);

@@ -176,7 +176,7 @@ files a hostile author or local user made.
 | `hostile_onnx_nested_subgraphs` | an ONNX file of graphs nested in If attributes 10,000 deep (217 KB) | `DNNQ_E_FORMAT` before unpacking (before: SIGSEGV, protobuf-c's recursion past the stack); 30 deep is read |
 | `hostile_onnx_empty_message_bomb` | 5 million empty NodeProtos (10 MB) | `DNNQ_E_FORMAT` naming the unpacked size (before: 848 MB and 8 s) |
 | `hostile_onnx_nul_in_names` | a NUL byte inside a node's op_type (`Relu\0Sigmoid`), input (`x\0q`), output, name or domain (`\0com.evil`); a doc_string holding one (attack53) | `DNNQ_E_FORMAT` before unpacking, naming the field, the text before the NUL and its offset in the file (before: protobuf-c's C strings read as the part before the NUL: an op ONNX Runtime does not know imported as Relu, an input wired to a value the graph does not have, a custom domain's op taken for the standard one); the doc_string imported |
-| `hostile_onnx_reference_bombs` | a 122-byte ONNX file of one 2047 x 2047 MaxPool over 4096 x 4096 (2^44 taps); a Relu run at a batch whose values pass half the host's memory, in the reference executor that dnnq-convert's calibration runs (attack53) | `DNNQ_E_RANGE` naming the node and the 2^36 bound, `DNNQ_E_NOMEM` naming the node, the bytes and the bound, before anything is allocated (before: the pool ran for hours in `dnnq-convert --calib`; a Pad of 10^8 rows of a 3 x 4 x 5 input asked for 24 GB) |
+| `hostile_onnx_reference_bombs` | a 99-byte ONNX file of one 2047 x 2047 MaxPool over 4096 x 4096 (2^44 taps); 17 MaxPools of 63 x 63 over 4096 x 4096 (each under 2^36, 2^40 together); a Relu run at a batch whose values pass half the host's memory, in the reference executor that dnnq-convert's calibration runs (attack53) | `DNNQ_E_RANGE` naming the node and the 2^36 bound, or the last node and the 2^40 one, `DNNQ_E_NOMEM` naming the node, the bytes and the bound, before anything is allocated (before: the pool ran for hours in `dnnq-convert --calib`; a Pad of 10^8 rows of a 3 x 4 x 5 input asked for 24 GB) |
 | `hostile_names_escaped` | escape sequences, BEL, CR, LF and C1 CSI in an ONNX node's and value's names and in a .npy descr | no control byte in the diag or any problem line (before: written to the terminal as they were) |
 | `hostile_tool_output_escaped` | escape sequences, BEL, CR and LF in the node names of an ONNX file, through `dnnq-convert --report` (removed nodes, per-layer table, fp32 units) and `dnnq-run --profile` | exit 0, no control byte in any line, the names shown escaped (before: written to the terminal as they were) |
 | `hostile_calib_input_names` | a 2-input ONNX model whose second input is named `../x`, converted with `--calib DIR` (a valid `DIR/../x.npy` as the decoy) | exit 1 naming the input (before: the decoy was read and the model converted) |
@@ -1009,10 +1009,11 @@ naming the node and attribute). The reference executor that
 2047 x 2047 MaxPool over 4096 x 4096 calibrated for hours, and a Pad of
 10^6 rows of a 3 x 4 x 5 input took 1 GB and 40 s, of 10^8 rows 24 GB
 (`hostile_onnx_reference_bombs`, fixed: before a run, a convolution, pool
-or product of more than 2^36 operations for one item, or values live at
-once with the outputs' copies past half the host's memory, is refused
-naming the node, the bounds dnnqd applies at load; `dnnq_memory_bound`
-and `DNNQ_MAX_NODE_WORK` now shared by both). Nothing found: 1,100
+or product of more than 2^36 operations for one item, such nodes past
+2^40 together, or values live at once with the outputs' copies past half
+the host's memory, is refused naming the node, the bounds dnnqd applies
+at load; `dnnq_memory_bound`, `DNNQ_MAX_NODE_WORK` and
+`DNNQ_MAX_MODEL_WORK` now shared by both). Nothing found: 1,100
 seeded mutations of those 567 files (an int attribute or an ints element,
 a float attribute, an element of an int32 or int64 initializer set to an
 edge: 0, -1, 2, 255, 2^31, -2^63, 10^6, NaN, infinities, -0, 1e38) and
