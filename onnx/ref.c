@@ -1626,15 +1626,15 @@ static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n
 
 /* What a run at this batch would cost, judged before anything is
  * allocated: a node past DNNQ_MAX_NODE_WORK for one item, the nodes
- * together past DNNQ_MAX_MODEL_WORK, or values live
- * at once (each from its producer to its last reader, as the run frees
- * them, beside the caller's buffers for the outputs) past half of this
- * host's memory. A model file of 122 bytes, one
- * MaxPool of 2047 x 2047 over 4096 x 4096, ran for hours in dnnq-convert's
- * calibration; a Pad of 10^6 rows on a 3 x 4 x 5 input took a GiB and
- * 40 s, and at 2^31 elements an item a value, more than such a host has.
- * dnnqd refuses both at load (daemon/models.c, check_cost); this is the
- * reference's own check, naming the node. */
+ * together past DNNQ_MAX_MODEL_WORK, or values live at once (each from
+ * its producer to its last reader, as the run frees them, beside the
+ * caller's buffers for the outputs) past half of this host's memory. A
+ * model file of 122 bytes, one MaxPool of 2047 x 2047 over 4096 x 4096,
+ * ran for hours in dnnq-convert's calibration; a Pad of 10^6 rows on a
+ * 3 x 4 x 5 input took a GiB and 40 s, and at 2^31 elements an item a
+ * value, more than such a host has. dnnqd refuses both at load
+ * (daemon/models.c, check_cost); this is the reference's own check,
+ * naming the node. */
 static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *diag)
 {
 	const struct dnnq_ir *ir = r->ir;
@@ -1672,8 +1672,9 @@ static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *
 	if (peak > bound)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: node '%s' (%s): %llu bytes of "
 		                     "values live at batch %zu (the outputs' copies included): more "
-		                     "than %llu, half of this host's memory", ir->nodes[at].name, ir->nodes[at].op_type,
-		                     (unsigned long long)peak, r->batch, (unsigned long long)bound);
+		                     "than %llu, half of this host's memory", ir->nodes[at].name,
+		                     ir->nodes[at].op_type, (unsigned long long)peak, r->batch,
+		                     (unsigned long long)bound);
 	return 0;
 }
 

@@ -35,7 +35,6 @@
 struct wire {
 	uint64_t cost;          /* bytes protobuf-c would allocate, about */
 	bool deep;              /* nested past WIRE_MAX_DEPTH */
-	const uint8_t *base;    /* the first byte of the protobuf */
 	const ProtobufCMessageDescriptor *nul_in;       /* a string with a NUL: its */
 	const ProtobufCFieldDescriptor *nul_field;      /* message and field, */
 	const uint8_t *nul_str;                         /* the string, */
@@ -169,7 +168,7 @@ int imp_wire_check(const ProtobufCMessageDescriptor *d, const void *bytes, size_
                    struct dnnq_diag *diag)
 {
 	const uint8_t *p = bytes;
-	struct wire w = { .base = p };
+	struct wire w = { 0 };
 	if (len && !walk(d, p, p + len, 1, &w))        /* no bytes: maybe no pointer */
 		return w.nul_in ? dnnq_diag_set(diag, DNNQ_E_FORMAT, "%s.%s '%.*s' (at byte %zu of "
 		                                "the file) goes on past a NUL byte: read as text, "
