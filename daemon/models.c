@@ -159,12 +159,6 @@ static bool stop_warm_up(void *cancel)
 
 /* Half the host's physical memory: what every worker's activations of
  * one model may take at its max batch. */
-static uint64_t memory_bound(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 2 : UINT64_MAX;
-}
-
 /* The entry's dynamic_batching against the batch the graph takes, which
  * may be less than the entry's max_batch (conf/ checked against that):
  * batching that could never gather, or a preferred size never reached,
@@ -243,7 +237,7 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 		                     " the %llu (2^40) a model may take",
 		                     (unsigned long long)one.work,
 		                     (unsigned long long)DNNQD_MAX_MODEL_WORK);
-	uint64_t bound = memory_bound();
+	uint64_t bound = dnnq_memory_bound();
 	if (batch_fits(m, m->max_batch, bound, &most))
 		return 0;
 	/* A large model (a 1024 x 1024 segmenter: ~300 MB of activations an

@@ -139,8 +139,8 @@ bool dnnqd_cancelled(const struct dnnqd_cancel *c);
  * read or written, a multiply-add, a pooling tap: dnnq_graph_cost), and
  * the activation memory of every worker's graph at max_batch: at most
  * half of the host's physical memory. */
-#define DNNQD_MAX_NODE_WORK ((uint64_t)1 << 36)
-#define DNNQD_MAX_MODEL_WORK ((uint64_t)1 << 40)
+#define DNNQD_MAX_NODE_WORK DNNQ_MAX_NODE_WORK
+#define DNNQD_MAX_MODEL_WORK DNNQ_MAX_MODEL_WORK
 
 /* The table for config c after table cur: versions whose entry and file
  * are unchanged are shared, the others loaded anew (generation + 1, same

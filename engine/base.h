@@ -40,6 +40,21 @@ static inline bool dnnq_is_aligned(const void *p)
 	return ((uintptr_t)p & (DNNQ_ALIGN - 1)) == 0;
 }
 
+/* Half of this host's physical memory in bytes (UINT64_MAX when sysconf
+ * cannot tell): the most one model's activations may take, in dnnqd's
+ * load (daemon/models.c) and in the reference runs of dnnq-convert
+ * (onnx/ref.c). */
+uint64_t dnnq_memory_bound(void);
+
+/* The operations one node may take for one item (a multiply-add of a
+ * product, a tap of a pool): a file of a few bytes may ask for days of
+ * work (a 2047 x 2047 MaxPool over 4096 x 4096, 2^46 taps), which no run
+ * may stop inside a node. dnnqd refuses such a model at load; the
+ * reference executor before it runs. */
+#define DNNQ_MAX_NODE_WORK ((uint64_t)1 << 36)
+/* ... and a whole model (64 such nodes, each under the bound, 2^42). */
+#define DNNQ_MAX_MODEL_WORK ((uint64_t)1 << 40)
+
 /* A transparent huge page (x86-64). */
 #define DNNQ_HUGE_PAGE ((size_t)2 << 20)
 

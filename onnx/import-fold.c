@@ -1441,11 +1441,12 @@ static int fold_where(struct nctx *c)
  * diagonal k kept, the others 0. */
 static int fold_trilu(struct nctx *c)
 {
-	int64_t upper, k = 0;
+	int64_t k = 0;
+	bool upper;
 	int rc = need(c, 0, DT_ANY, true);
 	if (!rc && V(c, 1) && !(rc = need(c, 1, DT_INT, true)) && dnnq_ir_numel(V(c, 1), 1) != 1)
 		rc = bad(c, DNNQ_E_SHAPE, "k has %zu elements, not 1", dnnq_ir_numel(V(c, 1), 1));
-	if (rc || (rc = a_int(c, "upper", 1, &upper)))
+	if (rc || (rc = a_bool(c, "upper", true, &upper)))
 		return rc;
 	if (V(c, 1))
 		k = geti(c, V(c, 1), 0);

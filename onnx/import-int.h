@@ -287,6 +287,8 @@ int need(struct nctx *c, size_t i, unsigned dts, bool constant);
 int same_dtype(struct nctx *c, size_t i, size_t j);
 const Onnx__AttributeProto *attr(struct nctx *c, const char *name);
 int a_int(struct nctx *c, const char *name, int64_t def, int64_t *out);
+/* An int attribute that is a flag: 0 or 1, anything else refused naming it. */
+int a_bool(struct nctx *c, const char *name, bool def, bool *out);
 int a_float(struct nctx *c, const char *name, float def, float *out);
 int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t *n);
 int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t cap);

@@ -273,10 +273,10 @@ int a_int(struct nctx *c, const char *name, int64_t def, int64_t *out)
 	return rc;
 }
 
-static int a_bool(struct nctx *c, const char *name, bool *out)
+int a_bool(struct nctx *c, const char *name, bool def, bool *out)
 {
 	int64_t v;
-	int rc = a_int(c, name, 0, &v);
+	int rc = a_int(c, name, def, &v);
 	if (!rc && v != 0 && v != 1)
 		return bad(c, DNNQ_E_RANGE, "attribute '%s' = %lld: 0 or 1 expected", name, (long long)v);
 	*out = v == 1;
@@ -462,7 +462,7 @@ static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_ceil,
 		n->pads[i] += merged[i];
 		n->count_include_pad |= merged[i] != 0;
 	}
-	if (has_ceil && (rc = a_bool(c, "ceil_mode", &n->ceil_mode)))
+	if (has_ceil && (rc = a_bool(c, "ceil_mode", false, &n->ceil_mode)))
 		return rc;
 	enum autopad a;
 	if ((rc = autopad_of(c, ap, &a)))
@@ -600,15 +600,13 @@ static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, 
 static int op_gemm(struct nctx *c)
 {
 	int rc;
-	int64_t ta, tb;
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)) ||
 	    (rc = a_float(c, "alpha", 1.0f, &c->node.alpha)) ||
-	    (rc = a_float(c, "beta", 1.0f, &c->node.beta)) || (rc = a_int(c, "transA", 0, &ta)) ||
-	    (rc = a_int(c, "transB", 0, &tb)))
+	    (rc = a_float(c, "beta", 1.0f, &c->node.beta)) ||
+	    (rc = a_bool(c, "transA", false, &c->node.trans_a)) ||
+	    (rc = a_bool(c, "transB", false, &c->node.trans_b)))
 		return rc;
-	c->node.trans_a = ta != 0;
-	c->node.trans_b = tb != 0;
-	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, false, DNNQ_IR_F32)))
+	if ((rc = matmul_shape(c, 0, 1, c->node.trans_a, c->node.trans_b, false, DNNQ_IR_F32)))
 		return rc;
 	struct dnnq_ir_value *cv = V(c, 2);
 	if (!cv)
@@ -720,7 +718,7 @@ static int op_pool(struct nctx *c)
 			return bad(c, DNNQ_E_RANGE, "storage_order = %lld: 0 or 1 expected",
 			           (long long)so);
 		c->node.mode = (uint32_t)so;
-	} else if ((rc = a_bool(c, "count_include_pad", &c->node.count_include_pad))) {
+	} else if ((rc = a_bool(c, "count_include_pad", false, &c->node.count_include_pad))) {
 		return rc;
 	}
 	if (V(c, 0)->ndim == 3)
@@ -1139,14 +1137,13 @@ static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const
  * constant scalar (0 without it). */
 static int op_trilu(struct nctx *c)
 {
-	int64_t upper, k = 0;
+	int64_t k = 0;
+	bool upper;
 	const struct dnnq_ir_value *kv = V(c, 1);
 	int rc;
-	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "upper", 1, &upper)) ||
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_bool(c, "upper", true, &upper)) ||
 	    (kv && (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true))))
 		return rc;
-	if (upper != 0 && upper != 1)
-		return bad(c, DNNQ_E_RANGE, "upper = %lld: 0 or 1 expected", (long long)upper);
 	if (kv && numel(kv) != 1)
 		return bad(c, DNNQ_E_SHAPE, "input 1 '%.80s' (k) [%s]: one value expected",
 		           iname(c, 1), imp_dims_str(kv));
@@ -1510,11 +1507,11 @@ static int reshape_shape_attr(struct nctx *c)
 static int op_reshape(struct nctx *c)
 {
 	int rc;
-	int64_t allowzero;
+	bool allowzero;
 	if (c->nin < 2 && (rc = reshape_shape_attr(c)))
 		return rc;
 	if ((rc = need(c, 0, DT_ANY, false)) || (rc = need(c, 1, DT(DNNQ_IR_S64), true)) ||
-	    (rc = a_int(c, "allowzero", 0, &allowzero)))
+	    (rc = a_bool(c, "allowzero", false, &allowzero)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *s = V(c, 1);
 	const int64_t *sh = s->data;
@@ -1868,7 +1865,7 @@ static int op_cumsum(struct nctx *c)
 	bool ex, rev;
 	int rc;
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
-	    (rc = a_bool(c, "exclusive", &ex)) || (rc = a_bool(c, "reverse", &rev)))
+	    (rc = a_bool(c, "exclusive", false, &ex)) || (rc = a_bool(c, "reverse", false, &rev)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t axis = int_scalar(c, 1);
@@ -4641,7 +4638,7 @@ static int op_pool1d(struct nctx *c)
 	n->kernel[1] = 0;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, &o)))
+	if ((rc = a_bool(c, "ceil_mode", false, &n->ceil_mode)) || (rc = geometry1d(c, &o)))
 		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
 	return (rc = set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched)) ? rc : pool_indices(c, 3, d);
@@ -4754,7 +4751,7 @@ static int geometry3d(struct nctx *c, bool has_ceil, const int64_t *wk, struct g
 	if ((rc = a_nd(c, 3, "kernel_shape", 1, 3, ks)) || (rc = a_nd(c, 3, "strides", 1, 3, g->s)) ||
 	    (rc = a_nd(c, 3, "dilations", 1, 3, g->dl)) || (rc = a_nd(c, 3, "pads", 0, 6, pads)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)) ||
-	    (has_ceil && (rc = a_bool(c, "ceil_mode", &ceil_mode))))
+	    (has_ceil && (rc = a_bool(c, "ceil_mode", false, &ceil_mode))))
 		return rc;
 	for (int i = 0; i < 3; i++) {
 		if (wk && ks[0] && ks[i] != wk[i])

@@ -1625,6 +1625,97 @@ static int alloc_scratch(struct run *r, struct dnnq_diag *diag)
 	return 0;
 }
 
+/* The multiply-adds or taps of node n for one item where they are more
+ * than a few an output element: convolutions (the weight's elements an
+ * output channel), pools (the window), products (K: Gemm, MatMul, the
+ * registry's matmul); 0 for the rest, whose work follows the bytes they
+ * read and write. Saturating. */
+static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_ir_value *a = n->ninputs && n->inputs[0] >= 0
+	                                ? &ir->values[n->inputs[0]] : NULL, *w = NULL;
+	uint64_t per = 0, out = 1, r;
+	switch (n->op) {
+	case DNNQ_IR_CONV: case DNNQ_IR_CONVINTEGER: case DNNQ_IR_QLINEARCONV: {
+		int32_t wi = n->inputs[n->op == DNNQ_IR_QLINEARCONV ? 3 : 1];
+		w = wi >= 0 ? &ir->values[wi] : NULL;
+		per = w && w->ndim && w->dims[0] > 0 ? dnnq_ir_numel(w, 1) / (uint64_t)w->dims[0] : 0;
+		break;
+	}
+	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL:
+		per = (uint64_t)n->kernel[0] * (uint64_t)n->kernel[1];
+		break;
+	case DNNQ_IR_ENGINE:            /* the registry's matmul: of two activations */
+		if (!dnnq_op_get(n->kind) || strcmp(dnnq_op_get(n->kind)->name, "matmul"))
+			return 0;
+		/* fall through */
+	case DNNQ_IR_GEMM: case DNNQ_IR_MATMULINTEGER: case DNNQ_IR_QLINEARMATMUL:
+		per = a && a->ndim ? (uint64_t)a->dims[a->ndim - (n->trans_a && a->ndim > 1 ? 2 : 1)]
+		                   : 0;
+		break;
+	default:
+		return 0;
+	}
+	for (uint32_t k = 0; k < n->noutputs && n->outputs[k] >= 0; k++)
+		out = __builtin_add_overflow(out, dnnq_ir_numel(&ir->values[n->outputs[k]], 1), &r)
+		      ? UINT64_MAX : r;
+	return __builtin_mul_overflow(out, per, &r) ? UINT64_MAX : r;
+}
+
+/* What a run at this batch would cost, judged before anything is
+ * allocated: a node past DNNQ_MAX_NODE_WORK for one item, the nodes
+ * together past DNNQ_MAX_MODEL_WORK, or values live at once (each from
+ * its producer to its last reader, as the run frees them, beside the
+ * caller's buffers for the outputs) past half of this host's memory. A
+ * model file of 122 bytes, one MaxPool of 2047 x 2047 over 4096 x 4096,
+ * ran for hours in dnnq-convert's calibration; a Pad of 10^6 rows on a
+ * 3 x 4 x 5 input took a GiB and 40 s, and at 2^31 elements an item a
+ * value, more than such a host has. dnnqd refuses both at load
+ * (daemon/models.c, check_cost); this is the reference's own check,
+ * naming the node. */
+static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *diag)
+{
+	const struct dnnq_ir *ir = r->ir;
+	uint64_t live = 0, peak = 0, bound = dnnq_memory_bound(), all = 0;
+	size_t at = 0;
+	for (size_t k = 0; k < ir->noutputs; k++)     /* the caller's copies */
+		live += value_bytes(r, ir->outputs[k]);
+	for (size_t i = 0; i < ir->nnodes; i++) {
+		const struct dnnq_ir_node *n = &ir->nodes[i];
+		uint64_t work = node_work(ir, n);
+		if (work > DNNQ_MAX_NODE_WORK)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s' (%s): %llu "
+			                     "operations a run of one item: more than the %llu (2^36) a "
+			                     "node may take", n->name, n->op_type,
+			                     (unsigned long long)work,
+			                     (unsigned long long)DNNQ_MAX_NODE_WORK);
+		all += work;    /* each under 2^36: no overflow */
+		if (all > DNNQ_MAX_MODEL_WORK)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: %llu operations a run of "
+			                     "one item up to node '%s' (%s): more than the %llu (2^40) a "
+			                     "model may take", (unsigned long long)all, n->name,
+			                     n->op_type, (unsigned long long)DNNQ_MAX_MODEL_WORK);
+		for (uint32_t k = 0; k < n->noutputs; k++)
+			live += value_bytes(r, n->outputs[k]);  /* batch_fits: no overflow */
+		if (live > peak) {
+			peak = live;
+			at = i;
+		}
+		for (uint32_t k = 0; k < n->ninputs; k++) {
+			int32_t v = n->inputs[k];
+			if (v >= 0 && ir->values[v].producer >= 0 && last[v] == (int32_t)i)
+				live -= value_bytes(r, v);
+		}
+	}
+	if (peak > bound)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: node '%s' (%s): %llu bytes of "
+		                     "values live at batch %zu (the outputs' copies included): more "
+		                     "than %llu, half of this host's memory", ir->nodes[at].name,
+		                     ir->nodes[at].op_type, (unsigned long long)peak, r->batch,
+		                     (unsigned long long)bound);
+	return 0;
+}
+
 int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *inputs,
                    void *const *outputs, dnnq_ir_observer observe, void *ctx,
                    const struct dnnq_executor *ex, struct dnnq_diag *diag)
@@ -1642,7 +1733,7 @@ int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *in
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: out of memory");
 		goto out;
 	}
-	if ((rc = alloc_scratch(&r, diag)))
+	if ((rc = run_cost(&r, last, diag)) || (rc = alloc_scratch(&r, diag)))
 		goto out;
 	for (size_t i = 0; i < ir->nvalues; i++)
 		r.buf[i] = ir->values[i].data;

@@ -14,6 +14,15 @@
  * small varints, the densest honest data, fit). It recurses only into
  * message fields and at most WIRE_MAX_DEPTH deep. Anything malformed here
  * protobuf-c would refuse too: it is reported as not parsing.
+ *
+ * protobuf-c also hands a string field on as a C string: one holding a NUL
+ * byte reads as the part before it, and the importer would take another
+ * model than the file is (an op_type "Relu\0Sigmoid" imported as Relu,
+ * where onnx and ONNX Runtime know no such op; a node input "lo\0x" wired
+ * to the value "lo"; two outputs "t\0a" and "t\0b" refused as one name
+ * defined twice). So a string field with a NUL byte is refused here,
+ * naming the field and the byte's offset in the file; only doc_string, free
+ * text the importer never reads, may hold one.
  */
 #include <stdint.h>
 #include <string.h>
@@ -26,6 +35,10 @@
 struct wire {
 	uint64_t cost;          /* bytes protobuf-c would allocate, about */
 	bool deep;              /* nested past WIRE_MAX_DEPTH */
+	const ProtobufCMessageDescriptor *nul_in;       /* a string with a NUL: its */
+	const ProtobufCFieldDescriptor *nul_field;      /* message and field, */
+	const uint8_t *nul_str;                         /* the string, */
+	size_t nul_at;                                  /* the NUL's offset in it */
 };
 
 static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -74,8 +87,8 @@ static uint64_t packed_count(ProtobufCType t, const uint8_t *p, uint64_t n)
 
 /* One field's payload of n bytes at p (wire type 2): its cost, and the
  * walk into it if it is a message. */
-static bool delimited(const ProtobufCFieldDescriptor *f, const uint8_t *p, uint64_t n,
-                      unsigned depth, struct wire *w);
+static bool delimited(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f,
+                      const uint8_t *p, uint64_t n, unsigned depth, struct wire *w);
 
 static bool walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
                  unsigned depth, struct wire *w)
@@ -106,7 +119,7 @@ static bool walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const ui
 		case 2:
 			if (!varint(&p, end, &n) || n > (uint64_t)(end - p))
 				return false;
-			if (!delimited(f, p, n, depth, w))
+			if (!delimited(d, f, p, n, depth, w))
 				return false;
 			p += n;
 			/* a packed run's elements, or a repeated string's, message's */
@@ -120,9 +133,10 @@ static bool walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const ui
 	return true;
 }
 
-static bool delimited(const ProtobufCFieldDescriptor *f, const uint8_t *p, uint64_t n,
-                      unsigned depth, struct wire *w)
+static bool delimited(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f,
+                      const uint8_t *p, uint64_t n, unsigned depth, struct wire *w)
 {
+	const uint8_t *nul;
 	if (!f) {       /* an unknown field: protobuf-c keeps a copy */
 		w->cost += sizeof(ProtobufCMessageUnknownField) + n;
 		return true;
@@ -132,7 +146,16 @@ static bool delimited(const ProtobufCFieldDescriptor *f, const uint8_t *p, uint6
 	case PROTOBUF_C_TYPE_MESSAGE:
 		w->cost += repeated ? 8 : 0;
 		return walk(f->descriptor, p, p + n, depth + 1, w);
-	case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_BYTES:
+	case PROTOBUF_C_TYPE_STRING:
+		if (strcmp(f->name, "doc_string") && (nul = memchr(p, 0, n))) {
+			w->nul_in = d;
+			w->nul_field = f;
+			w->nul_str = p;
+			w->nul_at = (size_t)(nul - p);
+			return false;
+		}
+		/* fall through */
+	case PROTOBUF_C_TYPE_BYTES:
 		w->cost += n + 1 + (repeated ? elem_size(f->type) : 0);
 		return true;
 	default:        /* packed scalars */
@@ -144,10 +167,17 @@ static bool delimited(const ProtobufCFieldDescriptor *f, const uint8_t *p, uint6
 int imp_wire_check(const ProtobufCMessageDescriptor *d, const void *bytes, size_t len,
                    struct dnnq_diag *diag)
 {
-	struct wire w = { 0 };
 	const uint8_t *p = bytes;
+	struct wire w = { 0 };
 	if (len && !walk(d, p, p + len, 1, &w))        /* no bytes: maybe no pointer */
-		return w.deep ? dnnq_diag_set(diag, DNNQ_E_FORMAT, "the protobuf nests messages "
+		return w.nul_in ? dnnq_diag_set(diag, DNNQ_E_FORMAT, "%s.%s '%.*s' (at byte %zu of "
+		                                "the file) goes on past a NUL byte: read as text, "
+		                                "it would name something else",
+		                                w.nul_in->short_name, w.nul_field->name,
+		                                (int)(w.nul_at < 64 ? w.nul_at : 64),
+		                                (const char *)w.nul_str,
+		                                (size_t)(w.nul_str - p))
+		     : w.deep ? dnnq_diag_set(diag, DNNQ_E_FORMAT, "the protobuf nests messages "
 		                              "more than %d deep (subgraphs in attributes?), "
 		                              "protobuf's own limit", WIRE_MAX_DEPTH)
 		              : dnnq_diag_set(diag, DNNQ_E_FORMAT, "the protobuf does not parse "

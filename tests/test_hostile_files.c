@@ -9,6 +9,11 @@
  *     overflowed dnnq-convert's stack (SIGSEGV); now refused before unpack
  *   - 5 million empty NodeProtos (10 MB): unpacked into ~850 MB; now refused
  *     by the unpacked-size bound
+ *   - a NUL byte in a node's op_type, input, output, name or domain: read as
+ *     the part before it (another model than the file); now refused
+ *   - a 122-byte ONNX MaxPool of 2^44 taps, or values past the host's
+ *     memory, in the reference executor (dnnq-convert's calibration):
+ *     hours, or the memory taken; now refused before the run
  *   - escape sequences, BEL, CR and newlines in node and value names:
  *     written to the terminal as they were; now escaped (\xNN) in every
  *     diag (dnnq_diag_set) and problem line (a .npy header's were already
@@ -86,10 +91,16 @@ static void pb_open(struct pb *b, unsigned field, size_t n)
 	pb_varint(b, n);
 }
 
+/* A string field of n bytes (a NUL among them, if the caller likes). */
+static void pb_text(struct pb *b, unsigned field, const char *s, size_t n)
+{
+	pb_open(b, field, n);
+	pb_bytes(b, s, n);
+}
+
 static void pb_string(struct pb *b, unsigned field, const char *s)
 {
-	pb_open(b, field, strlen(s));
-	pb_bytes(b, s, strlen(s));
+	pb_text(b, field, s, strlen(s));
 }
 
 /* ModelProto: ir_version 7, opset 13, then field 7 (graph) of n bytes. */
@@ -101,6 +112,17 @@ static void pb_model_head(struct pb *b, size_t graph_len)
 	pb_varint(b, 2 << 3);
 	pb_varint(b, 13);
 	pb_open(b, 7, graph_len);
+}
+
+/* The ModelProto (pb_model_head) of graph g's bytes; g is freed. */
+static struct pb model_of(struct pb *g)
+{
+	struct pb b = { 0 };
+	pb_model_head(&b, g->n);
+	pb_bytes(&b, g->p, g->n);
+	free(g->p);
+	*g = (struct pb){ 0 };
+	return b;
 }
 
 static size_t delimited_len(size_t n)     /* a one-byte tag */
@@ -943,12 +965,197 @@ START_TEST(hostile_no_inputs)
 }
 END_TEST
 
+/* x -> NodeProto -> y over float [1, 4], the node's fields given with
+ * their lengths (field 0: none). */
+struct nul_node {
+	const char *what;
+	unsigned field;                 /* NodeProto's: 1 input, 2 output, 3 name, 4 op_type,
+	                                 * 6 doc_string, 7 domain */
+	const char *s;
+	size_t n;
+};
+
+static struct pb nul_model(const struct nul_node *t)
+{
+	static const struct nul_node plain[] = {
+		{ "", 1, "x", 1 }, { "", 2, "y", 1 }, { "", 3, "r", 1 }, { "", 4, "Relu", 4 },
+	};
+	struct pb n = { 0 }, g = { 0 };
+	for (size_t i = 0; i < 4; i++)
+		if (plain[i].field != t->field)
+			pb_text(&n, plain[i].field, plain[i].s, plain[i].n);
+	if (t->field)
+		pb_text(&n, t->field, t->s, t->n);
+	pb_open(&g, 1, n.n);
+	pb_bytes(&g, n.p, n.n);
+	pb_value_1x4(&g, 11, "x");
+	pb_value_1x4(&g, 12, "y");
+	free(n.p);
+	return model_of(&g);
+}
+
+START_TEST(hostile_onnx_nul_in_names)
+{
+	/* protobuf-c hands strings on as C strings: each of these was read as
+	 * its part before the NUL, a model other than the file (an op ONNX
+	 * Runtime does not know imported as Relu, an input wired to a value the
+	 * graph does not have, a custom domain's op taken for the standard one) */
+	static const struct nul_node cases[] = {
+		{ "op_type", 4, "Relu\0Sigmoid", 12 },
+		{ "input", 1, "x\0q", 3 },
+		{ "output", 2, "y\0", 2 },
+		{ "name", 3, "r\0r", 3 },
+		{ "domain", 7, "\0com.evil", 9 },
+	};
+	struct pb ok = nul_model(&(struct nul_node){ "", 0, "", 0 });
+	struct imported a = import(&ok);
+	ck_assert_msg(a.rc == 0, "the model without a NUL: %s", a.diag.msg);
+	free(a.list);
+	free(ok.p);
+	char seen[1024] = "";
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct pb b = nul_model(&cases[i]);
+		struct imported r = import(&b);
+		char want[64];
+		snprintf(want, sizeof want, "NodeProto.%s '", cases[i].what);
+		ck_assert_msg(r.rc == DNNQ_E_FORMAT, "%s: rc %d: %s", cases[i].what, r.rc, r.diag.msg);
+		ck_assert_msg(strstr(r.diag.msg, want) && strstr(r.diag.msg, "past a NUL byte"),
+		              "%s: %s", cases[i].what, r.diag.msg);
+		if (i < 2)
+			snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s'%s'", i ? "; " : "",
+			         r.diag.msg);
+		free(r.list);
+		free(b.p);
+	}
+	/* free text nobody reads may hold one */
+	struct pb doc = nul_model(&(struct nul_node){ "doc_string", 6, "a\0b", 3 });
+	struct imported d = import(&doc);
+	ck_assert_msg(d.rc == 0, "a doc_string with a NUL: %s", d.diag.msg);
+	free(d.list);
+	free(doc.p);
+	printf("hostile: an ONNX node's op_type, input, output, name and domain holding a NUL "
+	       "byte ('Relu\\0Sigmoid', 'x\\0q', '\\0com.evil', ...): %zu tries: refused before "
+	       "unpacking (%s); a doc_string with one imported (before: read as the part before "
+	       "the NUL, an op ONNX Runtime does not know converted as Relu)\n",
+	       sizeof cases / sizeof cases[0], seen);
+}
+END_TEST
+
+/* NodeProto n's INTS attribute name: v, count times. */
+static void pb_attr_ints(struct pb *n, const char *name, int64_t v, size_t count)
+{
+	struct pb a = { 0 };
+	pb_string(&a, 1, name);
+	for (size_t i = 0; i < count; i++) {
+		pb_varint(&a, 8 << 3);          /* AttributeProto.ints */
+		pb_varint(&a, (uint64_t)v);
+	}
+	pb_varint(&a, 20 << 3);                 /* type INTS */
+	pb_varint(&a, 7);
+	pb_open(n, 5, a.n);
+	pb_bytes(n, a.p, a.n);
+	free(a.p);
+}
+
+/* x [1, 1, 4096, 4096] -> `count` MaxPools of k x k, pads p -> y (pool0,
+ * pool1, ...): one of 2047 is 99 bytes of ONNX. */
+static struct pb pool_bomb(int64_t k, int64_t p, unsigned count)
+{
+	static const uint8_t xtype[] = {
+		0x0a, 0x16, 0x08, 0x01, 0x12, 0x12,                     /* FLOAT, shape: */
+		0x0a, 0x02, 0x08, 0x01, 0x0a, 0x02, 0x08, 0x01,         /* 1, 1, */
+		0x0a, 0x03, 0x08, 0x80, 0x20, 0x0a, 0x03, 0x08, 0x80, 0x20,     /* 4096, 4096 */
+	};
+	static const uint8_t ytype[] = { 0x0a, 0x02, 0x08, 0x01 };     /* FLOAT, no shape */
+	struct pb g = { 0 };
+	for (unsigned i = 0; i < count; i++) {
+		struct pb n = { 0 };
+		char in[16], out[16], name[16];
+		snprintf(in, sizeof in, i ? "t%u" : "x", i - 1);
+		snprintf(out, sizeof out, i + 1 < count ? "t%u" : "y", i);
+		snprintf(name, sizeof name, "pool%u", i);
+		pb_string(&n, 1, in);
+		pb_string(&n, 2, out);
+		pb_string(&n, 3, name);
+		pb_string(&n, 4, "MaxPool");
+		pb_attr_ints(&n, "kernel_shape", k, 2);
+		if (p)
+			pb_attr_ints(&n, "pads", p, 4);
+		pb_open(&g, 1, n.n);
+		pb_bytes(&g, n.p, n.n);
+		free(n.p);
+	}
+	const struct { unsigned field; const char *name; const uint8_t *type; size_t len; } io[2] = {
+		{ 11, "x", xtype, sizeof xtype }, { 12, "y", ytype, sizeof ytype },
+	};
+	for (int j = 0; j < 2; j++) {
+		pb_open(&g, io[j].field, delimited_len(1) + delimited_len(io[j].len));
+		pb_string(&g, 1, io[j].name);
+		pb_open(&g, 2, io[j].len);
+		pb_bytes(&g, io[j].type, io[j].len);
+	}
+	return model_of(&g);
+}
+
+START_TEST(hostile_onnx_reference_bombs)
+{
+	/* dnnq-convert's calibration runs the reference executor on the
+	 * samples: a node of 2^44 taps ran for hours, a value of 2^31
+	 * elements an item took more memory than the host has. Both are
+	 * refused before anything is allocated, as dnnqd refuses them at load. */
+	struct dnnq_ir ir;
+	char *list = NULL;
+	size_t count = 0, bytes = 0;
+	struct dnnq_diag d = { "" }, a = { "" }, m = { "" };
+	float one = 0;
+	const void *in[1] = { &one };
+	void *out[1] = { &one };
+	/* one pool of 2^44 taps; 17 of 4096 x 4096 x 63 x 63, each under 2^36 */
+	for (int k = 0; k < 2; k++) {
+		struct pb b = k ? pool_bomb(63, 31, 17) : pool_bomb(2047, 0, 1);
+		struct dnnq_diag *why = k ? &a : &d;
+		ck_assert_msg(dnnq_onnx_import(b.p, b.n, NULL, &ir, &list, &count, why) == 0, "%s",
+		              why->msg);
+		ck_assert_int_eq(dnnq_ir_run(&ir, 1, in, out, NULL, NULL, why), DNNQ_E_RANGE);
+		ck_assert_msg(strstr(why->msg, k ? "up to node 'pool16' (MaxPool)" : "node 'pool0' "
+		                     "(MaxPool)") && strstr(why->msg, k ? "(2^40)" : "(2^36)"), "%s",
+		              why->msg);
+		bytes = k ? bytes : b.n;
+		dnnq_ir_free(&ir);
+		free(list);
+		free(b.p);
+	}
+	/* x [N, 4] -> Relu -> y at a batch whose y and its copy pass half the memory */
+	struct pb g = { 0 };
+	pb_node(&g, "Relu", "x", "y", "relu");
+	pb_value_1x4(&g, 11, "x");
+	pb_value_1x4(&g, 12, "y");
+	struct pb r = model_of(&g);
+	list = NULL;
+	ck_assert_msg(dnnq_onnx_import(r.p, r.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
+	size_t batch = (size_t)(dnnq_memory_bound() / 32 + 1);
+	ck_assert_int_eq(dnnq_ir_run(&ir, batch, in, out, NULL, NULL, &m), DNNQ_E_NOMEM);
+	ck_assert_msg(strstr(m.msg, "node 'relu' (Relu)") && strstr(m.msg, "half of this host's "
+	              "memory"), "%s", m.msg);
+	printf("hostile: a %zu-byte ONNX file of one 2047x2047 MaxPool over 4096x4096, 17 "
+	       "MaxPools of 63x63 (each under the node bound), and a Relu run at a batch past half "
+	       "the host's memory, in the reference executor (dnnq-convert's calibration): 3 tries: "
+	       "refused before any allocation ('%s'; '%s'; '%s'; before: hours in the pools, the "
+	       "memory taken)\n", bytes, d.msg, a.msg, m.msg);
+	dnnq_ir_free(&ir);
+	free(list);
+	free(r.p);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
 	TCase *tc = tcase_create("files");
 	tcase_add_test(tc, hostile_onnx_nested_subgraphs);
 	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
+	tcase_add_test(tc, hostile_onnx_nul_in_names);
+	tcase_add_test(tc, hostile_onnx_reference_bombs);
 	tcase_add_test(tc, hostile_names_escaped);
 	tcase_add_test(tc, hostile_tool_output_escaped);
 	tcase_add_test(tc, hostile_calib_input_names);

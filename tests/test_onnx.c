@@ -1322,6 +1322,13 @@ END_TEST
 /* TopK: largest 2, sorted 3, K of two values, k beyond the axis; Tile: a
  * repeat of 0, repeats of another rank; Mod: fmod 2: each named with the
  * node. */
+/* Each of want[0..n) is in the import's problem list. */
+static void problems_are(const char *list, const char *const *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(list && strstr(list, want[i]), "%s not in %s", want[i], list);
+}
+
 START_TEST(new_ops_bad_inputs)
 {
 	struct mb *b = nchw(11, 1, 2, 4);
@@ -1352,8 +1359,49 @@ START_TEST(new_ops_bad_inputs)
 		"node 'short' (Tile): 2 repeats for an input of rank 4",
 		"node 'fm' (Mod): fmod = 2: 0 or 1 expected",
 	};
-	for (size_t i = 0; i < 7; i++)
-		ck_assert_msg(strstr(r.list, want[i]), "%s not in %s", want[i], r.list);
+	problems_are(r.list, want, 7);
+	free(r.list);
+}
+END_TEST
+
+/* Flags given as ints (CumSum's exclusive and reverse, Reshape's
+ * allowzero, Trilu's upper on a computed input and on a constant, which
+ * folds) at values other than 0 and 1: each refused naming the node and the
+ * attribute (before: CumSum took 2 and -1 for 1, where ONNX Runtime refuses
+ * them; Reshape took allowzero 2 for 1, ONNX Runtime for 0; Trilu refused
+ * upper 2 and folded it on a constant; Gemm took transB -2^63 for 1, which
+ * ONNX's shape inference, casting it to int, reads as 0). */
+START_TEST(flag_attributes_bad)
+{
+	struct mb *b = nchw(14, 1, 2, 4);
+	int64_t ax = 3, sh[2] = { 0, 8 }, cd[2] = { 4, 4 };
+	float c16[16] = { 0 };
+	mb_i64(b, "ax", 1, &ax);
+	mb_i64(b, "sh", 2, sh);
+	mb_init(b, "cst", F, 2, cd, c16);
+	at_i(b, mb_node(b, "CumSum", "ex", "x,ax", "a"), "exclusive", 2);
+	at_i(b, mb_node(b, "CumSum", "rev", "x,ax", "c"), "reverse", -1);
+	at_i(b, mb_node(b, "Reshape", "rz", "x,sh", "e"), "allowzero", 2);
+	at_i(b, mb_node(b, "Trilu", "tc", "cst", "g"), "upper", 2);
+	at_i(b, mb_node(b, "Trilu", "tx", "x", "h"), "upper", 3);
+	int64_t wd[2] = { 4, 4 };
+	int64_t fd[2] = { BATCH, 4 };
+	mb_input(b, "f", F, 2, fd);
+	mb_init(b, "w", F, 2, wd, c16);
+	at_i(b, mb_node(b, "Gemm", "gm", "f,w", "j"), "transB", INT64_MIN);
+	mb_node(b, "Sum", "s", "a,c,e,g,h", "y");
+	struct dnnq_ir ir;
+	struct res r = imp(b, &ir);
+	ck_assert_int_ne(r.rc, 0);
+	static const char *const want[6] = {
+		"node 'ex' (CumSum): attribute 'exclusive' = 2: 0 or 1 expected",
+		"node 'rev' (CumSum): attribute 'reverse' = -1: 0 or 1 expected",
+		"node 'rz' (Reshape): attribute 'allowzero' = 2: 0 or 1 expected",
+		"node 'tc' (Trilu): attribute 'upper' = 2: 0 or 1 expected",
+		"node 'tx' (Trilu): attribute 'upper' = 3: 0 or 1 expected",
+		"node 'gm' (Gemm): attribute 'transB' = -9223372036854775808: 0 or 1 expected",
+	};
+	problems_are(r.list, want, 6);
 	free(r.list);
 }
 END_TEST
@@ -1401,8 +1449,7 @@ START_TEST(gather_grid_bad_inputs)
 		"want bilinear, nearest or bicubic (opset 16)",
 		"node 'fixed' (GridSample): input 1 'k' is a constant",
 	};
-	for (size_t i = 0; i < 3; i++)
-		ck_assert_msg(r.list && strstr(r.list, want2[i]), "%s not in %s", want2[i], r.list);
+	problems_are(r.list, want2, 3);
 	free(r.list);
 }
 END_TEST
@@ -5528,6 +5575,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, eltwise_bad_inputs);
 	tcase_add_test(tc, topk_import);
 	tcase_add_test(tc, new_ops_bad_inputs);
+	tcase_add_test(tc, flag_attributes_bad);
 	tcase_add_test(tc, gather_grid_bad_inputs);
 	tcase_add_test(tc, mod_import);
 	tcase_add_test(tc, dynamic_dim_rejected);

@@ -175,6 +175,8 @@ files a hostile author or local user made.
 | --- | --- | --- |
 | `hostile_onnx_nested_subgraphs` | an ONNX file of graphs nested in If attributes 10,000 deep (217 KB) | `DNNQ_E_FORMAT` before unpacking (before: SIGSEGV, protobuf-c's recursion past the stack); 30 deep is read |
 | `hostile_onnx_empty_message_bomb` | 5 million empty NodeProtos (10 MB) | `DNNQ_E_FORMAT` naming the unpacked size (before: 848 MB and 8 s) |
+| `hostile_onnx_nul_in_names` | a NUL byte inside a node's op_type (`Relu\0Sigmoid`), input (`x\0q`), output, name or domain (`\0com.evil`); a doc_string holding one (attack53) | `DNNQ_E_FORMAT` before unpacking, naming the field, the text before the NUL and its offset in the file (before: protobuf-c's C strings read as the part before the NUL: an op ONNX Runtime does not know imported as Relu, an input wired to a value the graph does not have, a custom domain's op taken for the standard one); the doc_string imported |
+| `hostile_onnx_reference_bombs` | a 99-byte ONNX file of one 2047 x 2047 MaxPool over 4096 x 4096 (2^44 taps); 17 MaxPools of 63 x 63 over 4096 x 4096 (each under 2^36, 2^40 together); a Relu run at a batch whose values pass half the host's memory, in the reference executor that dnnq-convert's calibration runs (attack53) | `DNNQ_E_RANGE` naming the node and the 2^36 bound, or the last node and the 2^40 one, `DNNQ_E_NOMEM` naming the node, the bytes and the bound, before anything is allocated (before: the pool ran for hours in `dnnq-convert --calib`; a Pad of 10^8 rows of a 3 x 4 x 5 input asked for 24 GB) |
 | `hostile_names_escaped` | escape sequences, BEL, CR, LF and C1 CSI in an ONNX node's and value's names and in a .npy descr | no control byte in the diag or any problem line (before: written to the terminal as they were) |
 | `hostile_tool_output_escaped` | escape sequences, BEL, CR and LF in the node names of an ONNX file, through `dnnq-convert --report` (removed nodes, per-layer table, fp32 units) and `dnnq-run --profile` | exit 0, no control byte in any line, the names shown escaped (before: written to the terminal as they were) |
 | `hostile_calib_input_names` | a 2-input ONNX model whose second input is named `../x`, converted with `--calib DIR` (a valid `DIR/../x.npy` as the decoy) | exit 1 naming the input (before: the decoy was read and the model converted) |
@@ -983,6 +985,49 @@ a path another user holds (a root dnnqd could remove the stranger's
 file in a sticky directory and bind again, racing that user's next
 bind); the remedy stays the operator's, a `listen.path` in a directory
 of dnnqd's own, which the message now says.
+
+Tried (attack53), against the ONNX importer and dnnq-convert's
+reference executor (the daemon's vectors the brief listed each had its
+test already: the rows above), by generated files (not kept; the
+findings are tests). Found: protobuf-c hands string fields on as C
+strings, so a name or op_type holding a NUL byte was read as the part
+before it: `Relu\0Sigmoid`, an op onnx's checker and ONNX Runtime do not
+know, converted as Relu; a Clip input `lo\0x` wired to the initializer
+`lo`; `\0com.evil` read as the default domain; two outputs `t\0a` and
+`t\0b` refused as one name defined twice (`hostile_onnx_nul_in_names`,
+fixed: the wire walk, onnx/wire.c, refuses a string field with a NUL
+naming the field, the text before it and its offset; doc_string, which
+nothing reads, may hold one; none of the 567 ONNX files of tests/onnx
+and the bench models has one). Flags given as ints were read as nonzero
+where ONNX Runtime refuses or reads them otherwise: CumSum exclusive 2
+and -1, Reshape allowzero 2 (ONNX Runtime: 0), Gemm transB -2^63 (ONNX's
+shape inference: 0), and Trilu upper 2 refused on a computed input but
+folded on a constant (`flag_attributes_bad` in suite onnx, fixed: the
+importer's `a_bool`, now shared, refuses a value other than 0 or 1
+naming the node and attribute). The reference executor that
+`dnnq-convert --calib` runs had no cost bound: a 122-byte file of one
+2047 x 2047 MaxPool over 4096 x 4096 calibrated for hours, and a Pad of
+10^6 rows of a 3 x 4 x 5 input took 1 GB and 40 s, of 10^8 rows 24 GB
+(`hostile_onnx_reference_bombs`, fixed: before a run, a convolution, pool
+or product of more than 2^36 operations for one item, such nodes past
+2^40 together, or values live at once with the outputs' copies past half
+the host's memory, is refused naming the node, the bounds dnnqd applies
+at load; `dnnq_memory_bound`, `DNNQ_MAX_NODE_WORK` and
+`DNNQ_MAX_MODEL_WORK` now shared by both). Nothing found: 1,100
+seeded mutations of those 567 files (an int attribute or an ints element,
+a float attribute, an element of an int32 or int64 initializer set to an
+edge: 0, -1, 2, 255, 2^31, -2^63, 10^6, NaN, infinities, -0, 1e38) and
+400 generated Einsum, CumSum, ScatterElements and constant-A MatMul
+models, each converted and, when taken, run by dnnq-run beside ONNX
+Runtime (onnxruntime-node) on the same samples: every refusal named its
+node and field, no crash; each accepted model's outputs matched ONNX
+Runtime's but where the import had fixed the batch to 1 (a reduction,
+cumulative sum, softmax or pad across the batch, an Einsum or MatMul
+broadcasting against it), which dnnq-run runs a sample at a time, as its
+warning says. Noticed, left: Cast `to` an integer type feeding a float
+Mul (ill-typed: ONNX Runtime refuses the file at load) converts; LRN of
+an even size converts where ONNX Runtime requires an odd one (the ONNX
+text does not).
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
