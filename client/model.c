@@ -212,14 +212,19 @@ uint32_t dnnq_model_generation(const struct dnnq_model *m)
 	return m ? m->generation : 0;
 }
 
-static int model_io_call(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
-                         struct dnnq_io_info *out)
+int model_io_call(const char *fn, const struct dnnq_model *m, enum dnnq_io_kind kind,
+                  uint32_t i, struct dnnq_io_info *out)
 {
-	if (!m || !out || (kind != DNNQ_INPUT && kind != DNNQ_OUTPUT))
-		return DNNQ_E_INVAL;
+	if (!m || !out)
+		return client_errorf(DNNQ_E_INVAL, "%s: %s is NULL", fn, !m ? "the model" : "out");
+	if (kind != DNNQ_INPUT && kind != DNNQ_OUTPUT)
+		return client_errorf(DNNQ_E_INVAL, "%s: kind %d: DNNQ_INPUT or DNNQ_OUTPUT", fn,
+		                     (int)kind);
 	uint32_t n = kind == DNNQ_INPUT ? m->n_inputs : m->n_outputs;
 	if (i >= n)
-		return DNNQ_E_RANGE;
+		return client_errorf(DNNQ_E_RANGE, "%s: model '%s' has %u %s%s: index %u", fn,
+		                     m->name, n, kind == DNNQ_INPUT ? "input" : "output",
+		                     n == 1 ? "" : "s", i);
 	*out = m->io[(kind == DNNQ_INPUT ? 0 : m->n_inputs) + i].info;
 	return 0;
 }
@@ -227,5 +232,5 @@ static int model_io_call(const struct dnnq_model *m, enum dnnq_io_kind kind, uin
 int dnnq_model_io(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
                   struct dnnq_io_info *out)
 {
-	return client_status(model_io_call(m, kind, i, out), "dnnq_model_io");
+	return client_status(model_io_call("dnnq_model_io", m, kind, i, out), "dnnq_model_io");
 }

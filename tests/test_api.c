@@ -331,7 +331,7 @@ START_TEST(api_last_error_messages)
 	ck_assert_str_eq(dnnq_last_error(), "model 'no-such-model': not found");
 	struct dnnq_io_info io;
 	ck_assert_int_eq(dnnq_model_io(m, DNNQ_OUTPUT, 7, &io), DNNQ_E_RANGE);
-	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_io: value out of range");
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_io: model 'relu64' has 1 output: index 7");
 	struct dnnq_request r = { 0 };
 	ck_assert_int_eq(dnnq_poll(&r), DNNQ_E_INVAL);
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_poll: not a request in flight (never submitted, or its end was"

@@ -798,9 +798,20 @@ START_TEST(tensor_alloc_checks)
 	dnnq_tensor_free(c, &t);
 
 	struct dnnq_model *m = open_model(c, "double");
+	/* each refusal names the model, the tensor and the bound */
 	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 0, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: model 'double' input 0 'x':"
+	                 " batch 0: 1..8 (the model's max_batch)");
 	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 9, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: model 'double' input 0 'x':"
+	                 " batch 9: 1..8 (the model's max_batch)");
 	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 1, 1, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: model 'double' has 1 output:"
+	                 " index 1");
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, (enum dnnq_io_kind)5, 0, 1, &t), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: kind 5: DNNQ_INPUT or DNNQ_OUTPUT");
+	ck_assert_int_eq(dnnq_tensor_alloc_io(NULL, DNNQ_INPUT, 0, 1, &t), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: the model is NULL");
 	dnnq_close(c);
 	fake_down();
 }
