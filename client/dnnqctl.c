@@ -176,10 +176,12 @@ int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes
 		return rc;
 	rc = dnnq_model_open(*c, model, m);
 	if (rc) {
+		/* not found: the library's text names the models served */
+		rc = rc == DNNQ_E_NOTFOUND ? ctl_failf_rc(rc, "%s", dnnq_last_error())
+		     : ctl_failf_rc(rc, "model '%s': %s", model, dnnq_strerror(rc));
 		dnnq_close(*c);
 		*c = NULL;
-		return ctl_failf_rc(rc, "model '%s': %s%s", model, dnnq_strerror(rc), rc == DNNQ_E_NOTFOUND ?
-		                 " ('dnnqctl models' lists the models served)" : "");
+		return rc;
 	}
 	return 0;
 }

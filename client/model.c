@@ -15,6 +15,7 @@
  * The client keeps its open handles in a list so dnnq_close can free them.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,10 +129,40 @@ static int model_open_call(struct dnnq_client *c, const char *name, struct dnnq_
 	return 0;
 }
 
+static int model_name_call(struct dnnq_client *c, uint32_t index, char *buf, size_t len);
+
+/* The models c's daemon serves, quoted, as many as fit in buf ("'a', 'b'
+ * and 3 more", "none"); false when the daemon does not answer. */
+static bool served_names(struct dnnq_client *c, char *buf, size_t len)
+{
+	char name[DNNQ_PROTO_NAME_MAX];
+	size_t at = 0;
+	int n = model_name_call(c, 0, NULL, 0);
+	if (n < 0)
+		return false;
+	snprintf(buf, len, "none");
+	for (int i = 0; i < n; i++) {
+		if (model_name_call(c, (uint32_t)i, name, sizeof name) < 0)
+			return false;
+		/* room for this name and for " and N more" after it */
+		if (at + strlen(name) + 40 > len) {
+			snprintf(buf + at, len - at, " and %d more", n - i);
+			break;
+		}
+		at += (size_t)snprintf(buf + at, len - at, "%s'%s'", i ? ", " : "", name);
+	}
+	return true;
+}
+
 int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model **out)
 {
+	char served[320];
 	int rc = model_open_call(c, name, out);
-	if (rc < 0 && !client_error_pending() && name)
+	bool detailed = client_error_pending();
+	if (rc == DNNQ_E_NOTFOUND && !detailed && served_names(c, served, sizeof served))
+		client_errorf(rc, "model '%.64s': %s (dnnqd serves: %s)", name, dnnq_strerror(rc),
+		              served);
+	else if (rc < 0 && !detailed && name)
 		client_errorf(rc, "model '%.64s': %s%s", name, dnnq_strerror(rc), client_hint(rc));
 	return client_status(rc, "dnnq_model_open");
 }
