@@ -345,7 +345,12 @@ START_TEST(log_models_and_stamps)
 	kill(p.pid, SIGHUP);
 	wait_log(&p, "generation 2", text, sizeof text);
 	expect_model_line(text, "m", u.model, 2, "max_batch 4, threads 1, dynamic batching 300 us");
-	wait_log(&p, "reload: 1 model changed", text, sizeof text);
+	wait_log(&p, "reload: 0 added, 1 changed, 0 removed; 1 served", text, sizeof text);
+	/* a model added and one removed, in dnnqctl reload's words */
+	put_text(yaml, "models:\n  - name: m2\n    path: relu64.dnnq\n");
+	kill(p.pid, SIGHUP);
+	wait_log(&p, "reload: 1 added, 0 changed, 1 removed; 1 served", text, sizeof text);
+	ck_assert_msg(strstr(text, "model m: removed (no longer in the config)"), "%s", text);
 	/* sessions are debug lines */
 	one_session(u.sock);
 	stop(&p, text, sizeof text);
