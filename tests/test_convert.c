@@ -3902,7 +3902,10 @@ START_TEST(tools_inert_options)
 		{ "--calib " DIGITS "/calib_x.npy --method l2 --percentile 99",
 		  "--percentile needs --calib and --method percentile (or auto)" },
 		{ "--method minmax", "--method needs --calib:" },
-		{ "--bins 512", "--bins needs --calib:" },
+		{ "--bins 512", "--bins needs --calib and a --method other than minmax" },
+		{ "--calib " DIGITS "/calib_x.npy --method minmax --bins 512",
+		  "--bins needs --calib and a --method other than minmax (whose range is the"
+		  " samples' own):" },
 		{ "--bits 7", "--bits needs --calib:" },
 		{ "--acc16 --acc16-threshold 1", "--acc16-threshold needs --acc16=auto:" },
 		{ "--acc16-nbits 6", "--acc16-nbits needs --acc16 or --acc16=auto:" },
@@ -3952,6 +3955,8 @@ START_TEST(tools_inert_options)
 	static const char *const calibrate[][2] = {
 		{ "stats " DIGITS "/calib_x.npy --percentile 99",
 		  "--percentile needs --method percentile:" },
+		{ "stats " DIGITS "/calib_x.npy --method minmax --bins 64",
+		  "--bins needs a --method other than minmax (whose range is the data's own):" },
 		{ "stats " DIGITS "/calib_x.npy --samples 10", "--samples: for table only" },
 		{ "stats " DIGITS "/calib_x.npy --seed 2", "--seed: for table only" },
 		{ "table --samples 10 --method kl", "--method: for stats only" },
