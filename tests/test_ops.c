@@ -406,6 +406,33 @@ START_TEST(socket_dir_missing)
 }
 END_TEST
 
+/* A second dnnqd on a socket a live one serves is refused before it loads
+ * its models (it loaded them all first, which can take minutes, to find
+ * the socket taken); the first one serves on. */
+START_TEST(second_daemon_refused_before_loading)
+{
+	char text[4096], text2[4096], want[512];
+	struct setup u, u2;
+	struct proc p, q;
+	set_up(&u, "dnnqd.sock");
+	set_up(&u2, "unused.sock");
+	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u.arg,
+	                                        NULL }, false);
+	wait_log(&p, "ready: ", text, sizeof text);
+	spawn(&q, u2.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u2.arg,
+	                                         NULL }, false);
+	int st = fixture_wait(q.pid, WAIT_MS);
+	read_text(q.log, text2, sizeof text2);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s",
+	              (unsigned)st, text2);
+	snprintf(want, sizeof want, "dnnqd: %s: another dnnqd is listening there\n", u.sock);
+	expect_in(text2, want);
+	ck_assert_msg(!strstr(text2, "generation 1"), "the models were loaded first: %s", text2);
+	one_session(u.sock);
+	stop(&p, text, sizeof text);
+}
+END_TEST
+
 /* Under socket activation the ready line names the socket received, not
  * the --socket path (which is neither bound nor made). */
 START_TEST(ready_names_activated_socket)
@@ -438,6 +465,7 @@ Suite *suite_ops(void)
 	tcase_add_test(tc, check_config_models);
 	tcase_add_test(tc, log_models_and_stamps);
 	tcase_add_test(tc, log_debug_sessions_journal);
+	tcase_add_test(tc, second_daemon_refused_before_loading);
 	tcase_add_test(tc, socket_dir_missing);
 	tcase_add_test(tc, ready_names_activated_socket);
 	suite_add_tcase(s, tc);
