@@ -293,10 +293,12 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 		          " row%s)", r->diag.msg, r->failed, logged ? "" : ", not news");
 	} else {
 		d->reload_error[0] = 0;
-		char before[128] = "";
+		char before[128] = "", quiet[64] = "";
+		if (r->quiet)
+			snprintf(quiet, sizeof quiet, ", %u of them logged at debug only", r->quiet);
 		if (r->failed)
-			snprintf(before, sizeof before, "; %u failed reloads before it, %u of them"
-			         " logged at debug only", r->failed, r->quiet);
+			snprintf(before, sizeof before, "; %u failed reload%s before it%s", r->failed,
+			         r->failed == 1 ? "" : "s", quiet);
 		/* the loaded ones have their own lines; the removed are named here */
 		for (uint32_t k = 0; k < o->n_listed; k++)
 			if (o->m[k].change == DNNQ_RELOAD_REMOVED)

@@ -351,6 +351,18 @@ START_TEST(log_models_and_stamps)
 	kill(p.pid, SIGHUP);
 	wait_log(&p, "reload: 1 added, 0 changed, 1 removed; 1 served", text, sizeof text);
 	ck_assert_msg(strstr(text, "model m: removed (no longer in the config)"), "%s", text);
+	/* one failed reload, then a good one that says so, in the singular */
+	put_text(yaml, "models:\n  - name: m2\n    path: nothere.dnnq\n");
+	kill(p.pid, SIGHUP);
+	wait_log(&p, "reload failed: ", text, sizeof text);
+	put_text(yaml, "models:\n  - name: m2\n    path: relu64.dnnq\n");
+	kill(p.pid, SIGHUP);
+	wait_log(&p, " before it\n", text, sizeof text);
+	/* the config watch may have reloaded the bad file a second time */
+	char line[1024];
+	ck_assert(line_with(text, " before it", line, sizeof line));
+	ck_assert_msg(matches(line, "; 1 served; (1 failed reload before it|[2-9] failed reloads"
+	                      " before it(, [1-9] of them logged at debug only)?)$"), "%s", line);
 	/* sessions are debug lines */
 	one_session(u.sock);
 	stop(&p, text, sizeof text);
