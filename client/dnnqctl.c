@@ -591,6 +591,9 @@ static int list_models(struct dnnq_client *c, bool json)
 	}
 	if (json)
 		printf("]}\n");
+	else if (!got)
+		printf("no models served (dnnqd's config names them under models:, or dnnqd --model"
+		       " NAME=FILE)\n");
 out:
 	for (int i = 0; i < got; i++)
 		dnnq_model_close(m[i]);

@@ -138,9 +138,11 @@ static bool served_names(struct dnnq_client *c, char *buf, size_t len)
 	char name[DNNQ_PROTO_NAME_MAX];
 	size_t at = 0;
 	int n = model_name_call(c, 0, NULL, 0);
+	snprintf(buf, len, "none");
+	if (n == DNNQ_E_NOTFOUND)	/* serving nothing */
+		return true;
 	if (n < 0)
 		return false;
-	snprintf(buf, len, "none");
 	for (int i = 0; i < n; i++) {
 		if (model_name_call(c, (uint32_t)i, name, sizeof name) < 0)
 			return false;
