@@ -243,6 +243,11 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 		dnnqd_log(DNNQD_LOG_WARN, "$DNNQ_SOCKET is %s, not this socket: clients that "
 		          "follow it will not find dnnqd, which listens where --socket or "
 		          "listen.path says", env);
+	/* the shipped config serves nothing until models: names some */
+	if (!c->nmodels)
+		dnnqd_log(DNNQD_LOG_WARN, "no models to serve: name them under models: in %s (dnnqd"
+		          " reloads when it changes) or with --model NAME=FILE", o->config ? o->config
+		          : "a --config file");
 	dnnqd_notify_ready(status);
 	rc = dnnqd_serve(&d, &acl, listen_fd, sig_fd, diag);
 stop:

@@ -442,6 +442,26 @@ START_TEST(second_daemon_refused_before_loading)
 	ck_assert_msg(!strstr(text2, "generation 1"), "the models were loaded first: %s", text2);
 	one_session(u.sock);
 	stop(&p, text, sizeof text);
+	ck_assert_msg(!strstr(text, "no models to serve"), "%s", text);
+}
+END_TEST
+
+/* A daemon started on a config that names no model (the shipped one)
+ * says where they go, once ready. */
+START_TEST(no_models_warned)
+{
+	char yaml[320], text[4096], want[512];
+	struct setup u;
+	struct proc p;
+	set_up(&u, "dnnqd.sock");
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", u.dir);
+	put_text(yaml, "models: []\n");
+	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--config", yaml, "--socket", u.sock,
+	                                        NULL }, false);
+	snprintf(want, sizeof want, "dnnqd: no models to serve: name them under models: in %s"
+	         " (dnnqd reloads when it changes) or with --model NAME=FILE\n", yaml);
+	wait_log(&p, want, text, sizeof text);
+	stop(&p, text, sizeof text);
 }
 END_TEST
 
@@ -478,6 +498,7 @@ Suite *suite_ops(void)
 	tcase_add_test(tc, log_models_and_stamps);
 	tcase_add_test(tc, log_debug_sessions_journal);
 	tcase_add_test(tc, second_daemon_refused_before_loading);
+	tcase_add_test(tc, no_models_warned);
 	tcase_add_test(tc, socket_dir_missing);
 	tcase_add_test(tc, ready_names_activated_socket);
 	suite_add_tcase(s, tc);
