@@ -397,6 +397,16 @@ START_TEST(log_debug_sessions_journal)
 }
 END_TEST
 
+/* The dnnqd of p exits 1 within WAIT_MS, its log (into text) saying want. */
+static void expect_start_fails(struct proc *p, const char *want, char *text, size_t len)
+{
+	int st = fixture_wait(p->pid, WAIT_MS);
+	read_text(p->log, text, len);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s",
+	              (unsigned)st, text);
+	expect_in(text, want);
+}
+
 START_TEST(socket_dir_missing)
 {
 	char missing[300], text[4096], want[512];
@@ -406,13 +416,9 @@ START_TEST(socket_dir_missing)
 	snprintf(missing, sizeof missing, "%s/nowhere", u.dir);
 	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u.arg,
 	                                        NULL }, false);
-	int st = fixture_wait(p.pid, WAIT_MS);
-	read_text(p.log, text, sizeof text);
-	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s",
-	              (unsigned)st, text);
 	snprintf(want, sizeof want, "dnnqd: %s: socket directory: does not exist (create it, or "
 	         "listen in one that does: --socket, listen.path)\n", missing);
-	expect_in(text, want);
+	expect_start_fails(&p, want, text, sizeof text);
 	struct stat sb;
 	ck_assert_msg(stat(missing, &sb) != 0, "%s was made", missing);
 }
@@ -433,12 +439,8 @@ START_TEST(second_daemon_refused_before_loading)
 	wait_log(&p, "ready: ", text, sizeof text);
 	spawn(&q, u2.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u2.arg,
 	                                         NULL }, false);
-	int st = fixture_wait(q.pid, WAIT_MS);
-	read_text(q.log, text2, sizeof text2);
-	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s",
-	              (unsigned)st, text2);
 	snprintf(want, sizeof want, "dnnqd: %s: another dnnqd is listening there\n", u.sock);
-	expect_in(text2, want);
+	expect_start_fails(&q, want, text2, sizeof text2);
 	ck_assert_msg(!strstr(text2, "generation 1"), "the models were loaded first: %s", text2);
 	one_session(u.sock);
 	stop(&p, text, sizeof text);
