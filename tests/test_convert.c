@@ -1524,7 +1524,8 @@ START_TEST(tools_end_to_end)
 	ck_assert_msg(strstr(c.err, "bad_einsum") && strstr(c.err, "bad_random"),
 	              "every unsupported node named: %s", c.err);
 	ck_assert_msg(strstr(c.err, "node 'bad_random' (RandomNormalLike): unsupported operator\n"
-	                            "dnnq-convert: docs/onnx.md (\"Supported operators\") lists the"
+	                            "dnnq-convert: onnx.md (\"Supported operators\"; docs/ in dnnq's"
+	                            " sources, PREFIX/share/doc/dnnq/ once installed) lists the"
 	                            " operators dnnq imports: "), "%s", c.err);
 	/* calibration samples that are all NaN: named as such, not as a value
 	 * without quantization parameters */
@@ -3865,8 +3866,8 @@ START_TEST(tools_infer_mistakes)
 	              c.err);
 	sh(&c, fake.dir, "dnnqctl --socket %s infer nosuch -i %s", fake.path, x);
 	ck_assert_int_eq(c.status, 1);
-	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found ('dnnqctl models' lists"
-	                            " the models served)\n"), "%s", c.err);
+	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found (dnnqd serves: 'double',"
+	                            " 'quant', 'stale')\n"), "%s", c.err);
 	/* an int32 array for an f32 input: dnnqctl and dnnq-run refuse it with
 	 * the same words (dnnq-run converted it to f32) */
 	char want[600];
