@@ -1234,9 +1234,10 @@ static int convert(const struct opts *o)
 			fprintf(stderr, "%s: %s is a .dnnq model already (what dnnq-convert writes): serve"
 			        " it (dnnqd --model NAME=%s) or run it (dnnq-run)\n", argv0, o->in, o->in);
 		if (strstr(count > 1 && list ? list : d.msg, "unsupported operator"))
-			fprintf(stderr, "%s: docs/onnx.md (\"Supported operators\") lists the operators"
-			        " dnnq imports: export the model without the ones named, or with them"
-			        " in a supported form\n", argv0);
+			fprintf(stderr, "%s: onnx.md (\"Supported operators\"; docs/ in dnnq's sources,"
+			        " PREFIX/share/doc/dnnq/ once installed) lists the operators dnnq"
+			        " imports: export the model without the ones named, or with them in a"
+			        " supported form\n", argv0);
 		free(list);
 		return dnnq_json_exit(1, rc);
 	}
