@@ -305,12 +305,18 @@ UNIT_PATHS = s|/usr/bin/|$(PREFIX)/bin/|g; s|/etc/dnnq/|$(SYSCONFDIR)/dnnq/|g
 # from build/bin/ of a tree, on its fixtures) are not installed, nor are
 # their pages (man -l man/NAME.1 reads one in the tree; docs/deployment.md).
 MAN_PAGES = $(patsubst $(BUILD)/bin/%,man/%.1,$(TOOLS)) man/dnnqd.8 man/dnnqd.yaml.5 man/dnnq.3
+# The docs the installed pages and the tools' messages point at (onnx.md's
+# supported operators, config.md's model costs, gemm.md), and the
+# operator's and the Python user's guides: PREFIX/share/doc/dnnq.
+DOCS = $(addprefix docs/,config.md deployment.md gemm.md onnx.md python.md serving.md)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/systemd/system \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
-	  $(DESTDIR)$(SYSCONFDIR)/dnnq $(addprefix $(DESTDIR)$(PREFIX)/share/man/man,1 3 5 8)
+	  $(DESTDIR)$(SYSCONFDIR)/dnnq $(addprefix $(DESTDIR)$(PREFIX)/share/man/man,1 3 5 8) \
+	  $(DESTDIR)$(PREFIX)/share/doc/dnnq
 	install -m 755 $(TOOLS) $(DNNQD) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/dnnq/
 	install -m 755 $(CLIENT_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdnnq-client.so.1 $(DESTDIR)$(LIBDIR)/libdnnq-client.so
 	sed 's|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g; s|@VERSION@|$(VERSION)|g' \
@@ -336,7 +342,9 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libdnnq-client.so.1 $(DESTDIR)$(LIBDIR)/libdnnq-client.so \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/dnnq-client.pc $(DESTDIR)$(PREFIX)/include/dnnq.h \
 	  $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,dnnqd.service dnnqd.socket) \
-	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/dnnq.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnnq.conf
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/dnnq.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnnq.conf \
+	  $(addprefix $(DESTDIR)$(PREFIX)/share/doc/dnnq/,$(notdir $(DOCS)))
+	rmdir $(DESTDIR)$(PREFIX)/share/doc/dnnq 2>/dev/null || true
 	for m in $(MAN_PAGES); do \
 	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/} || exit 1; \
 	done

@@ -137,6 +137,9 @@ static inline void client_mark_dead(struct dnnq_client *c)
 
 /* ---- error.c: the thread's dnnq_last_error text --------------------------- */
 
+/* dnnq_model_io's work, its refusals named for the public call fn. */
+int model_io_call(const char *fn, const struct dnnq_model *m, enum dnnq_io_kind kind,
+                  uint32_t i, struct dnnq_io_info *out);
 /* Writes a detailed message for the public call in progress (it then
  * stands instead of the generic one); returns rc. */
 int client_errorf(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,7 +20,8 @@
  * and after, each on a short session of its own): with dynamic batching one run serves
  * requests of several threads. A daemon that refuses MODEL_STATS to this
  * uid gives no histogram, and another client's requests meanwhile count
- * in it.
+ * in it, as do the requests in flight at the end, which the request count
+ * (of those whose latency was recorded) leaves out.
  */
 #define _GNU_SOURCE
 #include <getopt.h>

@@ -176,10 +176,12 @@ int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes
 		return rc;
 	rc = dnnq_model_open(*c, model, m);
 	if (rc) {
+		/* not found: the library's text names the models served */
+		rc = rc == DNNQ_E_NOTFOUND ? ctl_failf_rc(rc, "%s", dnnq_last_error())
+		     : ctl_failf_rc(rc, "model '%s': %s", model, dnnq_strerror(rc));
 		dnnq_close(*c);
 		*c = NULL;
-		return ctl_failf_rc(rc, "model '%s': %s%s", model, dnnq_strerror(rc), rc == DNNQ_E_NOTFOUND ?
-		                 " ('dnnqctl models' lists the models served)" : "");
+		return rc;
 	}
 	return 0;
 }
@@ -589,6 +591,9 @@ static int list_models(struct dnnq_client *c, bool json)
 	}
 	if (json)
 		printf("]}\n");
+	else if (!got)
+		printf("no models served (dnnqd's config names them under models:, or dnnqd --model"
+		       " NAME=FILE)\n");
 out:
 	for (int i = 0; i < got; i++)
 		dnnq_model_close(m[i]);

@@ -15,6 +15,7 @@
  * The client keeps its open handles in a list so dnnq_close can free them.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,10 +129,42 @@ static int model_open_call(struct dnnq_client *c, const char *name, struct dnnq_
 	return 0;
 }
 
+static int model_name_call(struct dnnq_client *c, uint32_t index, char *buf, size_t len);
+
+/* The models c's daemon serves, quoted, as many as fit in buf ("'a', 'b'
+ * and 3 more", "none"); false when the daemon does not answer. */
+static bool served_names(struct dnnq_client *c, char *buf, size_t len)
+{
+	char name[DNNQ_PROTO_NAME_MAX];
+	size_t at = 0;
+	int n = model_name_call(c, 0, NULL, 0);
+	snprintf(buf, len, "none");
+	if (n == DNNQ_E_NOTFOUND)	/* serving nothing */
+		return true;
+	if (n < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (model_name_call(c, (uint32_t)i, name, sizeof name) < 0)
+			return false;
+		/* room for this name and for " and N more" after it */
+		if (at + strlen(name) + 40 > len) {
+			snprintf(buf + at, len - at, " and %d more", n - i);
+			break;
+		}
+		at += (size_t)snprintf(buf + at, len - at, "%s'%s'", i ? ", " : "", name);
+	}
+	return true;
+}
+
 int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model **out)
 {
+	char served[320];
 	int rc = model_open_call(c, name, out);
-	if (rc < 0 && !client_error_pending() && name)
+	bool detailed = client_error_pending();
+	if (rc == DNNQ_E_NOTFOUND && !detailed && served_names(c, served, sizeof served))
+		client_errorf(rc, "model '%.64s': %s (dnnqd serves: %s)", name, dnnq_strerror(rc),
+		              served);
+	else if (rc < 0 && !detailed && name)
 		client_errorf(rc, "model '%.64s': %s%s", name, dnnq_strerror(rc), client_hint(rc));
 	return client_status(rc, "dnnq_model_open");
 }
@@ -212,14 +245,19 @@ uint32_t dnnq_model_generation(const struct dnnq_model *m)
 	return m ? m->generation : 0;
 }
 
-static int model_io_call(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
-                         struct dnnq_io_info *out)
+int model_io_call(const char *fn, const struct dnnq_model *m, enum dnnq_io_kind kind,
+                  uint32_t i, struct dnnq_io_info *out)
 {
-	if (!m || !out || (kind != DNNQ_INPUT && kind != DNNQ_OUTPUT))
-		return DNNQ_E_INVAL;
+	if (!m || !out)
+		return client_errorf(DNNQ_E_INVAL, "%s: %s is NULL", fn, !m ? "the model" : "out");
+	if (kind != DNNQ_INPUT && kind != DNNQ_OUTPUT)
+		return client_errorf(DNNQ_E_INVAL, "%s: kind %d: DNNQ_INPUT or DNNQ_OUTPUT", fn,
+		                     (int)kind);
 	uint32_t n = kind == DNNQ_INPUT ? m->n_inputs : m->n_outputs;
 	if (i >= n)
-		return DNNQ_E_RANGE;
+		return client_errorf(DNNQ_E_RANGE, "%s: model '%s' has %u %s%s: index %u", fn,
+		                     m->name, n, kind == DNNQ_INPUT ? "input" : "output",
+		                     n == 1 ? "" : "s", i);
 	*out = m->io[(kind == DNNQ_INPUT ? 0 : m->n_inputs) + i].info;
 	return 0;
 }
@@ -227,5 +265,5 @@ static int model_io_call(const struct dnnq_model *m, enum dnnq_io_kind kind, uin
 int dnnq_model_io(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
                   struct dnnq_io_info *out)
 {
-	return client_status(model_io_call(m, kind, i, out), "dnnq_model_io");
+	return client_status(model_io_call("dnnq_model_io", m, kind, i, out), "dnnq_model_io");
 }

@@ -94,15 +94,18 @@ int dnnq_tensor_alloc(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank
 static int tensor_alloc_io_call(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
                                 uint32_t batch, struct dnnq_tensor *out)
 {
+	static const char fn[] = "dnnq_tensor_alloc_io";
 	struct dnnq_io_info io;
 	if (!out)
-		return DNNQ_E_INVAL;
+		return client_errorf(DNNQ_E_INVAL, "%s: out is NULL", fn);
 	memset(out, 0, sizeof *out);
-	int rc = dnnq_model_io(m, kind, i, &io);
+	int rc = model_io_call(fn, m, kind, i, &io);
 	if (rc)
 		return rc;
 	if (batch < 1 || batch > m->max_batch)
-		return DNNQ_E_RANGE;
+		return client_errorf(DNNQ_E_RANGE, "%s: model '%s' %s %u '%s': batch %u: 1..%u (the"
+		                     " model's max_batch)", fn, m->name, kind == DNNQ_INPUT ? "input"
+		                     : "output", i, io.name, batch, m->max_batch);
 	io.dims[0] = batch;
 	return tensor_alloc_call(m->client, io.dtype, io.rank, io.dims, out);
 }

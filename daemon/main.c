@@ -155,16 +155,16 @@ static int load_models(const struct dnnq_config *c, struct dnnqd_models **out,
 	return rc;
 }
 
-/* systemd's socket when it passed one (*activated), else our own. */
-static int open_socket(const struct dnnq_config *c, int *fd, bool *activated,
-                       struct stat *bound, struct dnnq_diag *diag)
+/* systemd's socket when it passed one (*activated); else whether another
+ * dnnqd answers on ours, found before the models load rather than after. */
+static int take_activated(const struct dnnq_config *c, int *fd, bool *activated,
+                          struct dnnq_diag *diag)
 {
 	int rc = dnnqd_listen_fds(fd, diag);
 	*activated = rc == 1;
 	if (rc)
 		return rc < 0 ? rc : 0;
-	return dnnqd_listen_as(c->listen.path, c->listen.mode,
-	                       c->listen.has_group ? (int64_t)c->listen.gid : -1, fd, bound, diag);
+	return dnnqd_listen_taken(c->listen.path, diag);
 }
 
 /* The address fd listens on, as the ready line names it: the path, "@name"
@@ -243,6 +243,11 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 		dnnqd_log(DNNQD_LOG_WARN, "$DNNQ_SOCKET is %s, not this socket: clients that "
 		          "follow it will not find dnnqd, which listens where --socket or "
 		          "listen.path says", env);
+	/* the shipped config serves nothing until models: names some */
+	if (!c->nmodels)
+		dnnqd_log(DNNQD_LOG_WARN, "no models to serve: name them under models: in %s (dnnqd"
+		          " reloads when it changes) or with --model NAME=FILE", o->config ? o->config
+		          : "a --config file");
 	dnnqd_notify_ready(status);
 	rc = dnnqd_serve(&d, &acl, listen_fd, sig_fd, diag);
 stop:
@@ -273,16 +278,23 @@ static int run(const struct dnnqd_options *o)
 	if (!rc) {
 		dnnqd_log_threshold = (enum dnnqd_log_level)c.log_level;
 		raise_fd_limit(&c);
+		rc = take_activated(&c, &listen_fd, &activated, &diag);
+	}
+	if (!rc) {
 		rc = load_models(&c, &ms, &diag);
 		if (rc == DNNQ_E_AGAIN) {	/* SIGTERM or SIGINT while loading */
 			dnnqd_log(DNNQD_LOG_INFO, "stopped while loading the models");
+			if (listen_fd >= 0)
+				close(listen_fd);
 			dnnq_config_free(&c);
 			close(sig_fd);
 			return 0;
 		}
 	}
-	if (!rc)
-		rc = open_socket(&c, &listen_fd, &activated, &bound, &diag);
+	if (!rc && !activated)
+		rc = dnnqd_listen_as(c.listen.path, c.listen.mode,
+		                     c.listen.has_group ? (int64_t)c.listen.gid : -1, &listen_fd, &bound,
+		                     &diag);
 	if (!rc)
 		rc = serve(o, &c, ms, listen_fd, activated, sig_fd, &diag);
 	else

@@ -293,12 +293,20 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 		          " row%s)", r->diag.msg, r->failed, logged ? "" : ", not news");
 	} else {
 		d->reload_error[0] = 0;
-		char before[128] = "";
+		char before[128] = "", quiet[64] = "";
+		if (r->quiet)
+			snprintf(quiet, sizeof quiet, ", %u of them logged at debug only", r->quiet);
 		if (r->failed)
-			snprintf(before, sizeof before, "; %u failed reloads before it, %u of them"
-			         " logged at debug only", r->failed, r->quiet);
-		dnnqd_log(DNNQD_LOG_INFO, "reload: %u model%s changed, %u served%s", r->changed,
-		          r->changed == 1 ? "" : "s", dnnqd_models_now(d)->count, before);
+			snprintf(before, sizeof before, "; %u failed reload%s before it%s", r->failed,
+			         r->failed == 1 ? "" : "s", quiet);
+		/* the loaded ones have their own lines; the removed are named here */
+		for (uint32_t k = 0; k < o->n_listed; k++)
+			if (o->m[k].change == DNNQ_RELOAD_REMOVED)
+				dnnqd_log(DNNQD_LOG_INFO, "model %s: removed (no longer in the config)",
+				          o->m[k].name);
+		/* dnnqctl reload's words */
+		dnnqd_log(DNNQD_LOG_INFO, "reload: %u added, %u changed, %u removed; %u served%s",
+		          o->added, o->changed, o->removed, dnnqd_models_now(d)->count, before);
 		r->failed = r->quiet = r->ncauses = 0;
 	}
 	watch_all(r, r->have_config ? &r->c : NULL, dnnqd_models_now(d));

@@ -127,8 +127,8 @@ static int no_file_but_a_socket(const char *path, bool *there, struct dnnq_diag 
 }
 
 /* A socket file nothing answers on is left by a daemon that died: remove
- * it. One something answers on is another daemon's. */
-static int clear_stale(const char *path, struct dnnq_diag *d)
+ * it (when `remove`). One something answers on is another daemon's. */
+static int clear_stale(const char *path, bool remove, struct dnnq_diag *d)
 {
 	bool there;
 	int rc = no_file_but_a_socket(path, &there, d);
@@ -154,6 +154,8 @@ static int clear_stale(const char *path, struct dnnq_diag *d)
 		                     " was down? (clients refuse it; listen where only dnnqd's uid "
 		                     "may write: listen.path)", path, (unsigned)cr.uid, (int)cr.pid,
 		                     (unsigned)geteuid());
+	if (rc == ECONNREFUSED && !remove)
+		return 0;
 	if (rc == ECONNREFUSED) {
 		dnnqd_log(DNNQD_LOG_INFO, "%s: removing a stale socket", path);
 		return unlink(path) ? dnnq_diag_set(d, DNNQ_E_IO, "%s: unlink: %s", path,
@@ -180,13 +182,22 @@ static int socket_place(const char *path, bool start, struct dnnq_diag *d)
 	 * chmod and chown below */
 	rc = dnnq_config_dir_trusted(path, "the socket clients connect to", d);
 	if (!rc)
-		rc = start ? clear_stale(path, d) : no_file_but_a_socket(path, &there, d);
+		rc = start ? clear_stale(path, true, d) : no_file_but_a_socket(path, &there, d);
 	return rc;
 }
 
 int dnnqd_listen_check(const char *path, struct dnnq_diag *d)
 {
 	return socket_place(path, false, d);
+}
+
+int dnnqd_listen_taken(const char *path, struct dnnq_diag *d)
+{
+	struct dnnq_diag why = { "" };
+	if (clear_stale(path, false, &why) != DNNQ_E_BUSY)
+		return 0;
+	*d = why;
+	return DNNQ_E_BUSY;
 }
 
 int dnnqd_listen(const char *path, int *out, struct dnnq_diag *d)

@@ -511,12 +511,15 @@ int dnnq_model_check_header(const void *buf, size_t len, uint64_t file_size,
                             struct dnnq_diag *diag)
 {
 	const uint8_t *p = buf;
-	if (len < HEADER_SIZE)
-		return dnnq_diag_set(diag, DNNQ_E_TRUNCATED, "model: header: %zu bytes, need %u",
-		                     len, HEADER_SIZE);
-	if (memcmp(p, DNNQ_MODEL_MAGIC, 8))
+	/* a short file is judged by the magic's bytes it has: a text file is
+	 * not a .dnnq file being copied */
+	if (memcmp(p, DNNQ_MODEL_MAGIC, len < 8 ? len : 8))
 		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "model: header: magic: not a .dnnq file"
 		                     " (dnnq-convert makes one from an ONNX model)");
+	if (len < HEADER_SIZE)
+		return dnnq_diag_set(diag, DNNQ_E_TRUNCATED, "model: header: %zu bytes, need %u (%s:"
+		                     " still being written? write it beside and rename it)", len,
+		                     HEADER_SIZE, len ? "cut short" : "an empty file");
 	if (dnnq_le16(p + 8) != DNNQ_MODEL_VERSION_MAJOR)
 		return dnnq_diag_set(diag, DNNQ_E_VERSION, "model: header: file version %u.%u: this build"
 		                     " reads %d.x (convert the ONNX model again with this build's"

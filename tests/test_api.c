@@ -325,13 +325,15 @@ START_TEST(api_last_error_messages)
 	/* other calls: the call and dnnq_strerror's text, or a detail */
 	struct dnnq_model *m;
 	ck_assert_int_eq(dnnq_model_open(c1, "no-such-model", &m), DNNQ_E_NOTFOUND);
-	ck_assert_str_eq(dnnq_last_error(), "model 'no-such-model': not found");
+	ck_assert_str_eq(dnnq_last_error(), "model 'no-such-model': not found (dnnqd serves:"
+	                 " 'relu64', 'multi')");
 	ck_assert_int_eq(dnnq_model_open(c1, "relu64", &m), 0);
 	/* success leaves the text */
-	ck_assert_str_eq(dnnq_last_error(), "model 'no-such-model': not found");
+	ck_assert_str_eq(dnnq_last_error(), "model 'no-such-model': not found (dnnqd serves:"
+	                 " 'relu64', 'multi')");
 	struct dnnq_io_info io;
 	ck_assert_int_eq(dnnq_model_io(m, DNNQ_OUTPUT, 7, &io), DNNQ_E_RANGE);
-	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_io: value out of range");
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_model_io: model 'relu64' has 1 output: index 7");
 	struct dnnq_request r = { 0 };
 	ck_assert_int_eq(dnnq_poll(&r), DNNQ_E_INVAL);
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_poll: not a request in flight (never submitted, or its end was"

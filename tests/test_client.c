@@ -659,6 +659,8 @@ START_TEST(model_listing_and_lookup)
 	struct dnnq_model *m = (void *)1;
 	ck_assert_int_eq(dnnq_model_open(c, "resnet", &m), DNNQ_E_NOTFOUND);
 	ck_assert_ptr_null(m);
+	ck_assert_str_eq(dnnq_last_error(), "model 'resnet': not found (dnnqd serves: 'double',"
+	                 " 'quant', 'stale')");
 	char longname[80];
 	memset(longname, 'm', sizeof longname - 1);
 	longname[sizeof longname - 1] = 0;
@@ -719,6 +721,17 @@ START_TEST(endless_model_indices)
 	STORE(&fake.endless, DNNQ_PROTO_MAX_MODELS + 1);
 	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), DNNQ_E_PROTO);
 	ck_assert_int_eq(dnnq_model_stats(c, 0, &ms), DNNQ_E_PROTO);
+	/* a model not found: the served names, as many as fit, or none when
+	 * the daemon's count is broken */
+	struct dnnq_model *m;
+	ck_assert_int_eq(dnnq_model_open(c, "resnet", &m), DNNQ_E_NOTFOUND);
+	ck_assert_str_eq(dnnq_last_error(), "model 'resnet': not found");
+	STORE(&fake.endless, 500);
+	ck_assert_int_eq(dnnq_model_open(c, "resnet", &m), DNNQ_E_NOTFOUND);
+	const char *msg = dnnq_last_error();
+	ck_assert_msg(!strncmp(msg, "model 'resnet': not found (dnnqd serves: 'double', 'quant',"
+	                       " 'stale', 'double', ", 66) && strstr(msg, "' and ") &&
+	              !strcmp(msg + strlen(msg) - 6, " more)"), "%s", msg);
 	STORE(&fake.endless, 0);
 	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), 3);
 	dnnq_close(c);
@@ -798,9 +811,20 @@ START_TEST(tensor_alloc_checks)
 	dnnq_tensor_free(c, &t);
 
 	struct dnnq_model *m = open_model(c, "double");
+	/* each refusal names the model, the tensor and the bound */
 	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 0, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: model 'double' input 0 'x':"
+	                 " batch 0: 1..8 (the model's max_batch)");
 	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 9, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: model 'double' input 0 'x':"
+	                 " batch 9: 1..8 (the model's max_batch)");
 	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 1, 1, &t), DNNQ_E_RANGE);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: model 'double' has 1 output:"
+	                 " index 1");
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, (enum dnnq_io_kind)5, 0, 1, &t), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: kind 5: DNNQ_INPUT or DNNQ_OUTPUT");
+	ck_assert_int_eq(dnnq_tensor_alloc_io(NULL, DNNQ_INPUT, 0, 1, &t), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_tensor_alloc_io: the model is NULL");
 	dnnq_close(c);
 	fake_down();
 }

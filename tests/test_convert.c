@@ -1524,7 +1524,8 @@ START_TEST(tools_end_to_end)
 	ck_assert_msg(strstr(c.err, "bad_einsum") && strstr(c.err, "bad_random"),
 	              "every unsupported node named: %s", c.err);
 	ck_assert_msg(strstr(c.err, "node 'bad_random' (RandomNormalLike): unsupported operator\n"
-	                            "dnnq-convert: docs/onnx.md (\"Supported operators\") lists the"
+	                            "dnnq-convert: onnx.md (\"Supported operators\"; docs/ in dnnq's"
+	                            " sources, PREFIX/share/doc/dnnq/ once installed) lists the"
 	                            " operators dnnq imports: "), "%s", c.err);
 	/* calibration samples that are all NaN: named as such, not as a value
 	 * without quantization parameters */
@@ -3923,8 +3924,8 @@ START_TEST(tools_infer_mistakes)
 	              c.err);
 	sh(&c, fake.dir, "dnnqctl --socket %s infer nosuch -i %s", fake.path, x);
 	ck_assert_int_eq(c.status, 1);
-	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found ('dnnqctl models' lists"
-	                            " the models served)\n"), "%s", c.err);
+	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found (dnnqd serves: 'double',"
+	                            " 'quant', 'stale')\n"), "%s", c.err);
 	/* an int32 array for an f32 input: dnnqctl and dnnq-run refuse it with
 	 * the same words (dnnq-run converted it to f32) */
 	char want[600];
@@ -3960,7 +3961,10 @@ START_TEST(tools_inert_options)
 		{ "--calib " DIGITS "/calib_x.npy --method l2 --percentile 99",
 		  "--percentile needs --calib and --method percentile (or auto)" },
 		{ "--method minmax", "--method needs --calib:" },
-		{ "--bins 512", "--bins needs --calib:" },
+		{ "--bins 512", "--bins needs --calib and a --method other than minmax" },
+		{ "--calib " DIGITS "/calib_x.npy --method minmax --bins 512",
+		  "--bins needs --calib and a --method other than minmax (whose range is the"
+		  " samples' own):" },
 		{ "--bits 7", "--bits needs --calib:" },
 		{ "--acc16 --acc16-threshold 1", "--acc16-threshold needs --acc16=auto:" },
 		{ "--acc16-nbits 6", "--acc16-nbits needs --acc16 or --acc16=auto:" },
@@ -4010,6 +4014,8 @@ START_TEST(tools_inert_options)
 	static const char *const calibrate[][2] = {
 		{ "stats " DIGITS "/calib_x.npy --percentile 99",
 		  "--percentile needs --method percentile:" },
+		{ "stats " DIGITS "/calib_x.npy --method minmax --bins 64",
+		  "--bins needs a --method other than minmax (whose range is the data's own):" },
 		{ "stats " DIGITS "/calib_x.npy --samples 10", "--samples: for table only" },
 		{ "stats " DIGITS "/calib_x.npy --seed 2", "--seed: for table only" },
 		{ "table --samples 10 --method kl", "--method: for stats only" },

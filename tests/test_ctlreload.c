@@ -258,6 +258,16 @@ START_TEST(reload_reports_changes)
 	expect_in(out, "reloaded: 0 added, 0 changed, 0 removed; 2 models served\n  nothing changed"
 	          " since the last reload (dnnqd also reloads by itself when a file changes;"
 	          " 'dnnqctl models' shows the generations)\n");
+	/* serving nothing: said (dnnqctl models printed nothing at all) */
+	rewrite(&ds, "dnnqd.yaml", "models: []\n", 11);
+	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
+	ck_assert_uint_eq(r.served, 0);
+	ctl_exits(&d, (const char *const[]){ "models", NULL }, 0, out, sizeof out);
+	ck_assert_str_eq(out, "no models served (dnnqd's config names them under models:, or dnnqd"
+	                 " --model NAME=FILE)\n");
+	struct dnnq_model *m;
+	ck_assert_int_eq(dnnq_model_open(c, "relu64", &m), DNNQ_E_NOTFOUND);
+	ck_assert_str_eq(dnnq_last_error(), "model 'relu64': not found (dnnqd serves: none)");
 
 	dnnq_close(c);
 	test_daemon_stop(&d);

@@ -625,6 +625,17 @@ START_TEST(model_truncation_refused)
 	snprintf(want, sizeof want, "model: header: file size %zu, the file has %zu bytes (cut "
 	         "short: still being copied? write it beside and rename it)", len, len - 1);
 	ck_assert_str_eq(d.msg, want);
+	ck_assert_int_eq(dnnq_model_check_header(buf, 0, 0, &d), DNNQ_E_TRUNCATED);
+	ck_assert_str_eq(d.msg, "model: header: 0 bytes, need 24 (an empty file: still being"
+	                 " written? write it beside and rename it)");
+	ck_assert_int_eq(dnnq_model_check_header(buf, 6, 6, &d), DNNQ_E_TRUNCATED);
+	ck_assert_str_eq(d.msg, "model: header: 6 bytes, need 24 (cut short: still being"
+	                 " written? write it beside and rename it)");
+	/* a short file that is not the magic's start is no .dnnq file */
+	ck_assert_int_eq(dnnq_model_check_header("hello\n", 6, 6, &d), DNNQ_E_FORMAT);
+	ck_assert_str_eq(d.msg, "model: header: magic: not a .dnnq file (dnnq-convert makes one"
+	                 " from an ONNX model)");
+	ck_assert_int_eq(dnnq_model_check_header(buf, 12, 12, &d), DNNQ_E_TRUNCATED);
 	ck_assert_int_eq(dnnq_model_check_header(buf, HDR, len + 1, &d), DNNQ_E_FORMAT);
 	snprintf(want, sizeof want, "model: header: file size %zu, the file has %zu bytes (bytes "
 	         "past its end)", len, len + 1);

@@ -345,7 +345,24 @@ START_TEST(log_models_and_stamps)
 	kill(p.pid, SIGHUP);
 	wait_log(&p, "generation 2", text, sizeof text);
 	expect_model_line(text, "m", u.model, 2, "max_batch 4, threads 1, dynamic batching 300 us");
-	wait_log(&p, "reload: 1 model changed", text, sizeof text);
+	wait_log(&p, "reload: 0 added, 1 changed, 0 removed; 1 served", text, sizeof text);
+	/* a model added and one removed, in dnnqctl reload's words */
+	put_text(yaml, "models:\n  - name: m2\n    path: relu64.dnnq\n");
+	kill(p.pid, SIGHUP);
+	wait_log(&p, "reload: 1 added, 0 changed, 1 removed; 1 served", text, sizeof text);
+	ck_assert_msg(strstr(text, "model m: removed (no longer in the config)"), "%s", text);
+	/* one failed reload, then a good one that says so, in the singular */
+	put_text(yaml, "models:\n  - name: m2\n    path: nothere.dnnq\n");
+	kill(p.pid, SIGHUP);
+	wait_log(&p, "reload failed: ", text, sizeof text);
+	put_text(yaml, "models:\n  - name: m2\n    path: relu64.dnnq\n");
+	kill(p.pid, SIGHUP);
+	wait_log(&p, " before it\n", text, sizeof text);
+	/* the config watch may have reloaded the bad file a second time */
+	char line[1024];
+	ck_assert(line_with(text, " before it", line, sizeof line));
+	ck_assert_msg(matches(line, "; 1 served; (1 failed reload before it|[2-9] failed reloads"
+	                      " before it(, [1-9] of them logged at debug only)?)$"), "%s", line);
 	/* sessions are debug lines */
 	one_session(u.sock);
 	stop(&p, text, sizeof text);
@@ -380,6 +397,16 @@ START_TEST(log_debug_sessions_journal)
 }
 END_TEST
 
+/* The dnnqd of p exits 1 within WAIT_MS, its log (into text) saying want. */
+static void expect_start_fails(struct proc *p, const char *want, char *text, size_t len)
+{
+	int st = fixture_wait(p->pid, WAIT_MS);
+	read_text(p->log, text, len);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s",
+	              (unsigned)st, text);
+	expect_in(text, want);
+}
+
 START_TEST(socket_dir_missing)
 {
 	char missing[300], text[4096], want[512];
@@ -389,15 +416,54 @@ START_TEST(socket_dir_missing)
 	snprintf(missing, sizeof missing, "%s/nowhere", u.dir);
 	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u.arg,
 	                                        NULL }, false);
-	int st = fixture_wait(p.pid, WAIT_MS);
-	read_text(p.log, text, sizeof text);
-	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s",
-	              (unsigned)st, text);
 	snprintf(want, sizeof want, "dnnqd: %s: socket directory: does not exist (create it, or "
 	         "listen in one that does: --socket, listen.path)\n", missing);
-	expect_in(text, want);
+	expect_start_fails(&p, want, text, sizeof text);
 	struct stat sb;
 	ck_assert_msg(stat(missing, &sb) != 0, "%s was made", missing);
+}
+END_TEST
+
+/* A second dnnqd on a socket a live one serves is refused before it loads
+ * its models (it loaded them all first, which can take minutes, to find
+ * the socket taken); the first one serves on. */
+START_TEST(second_daemon_refused_before_loading)
+{
+	char text[4096], text2[4096], want[512];
+	struct setup u, u2;
+	struct proc p, q;
+	set_up(&u, "dnnqd.sock");
+	set_up(&u2, "unused.sock");
+	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u.arg,
+	                                        NULL }, false);
+	wait_log(&p, "ready: ", text, sizeof text);
+	spawn(&q, u2.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u2.arg,
+	                                         NULL }, false);
+	snprintf(want, sizeof want, "dnnqd: %s: another dnnqd is listening there\n", u.sock);
+	expect_start_fails(&q, want, text2, sizeof text2);
+	ck_assert_msg(!strstr(text2, "generation 1"), "the models were loaded first: %s", text2);
+	one_session(u.sock);
+	stop(&p, text, sizeof text);
+	ck_assert_msg(!strstr(text, "no models to serve"), "%s", text);
+}
+END_TEST
+
+/* A daemon started on a config that names no model (the shipped one)
+ * says where they go, once ready. */
+START_TEST(no_models_warned)
+{
+	char yaml[320], text[4096], want[512];
+	struct setup u;
+	struct proc p;
+	set_up(&u, "dnnqd.sock");
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", u.dir);
+	put_text(yaml, "models: []\n");
+	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--config", yaml, "--socket", u.sock,
+	                                        NULL }, false);
+	snprintf(want, sizeof want, "dnnqd: no models to serve: name them under models: in %s"
+	         " (dnnqd reloads when it changes) or with --model NAME=FILE\n", yaml);
+	wait_log(&p, want, text, sizeof text);
+	stop(&p, text, sizeof text);
 }
 END_TEST
 
@@ -433,6 +499,8 @@ Suite *suite_ops(void)
 	tcase_add_test(tc, check_config_models);
 	tcase_add_test(tc, log_models_and_stamps);
 	tcase_add_test(tc, log_debug_sessions_journal);
+	tcase_add_test(tc, second_daemon_refused_before_loading);
+	tcase_add_test(tc, no_models_warned);
 	tcase_add_test(tc, socket_dir_missing);
 	tcase_add_test(tc, ready_names_activated_socket);
 	suite_add_tcase(s, tc);

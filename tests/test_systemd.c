@@ -1305,6 +1305,10 @@ static const char *const installed[] = {
 	/* in `find | sort` order: lib/x86_64-linux-gnu after lib/tmpfiles.d */
 	"./usr/@LIB@/libdnnq-client.so", "./usr/@LIB@/libdnnq-client.so.1",
 	"./usr/@LIB@/pkgconfig/dnnq-client.pc",
+	/* the docs the pages and the tools' messages point at, and the guides */
+	"./usr/share/doc/dnnq/config.md", "./usr/share/doc/dnnq/deployment.md",
+	"./usr/share/doc/dnnq/gemm.md", "./usr/share/doc/dnnq/onnx.md",
+	"./usr/share/doc/dnnq/python.md", "./usr/share/doc/dnnq/serving.md",
 	/* the tools' pages, not the development tools' (dnnq-bench, dnnq-soak,
 	 * dnnq-fuzz-seeds: not installed) */
 	"./usr/share/man/man1/dnnq-calibrate.1",

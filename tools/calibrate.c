@@ -63,7 +63,7 @@ static void usage(FILE *f)
 		"  --symmetric     symmetric range [-a, a], zero point 0 (signed) or 2^(B-1)\n"
 		"  --signed        signed integers (default unsigned)\n"
 		"  --percentile P  for --method percentile, 50..100 (default 99.99)\n"
-		"  --bins N        histogram bins (default 2048)\n"
+		"  --bins N        histogram bins (default 2048; not for minmax)\n"
 		"  --samples N     table: values per distribution (default 1000000)\n"
 		"  --seed S        table: generator seed (default 1)\n"
 		"  --json          one JSON object\n"
@@ -483,6 +483,11 @@ int main(int argc, char **argv)
 	if (stats && o.pct_given && o.c.method != DNNQ_CALIB_PERCENTILE) {
 		fprintf(stderr, "%s: --percentile needs --method percentile: without it, it changes"
 		        " nothing (try --help)\n", argv0);
+		return dnnq_json_exit(2, 0);
+	}
+	if (stats && o.bins && o.c.method == DNNQ_CALIB_MINMAX) {
+		fprintf(stderr, "%s: --bins needs a --method other than minmax (whose range is the"
+		        " data's own): with it, it changes nothing (try --help)\n", argv0);
 		return dnnq_json_exit(2, 0);
 	}
 	if (o.c.spec.scheme == DNNQ_QSCHEME_SYMMETRIC && o.c.spec.precision < 2) {

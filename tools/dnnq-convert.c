@@ -128,7 +128,7 @@ static void usage(void)
 		"  --symmetric-weights    the default, spelled out\n"
 		"  --dynamic              FC layers quantize their input at run time\n"
 		"  --bits N               activation precision, 2..8 (default 8)\n"
-		"  --bins N               histogram bins (default 2048)\n"
+		"  --bins N               histogram bins (default 2048; not for minmax)\n"
 		"  --name NAME            the model's name (default: the ONNX graph's, or IN's\n"
 		"                         stem for an exporter's generic name like torch_jit)\n"
 		"  --acc16[=auto]         16-bit accumulation in every Conv/Gemm layer, or (auto,\n"
@@ -419,7 +419,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	bool acc16 = o->lo.acc16 != DNNQ_ACC16_OFF;
 	const struct { int opt; bool used; const char *name, *needs; } tuning[] = {
 		{ O_METHOD, calib, "method", "--calib" },
-		{ O_BINS, calib, "bins", "--calib" },
+		{ O_BINS, calib && (o->autom || o->c.method != DNNQ_CALIB_MINMAX), "bins",
+		  "--calib and a --method other than minmax (whose range is the samples' own)" },
 		{ O_BITS, calib, "bits", "--calib" },
 		{ O_PCT, calib && (o->autom || o->c.method == DNNQ_CALIB_PERCENTILE), "percentile",
 		  "--calib and --method percentile (or auto)" },
@@ -1238,9 +1239,10 @@ static int convert(const struct opts *o)
 			fprintf(stderr, "%s: %s is a .dnnq model already (what dnnq-convert writes): serve"
 			        " it (dnnqd --model NAME=%s) or run it (dnnq-run)\n", argv0, o->in, o->in);
 		if (strstr(count > 1 && list ? list : d.msg, "unsupported operator"))
-			fprintf(stderr, "%s: docs/onnx.md (\"Supported operators\") lists the operators"
-			        " dnnq imports: export the model without the ones named, or with them"
-			        " in a supported form\n", argv0);
+			fprintf(stderr, "%s: onnx.md (\"Supported operators\"; docs/ in dnnq's sources,"
+			        " PREFIX/share/doc/dnnq/ once installed) lists the operators dnnq"
+			        " imports: export the model without the ones named, or with them in a"
+			        " supported form\n", argv0);
 		free(list);
 		return dnnq_json_exit(1, rc);
 	}
