@@ -130,11 +130,6 @@ static int arg_run(struct gnode *n, const struct dnnq_executor *ex)
 	return dnnq_xfmr_run(ex, op->y, op->outer * op->inner, op->per_task, arg_task, op);
 }
 
-static void arg_destroy(struct gnode *n)
-{
-	free(n->op);
-}
-
 /* On real values: the same scan over f32, the indices as floats (the
  * shadow run reads an s32 tensor as its integers); Hardmax's one-hot as
  * it is. */
@@ -158,5 +153,5 @@ static int arg_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 	return DNNQ_OK;
 }
 
-const struct node_ops dnnq_arg_ops = { arg_create, arg_infer, arg_setup, arg_run, arg_destroy,
+const struct node_ops dnnq_arg_ops = { arg_create, arg_infer, arg_setup, arg_run, NULL,
                                        arg_ref, false, false };

@@ -43,6 +43,8 @@ struct node_ops {
 	/* Binds the tensors' current buffers (every run: I/O buffers move). */
 	int (*setup)(struct dnnq_graph *g, struct gnode *n, unsigned nthreads);
 	int (*run)(struct gnode *n, const struct dnnq_executor *ex);
+	/* Frees n->op; NULL: n->op is one allocation, which
+	 * the graph frees. */
 	void (*destroy)(struct gnode *n);
 	/* The node's fp32 reference on real-valued inputs (at the planned
 	 * shapes), for the shadow run. */

@@ -24,13 +24,22 @@ int dnnq_graph_create(struct dnnq_graph **out)
 	return DNNQ_OK;
 }
 
+/* Node n's operator freed (its destroy, or free() where it has none). */
+static void op_free(struct gnode *n)
+{
+	if (n->ops->destroy)
+		n->ops->destroy(n);
+	else
+		free(n->op);
+}
+
 void dnnq_graph_destroy(struct dnnq_graph *g)
 {
 	if (!g)
 		return;
 	for (size_t i = 0; i < g->nn; i++) {
 		if (g->n[i].op)
-			g->n[i].ops->destroy(&g->n[i]);
+			op_free(&g->n[i]);
 		free(g->n[i].aux);
 	}
 	dnnq_weights_cache_destroy(g->own_cache);    /* after the nodes borrowing from it */
@@ -354,7 +363,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	/* a create that failed half-way may hold its operator already (the
 	 * fp32 and binary adapters allocate their state first) */
 	if (rc && n->op)
-		n->ops->destroy(n);
+		op_free(n);
 	if (rc) {
 		free(n->aux);
 		drop_last_tensor(g);

@@ -110,11 +110,6 @@ static int unary_run(struct gnode *n, const struct dnnq_executor *ex)
 	return DNNQ_OK;
 }
 
-static void unary_destroy(struct gnode *n)
-{
-	free(n->op);
-}
-
 static int unary_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
 	const struct unary *op = n->op;
@@ -126,4 +121,4 @@ static int unary_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 
 /* Both precisions share the adapter: create reads the node's. */
 const struct node_ops dnnq_unary_ops = { unary_create, unary_infer, unary_setup, unary_run,
-                                         unary_destroy, unary_ref, false, false };
+                                         NULL, unary_ref, false, false };

@@ -258,11 +258,6 @@ static int gs_run(struct gnode *n, const struct dnnq_executor *ex)
 	return dnnq_xfmr_run(ex, op->y, op->n * op->ho * op->wo, PIXELS_PER_TASK, gs_task, op);
 }
 
-static void gs_destroy(struct gnode *n)
-{
-	free(n->op);
-}
-
 /* The node is fp32: its reference is its kernel. */
 static int gs_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
@@ -284,7 +279,7 @@ static uint64_t gs_work(const struct dnnq_graph *g, const struct gnode *n)
 	                              taps[op->mode], &w) ? UINT64_MAX : w;
 }
 
-static const struct node_ops gs_ops = { gs_create, gs_infer, gs_setup, gs_run, gs_destroy,
+static const struct node_ops gs_ops = { gs_create, gs_infer, gs_setup, gs_run, NULL,
                                         gs_ref, false, true };
 
 /* op: a mode and a padding of the enums, align_corners, nothing else. */

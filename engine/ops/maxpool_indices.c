@@ -180,11 +180,6 @@ static int pi_run(struct gnode *n, const struct dnnq_executor *ex)
 	return dnnq_xfmr_run(ex, op->y, op->n * op->oh, op->per_task, pi_task, op);
 }
 
-static void pi_destroy(struct gnode *n)
-{
-	free(n->op);
-}
-
 /* On real values: the same scan over f32; the indices as floats (the
  * shadow run reads an s32 tensor as its integers). */
 static int pi_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
@@ -196,7 +191,7 @@ static int pi_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 	return DNNQ_OK;
 }
 
-static const struct node_ops pi_ops = { pi_create, pi_infer, pi_setup, pi_run, pi_destroy,
+static const struct node_ops pi_ops = { pi_create, pi_infer, pi_setup, pi_run, NULL,
                                         pi_ref, false, true };
 
 const struct dnnq_op_def dnnq_op_maxpool_indices = {

@@ -160,11 +160,6 @@ static int transpose_run(struct gnode *n, const struct dnnq_executor *ex)
 	return dnnq_xfmr_run(ex, op->y, op->rows, op->per_task, transpose_task, op);
 }
 
-static void transpose_destroy(struct gnode *n)
-{
-	free(n->op);
-}
-
 static int transpose_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
                          float *out)
 {
@@ -177,7 +172,7 @@ static int transpose_ref(struct dnnq_graph *g, struct gnode *n, const float *con
 
 static const struct node_ops transpose_ops = { transpose_create, transpose_infer,
                                                transpose_setup, transpose_run,
-                                               transpose_destroy, transpose_ref, false, false };
+                                               NULL, transpose_ref, false, false };
 
 const struct dnnq_op_def dnnq_op_transpose = {
 	.kind = 40, .name = "transpose", .onnx = "Transpose", .min_inputs = 1, .max_inputs = 1,
