@@ -1627,26 +1627,32 @@ static int alloc_scratch(struct run *r, struct dnnq_diag *diag)
 
 /* The multiply-adds or taps of node n for one item where they are more
  * than a few an output element: convolutions (the weight's elements an
- * output channel), pools (the window), products (K: Gemm, MatMul, the
- * registry's matmul); 0 for the rest, whose work follows the bytes they
- * read and write. Saturating. */
+ * output channel), transposed ones (the weight's elements an input
+ * channel, an input element: engine/ops/convtranspose.c convt_work),
+ * pools (the window), products (K: Gemm, MatMul, the registry's matmul);
+ * 0 for the rest, whose work follows the bytes they read and write.
+ * Saturating. */
 static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_ir_value *a = n->ninputs && n->inputs[0] >= 0
-	                                ? &ir->values[n->inputs[0]] : NULL, *w = NULL;
+	                                ? &ir->values[n->inputs[0]] : NULL;
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	bool scatter = def && !strcmp(def->name, "convtranspose");
 	uint64_t per = 0, out = 1, r;
+	int32_t wi = -1;
 	switch (n->op) {
-	case DNNQ_IR_CONV: case DNNQ_IR_CONVINTEGER: case DNNQ_IR_QLINEARCONV: {
-		int32_t wi = n->inputs[n->op == DNNQ_IR_QLINEARCONV ? 3 : 1];
-		w = wi >= 0 ? &ir->values[wi] : NULL;
-		per = w && w->ndim && w->dims[0] > 0 ? dnnq_ir_numel(w, 1) / (uint64_t)w->dims[0] : 0;
+	case DNNQ_IR_CONV: case DNNQ_IR_CONVINTEGER: case DNNQ_IR_QLINEARCONV:
+		wi = n->inputs[n->op == DNNQ_IR_QLINEARCONV ? 3 : 1];
 		break;
-	}
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL:
 		per = (uint64_t)n->kernel[0] * (uint64_t)n->kernel[1];
 		break;
-	case DNNQ_IR_ENGINE:            /* the registry's matmul: of two activations */
-		if (!dnnq_op_get(n->kind) || strcmp(dnnq_op_get(n->kind)->name, "matmul"))
+	case DNNQ_IR_ENGINE:            /* ConvTranspose, Col2Im; the matmul of two activations */
+		if (scatter) {
+			wi = n->ninputs > 1 ? n->inputs[1] : -1;
+			break;
+		}
+		if (!def || strcmp(def->name, "matmul"))
 			return 0;
 		/* fall through */
 	case DNNQ_IR_GEMM: case DNNQ_IR_MATMULINTEGER: case DNNQ_IR_QLINEARMATMUL:
@@ -1656,7 +1662,13 @@ static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n
 	default:
 		return 0;
 	}
-	for (uint32_t k = 0; k < n->noutputs && n->outputs[k] >= 0; k++)
+	if (wi >= 0) {
+		const struct dnnq_ir_value *w = &ir->values[wi];
+		per = w->ndim && w->dims[0] > 0 ? dnnq_ir_numel(w, 1) / (uint64_t)w->dims[0] : 0;
+	}
+	if (scatter)
+		out = a ? dnnq_ir_numel(a, 1) : 0;
+	for (uint32_t k = 0; !scatter && k < n->noutputs && n->outputs[k] >= 0; k++)
 		out = __builtin_add_overflow(out, dnnq_ir_numel(&ir->values[n->outputs[k]], 1), &r)
 		      ? UINT64_MAX : r;
 	return __builtin_mul_overflow(out, per, &r) ? UINT64_MAX : r;

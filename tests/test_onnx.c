@@ -2108,6 +2108,36 @@ START_TEST(convt_rows_h_grows)
 }
 END_TEST
 
+/* A ConvTranspose's work is its input's elements times the weight's
+ * columns (Cout / group x kh x kw): the reference judges it before the run
+ * as dnnqd does (engine/ops/convtranspose.c convt_work). 1024 x 1024
+ * through a [1, 2, 256, 256] weight is 2^37 multiply-adds an item, a
+ * 512 KB file: the reference took it for 0 and ran it (minutes; a
+ * [1, 64, 256, 256] weight folded from a few bytes, hours). */
+START_TEST(convt_work_bounded)
+{
+	int64_t wd[4] = { 1, 2, 256, 256 };
+	size_t nw = count_of(4, wd), nx = (size_t)1 << 20, ny = 2 * (size_t)1279 * 1279;
+	float *w = calloc(nw, sizeof *w), *x = calloc(nx, sizeof *x), *y = malloc(ny * sizeof *y);
+	ck_assert(w && x && y);
+	struct mb *b = nchw(13, 1, 1024, 1024);
+	mb_init(b, "W", F, 4, wd, w);
+	mb_node(b, "ConvTranspose", "ct", "x,W", "y");
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	imp_ok(b, &ir);
+	ck_assert_int_eq(dnnq_ir_numel(out_value(&ir, 0), 1), ny);
+	ck_assert_int_eq(dnnq_ir_run(&ir, 1, (const void *[]){ x }, (void *[]){ y }, NULL, NULL, &d),
+	                 DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, "node 'ct' (ConvTranspose): 137438953472 operations") &&
+	              strstr(d.msg, "(2^36)"), "%s", d.msg);
+	dnnq_ir_free(&ir);
+	free(w);
+	free(x);
+	free(y);
+}
+END_TEST
+
 static uint8_t *small_model(size_t *len)
 {
 	struct mb *b = nchw(13, 2, 4, 4);
@@ -5585,6 +5615,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, more_unsupported);
 	tcase_add_test(tc, einsum_one_constant);
 	tcase_add_test(tc, convt_rows_h_grows);
+	tcase_add_test(tc, convt_work_bounded);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);
 	suite_add_tcase(s, tc);
