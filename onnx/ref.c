@@ -1674,6 +1674,16 @@ static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n
 	return __builtin_mul_overflow(out, per, &r) ? UINT64_MAX : r;
 }
 
+/* Whether node n reads its input k at an earlier place too (Mul(t, t)):
+ * the run frees a value once. */
+static bool read_before(const struct dnnq_ir_node *n, uint32_t k)
+{
+	for (uint32_t j = 0; j < k; j++)
+		if (n->inputs[j] == n->inputs[k])
+			return true;
+	return false;
+}
+
 /* What a run at this batch would cost, judged before anything is
  * allocated: a node past DNNQ_MAX_NODE_WORK for one item, the nodes
  * together past DNNQ_MAX_MODEL_WORK, or values live at once (each from
@@ -1715,7 +1725,8 @@ static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *
 		}
 		for (uint32_t k = 0; k < n->ninputs; k++) {
 			int32_t v = n->inputs[k];
-			if (v >= 0 && ir->values[v].producer >= 0 && last[v] == (int32_t)i)
+			if (v >= 0 && ir->values[v].producer >= 0 && last[v] == (int32_t)i &&
+			    !read_before(n, k))
 				live -= value_bytes(r, v);
 		}
 	}

@@ -2138,6 +2138,34 @@ START_TEST(convt_work_bounded)
 }
 END_TEST
 
+/* The reference's memory check counts a value read twice by its last
+ * reader (Mul(t, t)) free once, as the run frees it: it took t off twice,
+ * and every later live set came out short by t. x [N, 4] -> t -> m = t t
+ * -> r -> y = Concat(m, r): 96 bytes an item live at 'cat' (y's copy, m,
+ * r and y), counted 80; at a batch between the two the run went ahead
+ * (here: reading past the one float given for x). */
+START_TEST(ref_memory_counts_a_value_once)
+{
+	int64_t xd[2] = { BATCH, 4 };
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	mb_node(b, "Relu", "relu", "x", "t");
+	mb_node(b, "Mul", "sq", "t,t", "m");
+	mb_node(b, "Relu", "relu2", "m", "r");
+	at_i(b, mb_node(b, "Concat", "cat", "m,r", "y"), "axis", 1);
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	imp_ok(b, &ir);
+	float one = 0;
+	size_t batch = (size_t)(dnnq_memory_bound() / 88);
+	ck_assert_int_eq(dnnq_ir_run(&ir, batch, (const void *[]){ &one }, (void *[]){ &one }, NULL,
+	                             NULL, &d), DNNQ_E_NOMEM);
+	char want[64];
+	snprintf(want, sizeof want, "node 'cat' (Concat): %zu bytes", 96 * batch);
+	ck_assert_msg(strstr(d.msg, want), "%s", d.msg);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 static uint8_t *small_model(size_t *len)
 {
 	struct mb *b = nchw(13, 2, 4, 4);
@@ -5616,6 +5644,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, einsum_one_constant);
 	tcase_add_test(tc, convt_rows_h_grows);
 	tcase_add_test(tc, convt_work_bounded);
+	tcase_add_test(tc, ref_memory_counts_a_value_once);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);
 	suite_add_tcase(s, tc);
