@@ -157,8 +157,6 @@ static bool stop_warm_up(void *cancel)
 	return dnnqd_cancelled(cancel);
 }
 
-/* Half the host's physical memory: what every worker's activations of
- * one model may take at its max batch. */
 /* The entry's dynamic_batching against the batch the graph takes, which
  * may be less than the entry's max_batch (conf/ checked against that):
  * batching that could never gather, or a preferred size never reached,
