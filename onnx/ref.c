@@ -1684,24 +1684,28 @@ static bool read_before(const struct dnnq_ir_node *n, uint32_t k)
 	return false;
 }
 
-/* What a run at this batch would cost, judged before anything is
- * allocated: a node past DNNQ_MAX_NODE_WORK for one item, the nodes
- * together past DNNQ_MAX_MODEL_WORK, or values live at once (each from
- * its producer to its last reader, as the run frees them, beside the
- * caller's buffers for the outputs) past half of this host's memory. A
+/* What a run would cost, judged before anything is allocated: a node
+ * past DNNQ_MAX_NODE_WORK for one item, the nodes together past
+ * DNNQ_MAX_MODEL_WORK, or values of one item live at once (each from its
+ * producer to its last reader, as the run frees them, beside the caller's
+ * buffers for the outputs) past half of this host's memory, as dnnqd
+ * judges a model's activations for one item. A batch is the caller's to
+ * size (dnnq-convert's calibration runs chunks of 32 samples, which a
+ * 1024 x 1024 segmenter's values, ~0.5 GB an item, take past half of a
+ * 24 GB host's memory: refused at the batch, they ran before). A
  * model file of 122 bytes, one MaxPool of 2047 x 2047 over 4096 x 4096,
  * ran for hours in dnnq-convert's calibration; a Pad of 10^6 rows on a
  * 3 x 4 x 5 input took a GiB and 40 s, and at 2^31 elements an item a
  * value, more than such a host has. dnnqd refuses both at load
  * (daemon/models.c, check_cost); this is the reference's own check,
  * naming the node. */
-static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *diag)
+static int run_cost(const struct dnnq_ir *ir, const int32_t *last, struct dnnq_diag *diag)
 {
-	const struct dnnq_ir *ir = r->ir;
+	const struct run one = { .ir = ir, .batch = 1 };
 	uint64_t live = 0, peak = 0, bound = dnnq_memory_bound(), all = 0;
 	size_t at = 0;
 	for (size_t k = 0; k < ir->noutputs; k++)     /* the caller's copies */
-		live += value_bytes(r, ir->outputs[k]);
+		live += value_bytes(&one, ir->outputs[k]);
 	for (size_t i = 0; i < ir->nnodes; i++) {
 		const struct dnnq_ir_node *n = &ir->nodes[i];
 		uint64_t work = node_work(ir, n);
@@ -1718,7 +1722,7 @@ static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *
 			                     "model may take", (unsigned long long)all, n->name,
 			                     n->op_type, (unsigned long long)DNNQ_MAX_MODEL_WORK);
 		for (uint32_t k = 0; k < n->noutputs; k++)
-			live += value_bytes(r, n->outputs[k]);  /* batch_fits: no overflow */
+			live += value_bytes(&one, n->outputs[k]);  /* batch_fits: no overflow */
 		if (live > peak) {
 			peak = live;
 			at = i;
@@ -1727,14 +1731,14 @@ static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *
 			int32_t v = n->inputs[k];
 			if (v >= 0 && ir->values[v].producer >= 0 && last[v] == (int32_t)i &&
 			    !read_before(n, k))
-				live -= value_bytes(r, v);
+				live -= value_bytes(&one, v);
 		}
 	}
 	if (peak > bound)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: node '%s' (%s): %llu bytes of "
-		                     "values live at batch %zu (the outputs' copies included): more "
+		                     "values live for one item (the outputs' copies included): more "
 		                     "than %llu, half of this host's memory", ir->nodes[at].name,
-		                     ir->nodes[at].op_type, (unsigned long long)peak, r->batch,
+		                     ir->nodes[at].op_type, (unsigned long long)peak,
 		                     (unsigned long long)bound);
 	return 0;
 }
@@ -1756,7 +1760,7 @@ int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *in
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: out of memory");
 		goto out;
 	}
-	if ((rc = run_cost(&r, last, diag)) || (rc = alloc_scratch(&r, diag)))
+	if ((rc = run_cost(ir, last, diag)) || (rc = alloc_scratch(&r, diag)))
 		goto out;
 	for (size_t i = 0; i < ir->nvalues; i++)
 		r.buf[i] = ir->values[i].data;

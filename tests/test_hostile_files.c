@@ -254,17 +254,32 @@ START_TEST(hostile_names_escaped)
 }
 END_TEST
 
-/* ValueInfoProto field `field` of the graph: name, float [1, 4]. */
+/* ValueInfoProto field `field` of the graph: name, float [1, k]. */
+static void pb_value_1xk(struct pb *b, unsigned field, const char *name, uint64_t k)
+{
+	size_t one = 2, dk = 1 + varint_len(k);                 /* dim_value 1, k */
+	size_t shape = delimited_len(one) + delimited_len(dk);
+	size_t tensor = 2 + delimited_len(shape);               /* elem_type FLOAT, shape */
+	size_t n = strlen(name);
+	pb_open(b, field, delimited_len(n) + delimited_len(delimited_len(tensor)));
+	pb_string(b, 1, name);
+	pb_open(b, 2, delimited_len(tensor));                   /* TypeProto */
+	pb_open(b, 1, tensor);                                  /* tensor_type */
+	pb_varint(b, 0x08);
+	pb_varint(b, 1);
+	pb_open(b, 2, shape);
+	pb_open(b, 1, one);
+	pb_varint(b, 0x08);
+	pb_varint(b, 1);
+	pb_open(b, 1, dk);
+	pb_varint(b, 0x08);
+	pb_varint(b, k);
+}
+
+/* ... of [1, 4] */
 static void pb_value_1x4(struct pb *b, unsigned field, const char *name)
 {
-	static const uint8_t type[] = { 0x0a, 0x0c, 0x08, 0x01, 0x12, 0x08,   /* tensor_type: */
-	                                0x0a, 0x02, 0x08, 0x01,               /* FLOAT, dims */
-	                                0x0a, 0x02, 0x08, 0x04 };             /* [1, 4] */
-	size_t n = strlen(name);
-	pb_open(b, field, delimited_len(n) + delimited_len(sizeof type));
-	pb_string(b, 1, name);
-	pb_open(b, 2, sizeof type);
-	pb_bytes(b, type, sizeof type);
+	pb_value_1xk(b, field, name, 4);
 }
 
 /* NodeProto (GraphProto.node) of op reading in, writing out, named name. */
@@ -1125,21 +1140,21 @@ START_TEST(hostile_onnx_reference_bombs)
 		free(list);
 		free(b.p);
 	}
-	/* x [N, 4] -> Relu -> y at a batch whose y and its copy pass half the memory */
+	/* x [1, K] -> Relu -> y, an item's y and its copy past half the memory */
 	struct pb g = { 0 };
+	uint64_t k = dnnq_memory_bound() / 8 + 1;
 	pb_node(&g, "Relu", "x", "y", "relu");
-	pb_value_1x4(&g, 11, "x");
-	pb_value_1x4(&g, 12, "y");
+	pb_value_1xk(&g, 11, "x", k);
+	pb_value_1xk(&g, 12, "y", k);
 	struct pb r = model_of(&g);
 	list = NULL;
 	ck_assert_msg(dnnq_onnx_import(r.p, r.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
-	size_t batch = (size_t)(dnnq_memory_bound() / 32 + 1);
-	ck_assert_int_eq(dnnq_ir_run(&ir, batch, in, out, NULL, NULL, &m), DNNQ_E_NOMEM);
+	ck_assert_int_eq(dnnq_ir_run(&ir, 1, in, out, NULL, NULL, &m), DNNQ_E_NOMEM);
 	ck_assert_msg(strstr(m.msg, "node 'relu' (Relu)") && strstr(m.msg, "half of this host's "
 	              "memory"), "%s", m.msg);
 	printf("hostile: a %zu-byte ONNX file of one 2047x2047 MaxPool over 4096x4096, 17 "
-	       "MaxPools of 63x63 (each under the node bound), and a Relu run at a batch past half "
-	       "the host's memory, in the reference executor (dnnq-convert's calibration): 3 tries: "
+	       "MaxPools of 63x63 (each under the node bound), and a Relu whose one item takes "
+	       "past half the host's memory, in the reference executor (dnnq-convert's calibration): 3 tries: "
 	       "refused before any allocation ('%s'; '%s'; '%s'; before: hours in the pools, the "
 	       "memory taken)\n", bytes, d.msg, a.msg, m.msg);
 	dnnq_ir_free(&ir);
