@@ -205,8 +205,50 @@ static void orders_free(struct node_order *ord, size_t nn)
 	free(ord);
 }
 
+/* The weights cache's tag of a projection's hidden order (conv.c's 1-2
+ * and 9, fc.c's 3-4, f32.c's 5-7, ops/embed.c's 8). */
+enum { WCACHE_ORDER = 10 };
+
+/* dnnq_gemm_safe_order's order (*gained 0: none gained), found in the
+ * cache when a graph built with it searched the same weights (each of
+ * dnnqd's workers, each of dnnq-convert's trials: tens of ms a
+ * MobileNetV2), else searched and handed to the cache (one without room:
+ * searched each time). Keyed by the weights' CRC32C: the order depends on
+ * them alone, and any order is exact (the packing judges the weights it
+ * is given), so a collision costs speed, never a bit. */
+static int safe_order(struct dnnq_weights_cache *cache, enum dnnq_isa isa, const int8_t *wp,
+                      size_t n, size_t hidden, const int8_t *we, size_t ke, unsigned rows,
+                      uint32_t *perm, size_t *gained)
+{
+	char key[80];
+	snprintf(key, sizeof key, "order/p%08" PRIx32 "/e%08" PRIx32 "/%zu/%u",
+	         dnnq_crc32c(wp, n * hidden), we ? dnnq_crc32c(we, hidden * ke) : 0, ke, rows);
+	size_t bytes = hidden * sizeof *perm;
+	const struct dnnq_wcache_entry *e =
+		dnnq_weights_cache_find(cache, key, WCACHE_ORDER, isa, n, hidden);
+	if (e) {
+		*gained = e->blob_bytes == bytes;
+		if (*gained)
+			memcpy(perm, e->blob, bytes);
+		return DNNQ_OK;
+	}
+	int rc = dnnq_gemm_safe_order(wp, n, hidden, we, ke, rows, perm, gained);
+	if (rc || !cache)
+		return rc;
+	/* no order gained: an entry without one */
+	void *copy = *gained ? dnnq_weights_cache_alloc(cache, bytes) : NULL;
+	if (*gained && !copy)
+		return DNNQ_OK;
+	if (copy)
+		memcpy(copy, perm, bytes);
+	struct dnnq_wcache_entry add = { .key = key, .kind = WCACHE_ORDER, .isa = isa, .n = n,
+	                                 .k = hidden, .blob = copy, .blob_bytes = copy ? bytes : 0 };
+	(void)dnnq_weights_cache_add(cache, &add);
+	return DNNQ_OK;
+}
+
 static int plan_orders(const struct dnnq_model *m, enum dnnq_isa isa, const bool *shared,
-                       struct node_order **out)
+                       struct dnnq_weights_cache *cache, struct node_order **out)
 {
 	size_t nv = dnnq_model_num_values(m);
 	struct node_order *ord = calloc(m->nnodes + 1, sizeof *ord);
@@ -241,8 +283,8 @@ static int plan_orders(const struct dnnq_model *m, enum dnnq_isa isa, const bool
 		bool e8 = we->dtype == DNNQ_DTYPE_S8 && dnnq_qtensor_numel(we) == hidden * ke;
 		unsigned rows = m->nodes[d].strides[0] * m->nodes[d].strides[1];
 		uint32_t *perm = malloc(hidden * sizeof *perm);
-		if (!perm || (rc = dnnq_gemm_safe_order(wp->data, n, hidden, e8 ? we->data : NULL,
-		                                        ke, rows, perm, &gained))) {
+		if (!perm || (rc = safe_order(cache, isa, wp->data, n, hidden,
+		                              e8 ? we->data : NULL, ke, rows, perm, &gained))) {
 			free(perm);
 			rc = DNNQ_E_NOMEM;
 			break;
@@ -484,7 +526,7 @@ int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
 		return dnnq_diag_set(diag, rc, "model: cannot create the graph");
 	}
 	struct node_order *ord;
-	if ((rc = plan_orders(m, isa, any ? shared : NULL, &ord)))
+	if ((rc = plan_orders(m, isa, any ? shared : NULL, cache, &ord)))
 		dnnq_diag_set(diag, rc, "model: cannot order the hidden channels");
 	else
 		rc = build(g, m, isa, cache, any ? shared : NULL, sums, ord, vals, diag);
