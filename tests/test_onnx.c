@@ -2199,6 +2199,33 @@ START_TEST(ref_memory_counts_scratch)
 }
 END_TEST
 
+/* The reference judges one item; the batch is the caller's to size, by
+ * dnnq_ir_fit_batch: x [N, 4q] -> Relu -> y holds 32q bytes an item (y
+ * and its copy), so a batch of bound / 32q fits, never fewer than 1 nor
+ * more than asked. dnnq_onnx_calib_add ran a multi-input model's samples
+ * all at once and dnnq-convert's chunks of 32 whatever an item took: a
+ * file of 1/32 of the bound an item took it 32 times over. */
+START_TEST(ref_fit_batch)
+{
+	uint64_t bound = dnnq_memory_bound();
+	int64_t q = (int64_t)(bound / 320), xd[2] = { BATCH, 4 * q };
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	mb_node(b, "Relu", "relu", "x", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 32, NULL), bound / (32 * (uint64_t)q));
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 5, NULL), 5);
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 1, NULL), 1);
+	dnnq_ir_free(&ir);
+	int64_t big[2] = { BATCH, (int64_t)(bound / 8) + 1 };   /* one item past the bound: 1 */
+	b = io_model(13, "x", F, 2, big);
+	mb_node(b, "Relu", "relu", "x", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 32, NULL), 1);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 static uint8_t *small_model(size_t *len)
 {
 	struct mb *b = nchw(13, 2, 4, 4);
@@ -5679,6 +5706,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, convt_work_bounded);
 	tcase_add_test(tc, ref_memory_counts_a_value_once);
 	tcase_add_test(tc, ref_memory_counts_scratch);
+	tcase_add_test(tc, ref_fit_batch);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);
 	suite_add_tcase(s, tc);
