@@ -209,13 +209,36 @@ static void orders_free(struct node_order *ord, size_t nn)
  * and 9, fc.c's 3-4, f32.c's 5-7, ops/embed.c's 8). */
 enum { WCACHE_ORDER = 10 };
 
+/* Whether the cache's entry e holds an order of hidden channels (each of
+ * [0, hidden) once; blob_bytes 0: none gained), with *gained set. */
+static bool cached_order(const struct dnnq_wcache_entry *e, size_t hidden, size_t *gained)
+{
+	const uint32_t *p = e->blob;
+	if (!e->blob_bytes) {
+		*gained = 0;
+		return true;
+	}
+	if (!p || e->blob_bytes != hidden * sizeof *p)
+		return false;
+	uint8_t *seen = calloc(hidden, 1);
+	bool ok = seen != NULL;
+	for (size_t i = 0; ok && i < hidden; i++)
+		ok = p[i] < hidden && !seen[p[i]]++;
+	free(seen);
+	*gained = ok;
+	return ok;
+}
+
 /* dnnq_gemm_safe_order's order (*gained 0: none gained), found in the
  * cache when a graph built with it searched the same weights (each of
  * dnnqd's workers, each of dnnq-convert's trials: tens of ms a
  * MobileNetV2), else searched and handed to the cache (one without room:
  * searched each time). Keyed by the weights' CRC32C: the order depends on
  * them alone, and any order is exact (the packing judges the weights it
- * is given), so a collision costs speed, never a bit. */
+ * is given), so a collision costs speed, never a bit. An entry is taken
+ * only as an order of the hidden channels (cached_order): one that is not
+ * (a row twice, an index past them: out of the weights' bounds) is
+ * searched again, never trusted. */
 static int safe_order(struct dnnq_weights_cache *cache, enum dnnq_isa isa, const int8_t *wp,
                       size_t n, size_t hidden, const int8_t *we, size_t ke, unsigned rows,
                       uint32_t *perm, size_t *gained)
@@ -226,14 +249,13 @@ static int safe_order(struct dnnq_weights_cache *cache, enum dnnq_isa isa, const
 	size_t bytes = hidden * sizeof *perm;
 	const struct dnnq_wcache_entry *e =
 		dnnq_weights_cache_find(cache, key, WCACHE_ORDER, isa, n, hidden);
-	if (e) {
-		*gained = e->blob_bytes == bytes;
+	if (e && cached_order(e, hidden, gained)) {
 		if (*gained)
 			memcpy(perm, e->blob, bytes);
 		return DNNQ_OK;
 	}
 	int rc = dnnq_gemm_safe_order(wp, n, hidden, we, ke, rows, perm, gained);
-	if (rc || !cache)
+	if (rc || !cache || e)
 		return rc;
 	/* no order gained: an entry without one */
 	void *copy = *gained ? dnnq_weights_cache_alloc(cache, bytes) : NULL;

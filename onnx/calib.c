@@ -151,17 +151,28 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t 
 			return rc;
 	}
 	void **outs = calloc(ir->noutputs + 1, sizeof *outs);
-	if (!outs)
-		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "calibration: out of memory");
-	for (size_t k = 0; k < ir->noutputs; k++) {
-		if (grow(&c->ref[k], output_numel(ir, k, total))) {
-			free(outs);
-			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "calibration: out of memory");
-		}
-		outs[k] = c->ref[k] + output_numel(ir, k, c->samples);
+	const void **xs = calloc(ir->ninputs + 1, sizeof *xs);
+	int rc = outs && xs ? DNNQ_OK : DNNQ_E_NOMEM;
+	for (size_t k = 0; !rc && k < ir->noutputs; k++)
+		rc = grow(&c->ref[k], output_numel(ir, k, total));
+	if (rc) {
+		free(outs);
+		free(xs);
+		return dnnq_diag_set(diag, rc, "calibration: out of memory");
 	}
-	int rc = dnnq_onnx_calib_ref(c, x, n, (float *const *)outs, true, diag);
+	/* the reference judges one item: the samples go in chunks whose
+	 * values fit (all at once, a multi-input model's whole set did) */
+	size_t step = dnnq_ir_fit_batch(ir, n, c->ex);
+	for (size_t s = 0; !rc && s < n; s += step) {
+		size_t m = n - s < step ? n - s : step;
+		for (size_t i = 0; i < ir->ninputs; i++)
+			xs[i] = (const uint8_t *)x[i] + s * c->x_numel[i] * 4;
+		for (size_t k = 0; k < ir->noutputs; k++)
+			outs[k] = c->ref[k] + output_numel(ir, k, c->samples + s);
+		rc = dnnq_onnx_calib_ref(c, xs, m, (float *const *)outs, true, diag);
+	}
 	free(outs);
+	free(xs);
 	if (rc)
 		return rc;
 	c->samples = total;

@@ -383,5 +383,12 @@ struct dnnq_executor;
 int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *inputs,
                    void *const *outputs, dnnq_ir_observer observe, void *ctx,
                    const struct dnnq_executor *ex, struct dnnq_diag *diag);
+/* The largest batch up to want (at least 1) whose values and scratch
+ * (ex's threads'), at the batch, dnnq_ir_run_ex's check of one item times
+ * the batch, stay within half of this host's memory: the check judges one
+ * item, the batch is the caller's to size (dnnq_onnx_calib_add runs its
+ * samples in such chunks). want itself when the run would refuse one item
+ * (its message names the node). */
+size_t dnnq_ir_fit_batch(const struct dnnq_ir *ir, size_t want, const struct dnnq_executor *ex);
 
 #endif

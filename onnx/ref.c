@@ -168,11 +168,17 @@ static bool conv_direct(const struct dnnq_ir_node *n, const struct cgeom *g)
 	       !n->pads[0] && !n->pads[1] && !n->pads[2] && !n->pads[3];
 }
 
-/* Floats of im2col matrix one fp32 Conv task needs (0: none). */
+/* Floats of im2col matrix one fp32 Conv task needs (0: none; SIZE_MAX
+ * past a size_t: the output's pixels times the weight's elements of an
+ * output channel, each of which fits). */
 static size_t conv_scratch(const struct run *r, const struct dnnq_ir_node *n)
 {
 	struct cgeom g = cgeom(r, n, 0, 1);
-	return g.Cg == 1 || conv_direct(n, &g) ? 0 : (size_t)(g.OH * g.OW * g.Cg * g.KH * g.KW);
+	size_t f;
+	if (g.Cg == 1 || conv_direct(n, &g))
+		return 0;
+	return dnnq_mul_size((size_t)(g.OH * g.OW), (size_t)(g.Cg * g.KH * g.KW), &f) ? f
+	                                                                              : SIZE_MAX;
 }
 
 /* The outputs [*lo, *hi) of a row whose tap at input column ow * sw + off
@@ -1604,14 +1610,21 @@ static bool batch_fits(const struct dnnq_ir *ir, size_t batch)
 	return true;
 }
 
-/* Each thread's scratch, sized for the node that needs the most. */
+/* Floats of scratch node n needs a thread (an im2col matrix, a transposed
+ * copy), 0 for none. */
+static size_t node_scratch(const struct run *r, const struct dnnq_ir_node *n)
+{
+	return n->op == DNNQ_IR_CONV ? conv_scratch(r, n)
+	     : n->op == DNNQ_IR_GEMM ? gemm_scratch(r, n) : 0;
+}
+
+/* Each thread's scratch, sized for the node that needs the most (run_cost
+ * has judged it). */
 static int alloc_scratch(struct run *r, struct dnnq_diag *diag)
 {
 	size_t floats = 1;
 	for (size_t i = 0; i < r->ir->nnodes; i++) {
-		const struct dnnq_ir_node *n = &r->ir->nodes[i];
-		size_t need = n->op == DNNQ_IR_CONV ? conv_scratch(r, n)
-		            : n->op == DNNQ_IR_GEMM ? gemm_scratch(r, n) : 0;
+		size_t need = node_scratch(r, &r->ir->nodes[i]);
 		floats = need > floats ? need : floats;
 	}
 	unsigned nt = dnnq_executor_threads(r->ex);
@@ -1684,26 +1697,22 @@ static bool read_before(const struct dnnq_ir_node *n, uint32_t k)
 	return false;
 }
 
-/* What a run would cost, judged before anything is allocated: a node
- * past DNNQ_MAX_NODE_WORK for one item, the nodes together past
- * DNNQ_MAX_MODEL_WORK, or values of one item live at once (each from its
- * producer to its last reader, as the run frees them, beside the caller's
- * buffers for the outputs) past half of this host's memory, as dnnqd
- * judges a model's activations for one item. A batch is the caller's to
- * size (dnnq-convert's calibration runs chunks of 32 samples, which a
- * 1024 x 1024 segmenter's values, ~0.5 GB an item, take past half of a
- * 24 GB host's memory: refused at the batch, they ran before). A
- * model file of 122 bytes, one MaxPool of 2047 x 2047 over 4096 x 4096,
- * ran for hours in dnnq-convert's calibration; a Pad of 10^6 rows on a
- * 3 x 4 x 5 input took a GiB and 40 s, and at 2^31 elements an item a
- * value, more than such a host has. dnnqd refuses both at load
- * (daemon/models.c, check_cost); this is the reference's own check,
- * naming the node. */
-static int run_cost(const struct dnnq_ir *ir, const int32_t *last, struct dnnq_diag *diag)
+struct item_cost {
+	uint64_t peak, scratch;
+	size_t at, sat, users;
+};
+
+/* What one item's run holds (c: the values live at the peak, at node at,
+ * and the threads' scratch, node sat's for `users` threads), or the work
+ * past a bound refused. */
+static int item_cost(const struct run *r, const int32_t *last, struct item_cost *c,
+                     struct dnnq_diag *diag)
 {
-	const struct run one = { .ir = ir, .batch = 1 };
-	uint64_t live = 0, peak = 0, bound = dnnq_memory_bound(), all = 0;
-	size_t at = 0;
+	const struct dnnq_ir *ir = r->ir;
+	const struct run one = { .ir = ir, .batch = 1, .ex = r->ex };
+	uint64_t live = 0, all = 0;
+	size_t nt = dnnq_executor_threads(r->ex);
+	*c = (struct item_cost){ .users = 1 };
 	for (size_t k = 0; k < ir->noutputs; k++)     /* the caller's copies */
 		live += value_bytes(&one, ir->outputs[k]);
 	for (size_t i = 0; i < ir->nnodes; i++) {
@@ -1721,11 +1730,23 @@ static int run_cost(const struct dnnq_ir *ir, const int32_t *last, struct dnnq_d
 			                     "one item up to node '%s' (%s): more than the %llu (2^40) a "
 			                     "model may take", (unsigned long long)all, n->name,
 			                     n->op_type, (unsigned long long)DNNQ_MAX_MODEL_WORK);
+		/* the threads an item's run of n gives scratch work: a Conv's
+		 * groups, a Gemm's one */
+		size_t u = n->op == DNNQ_IR_CONV && n->group > 1
+		           ? ((size_t)n->group < nt ? (size_t)n->group : nt) : 1;
+		uint64_t s;
+		if (__builtin_mul_overflow((uint64_t)node_scratch(&one, n), sizeof(float) * u, &s))
+			s = UINT64_MAX;
+		if (s > c->scratch) {
+			c->scratch = s;
+			c->sat = i;
+			c->users = u;
+		}
 		for (uint32_t k = 0; k < n->noutputs; k++)
 			live += value_bytes(&one, n->outputs[k]);  /* batch_fits: no overflow */
-		if (live > peak) {
-			peak = live;
-			at = i;
+		if (live > c->peak) {
+			c->peak = live;
+			c->at = i;
 		}
 		for (uint32_t k = 0; k < n->ninputs; k++) {
 			int32_t v = n->inputs[k];
@@ -1734,13 +1755,68 @@ static int run_cost(const struct dnnq_ir *ir, const int32_t *last, struct dnnq_d
 				live -= value_bytes(&one, v);
 		}
 	}
-	if (peak > bound)
+	return 0;
+}
+
+/* What a run would cost, judged before anything is allocated: a node
+ * past DNNQ_MAX_NODE_WORK for one item, the nodes together past
+ * DNNQ_MAX_MODEL_WORK, or values of one item live at once (each from its
+ * producer to its last reader, as the run frees them, beside the caller's
+ * buffers for the outputs and the threads' scratch: a Conv's im2col
+ * matrix, a whole image's, is its output's pixels times its weight's
+ * elements an output channel, 4 bytes a multiply-add of a Conv of one
+ * output channel) past half of this host's memory, as dnnqd
+ * judges a model's activations for one item. A batch is the caller's to
+ * size (dnnq_ir_fit_batch: dnnq-convert's calibration chunks of 32
+ * samples of a 1024 x 1024 segmenter, ~0.5 GB an item, went past half of
+ * a 24 GB host's memory: refused at the batch, they ran before; not
+ * judged at all, a file of 1/32 of that an item took it 32 times over). A
+ * model file of 122 bytes, one MaxPool of 2047 x 2047 over 4096 x 4096,
+ * ran for hours in dnnq-convert's calibration; a Pad of 10^6 rows on a
+ * 3 x 4 x 5 input took a GiB and 40 s, and at 2^31 elements an item a
+ * value, more than such a host has. dnnqd refuses both at load
+ * (daemon/models.c, check_cost); this is the reference's own check,
+ * naming the node. */
+static int run_cost(const struct run *r, const int32_t *last, struct dnnq_diag *diag)
+{
+	const struct dnnq_ir *ir = r->ir;
+	uint64_t bound = dnnq_memory_bound();
+	struct item_cost c;
+	int rc = item_cost(r, last, &c, diag);
+	if (rc)
+		return rc;
+	if (c.peak > bound)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: node '%s' (%s): %llu bytes of "
 		                     "values live for one item (the outputs' copies included): more "
-		                     "than %llu, half of this host's memory", ir->nodes[at].name,
-		                     ir->nodes[at].op_type, (unsigned long long)peak,
+		                     "than %llu, half of this host's memory", ir->nodes[c.at].name,
+		                     ir->nodes[c.at].op_type, (unsigned long long)c.peak,
+		                     (unsigned long long)bound);
+	if (c.scratch > bound - c.peak)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: node '%s' (%s): %llu bytes of "
+		                     "scratch (its im2col matrix or transposed input, %zu thread%s), "
+		                     "beside %llu of values live for one item: more than %llu, half "
+		                     "of this host's memory", ir->nodes[c.sat].name,
+		                     ir->nodes[c.sat].op_type, (unsigned long long)c.scratch, c.users,
+		                     c.users > 1 ? "s" : "", (unsigned long long)c.peak,
 		                     (unsigned long long)bound);
 	return 0;
+}
+
+size_t dnnq_ir_fit_batch(const struct dnnq_ir *ir, size_t want, const struct dnnq_executor *ex)
+{
+	const struct run r = { .ir = ir, .batch = 1, .ex = ex };
+	int32_t *last = ir && want > 1 && batch_fits(ir, 1) ? last_uses(ir) : NULL;
+	struct item_cost c;
+	size_t fit = want < 1 ? want : 1;
+	if (last && !item_cost(&r, last, &c, NULL)) {
+		uint64_t per = c.peak + (c.scratch < UINT64_MAX - c.peak ? c.scratch : UINT64_MAX - c.peak);
+		uint64_t k = per ? dnnq_memory_bound() / per : want;
+		fit = k < 1 ? 1 : k < want ? (size_t)k : want;
+	} else if (last) {
+		fit = want;     /* refused by the run, naming the node */
+	}
+	free(last);
+	return fit;
 }
 
 int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *inputs,
@@ -1760,7 +1836,7 @@ int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *in
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: out of memory");
 		goto out;
 	}
-	if ((rc = run_cost(ir, last, diag)) || (rc = alloc_scratch(&r, diag)))
+	if ((rc = run_cost(&r, last, diag)) || (rc = alloc_scratch(&r, diag)))
 		goto out;
 	for (size_t i = 0; i < ir->nvalues; i++)
 		r.buf[i] = ir->values[i].data;

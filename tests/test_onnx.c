@@ -2167,6 +2167,65 @@ START_TEST(ref_memory_counts_a_value_once)
 }
 END_TEST
 
+/* The reference's memory check counts the threads' scratch too: a Conv's
+ * im2col matrix is a whole image's, its output's pixels times its
+ * weight's elements an output channel, 4 bytes a multiply-add at one
+ * output channel. x [N, 2, 1024, 1024] through a [1, 2, k, k] weight
+ * ("same" pads): values of 8 MiB an item, work under 2^36 below a 512 GiB
+ * host, and k^2 * 8 MiB of scratch past half of the memory; before, the
+ * check passed and the run took it (here: reading past its one-float
+ * input). */
+START_TEST(ref_memory_counts_scratch)
+{
+	int64_t k = 1 + (int64_t)sqrt((double)(dnnq_memory_bound() >> 23));
+	k += !(k & 1);
+	int64_t wd[4] = { 1, 2, k, k }, pads[4] = { k / 2, k / 2, k / 2, k / 2 };
+	float *w = calloc((size_t)(2 * k * k), sizeof *w), one = 0;
+	ck_assert_ptr_nonnull(w);
+	struct mb *b = nchw(13, 2, 1024, 1024);
+	mb_init(b, "W", F, 4, wd, w);
+	at_ints(b, mb_node(b, "Conv", "c", "x,W", "y"), "pads", 4, pads);
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	imp_ok(b, &ir);
+	ck_assert_int_eq(dnnq_ir_run(&ir, 1, (const void *[]){ &one }, (void *[]){ &one }, NULL,
+	                             NULL, &d), DNNQ_E_NOMEM);
+	char want[96];
+	snprintf(want, sizeof want, "node 'c' (Conv): %lld bytes of scratch", (long long)k * k << 23);
+	ck_assert_msg(strstr(d.msg, want) && strstr(d.msg, "half of this host's memory"), "%s",
+	              d.msg);
+	dnnq_ir_free(&ir);
+	free(w);
+}
+END_TEST
+
+/* The reference judges one item; the batch is the caller's to size, by
+ * dnnq_ir_fit_batch: x [N, 4q] -> Relu -> y holds 32q bytes an item (y
+ * and its copy), so a batch of bound / 32q fits, never fewer than 1 nor
+ * more than asked. dnnq_onnx_calib_add ran a multi-input model's samples
+ * all at once and dnnq-convert's chunks of 32 whatever an item took: a
+ * file of 1/32 of the bound an item took it 32 times over. */
+START_TEST(ref_fit_batch)
+{
+	uint64_t bound = dnnq_memory_bound();
+	int64_t q = (int64_t)(bound / 320), xd[2] = { BATCH, 4 * q };
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	mb_node(b, "Relu", "relu", "x", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 32, NULL), bound / (32 * (uint64_t)q));
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 5, NULL), 5);
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 1, NULL), 1);
+	dnnq_ir_free(&ir);
+	int64_t big[2] = { BATCH, (int64_t)(bound / 8) + 1 };   /* one item past the bound: 1 */
+	b = io_model(13, "x", F, 2, big);
+	mb_node(b, "Relu", "relu", "x", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 32, NULL), 1);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 static uint8_t *small_model(size_t *len)
 {
 	struct mb *b = nchw(13, 2, 4, 4);
@@ -5646,6 +5705,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, convt_rows_h_grows);
 	tcase_add_test(tc, convt_work_bounded);
 	tcase_add_test(tc, ref_memory_counts_a_value_once);
+	tcase_add_test(tc, ref_memory_counts_scratch);
+	tcase_add_test(tc, ref_fit_batch);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);
 	suite_add_tcase(s, tc);

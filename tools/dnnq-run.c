@@ -405,6 +405,12 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		fprintf(stderr, "%s: %s: batch %zu: the model runs a batch of at most %u (the import "
 		        "fixed it): %zu runs of one sample, as dnnqctl infer sends them\n", argv0,
 		        o->model, r->batch, (unsigned)r->max_batch, r->batch);
+	/* the reference judges one item: the samples go in runs that fit */
+	size_t fit = r->onnx ? dnnq_ir_fit_batch(&r->ir, r->chunk, NULL) : r->chunk;
+	if (fit < r->chunk)
+		fprintf(stderr, "%s: %s: batch %zu: %zu samples a run (their values together within "
+		        "half of this host's memory)\n", argv0, o->model, r->batch, fit);
+	r->chunk = fit;
 	for (size_t i = 0; i < r->nin; i++)
 		r->in[i].sample = r->in[i].a.nbytes / r->batch;
 	if (!r->onnx) {
@@ -446,7 +452,8 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	return DNNQ_OK;
 }
 
-/* The model run on samples [s, s + chunk) of the inputs and outputs. */
+/* The model run on samples [s, s + chunk) of the inputs and outputs (the
+ * last chunk of an .onnx model's runs may be short: dnnq_ir_fit_batch). */
 static int run_chunk(const struct opts *o, struct run *r, size_t s, struct dnnq_diag *d)
 {
 	const void *in[MAX_IO];
@@ -455,7 +462,8 @@ static int run_chunk(const struct opts *o, struct run *r, size_t s, struct dnnq_
 		in[i] = (const char *)r->inp[i] + s * r->in[i].sample;
 	for (size_t i = 0; i < r->nout; i++)
 		out[i] = (char *)r->outp[i] + s * r->out[i].sample;
-	return r->onnx ? dnnq_ir_run(&r->ir, r->chunk, in, out, NULL, NULL, d)
+	return r->onnx ? dnnq_ir_run(&r->ir, r->batch - s < r->chunk ? r->batch - s : r->chunk, in,
+	                             out, NULL, NULL, d)
 	               : dnnq_graph_run_profiled(r->g, in, out, o->threads > 1 ? &r->ex : NULL,
 	                                         r->run_ns);
 }
