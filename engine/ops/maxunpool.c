@@ -151,11 +151,42 @@ static int mu_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 	return DNNQ_OK;
 }
 
+/* Elements of one batch item of t */
+static size_t item_elems(const struct gtensor *t)
+{
+	size_t e = 1;
+	for (uint32_t i = 1; i < t->ndim; i++)
+		e *= (size_t)t->dims[i];
+	return e;
+}
+
+bool dnnq_maxunpool_items_apart(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct gtensor *it = &g->t[n->desc.inputs[1]];
+	if (it->producer < 0)
+		return false;
+	const struct gnode *p = &g->n[it->producer];
+	return p->desc.kind == dnnq_op_maxpool_indices.kind &&
+	       item_elems(&g->t[p->desc.inputs[0]]) == item_elems(&g->t[n->out]);
+}
+
+/* An index counts the items before its own: indices a client gives (or
+ * computes), or a MaxPool's over items of another size, put one item's
+ * values in another's part of the output (an offender's -99 in the
+ * honest client's, batched beside it: hostile_batch_coupled) */
+static const char *mu_couples(const struct dnnq_graph *g, const struct gnode *n)
+{
+	return dnnq_maxunpool_items_apart(g, n)
+	               ? NULL
+	               : "puts values at places counted over the whole batch, by indices that are"
+	                 " not a MaxPool's Indices over items of its output's size";
+}
+
 static const struct node_ops mu_ops = { mu_create, mu_infer, mu_setup, mu_run, mu_destroy,
                                         mu_ref, false, true };
 
 const struct dnnq_op_def dnnq_op_maxunpool = {
 	.kind = 115, .name = "maxunpool", .min_inputs = 2, .max_inputs = 2,
 	.attrs = DNNQ_A(DNNQ_A_NDIM) | DNNQ_A(DNNQ_A_DIMS) | DNNQ_A(DNNQ_A_PRECISION),
-	.build = dnnq_xfmr_build, .ops_f32 = &mu_ops,
+	.build = dnnq_xfmr_build, .ops_f32 = &mu_ops, .couples_items = mu_couples,
 };
