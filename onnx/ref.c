@@ -1620,7 +1620,6 @@ static bool batch_fits(const struct dnnq_ir *ir, size_t batch)
 	return true;
 }
 
-/* Each thread's scratch, sized for the node that needs the most. */
 /* The floats of scratch a TopK's line of positions takes; 0 for the
  * other nodes. */
 static size_t topk_scratch(const struct run *r, const struct dnnq_ir_node *n)
@@ -1633,6 +1632,7 @@ static size_t topk_scratch(const struct run *r, const struct dnnq_ir_node *n)
 	return A * (sizeof(size_t) / sizeof(float));
 }
 
+/* Each thread's scratch, sized for the node that needs the most. */
 static int alloc_scratch(struct run *r, struct dnnq_diag *diag)
 {
 	size_t floats = 1;
