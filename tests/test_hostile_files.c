@@ -282,15 +282,25 @@ static void pb_value_1x4(struct pb *b, unsigned field, const char *name)
 	pb_value_1xk(b, field, name, 4);
 }
 
+/* NodeProto n's fields: op reading the names in[], writing out[] (each
+ * NULL-ended), named name. */
+static void pb_node_fields(struct pb *n, const char *op, const char *const *in,
+                           const char *const *out, const char *name)
+{
+	for (; *in; in++)
+		pb_string(n, 1, *in);
+	for (; *out; out++)
+		pb_string(n, 2, *out);
+	pb_string(n, 3, name);
+	pb_string(n, 4, op);
+}
+
 /* NodeProto (GraphProto.node) of op reading in, writing out, named name. */
 static void pb_node(struct pb *b, const char *op, const char *in, const char *out,
                     const char *name)
 {
 	struct pb n = { 0 };
-	pb_string(&n, 1, in);
-	pb_string(&n, 2, out);
-	pb_string(&n, 3, name);
-	pb_string(&n, 4, op);
+	pb_node_fields(&n, op, (const char *[]){ in, NULL }, (const char *[]){ out, NULL }, name);
 	pb_open(b, 1, n.n);
 	pb_bytes(b, n.p, n.n);
 	free(n.p);
@@ -1130,10 +1140,8 @@ static struct pb lrn_bomb(void)
 		0x0a, 0x02, 0x08, 0x08, 0x0a, 0x02, 0x08, 0x08,         /* 8, 8 */
 	};
 	struct pb g = { 0 }, n = { 0 }, a = { 0 };
-	pb_string(&n, 1, "x");
-	pb_string(&n, 2, "y");
-	pb_string(&n, 3, "lrn");
-	pb_string(&n, 4, "LRN");
+	pb_node_fields(&n, "LRN", (const char *[]){ "x", NULL }, (const char *[]){ "y", NULL },
+	               "lrn");
 	pb_string(&a, 1, "size");
 	pb_varint(&a, 3 << 3);                  /* AttributeProto.i */
 	pb_varint(&a, 65536);
@@ -1206,12 +1214,8 @@ END_TEST
 static struct pb topk_all(void)
 {
 	struct pb g = { 0 }, n = { 0 }, k = { 0 };
-	pb_string(&n, 1, "x");
-	pb_string(&n, 1, "k");
-	pb_string(&n, 2, "v");
-	pb_string(&n, 2, "i");
-	pb_string(&n, 3, "topk");
-	pb_string(&n, 4, "TopK");
+	pb_node_fields(&n, "TopK", (const char *[]){ "x", "k", NULL },
+	               (const char *[]){ "v", "i", NULL }, "topk");
 	pb_open(&g, 1, n.n);
 	pb_bytes(&g, n.p, n.n);
 	free(n.p);
