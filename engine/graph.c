@@ -372,6 +372,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	for (size_t k = 0; k < d->ninputs; k++) {
 		struct gtensor *t = gin(g, n, k);
 		t->last_use = (int)g->nn;
+		t->reads++;
 	}
 	g->nn++;
 	return out;

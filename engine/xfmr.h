@@ -85,12 +85,4 @@ void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x,
 int dnnq_xfmr_run(const struct dnnq_executor *ex, const void *y, size_t units, size_t per_task,
                   dnnq_task_fn fn, void *op);
 
-/* Whether MaxUnpool node n (engine/ops/maxunpool.c) puts each batch item's
- * values in that item's part of its output wherever the item is in the
- * batch: its indices are a MaxPool's Indices (engine/ops/maxpool_indices.c,
- * counted from the start of the item's image) over as many elements an
- * item as n's output has. */
-bool dnnq_maxunpool_items_apart(const struct dnnq_graph *g, const struct gnode *n);
-extern const struct dnnq_op_def dnnq_op_maxpool_indices, dnnq_op_maxunpool;
-
 #endif

@@ -196,16 +196,12 @@ static int pi_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
  * that take them back to the item's own part read them */
 static const char *pi_couples(const struct dnnq_graph *g, const struct gnode *n)
 {
-	bool apart = g->t[n->out].output_idx < 0;
-	for (size_t j = 0; apart && j < g->nn; j++)
-		for (size_t k = 0; apart && k < g->n[j].desc.ninputs; k++)
-			if (g->n[j].desc.inputs[k] == n->out)
-				apart = g->n[j].desc.kind == dnnq_op_maxunpool.kind && k == 1 &&
-				        dnnq_maxunpool_items_apart(g, &g->n[j]);
-	return apart ? NULL
-	             : "gives indices that count the batch items before their own (n * C * H * W"
-	               " + ...) to a graph output or a reader other than a MaxUnpool of the"
-	               " item's size";
+	const struct gtensor *y = &g->t[n->out];
+	return y->output_idx < 0 && y->reads == y->unpooled
+	               ? NULL
+	               : "gives indices that count the batch items before their own (n * C * H * W"
+	                 " + ...) to a graph output or a reader other than a MaxUnpool of the"
+	                 " item's size";
 }
 
 static const struct node_ops pi_ops = { pi_create, pi_infer, pi_setup, pi_run, NULL,
