@@ -179,8 +179,9 @@ static int check_batching(const struct dnnqd_model *m, struct dnnq_diag *d)
  * which must not change any request's result: a graph in which one item's
  * output depends on the others' values (a dynamic FC: one input scale for
  * the whole batch, so one client's row of 1e6 turned every other client's
- * output into the zero point, status 0) is refused batching, naming the
- * node. */
+ * output into the zero point, status 0) or on its place in the batch
+ * (MaxPool's Indices, MaxUnpool's places: they count the items before) is
+ * refused batching, naming the node and why. */
 static int check_items_apart(const struct dnnqd_model *m, struct dnnq_diag *d)
 {
 	const struct dnnq_graph *g = m->graphs[0].g;
@@ -188,10 +189,9 @@ static int check_items_apart(const struct dnnqd_model *m, struct dnnq_diag *d)
 	for (size_t i = 0; m->src.batching.enabled && i < dnnq_graph_num_nodes(g); i++)
 		if (!dnnq_graph_node_info(g, i, &ni) && ni.couples_items)
 			return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "dynamic_batching: node '%s' (%s)"
-			                     " quantizes its input with one scale for the whole batch:"
-			                     " one client's values would change another's results"
-			                     " (serve it unbatched)", ni.name,
-			                     dnnq_node_kind_name(ni.kind));
+			                     " %s: one client's request would change another's"
+			                     " result (serve it unbatched)", ni.name,
+			                     dnnq_node_kind_name(ni.kind), ni.couples_items);
 	return 0;
 }
 

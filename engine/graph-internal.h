@@ -17,6 +17,9 @@ struct gtensor {
 	int producer;                 /* node index; -1: graph input or constant */
 	int last_use;                 /* last node reading it (or a view of it); -1 */
 	int input_idx, output_idx;    /* -1 when not a graph input / output */
+	uint32_t reads;               /* node inputs naming it */
+	uint32_t unpooled;            /* of them, MaxUnpools' indices that stay in the
+	                                 item (engine/ops/maxunpool.c) */
 	int view_of;                  /* reshape: the tensor whose buffer this is */
 	int out_alias;                /* an output index whose buffer this tensor uses */
 	uint8_t *const_data;          /* constants */

@@ -372,6 +372,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	for (size_t k = 0; k < d->ninputs; k++) {
 		struct gtensor *t = gin(g, n, k);
 		t->last_use = (int)g->nn;
+		t->reads++;
 	}
 	g->nn++;
 	return out;
@@ -1302,8 +1303,11 @@ int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_
 	out->fused = n->fused;
 	out->summed = n->sums_of != NULL;
 	/* create cleared `dynamic` for a u8 input; an fp32 FC's desc is another */
+	const struct dnnq_op_def *def = dnnq_op_get(n->desc.kind);
 	out->couples_items = n->desc.kind == DNNQ_NODE_FC &&
-	                     n->desc.precision == DNNQ_PRECISION_INT8 && n->desc.op.fc.dynamic;
+	                     n->desc.precision == DNNQ_PRECISION_INT8 && n->desc.op.fc.dynamic
+	                     ? "quantizes its input with one scale for the whole batch"
+	                     : def && def->couples_items ? def->couples_items(g, n) : NULL;
 	return DNNQ_OK;
 }
 

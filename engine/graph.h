@@ -286,10 +286,13 @@ struct dnnq_node_info {
 	/* a global pool that adds the sums its producer took of the rows it
 	 * stored (docs/graph.md, "Running"): it reads none of its input */
 	bool summed;
-	/* one batch item's output depends on the other items' values: an FC
-	 * quantizing its f32 input dynamically takes one scale for the whole
-	 * batch, so a large value in one item flattens every other item */
-	bool couples_items;
+	/* why one batch item's output depends on the other items' values or
+	 * on its place in the batch, NULL when it does not: an FC quantizing
+	 * its f32 input dynamically takes one scale for the whole batch, so a
+	 * large value in one item flattens every other item; MaxPool's
+	 * Indices count the items before their own (struct dnnq_op_def's
+	 * couples_items) */
+	const char *couples_items;
 };
 int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
 /* The node whose run ended the last run of g with an error (an

@@ -150,6 +150,11 @@ struct dnnq_op_def {
 	 * planned shapes (dnnq_graph_cost; the built-in conv, FC and pools are
 	 * counted by engine/graph.c); NULL: none. */
 	uint64_t (*work)(const struct dnnq_graph *g, const struct gnode *n);
+	/* Why one batch item's output of node n depends on the other items'
+	 * values or on the item's place in the batch (dynamic batching runs
+	 * different clients' requests as one batch: dnnq_node_info), NULL
+	 * when it does not; NULL: never. */
+	const char *(*couples_items)(const struct dnnq_graph *g, const struct gnode *n);
 };
 
 /* The description of kind, or NULL. */

@@ -38,6 +38,7 @@
  * ResNet-18 observer pass at batch 32), with them only for its largest
  * live set. An activation whose input dies at it writes over the input.
  */
+#define _GNU_SOURCE	/* qsort_r */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -962,8 +963,27 @@ static bool topk_before(const float *x, size_t I, bool smallest, size_t a, size_
 	return va == vb ? a < b : smallest ? va < vb : va > vb;
 }
 
-/* TopK from the definition: output j is the first element in that order
- * after output j - 1 (values into output 0, int32 indices into 1). */
+struct topk_line {
+	const float *x;
+	size_t I;
+	bool smallest;
+};
+
+static int topk_order(const void *a, const void *b, void *ctx)
+{
+	const struct topk_line *l = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	return topk_before(l->x, l->I, l->smallest, i, j) ? -1
+	       : topk_before(l->x, l->I, l->smallest, j, i) ? 1 : 0;
+}
+
+/* TopK from the definition: a line's positions sorted in its order
+ * (topk_before: a total order, ties by position), the first K kept
+ * (values into output 0, int32 indices into 1), the positions in the
+ * scratch (alloc_scratch). Taking each output as the first in that order
+ * after the one before was K x A comparisons a line: a TopK of all 2^18
+ * of a line calibrated for minutes, of 2^20 for hours (a file of 108
+ * bytes, which dnnqd's heap selection serves in milliseconds). */
 static void topk(const struct run *r, const struct dnnq_ir_node *n)
 {
 	size_t O, A, I, K = (size_t)n->k;
@@ -971,20 +991,16 @@ static void topk(const struct run *r, const struct dnnq_ir_node *n)
 	const float *x = IN(0);
 	float *y = OUT(0);
 	int32_t *yi = OUT(1);
-	bool smallest = n->mode & DNNQ_TOPK_SMALLEST;
+	size_t *pos = (size_t *)(void *)r->scratch[0];
 	for (size_t o = 0; o < O; o++)
 		for (size_t i = 0; i < I; i++) {
-			const float *xl = x + o * A * I + i;
-			size_t prev = A;
+			struct topk_line l = { x + o * A * I + i, I, n->mode & DNNQ_TOPK_SMALLEST };
+			for (size_t e = 0; e < A; e++)
+				pos[e] = e;
+			qsort_r(pos, A, sizeof *pos, topk_order, &l);
 			for (size_t j = 0; j < K; j++) {
-				size_t best = A;
-				for (size_t e = 0; e < A; e++)
-					if ((prev == A || topk_before(xl, I, smallest, prev, e)) &&
-					    (best == A || topk_before(xl, I, smallest, e, best)))
-						best = e;
-				y[(o * K + j) * I + i] = xl[best * I];
-				yi[(o * K + j) * I + i] = (int32_t)best;
-				prev = best;
+				y[(o * K + j) * I + i] = l.x[pos[j] * I];
+				yi[(o * K + j) * I + i] = (int32_t)pos[j];
 			}
 		}
 }
@@ -1610,12 +1626,24 @@ static bool batch_fits(const struct dnnq_ir *ir, size_t batch)
 	return true;
 }
 
+/* The floats of scratch a TopK's line of positions takes; 0 for the
+ * other nodes. */
+static size_t topk_scratch(const struct run *r, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	size_t O, A, I;
+	if (!def || strcmp(def->name, "topk"))
+		return 0;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	return A * (sizeof(size_t) / sizeof(float));
+}
+
 /* Floats of scratch node n needs a thread (an im2col matrix, a transposed
- * copy), 0 for none. */
+ * copy, a TopK's line of positions), 0 for none. */
 static size_t node_scratch(const struct run *r, const struct dnnq_ir_node *n)
 {
 	return n->op == DNNQ_IR_CONV ? conv_scratch(r, n)
-	     : n->op == DNNQ_IR_GEMM ? gemm_scratch(r, n) : 0;
+	     : n->op == DNNQ_IR_GEMM ? gemm_scratch(r, n) : topk_scratch(r, n);
 }
 
 /* Each thread's scratch, sized for the node that needs the most (run_cost
@@ -1642,7 +1670,8 @@ static int alloc_scratch(struct run *r, struct dnnq_diag *diag)
  * than a few an output element: convolutions (the weight's elements an
  * output channel), transposed ones (the weight's elements an input
  * channel, an input element: engine/ops/convtranspose.c convt_work),
- * pools (the window), products (K: Gemm, MatMul, the registry's matmul);
+ * pools (the window), LRN (its window of channels), products (K: Gemm,
+ * MatMul, the registry's matmul);
  * 0 for the rest, whose work follows the bytes they read and write.
  * Saturating. */
 static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
@@ -1660,9 +1689,16 @@ static uint64_t node_work(const struct dnnq_ir *ir, const struct dnnq_ir_node *n
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL:
 		per = (uint64_t)n->kernel[0] * (uint64_t)n->kernel[1];
 		break;
-	case DNNQ_IR_ENGINE:            /* ConvTranspose, Col2Im; the matmul of two activations */
+	case DNNQ_IR_ENGINE:            /* ConvTranspose, Col2Im; LRN; the matmul of two activations */
 		if (scatter) {
 			wi = n->ninputs > 1 ? n->inputs[1] : -1;
+			break;
+		}
+		if (def && !strcmp(def->name, "lrn")) {
+			/* the window clipped to the channels, as engine/ops/lrn.c's lrn_work */
+			uint64_t c = a && a->ndim > 1 && a->dims[1] > 0 ? (uint64_t)a->dims[1] : 1,
+			         k = n->k > 0 ? (uint64_t)n->k : 1;
+			per = ((k - 1) / 2 < c - 1 ? (k - 1) / 2 : c - 1) + (k / 2 < c - 1 ? k / 2 : c - 1) + 1;
 			break;
 		}
 		if (!def || strcmp(def->name, "matmul"))

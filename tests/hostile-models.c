@@ -12,6 +12,7 @@
 
 #include "client/dnnq.h"
 #include "engine/model.h"
+#include "engine/op.h"
 #include "tests/hostile-models.h"
 #include "tools/serve-fixture.h"
 
@@ -139,6 +140,66 @@ void hostile_dynamic_fc_bytes(void **buf, size_t *len)
 	ck_assert_int_eq(dnnq_qtensor_resize(b, 1, &n), 0);
 	for (int64_t i = 0; i < n; i++)
 		((float *)b->data)[i] = 0.01f * (float)(i % 7);
+	write_model(&m, buf, len);
+}
+
+/* An f32 signature entry [1, side, side, 1] (s32: indices) of value v */
+static void unpool_io(struct dnnq_model_io *io, const char *name, enum dnnq_dtype dtype,
+                      int64_t side, int32_t v)
+{
+	memset(io, 0, sizeof *io);
+	snprintf(io->name, sizeof io->name, "%s", name);
+	io->dtype = dtype;
+	io->ndim = 4;
+	const int64_t dims[4] = { 1, side, side, 1 };
+	memcpy(io->dims, dims, sizeof dims);
+	io->value = v;
+}
+
+/* An fp32 node of kind reading ninputs values from in: a 2 x 2 pool of
+ * stride 2 (the pools), or to [N, side, side, C] (the unpool) */
+static void unpool_node(struct dnnq_model_node *n, uint32_t kind, const char *name,
+                        uint32_t ninputs, const int32_t *in, int64_t side)
+{
+	static const int32_t pool[10] = { 2, 2, 2, 2, 0, 0, 0, 0, 1, 1 };
+	memset(n, 0, sizeof *n);
+	n->kind = kind;
+	snprintf(n->name, sizeof n->name, "%s", name);
+	n->ninputs = ninputs;
+	memcpy(n->inputs, in, ninputs * sizeof *in);
+	n->weight = n->bias = -1;
+	n->precision = DNNQ_PRECISION_FP32;
+	memcpy(n->pool, pool, sizeof pool);
+	n->ndim = 2;
+	n->dims[0] = n->dims[1] = side;
+}
+
+void hostile_unpool_bytes(enum hostile_unpool which, void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_RELU64, &m);
+	const uint32_t indices = dnnq_op_find("maxpool_indices")->kind,
+	               unpool = dnnq_op_find("maxunpool")->kind;
+	bool given = which == HOSTILE_UNPOOL_GIVEN;
+	m.ninputs = given ? 2 : 1;
+	m.nnodes = given ? 1 : which == HOSTILE_UNPOOL_SEGNET ? 3 : 1;
+	m.inputs = realloc(m.inputs, 2 * sizeof *m.inputs);
+	m.nodes = realloc(m.nodes, 3 * sizeof *m.nodes);
+	ck_assert(m.inputs && m.nodes);
+	unpool_io(&m.inputs[0], "x", DNNQ_DTYPE_F32, given ? 2 : 4, 0);
+	if (given) {
+		unpool_io(&m.inputs[1], "i", DNNQ_DTYPE_S32, 2, 1);
+		unpool_node(&m.nodes[0], unpool, "unpool", 2, (const int32_t[]){ 0, 1 }, 2);
+		unpool_io(&m.outputs[0], "y", DNNQ_DTYPE_F32, 2, 2);
+	} else {
+		unpool_node(&m.nodes[0], indices, "indices", 1, (const int32_t[]){ 0 }, 0);
+		unpool_io(&m.outputs[0], "j", DNNQ_DTYPE_S32, 2, 1);
+	}
+	if (which == HOSTILE_UNPOOL_SEGNET) {
+		unpool_node(&m.nodes[1], DNNQ_NODE_MAXPOOL, "pool", 1, (const int32_t[]){ 0 }, 0);
+		unpool_node(&m.nodes[2], unpool, "unpool", 2, (const int32_t[]){ 2, 1 }, 4);
+		unpool_io(&m.outputs[0], "y", DNNQ_DTYPE_F32, 4, 3);
+	}
 	write_model(&m, buf, len);
 }
 

@@ -28,6 +28,15 @@ void hostile_no_input_bytes(void **buf, size_t *len);
  * scale for the whole batch (ONNX Runtime's dynamic quantization), and an
  * f32 bias. */
 void hostile_dynamic_fc_bytes(void **buf, size_t *len);
+/* fp32 models of MaxPool's Indices and MaxUnpool (file codes 114, 115)
+ * over one channel: HOSTILE_UNPOOL_GIVEN unpools x [N, 2, 2, 1] to [N, 2,
+ * 2, 1] by s32 indices i [N, 2, 2, 1] the client gives (ONNX's places in
+ * [N, C, H, W], the batch counted in); HOSTILE_UNPOOL_INDICES_OUT gives
+ * the Indices of x [N, 4, 4, 1]'s 2 x 2 pool as its output;
+ * HOSTILE_UNPOOL_SEGNET pools x [N, 4, 4, 1] 2 x 2 and unpools the maxima
+ * by their Indices back to [N, 4, 4, 1]. */
+enum hostile_unpool { HOSTILE_UNPOOL_GIVEN, HOSTILE_UNPOOL_INDICES_OUT, HOSTILE_UNPOOL_SEGNET };
+void hostile_unpool_bytes(enum hostile_unpool which, void **buf, size_t *len);
 /* buf[len] written to path through a renamed temporary file. */
 void hostile_write(const char *path, const void *buf, size_t len);
 

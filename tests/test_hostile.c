@@ -4550,6 +4550,113 @@ START_TEST(hostile_batch_coupled)
 }
 END_TEST
 
+static const char unpool_yaml[] =
+	"models:\n  - name: relu64\n    path: relu64.dnnq\n"
+	"  - name: unpool\n    path: unpool.dnnq\n";
+static const char unpool_batched[] = "    dynamic_batching: { max_queue_delay_us: 1000 }\n";
+
+/* The unpool model's file, beside the config at path, made `which` */
+static void unpool_write(const char *path, enum hostile_unpool which, char *file, size_t len)
+{
+	void *buf;
+	size_t n;
+	snprintf(file, len, "%s", path);
+	snprintf(strrchr(file, '/'), len - (size_t)(strrchr(file, '/') - file), "/unpool.dnnq");
+	hostile_unpool_bytes(which, &buf, &n);
+	hostile_write(file, buf, n);
+	free(buf);
+}
+
+/* The unpool model served batched from file `which`: a reload refused
+ * naming `needle` (the old version kept), or (needle NULL) taken. */
+static void unpool_reload(const struct fixture_daemon *d, const char *path,
+                          enum hostile_unpool which, const char *needle, char *msg, size_t len)
+{
+	char file[420], yaml[sizeof unpool_yaml + sizeof unpool_batched];
+	unpool_write(path, which, file, sizeof file);
+	snprintf(yaml, sizeof yaml, "%s%s", unpool_yaml, unpool_batched);
+	hostile_write(path, yaml, strlen(yaml));
+	if (needle) {
+		hostile_reload_refused(d->socket, DNNQ_E_UNSUPPORTED, needle, msg, len);
+		return;
+	}
+	struct dnnq_client *c;
+	struct dnnq_reload_result rr;
+	ck_assert_int_eq(dnnq_connect(d->socket, NULL, &c), 0);
+	int rc = dnnq_reload(c, &rr);
+	ck_assert_msg(rc == 0, "%s (%s)", dnnq_strerror(rc), rr.message);
+	dnnq_close(c);
+}
+
+/* MaxPool's Indices count the batch items before their own (ONNX's n * C
+ * * H * W + ...), and MaxUnpool puts a value wherever its index says in
+ * the whole batch's output. Batched beside an honest client, an offender
+ * giving an unpool's indices of item 1 had its -99s written into the
+ * honest client's output (105 of 200 honest runs, status 0), and a
+ * model giving the Indices as an output gave a client 20 22 29 27 or 4 6
+ * 13 11 for one input, as its request was batched second or alone.
+ * dynamic_batching is refused on both, naming the node; a pool's Indices
+ * that only its unpool (of the item's size) reads stay in the item, so
+ * SegNet's block is batched, and a request of 2 items is unpooled as two
+ * of 1. */
+START_TEST(hostile_batch_indices)
+{
+	struct fixture_daemon d = { 0 };
+	char path[400], file[420], msg[2][300], outcome[700];
+	hostile_config(unpool_yaml, path, sizeof path);
+	unpool_write(path, HOSTILE_UNPOOL_GIVEN, file, sizeof file);
+	const char *const extra[] = { "--config", path, NULL };
+	start_models(&d, 1u << FIXTURE_RELU64, extra);
+	unpool_reload(&d, path, HOSTILE_UNPOOL_GIVEN, "dynamic_batching: node 'unpool'", msg[0],
+	              sizeof msg[0]);
+	unpool_reload(&d, path, HOSTILE_UNPOOL_INDICES_OUT, "dynamic_batching: node 'indices'",
+	              msg[1], sizeof msg[1]);
+	unpool_reload(&d, path, HOSTILE_UNPOOL_SEGNET, NULL, NULL, 0);
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor x, x1, y, y1;
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
+	ck_assert_int_eq(dnnq_model_open(c, "unpool", &m), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 2, &x), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 1, &x1), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 2, &y), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 1, &y1), 0);
+	float *xv = x.data, *yv = y.data, *y1v = y1.data;
+	for (int i = 0; i < 32; i++)
+		xv[i] = (float)((i * 7) % 32);
+	ck_assert_int_eq(dnnq_infer(m, (const struct dnnq_tensor *[]){ &x },
+	                            (struct dnnq_tensor *[]){ &y }, TIMEOUT_MS), 0);
+	for (int item = 0; item < 2; item++) {
+		memcpy(x1.data, xv + 16 * item, 16 * sizeof *xv);
+		ck_assert_int_eq(dnnq_infer(m, (const struct dnnq_tensor *[]){ &x1 },
+		                            (struct dnnq_tensor *[]){ &y1 }, TIMEOUT_MS), 0);
+		for (int i = 0; i < 16; i++) {
+			/* the maximum of i's 2 x 2 window kept, zeros elsewhere */
+			int r = i / 4 & ~1, col = i % 4 & ~1;
+			float top = 0;
+			for (int k = 0; k < 4; k++)
+				top = fmaxf(top, xv[16 * item + (r + k / 2) * 4 + col + k % 2]);
+			ck_assert_float_eq(y1v[i], xv[16 * item + i] == top ? top : 0);
+			ck_assert_float_eq(yv[16 * item + i], y1v[i]);
+		}
+	}
+	dnnq_tensor_free(c, &x);
+	dnnq_tensor_free(c, &x1);
+	dnnq_tensor_free(c, &y);
+	dnnq_tensor_free(c, &y1);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	snprintf(outcome, sizeof outcome, "refused ('%.200s'; '%.200s'), the old version served;"
+	         " the pool unpooled by its own Indices batched, 2 items as 2 requests of 1",
+	         msg[0], msg[1]);
+	report("dynamic_batching on a MaxUnpool of indices a client gives, and on MaxPool's "
+	       "Indices as an output", 2, outcome);
+	stop(&d);
+	ck_assert_int_eq(unlink(file), 0);
+	hostile_config_remove(path);
+}
+END_TEST
+
 /* ---- sessions closed while a long request runs ----------------------------- */
 
 #define STORM_PER_UID 16u       /* --max-sessions-per-uid */
@@ -5246,6 +5353,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_ids_reload);
 	tcase_add_test(tc, hostile_model_node_flood);
 	tcase_add_test(tc, hostile_batch_coupled);
+	tcase_add_test(tc, hostile_batch_indices);
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);
 	tcase_add_test(tc, hostile_out_of_fds);

@@ -282,15 +282,25 @@ static void pb_value_1x4(struct pb *b, unsigned field, const char *name)
 	pb_value_1xk(b, field, name, 4);
 }
 
+/* NodeProto n's fields: op reading the names in[], writing out[] (each
+ * NULL-ended), named name. */
+static void pb_node_fields(struct pb *n, const char *op, const char *const *in,
+                           const char *const *out, const char *name)
+{
+	for (; *in; in++)
+		pb_string(n, 1, *in);
+	for (; *out; out++)
+		pb_string(n, 2, *out);
+	pb_string(n, 3, name);
+	pb_string(n, 4, op);
+}
+
 /* NodeProto (GraphProto.node) of op reading in, writing out, named name. */
 static void pb_node(struct pb *b, const char *op, const char *in, const char *out,
                     const char *name)
 {
 	struct pb n = { 0 };
-	pb_string(&n, 1, in);
-	pb_string(&n, 2, out);
-	pb_string(&n, 3, name);
-	pb_string(&n, 4, op);
+	pb_node_fields(&n, op, (const char *[]){ in, NULL }, (const char *[]){ out, NULL }, name);
 	pb_open(b, 1, n.n);
 	pb_bytes(b, n.p, n.n);
 	free(n.p);
@@ -1072,6 +1082,8 @@ static void pb_attr_ints(struct pb *n, const char *name, int64_t v, size_t count
 	free(a.p);
 }
 
+static struct pb image_io(struct pb *g, const uint8_t *xtype, size_t xlen);
+
 /* x [1, 1, 4096, 4096] -> `count` MaxPools of k x k, pads p -> y (pool0,
  * pool1, ...): one of 2047 is 99 bytes of ONNX. */
 static struct pb pool_bomb(int64_t k, int64_t p, unsigned count)
@@ -1081,7 +1093,6 @@ static struct pb pool_bomb(int64_t k, int64_t p, unsigned count)
 		0x0a, 0x02, 0x08, 0x01, 0x0a, 0x02, 0x08, 0x01,         /* 1, 1, */
 		0x0a, 0x03, 0x08, 0x80, 0x20, 0x0a, 0x03, 0x08, 0x80, 0x20,     /* 4096, 4096 */
 	};
-	static const uint8_t ytype[] = { 0x0a, 0x02, 0x08, 0x01 };     /* FLOAT, no shape */
 	struct pb g = { 0 };
 	for (unsigned i = 0; i < count; i++) {
 		struct pb n = { 0 };
@@ -1100,16 +1111,49 @@ static struct pb pool_bomb(int64_t k, int64_t p, unsigned count)
 		pb_bytes(&g, n.p, n.n);
 		free(n.p);
 	}
+	return image_io(&g, xtype, sizeof xtype);
+}
+
+/* Graph g with input x of TypeProto xtype and output y, a FLOAT of no
+ * shape: its model. */
+static struct pb image_io(struct pb *g, const uint8_t *xtype, size_t xlen)
+{
+	static const uint8_t ytype[] = { 0x0a, 0x02, 0x08, 0x01 };     /* FLOAT, no shape */
 	const struct { unsigned field; const char *name; const uint8_t *type; size_t len; } io[2] = {
-		{ 11, "x", xtype, sizeof xtype }, { 12, "y", ytype, sizeof ytype },
+		{ 11, "x", xtype, xlen }, { 12, "y", ytype, sizeof ytype },
 	};
 	for (int j = 0; j < 2; j++) {
-		pb_open(&g, io[j].field, delimited_len(1) + delimited_len(io[j].len));
-		pb_string(&g, 1, io[j].name);
-		pb_open(&g, 2, io[j].len);
-		pb_bytes(&g, io[j].type, io[j].len);
+		pb_open(g, io[j].field, delimited_len(1) + delimited_len(io[j].len));
+		pb_string(g, 1, io[j].name);
+		pb_open(g, 2, io[j].len);
+		pb_bytes(g, io[j].type, io[j].len);
 	}
-	return model_of(&g);
+	return model_of(g);
+}
+
+/* x [1, 65536, 8, 8] -> LRN of size 65536 -> y: 2^38 operations an item */
+static struct pb lrn_bomb(void)
+{
+	static const uint8_t xtype[] = {
+		0x0a, 0x16, 0x08, 0x01, 0x12, 0x12,                     /* FLOAT, shape: */
+		0x0a, 0x02, 0x08, 0x01, 0x0a, 0x04, 0x08, 0x80, 0x80, 0x04,     /* 1, 65536, */
+		0x0a, 0x02, 0x08, 0x08, 0x0a, 0x02, 0x08, 0x08,         /* 8, 8 */
+	};
+	struct pb g = { 0 }, n = { 0 }, a = { 0 };
+	pb_node_fields(&n, "LRN", (const char *[]){ "x", NULL }, (const char *[]){ "y", NULL },
+	               "lrn");
+	pb_string(&a, 1, "size");
+	pb_varint(&a, 3 << 3);                  /* AttributeProto.i */
+	pb_varint(&a, 65536);
+	pb_varint(&a, 20 << 3);                 /* type INT */
+	pb_varint(&a, 2);
+	pb_open(&n, 5, a.n);
+	pb_bytes(&n, a.p, a.n);
+	pb_open(&g, 1, n.n);
+	pb_bytes(&g, n.p, n.n);
+	free(a.p);
+	free(n.p);
+	return image_io(&g, xtype, sizeof xtype);
 }
 
 START_TEST(hostile_onnx_reference_bombs)
@@ -1163,6 +1207,78 @@ START_TEST(hostile_onnx_reference_bombs)
 }
 END_TEST
 
+/* x [1, 2^18] -> TopK of all 2^18 (K an int64 initializer) -> v: 111
+ * bytes of ONNX */
+#define TOPK_LINE (1u << 18)
+
+static struct pb topk_all(void)
+{
+	struct pb g = { 0 }, n = { 0 }, k = { 0 };
+	pb_node_fields(&n, "TopK", (const char *[]){ "x", "k", NULL },
+	               (const char *[]){ "v", "i", NULL }, "topk");
+	pb_open(&g, 1, n.n);
+	pb_bytes(&g, n.p, n.n);
+	free(n.p);
+	pb_varint(&k, 1 << 3);                  /* TensorProto: dims [1], */
+	pb_varint(&k, 1);
+	pb_varint(&k, 2 << 3);                  /* INT64, */
+	pb_varint(&k, 7);
+	pb_varint(&k, 7 << 3);                  /* int64_data */
+	pb_varint(&k, TOPK_LINE);
+	pb_string(&k, 8, "k");
+	pb_open(&g, 5, k.n);
+	pb_bytes(&g, k.p, k.n);
+	free(k.p);
+	pb_value_1xk(&g, 11, "x", TOPK_LINE);
+	pb_value_1xk(&g, 12, "v", TOPK_LINE);
+	return model_of(&g);
+}
+
+START_TEST(hostile_onnx_reference_topk)
+{
+	/* The reference took each of TopK's outputs as the first after the
+	 * one before, K x A comparisons a line: 2^36 here (minutes, and hours
+	 * at 2^20 in dnnq-convert's calibration), where dnnqd's heap serves it
+	 * in milliseconds. Now it sorts the line, in the same order. */
+	struct dnnq_ir ir;
+	char *list = NULL;
+	size_t count = 0;
+	struct dnnq_diag d = { "" };
+	struct pb b = topk_all();
+	float *x = malloc(2 * TOPK_LINE * sizeof *x), *v = x + TOPK_LINE;
+	ck_assert_ptr_nonnull(x);
+	for (size_t i = 0; i < TOPK_LINE; i++)      /* a permutation of 0 .. A - 1 */
+		x[i] = (float)((i * 7919) % TOPK_LINE);
+	ck_assert_msg(dnnq_onnx_import(b.p, b.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_ir_run(&ir, 1, (const void *[]){ x }, (void *[]){ v }, NULL, NULL,
+	                          &d) == 0, "%s", d.msg);
+	for (size_t j = 0; j < TOPK_LINE; j++)
+		ck_assert_float_eq(v[j], (float)(TOPK_LINE - 1 - j));
+	dnnq_ir_free(&ir);
+	free(list);
+	/* an LRN's window was no work to the cost check: 2^38 operations ran
+	 * (minutes) where dnnqd refuses the model at load */
+	struct pb l = lrn_bomb();
+	struct dnnq_diag why = { "" };
+	list = NULL;
+	ck_assert_msg(dnnq_onnx_import(l.p, l.n, NULL, &ir, &list, &count, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_ir_run(&ir, 1, (const void *[]){ x }, (void *[]){ v }, NULL, NULL,
+	                             &why), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(why.msg, "node 'lrn' (LRN)") && strstr(why.msg, "(2^36)"), "%s",
+	              why.msg);
+	printf("hostile: a %zu-byte ONNX file of one TopK of all 2^18 values of a line, and one "
+	       "of an LRN of size 65536 over [1, 65536, 8, 8], in the reference executor "
+	       "(dnnq-convert's calibration): 2 tries: sorted, the values in order; refused before "
+	       "any allocation ('%s'; before: 2^36 comparisons, minutes, hours at 2^20; 2^38 "
+	       "operations, minutes)\n", b.n, why.msg);
+	dnnq_ir_free(&ir);
+	free(list);
+	free(l.p);
+	free(b.p);
+	free(x);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
@@ -1171,6 +1287,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
 	tcase_add_test(tc, hostile_onnx_nul_in_names);
 	tcase_add_test(tc, hostile_onnx_reference_bombs);
+	tcase_add_test(tc, hostile_onnx_reference_topk);
 	tcase_add_test(tc, hostile_names_escaped);
 	tcase_add_test(tc, hostile_tool_output_escaped);
 	tcase_add_test(tc, hostile_calib_input_names);

@@ -157,6 +157,7 @@ depends on how the offender's own threads share them.
 | `hostile_max_batch` | every slot (16) of one session kept full of fc1024 requests at the max batch | none fails |
 | `hostile_model_node_flood` | a reload onto a model file of 131,073 nodes (a chain of ReLUs), one more than a model may have | `DNNQ_E_FORMAT` naming the node count, the old version served (before the cap: the quadratic arena planner held the reload past the client's timeout; a million nodes, hours, and SIGTERM with it) |
 | `hostile_ids_reload` | requests naming every id 0..8 and generations 0..5 and 2^32 - 1, of either signature (fc1024's [N, 1024] or relu64's [N, 64]), half from a fresh OPEN of a name the reloads change, while 8 reloads add, remove, re-sign (fc1024 onto relu64's file) and re-batch models (`dynamic_batching`, a preferred size, `threads: 2`); every fourth round the session closed with its 8 requests in flight (attack44) | each request waited for answered (served or failed alone); the honest client's relu64 right throughout; dnnqd's fds back to their level (nothing found) |
+| `hostile_batch_indices` | `dynamic_batching` on a model unpooling (MaxUnpool) by s32 indices a client gives, and on one giving a MaxPool's Indices as an output; then on a pool unpooled by its own Indices to the same size (SegNet's block; attack54) | both refused at the reload naming the node (`maxunpool`, `maxpool_indices`) and why, the old version served (before: an offender's indices of item 1 wrote its -99s into the honest client batched beside it, 105 of 200 runs, status 0; the Indices answered 20 22 29 27 batched second, 4 6 13 11 alone); the SegNet block taken, 2 items unpooled as 2 requests of 1 |
 | `hostile_out_of_fds` | every descriptor of dnnqd taken (its soft RLIMIT_NOFILE lowered to the lowest free one), then raw and library connects | each refused at once, `DNNQ_E_BUSY` naming RLIMIT_NOFILE, through the spare descriptor the control loop keeps (before: unanswered in the backlog until the client's timeout); connects fine with descriptors back, fds back to their level |
 | `hostile_gone_mid_batch` (case `storms`) | fc1024 with `dynamic_batching` (3 ms) and `threads: 2` on 2 workers beside relu64: sessions closed (socket, fds, mapping) 0 to 3 ms after pushing 8 requests of batches 1 to 7, or their process SIGKILLed, in turn (attack47) | every session reclaimed once its batch and team runs end; the honest client's fc1024 requests, riding in the same batches, right |
 | `hostile_sighup_storm` (case `storms`) | SIGHUPs in a tight loop (2000 at least, 100 between yields) beside an admin's back-to-back RELOADs, the same models (attack47) | every RELOAD answered with status 0 (the SIGHUPs coalesce, none loses a waiter); SIGTERM exit 0 |
@@ -177,6 +178,7 @@ files a hostile author or local user made.
 | `hostile_onnx_empty_message_bomb` | 5 million empty NodeProtos (10 MB) | `DNNQ_E_FORMAT` naming the unpacked size (before: 848 MB and 8 s) |
 | `hostile_onnx_nul_in_names` | a NUL byte inside a node's op_type (`Relu\0Sigmoid`), input (`x\0q`), output, name or domain (`\0com.evil`); a doc_string holding one (attack53) | `DNNQ_E_FORMAT` before unpacking, naming the field, the text before the NUL and its offset in the file (before: protobuf-c's C strings read as the part before the NUL: an op ONNX Runtime does not know imported as Relu, an input wired to a value the graph does not have, a custom domain's op taken for the standard one); the doc_string imported |
 | `hostile_onnx_reference_bombs` | a 99-byte ONNX file of one 2047 x 2047 MaxPool over 4096 x 4096 (2^44 taps); 17 MaxPools of 63 x 63 over 4096 x 4096 (each under 2^36, 2^40 together); a Relu run at a batch whose values pass half the host's memory, in the reference executor that dnnq-convert's calibration runs (attack53) | `DNNQ_E_RANGE` naming the node and the 2^36 bound, or the last node and the 2^40 one, `DNNQ_E_NOMEM` naming the node, the bytes and the bound, before anything is allocated (before: the pool ran for hours in `dnnq-convert --calib`; a Pad of 10^8 rows of a 3 x 4 x 5 input asked for 24 GB) |
+| `hostile_onnx_reference_topk` | a 93-byte ONNX file of one TopK of all 2^18 values of a line; an LRN of size 65536 over [1, 65536, 8, 8] (2^38 operations), in the reference executor that dnnq-convert's calibration runs (attack54) | the TopK sorted, its values in order (before: each output taken as the first after the one before, K x A comparisons: minutes at 2^18, hours at 2^20, a model dnnqd's heap serves in milliseconds); the LRN `DNNQ_E_RANGE` naming the node and the 2^36 bound before anything is allocated (before: its window was no work to the check, minutes) |
 | `hostile_names_escaped` | escape sequences, BEL, CR, LF and C1 CSI in an ONNX node's and value's names and in a .npy descr | no control byte in the diag or any problem line (before: written to the terminal as they were) |
 | `hostile_tool_output_escaped` | escape sequences, BEL, CR and LF in the node names of an ONNX file, through `dnnq-convert --report` (removed nodes, per-layer table, fp32 units) and `dnnq-run --profile` | exit 0, no control byte in any line, the names shown escaped (before: written to the terminal as they were) |
 | `hostile_calib_input_names` | a 2-input ONNX model whose second input is named `../x`, converted with `--calib DIR` (a valid `DIR/../x.npy` as the decoy) | exit 1 naming the input (before: the decoy was read and the model converted) |
@@ -1028,6 +1030,46 @@ warning says. Noticed, left: Cast `to` an integer type feeding a float
 Mul (ill-typed: ONNX Runtime refuses the file at load) converts; LRN of
 an even size converts where ONNX Runtime requires an odd one (the ONNX
 text does not).
+
+Tried (attack54), against the newest kinds (MaxPool's Indices,
+MaxUnpool), the hidden-channel order's cache, dnnq-convert's reference
+and the tools' environment, by generated files and a Python client
+(/tmp/a54, not kept; the findings are tests). Found: MaxPool's Indices
+count the batch items before their own (ONNX's n * C * H * W + ...) and
+MaxUnpool puts a value wherever its index says in the whole batch's
+output, so under `dynamic_batching`, which runs different clients'
+requests as one batch, an offender unpooling by indices of item 1 (a
+model whose indices are a graph input) had its -99s written into the
+output of the honest client batched beside it (105 of 200 honest runs,
+status 0), and a model giving the Indices as an output answered one
+input 20 22 29 27 batched second and 4 6 13 11 alone
+(`hostile_batch_indices`, fixed: `dynamic_batching` refused naming the
+node and why, through a `couples_items` hook of the op registry, beside
+the dynamic FC's; Indices only MaxUnpools of the item's size read stay
+in the item, so SegNet's pool and unpool are still batched, and were
+checked beside an offender: 300 runs, batch 1.99 on average, each equal
+to its run alone). dnnq-convert's reference took each of TopK's outputs
+as the first after the one before, K x A comparisons a line: a 108-byte
+TopK of all 2^18 values of a line calibrated 2 samples for minutes, of
+2^20 for hours, where dnnqd's heap serves it in milliseconds (fixed: the
+line sorted in the same order, 0.5 s and 5 s; outputs equal to the old
+reference's on lines with ties and NaN); an LRN's window was no work to
+the reference's cost check, and a 103-byte LRN of size 65536 over [1,
+65536, 8, 8] (2^38 operations, which dnnqd refuses at load) ran for
+minutes (fixed: counted as dnnqd's `lrn_work`, refused naming the node;
+both `hostile_onnx_reference_topk`). Read, not run (nothing to act on):
+the weights cache is in memory, no directory or file (its symlink,
+rewritten-entry and truncated-entry vectors have no object); a hidden
+order cached under a colliding CRC32C is a permutation of the same
+channel count, which the packing judges as any order
+(`model_hidden_order_cached`); the order search costs about 16
+vector operations a byte of the projection's weights, linear in the
+file; the 32-bit kernel's group offsets are uint16 but K is at most
+32768 (`DNNQ_GEMM_MAX_K`); the reference's counts are judged after
+`batch_fits` proved every value's bytes fit a size, and multiply
+saturating; `SOURCE_DATE_EPOCH` past 2^63 or a year past 9999 gives
+"created unknown" in dnnq-inspect; the tools' other variables are read
+with secure_getenv (the library) or name only where to log or listen.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750

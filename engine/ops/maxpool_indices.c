@@ -191,6 +191,19 @@ static int pi_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 	return DNNQ_OK;
 }
 
+/* The indices count the items before their own (n * C * H * W + ...): a
+ * request's would change with its place in a batch, unless only MaxUnpools
+ * that take them back to the item's own part read them */
+static const char *pi_couples(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct gtensor *y = &g->t[n->out];
+	return y->output_idx < 0 && y->reads == y->unpooled
+	               ? NULL
+	               : "gives indices that count the batch items before their own (n * C * H * W"
+	                 " + ...) to a graph output or a reader other than a MaxUnpool of the"
+	                 " item's size";
+}
+
 static const struct node_ops pi_ops = { pi_create, pi_infer, pi_setup, pi_run, NULL,
                                         pi_ref, false, true };
 
@@ -199,4 +212,5 @@ const struct dnnq_op_def dnnq_op_maxpool_indices = {
 	.attrs = DNNQ_A(DNNQ_A_POOL) | DNNQ_A(DNNQ_A_CEIL_MODE) | DNNQ_A(DNNQ_A_OP) |
 	         DNNQ_A(DNNQ_A_PRECISION),
 	.check = pi_check, .build = pi_build, .ops = &pi_ops, .ops_f32 = &pi_ops,
+	.couples_items = pi_couples,
 };

@@ -59,6 +59,32 @@ static void unpool(const struct maxunpool *op, const float *x, float *y)
 		y[op->at[e]] = x[e];
 }
 
+/* Elements of one batch item of t */
+static size_t item_elems(const struct gtensor *t)
+{
+	size_t e = 1;
+	for (uint32_t i = 1; i < t->ndim; i++)
+		e *= (size_t)t->dims[i];
+	return e;
+}
+
+extern const struct dnnq_op_def dnnq_op_maxpool_indices;
+
+/* Whether n puts each batch item's values in that item's part of its
+ * output y wherever the item is in the batch: its indices are a MaxPool's
+ * Indices (counted from the start of the item's image) over as many
+ * elements an item as y has */
+static bool items_apart(const struct dnnq_graph *g, const struct gnode *n,
+                        const struct gtensor *y)
+{
+	const struct gtensor *it = &g->t[n->desc.inputs[1]];
+	if (it->producer < 0)
+		return false;
+	const struct gnode *p = &g->n[it->producer];
+	return p->desc.kind == dnnq_op_maxpool_indices.kind &&
+	       item_elems(&g->t[p->desc.inputs[0]]) == item_elems(y);
+}
+
 static int mu_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                     struct dnnq_diag *diag)
 {
@@ -107,7 +133,13 @@ static int mu_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 	op->oh = (size_t)d->dims[0];
 	op->ow = (size_t)d->dims[1];
 	int rc = mu_infer(g, n, out, diag);
-	return rc ? rc : dnnq_xfmr_out(n, out, x, true, true, diag);
+	if (!rc)
+		rc = dnnq_xfmr_out(n, out, x, true, true, diag);
+	/* the Indices' count of readers that keep them to the item (a node that
+	 * fails to add fails the graph's build) */
+	if (!rc && items_apart(g, n, out))
+		gin(g, n, 1)->unpooled++;
+	return rc;
 }
 
 static int mu_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
@@ -151,11 +183,23 @@ static int mu_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 	return DNNQ_OK;
 }
 
+/* An index counts the items before its own: indices a client gives (or
+ * computes), or a MaxPool's over items of another size, put one item's
+ * values in another's part of the output (an offender's -99 in the
+ * honest client's, batched beside it: hostile_batch_coupled) */
+static const char *mu_couples(const struct dnnq_graph *g, const struct gnode *n)
+{
+	return items_apart(g, n, &g->t[n->out])
+	               ? NULL
+	               : "puts values at places counted over the whole batch, by indices that are"
+	                 " not a MaxPool's Indices over items of its output's size";
+}
+
 static const struct node_ops mu_ops = { mu_create, mu_infer, mu_setup, mu_run, mu_destroy,
                                         mu_ref, false, true };
 
 const struct dnnq_op_def dnnq_op_maxunpool = {
 	.kind = 115, .name = "maxunpool", .min_inputs = 2, .max_inputs = 2,
 	.attrs = DNNQ_A(DNNQ_A_NDIM) | DNNQ_A(DNNQ_A_DIMS) | DNNQ_A(DNNQ_A_PRECISION),
-	.build = dnnq_xfmr_build, .ops_f32 = &mu_ops,
+	.build = dnnq_xfmr_build, .ops_f32 = &mu_ops, .couples_items = mu_couples,
 };
