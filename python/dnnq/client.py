@@ -981,6 +981,7 @@ class Request:
         self._inflight = False
         self._future = None     # weakref to the Future of the last submit()
         self._error = None
+        self._closed_error = None   # Disconnected: _poll's on a closed client
         self._req = _lib.Request()
         self._blocks = []
         for info, code in zip(model.inputs + model.outputs, self._in_codes + self._out_codes):
@@ -1151,8 +1152,11 @@ class Request:
     def _poll(self):
         c = self._client
         try:
-            c._enter(what="poll")
-        except Disconnected:
+            c._enter(what="request")
+        except Disconnected as e:
+            # no call made: _ended raises this, not the library's last text
+            # on this thread, another call's ("dnnq_wait: timed out")
+            self._closed_error = e
             return _lib.E_DISCONNECTED
         try:
             return lib.dnnq_poll(ctypes.byref(self._req))
@@ -1181,8 +1185,10 @@ class Request:
 
     def _ended(self, rc):
         self._inflight = False
+        closed, self._closed_error = self._closed_error, None
         if rc:
-            self._error = self._failed(rc, "request")
+            self._error = _tagged(closed, f"model '{self.model.name}'") if closed \
+                else self._failed(rc, "request")
             if rc == _lib.E_DISCONNECTED:
                 self._abandon()
 

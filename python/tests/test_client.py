@@ -454,6 +454,20 @@ def test_closed_client_and_bad_options(daemon):
             dnnq.Client(daemon.socket, **kw)
 
 
+def test_future_of_a_closed_client_says_so(daemon):
+    """A with-block that exits with a request in flight: the Future's error
+    is the closed client's, not the text of the thread's last library call
+    (it said 'model 'relu64': dnnq_wait: timed out' as a Disconnected)."""
+    with dnnq.Client(daemon.socket) as c:
+        f = c.model("relu64").request().submit()
+        with pytest.raises(dnnq.NotFound):           # a stale text, ready to leak
+            c.model("nope")
+    assert f.done()
+    with pytest.raises(dnnq.Disconnected,
+                       match=r"^model 'relu64': request: the client is closed$"):
+        f.result(timeout=1)
+
+
 def test_argument_edges(daemon, client):
     """A timeout of infinity waits, one past 2^31 ms the longest; NaN, a
     string or a negative one is InvalidArgument (not int()'s OverflowError
