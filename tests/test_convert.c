@@ -2366,6 +2366,13 @@ START_TEST(tools_precision_floor)
 	ck_assert_msg(c.status == 0 && strstr(c.out, " more fp32, the fewest whose int8 noise alone "
 	                                      "is the largest that lift the outputs to the 20.00 dB "
 	                                      "floor (--sqnr-floor)\n"), "%s", c.out);
+	/* a floor the trials' one sample met and the whole set misses: said on
+	 * the line (it said the outputs were lifted to it, under the warning
+	 * that they were not) */
+	convert_prec(&c, dir, "spread", "s.dnnq", "--sqnr-floor 32 --precision-samples 1");
+	ck_assert_msg(c.status == 0 && strstr(c.out, " that lift the outputs to the 32.00 dB floor "
+	                                      "on the trials' 1 sample (all the samples: ") &&
+	              strstr(c.err, "below the 32.00 dB floor"), "%s%s", c.out, c.err);
 	convert_prec(&c, dir, "spread", "s.dnnq", "--sqnr-floor 0 --json");
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fp32_nodes\":0,") && json_sqnr(c.out) < 15,
 	              "%s", c.out);

@@ -1204,8 +1204,9 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		       out_db);
 	else if (floor)
 		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
-		       "that lift the outputs to the %.2f dB floor on the trials' %zu samples (all "
-		       "the samples: %.2f dB)\n", floor, p->po.floor_db, p->samples, out_db);
+		       "that lift the outputs to the %.2f dB floor on the trials' %zu sample%s (all "
+		       "the samples: %.2f dB)\n", floor, p->po.floor_db, p->samples,
+		       p->samples == 1 ? "" : "s", out_db);
 	if (p->fp32 && o->report)
 		printf("  trials: %zu, %zu of them resumed at their first changed node: %" PRIu64
 		       " engine nodes run of %" PRIu64 " (%.0f%%)\n", p->cost.trials, p->cost.resumed,
