@@ -38,7 +38,7 @@ import time
 import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union, overload
 
 try:
     import numpy as np
@@ -65,7 +65,6 @@ _DRAIN = 64     # completion bytes read per wake-up of run_async's reader
 # What Model.run takes (one array, a list in input order, a dict by name)
 # and gives back (one array, else a list or a dict by output name).
 ArrayIn = Union[np.ndarray, Sequence[Any], Dict[str, Any]]
-ArrayOut = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
 DtypeLike = Optional[Any]   # None, or a numpy dtype (np.float32)
 
 
@@ -828,8 +827,25 @@ class Model:
             return list(outs)
         return {o.name: a for o, a in zip(self.outputs, outs)}
 
+    # What run and run_async return, for a type checker: a dict for a dict,
+    # a list for a list of arrays; for one array, an array when the model
+    # has one output and a dict when it has more, which only the model
+    # knows (Any: y.argmax() and y["logits"] both check; the union that
+    # was here made every caller narrow it, isinstance or cast)
+    @overload
+    def run(self, x: Dict[str, Any], *, timeout: Optional[float] = None,
+            output_dtype: DtypeLike = None) -> Dict[str, np.ndarray]: ...
+
+    @overload
+    def run(self, x: Sequence[np.ndarray], *, timeout: Optional[float] = None,
+            output_dtype: DtypeLike = None) -> List[np.ndarray]: ...
+
+    @overload
+    def run(self, x: Any, *, timeout: Optional[float] = None,
+            output_dtype: DtypeLike = None) -> Any: ...
+
     def run(self, x: ArrayIn, *, timeout: Optional[float] = None,
-            output_dtype: DtypeLike = None) -> ArrayOut:
+            output_dtype: DtypeLike = None) -> Any:
         """Runs the model once and returns fresh arrays.
 
         x: one array (a model with one input), a list in input order, or a
@@ -895,8 +911,20 @@ class Model:
         r._infer(ms)
         return self._collected(r)
 
+    @overload
+    async def run_async(self, x: Dict[str, Any], *, timeout: Optional[float] = None,
+                        output_dtype: DtypeLike = None) -> Dict[str, np.ndarray]: ...
+
+    @overload
+    async def run_async(self, x: Sequence[np.ndarray], *, timeout: Optional[float] = None,
+                        output_dtype: DtypeLike = None) -> List[np.ndarray]: ...
+
+    @overload
+    async def run_async(self, x: Any, *, timeout: Optional[float] = None,
+                        output_dtype: DtypeLike = None) -> Any: ...
+
     async def run_async(self, x: ArrayIn, *, timeout: Optional[float] = None,
-                        output_dtype: DtypeLike = None) -> ArrayOut:
+                        output_dtype: DtypeLike = None) -> Any:
         """run() for asyncio: submits, then awaits the completion on the
         client's event fd (dnnq_event_fd) without blocking the loop. A
         batch above max_batch goes as several requests, one after another
