@@ -213,9 +213,10 @@ class TensorInfo:
         q = f", scale={self.scale:g}, zero_point={self.zero_point}" if self.scale is not None else ""
         return f"TensorInfo({self.name!r}, {self.dtype}, {self.shape}{q})"
 
-    def _tensor_dtype(self, want, what):
+    def _tensor_dtype(self, want, what, arg=None):
         """The dtype code of a tensor for this signature entry: its own, or
-        float32 where it is uint8 (the daemon then converts)."""
+        float32 where it is uint8 (the daemon then converts). arg: the
+        keyword want came from (input_dtype, output_dtype), else an array's."""
         if want is None:
             return self._code
         want = np.dtype(want)
@@ -224,6 +225,10 @@ class TensorInfo:
         if want == _F32 and self._code == _lib.TYPE_U8:
             return _lib.TYPE_F32
         takes = f"{self.dtype} or float32" if self._code == _lib.TYPE_U8 else str(self.dtype)
+        if arg:     # not an array: .astype is no answer ('output_dtype=np.float16')
+            raise DtypeError(f"{what} '{self.name}': {arg}={want}: takes None (the "
+                             f"signature's {self.dtype})" +
+                             (" or numpy.float32" if self._code == _lib.TYPE_U8 else ""))
         # the right kind in another byte order, or numpy's default float
         # (the tools convert it, the client wants it said)
         native = want.newbyteorder("=")
@@ -818,7 +823,8 @@ class Model:
     def _out_codes(self, output_dtype):
         if output_dtype is None:
             return self._sig_out_codes
-        return tuple(o._tensor_dtype(output_dtype, "output") for o in self.outputs)
+        return tuple(o._tensor_dtype(output_dtype, "output", "output_dtype")
+                     for o in self.outputs)
 
     def _result(self, outs, how):
         if how == "array" and self._one_out:
@@ -999,10 +1005,10 @@ class Request:
         self.model = model
         self.batch = batch
         self._client = model.client
-        self._in_codes = in_codes or tuple(i._tensor_dtype(input_dtype, "input")
-                                           for i in model.inputs)
-        self._out_codes = out_codes or tuple(o._tensor_dtype(output_dtype, "output")
-                                             for o in model.outputs)
+        self._in_codes = in_codes or tuple(
+            i._tensor_dtype(input_dtype, "input", "input_dtype") for i in model.inputs)
+        self._out_codes = out_codes or tuple(
+            o._tensor_dtype(output_dtype, "output", "output_dtype") for o in model.outputs)
         self._h_abandoned = False
         self._left_blocks = ()
         self._timed_out = False

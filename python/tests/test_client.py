@@ -273,8 +273,13 @@ def test_errors(client, tmp_path):
         m.request(batch=0)
     with pytest.raises(dnnq.ShapeError):
         m.request(batch=m.max_batch + 1)
-    with pytest.raises(dnnq.DtypeError):
+    # a dtype keyword is named, with what it takes (not .astype: no array)
+    with pytest.raises(dnnq.DtypeError, match=r"^output 'y': output_dtype=int16: takes None "
+                                              r"\(the signature's uint8\) or numpy\.float32$"):
         m.request(output_dtype=np.int16)
+    with pytest.raises(dnnq.DtypeError, match=r"^output 'logits': output_dtype=float16: takes "
+                                              r"None \(the signature's float32\)$"):
+        client.model("digits").run(np.zeros((1, 1, 8, 8), np.float32), output_dtype=np.float16)
     with pytest.raises(ValueError):
         m.run(np.zeros((1, 64), np.uint8), timeout=-1)
     assert client.stats().session_requests == before    # nothing was sent
