@@ -672,8 +672,16 @@ START_TEST(serve_default_slots_under_max_inflight)
 	struct sess s;
 	struct req q[5];
 	struct dnnq_request r[5];
-	start(&d, (const char *const[]){ "--max-inflight", "4", NULL });
+	start(&d, (const char *const[]){ "--max-inflight", "4", "--max-sessions-per-uid", "1",
+	                                 NULL });
 	assert_sess_open(&s, &d, NULL);
+	/* and the one session a uid may hold, said in the singular */
+	struct dnnq_client *c = NULL;
+	char said[96];
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), DNNQ_E_BUSY);
+	snprintf(said, sizeof said, "uid %u holds 1 session, the most one uid may",
+	         (unsigned)getuid());
+	ck_assert_msg(strstr(dnnq_last_error(), said), "%s", dnnq_last_error());
 	for (unsigned i = 0; i < 5; i++)
 		sess_req(&s, &q[i], FIXTURE_RELU64, 1, 0, 10 + i);
 	for (unsigned i = 0; i < 4; i++)
@@ -688,7 +696,6 @@ START_TEST(serve_default_slots_under_max_inflight)
 	for (unsigned i = 0; i < 5; i++)
 		req_free(&q[i]);
 	sess_close(&s);
-	struct dnnq_client *c = NULL;
 	ck_assert_int_eq(dnnq_connect(d.socket, &(struct dnnq_connect_opts){ .slots = 5 }, &c),
 	                 DNNQ_E_NOMEM);
 	ck_assert_msg(strstr(dnnq_last_error(), "limit of 4 requests in flight per client"
