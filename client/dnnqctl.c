@@ -26,7 +26,7 @@ static const char global_help[] =
 	"Commands:\n"
 	"  status    the daemon's state and counters\n"
 	"  metrics   the counters in Prometheus' text format\n"
-	"  models    the models served, with their inputs and outputs\n"
+	"  models    the models served (or those named), with their inputs and outputs\n"
 	"  reload    reload the config and model files, print what changed\n"
 	"  infer     run a model on .npy inputs, write .npy outputs\n"
 	"  bench     measure requests/s and latency on zero inputs\n"
