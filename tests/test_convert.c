@@ -2096,6 +2096,12 @@ START_TEST(tools_precision_auto)
 	              strstr(c.out, "\nrelu_r2                          conv         fp32 "),
 	              "%s", c.out);
 	ck_assert_msg(!strstr(c.out, "no measured node stayed int8"), "%s", c.out);
+	/* every node kept fp32: nothing measured, said so (it said '0 of 0
+	 * measured nodes fp32 (...; int8 wherever possible 137 dB)') */
+	convert_prec(&c, dir, "sensitive", "k.dnnq", "--keep-fp32 '*'");
+	ck_assert_msg(c.status == 0 && strstr(c.out, "precision auto: no node to measure (each is "
+	                                      "fp32: --keep-fp32, int8 refused or fp32 only)\n") &&
+	              !strstr(c.out, "0 of 0"), "%s", c.out);
 	/* the digits MLP: both of its layers lose more than 0.5 dB, so nothing
 	 * stays int8, and the summary says how to keep some */
 	sh(&c, dir, "dnnq-convert " DIGITS "/mlp.onnx -o %s/m.dnnq --calib " DIGITS "/calib_x.npy",

@@ -1181,10 +1181,15 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		measured += p->units[i].why == DNNQ_PRECISION_WHY_LOSS ||
 		            p->units[i].why == DNNQ_PRECISION_WHY_FLOOR;
 	}
-	if (p->fp32)
+	if (p->fp32 && measured)
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
 		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, p->po.threshold_db,
 		       p->samples, p->int8_db);
+	else if (p->fp32 && !unmeasured)	/* '0 of 0 measured nodes fp32 (...; int8
+						 * wherever possible 123.30 dB)' of a model
+						 * with no node int8 */
+		printf("precision auto: no node to measure (each is fp32: --keep-fp32, int8 "
+		       "refused or fp32 only)\n");
 	if (unmeasured)
 		printf("precision auto: %zu nodes int8 unmeasured: %zu trials of a model of %zu nodes "
 		       "pass the bound of %llu (--keep-fp32 NODE,... chooses by hand)\n", unmeasured,
