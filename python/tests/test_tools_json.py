@@ -170,3 +170,32 @@ def test_models_by_name(daemon):
     assert "'digits'" in p.stderr, p.stderr
     p = run([DNNQCTL, "--socket", daemon.socket, "models", "nope", "--json"])
     assert p.returncode == 1 and failure(p)["code"] == "DNNQ_E_NOTFOUND", p.stdout
+
+
+def test_infer_text_of_a_score_output(request, tmp_path):
+    """dnnqctl infer's summary of an [N, 1] output (a score, silero VAD's
+    speech probability) gives each row's value, not 'predicted class 0'."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper, save
+    from daemon import Daemon
+    w = numpy_helper.from_array(np.full((4, 1), 0.25, np.float32), "w")
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["score"])], "score",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])],
+                          [w])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+         str(tmp_path / "score.onnx"))
+    x = tmp_path / "x.npy"
+    np.save(x, np.arange(8, dtype=np.float32).reshape(2, 4))
+    p = run(["dnnq-convert", str(tmp_path / "score.onnx"), "-o", str(tmp_path / "score.dnnq"),
+             "--calib", str(x)])
+    assert p.returncode == 0, p.stderr
+    d = Daemon(extra=("--model", f"score={tmp_path / 'score.dnnq'}"))
+    request.addfinalizer(d.destroy)
+    d.start()
+    p = run([DNNQCTL, "--socket", d.socket, "infer", "score", "-i", f"x={x}",
+             "-o", str(tmp_path / "out")])
+    assert p.returncode == 0, p.stderr
+    assert "\n  row 0: value 1.5" in p.stdout and "\n  row 1: value 5.5" in p.stdout, p.stdout
+    assert "predicted class" not in p.stdout, p.stdout
+    assert d.stop() == 0, d.tail()
