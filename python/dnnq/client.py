@@ -60,6 +60,7 @@ _I64 = np.dtype(np.int64)
 _I32_MIN, _I32_MAX = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 _TYPESTR = {k: v.str for k, v in _NP_OF.items()}
 _E_BUSY = -18
+_E_MODEL_CHANGED = -19
 _DRAIN = 64     # completion bytes read per wake-up of run_async's reader
 
 # What Model.run takes (one array, a list in input order, a dict by name)
@@ -1070,6 +1071,10 @@ class Request:
         if rc == _E_BUSY:   # the library's words name its C calls
             e.message += (" (in Python: a Future's result() or done() ends one; "
                           "dnnq.Client(slots=N) has more)")
+            e.args = (e.message,)
+        elif rc == _E_MODEL_CHANGED:    # 'open it again': which call does that
+            e.message += (f" (in Python: client.model('{self.model.name}') again, and read "
+                          "its inputs and outputs: the new version's differ)")
             e.args = (e.message,)
         return e
 
