@@ -533,6 +533,8 @@ check-python: $(DEPS_FIRST) all $(FAKEDAEMON)
 	@$(PYTHON) -c 'import numpy, pytest, mypy' 2>/dev/null || tools/deps.sh
 	$(PY_ENV) $(PY_PRELOAD) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
 	$(PYTHON) -m mypy --cache-dir=$(BUILD)/mypy-cache python/dnnq
+	MYPYPATH=python $(PYTHON) -m mypy --strict --follow-imports=silent \
+	  --cache-dir=$(BUILD)/mypy-cache python/tests/typed_usage.py
 	rm -rf $(BUILD)/py-check && $(MAKE) --no-print-directory install-python PREFIX=/usr \
 	  DESTDIR=$(abspath $(BUILD))/py-check > /dev/null
 	cd / && PYTHONPATH=$(abspath $(BUILD))/py-check/usr/lib/python3/dist-packages $(PY_ENV) \

@@ -37,7 +37,6 @@ _Static_assert((int)DNNQ_TYPE_U8 == (int)DNNQ_SHM_DTYPE_U8 &&
                (int)DNNQ_TYPE_S32 == (int)DNNQ_SHM_DTYPE_S32 &&
                (int)DNNQ_TYPE_F32 == (int)DNNQ_SHM_DTYPE_F32, "dtype codes");
 
-#define CLIENT_DEFAULT_SLOTS   64u
 #define CLIENT_DEFAULT_ARENA   ((uint64_t)64 << 20)
 #define CLIENT_DEFAULT_SPIN_US 50
 #define CLIENT_DEFAULT_TIMEOUT 5000	/* ms */

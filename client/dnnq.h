@@ -107,7 +107,8 @@ struct dnnq_model;
 
 /* Zero-initialise and set what you need; NULL means all defaults. */
 struct dnnq_connect_opts {
-	uint32_t slots;          /* requests in flight at most; 0: 64 */
+	uint32_t slots;          /* requests in flight at most; 0: 64, or
+	                            dnnqd's limits.max_inflight when lower */
 	uint64_t arena_bytes;    /* tensor arena; 0: 64 MiB */
 	int32_t  spin_us;        /* spin on a result before sleeping, while the
 	                            model's recent waits fit in it; <0: never

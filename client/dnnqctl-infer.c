@@ -399,6 +399,10 @@ static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info 
 			top1(t, io, n, &cls, &val);
 			if (json)
 				printf("%s{\"class\":%lld,\"value\":%.9g}", n ? "," : "", (long long)cls, val);
+			else if (t->dims[1] == 1 && t->dims[0] == 1)	/* [N, 1]: a score, */
+				printf("  value %.6g\n", val);		/* no class to pick */
+			else if (t->dims[1] == 1)
+				printf("  row %lld: value %.6g\n", (long long)n, val);
 			else if (t->dims[0] == 1)
 				printf("  predicted class %lld (%.6g)\n", (long long)cls, val);
 			else

@@ -26,7 +26,7 @@ static const char global_help[] =
 	"Commands:\n"
 	"  status    the daemon's state and counters\n"
 	"  metrics   the counters in Prometheus' text format\n"
-	"  models    the models served, with their inputs and outputs\n"
+	"  models    the models served (or those named), with their inputs and outputs\n"
 	"  reload    reload the config and model files, print what changed\n"
 	"  infer     run a model on .npy inputs, write .npy outputs\n"
 	"  bench     measure requests/s and latency on zero inputs\n"
@@ -55,9 +55,11 @@ static const char metrics_help[] =
 	"generation and the dnnq_request_duration_seconds histogram.\n";
 
 static const char models_help[] =
-	"usage: dnnqctl models [--json]\n"
+	"usage: dnnqctl models [NAME...] [--json]\n"
 	"Each model's name, generation, max batch, and its inputs and outputs\n"
-	"(name, dtype, shape with the batch as N, scale and zero point).\n";
+	"(name, dtype, shape with the batch as N, scale and zero point): every\n"
+	"model served, or the NAMEs given, in their order (exit 1 for a name\n"
+	"dnnqd does not serve, with the names it serves).\n";
 
 static const char reload_help[] =
 	"usage: dnnqctl reload [--json]\n"
@@ -219,9 +221,10 @@ void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, 
 }
 
 /* --json or --help: the only options status and models take (json NULL:
- * --help only). */
+ * --help only); operands (models' names) are argv[*first..argc), refused
+ * where first is NULL. */
 static int parse_json_flag(const char *cmd, const char *help, int argc, char **argv,
-                           bool *json)
+                           bool *json, int *first)
 {
 	bool ignored;
 	static const struct option opts[] = {
@@ -231,10 +234,12 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 	};
 	int ch;
 	bool takes_json = json != NULL;
+	/* names and options in any order (models vad --json): getopt permutes */
+	const char *shortopts = first ? "h" : "+h";
 	json = json ? json : &ignored;
 	*json = false;
 	opterr = 0;	/* the line below names the option */
-	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (ch == 'j' && takes_json)
 			*json = true, dnnq_json_failures();
 		else if (ch == 'j')	/* metrics */
@@ -243,10 +248,12 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 		else if (ch == 'h')
 			return fputs(help, stdout), -1;
 		else
-			return ctl_bad_option(cmd, argv, "+h", opts);
+			return ctl_bad_option(cmd, argv, shortopts, opts);
 	}
-	if (optind < argc)
+	if (optind < argc && !first)
 		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (first)
+		*first = optind;
 	return 0;
 }
 
@@ -410,8 +417,17 @@ static void print_model_stats(const struct dnnq_model_stats *ms, uint32_t n, int
 		print_model_stats_text(&ms[i]);
 }
 
-static int show_status(struct dnnq_client *c, bool json)
+/* What status, metrics and models were asked: --json, and the models'
+ * names given (models only). */
+struct query {
+	bool json;
+	char **names;
+	int nnames;
+};
+
+static int show_status(struct dnnq_client *c, const struct query *q)
 {
+	bool json = q->json;
 	struct dnnq_stats s;
 	struct dnnq_model_stats *ms;
 	uint32_t n;
@@ -472,7 +488,7 @@ static void model_stats_to_wire(const struct dnnq_model_stats *m, struct dnnq_ms
 
 /* STATS, then MODEL_STATS for each model until NOTFOUND, written by the
  * formatter the daemon's textfile uses (shm/dnnq_metrics.h); no --json. */
-static int show_metrics(struct dnnq_client *c, bool json)
+static int show_metrics(struct dnnq_client *c, const struct query *q)
 {
 	struct dnnq_stats s;
 	struct dnnq_msg_stats ws;
@@ -481,7 +497,7 @@ static int show_metrics(struct dnnq_client *c, bool json)
 	const char *note = NULL;
 	uint32_t n;
 	int why, rc = dnnq_stats(c, &s);
-	(void)json;
+	(void)q;
 	if (rc)
 		return ctl_fail("stats", rc);
 	stats_to_wire(&s, &ws);
@@ -556,16 +572,20 @@ static void print_model(const struct dnnq_model *m, bool json)
 		printf("}");
 }
 
-/* Lists by index and opens each by name for its signature, all before
- * printing: a failure half-way prints no half list. */
-static int list_models(struct dnnq_client *c, bool json)
+/* Lists by index (or takes the names asked) and opens each by name for
+ * its signature, all before printing: a failure half-way prints no half
+ * list. */
+static int list_models(struct dnnq_client *c, const struct query *q)
 {
-	char name[64];
+	bool json = q->json;
+	char listed[64];
 	struct dnnq_model **m = NULL;
-	int n = 1, got = 0, rc = 0;
+	int n = q->nnames ? q->nnames : 1, got = 0, rc = 0;
 	for (; got < n; got++) {
 		struct dnnq_model **more;
-		n = dnnq_model_name(c, (uint32_t)got, name, sizeof name);
+		const char *name = q->nnames ? q->names[got] : listed;
+		if (!q->nnames)
+			n = dnnq_model_name(c, (uint32_t)got, listed, sizeof listed);
 		if (n == DNNQ_E_NOTFOUND && got == 0)
 			break;	/* serving nothing */
 		if (n < 0) {
@@ -578,7 +598,11 @@ static int list_models(struct dnnq_client *c, bool json)
 		}
 		m = more;
 		if ((rc = dnnq_model_open(c, name, &m[got]))) {
-			rc = ctl_failf_rc(rc, "model '%s': %s", name, dnnq_strerror(rc));
+			/* an asked name not served: the library's text lists those
+			 * served; a bad one's says what is wrong with it */
+			rc = q->nnames || rc == DNNQ_E_NOTFOUND
+			     ? ctl_failf_rc(rc, "%s", dnnq_last_error())
+			     : ctl_failf_rc(rc, "model '%s': %s", name, dnnq_strerror(rc));
 			goto out;
 		}
 	}
@@ -604,34 +628,38 @@ out:
 /* status, metrics and models: --json (where it takes it), a small
  * session, one question. */
 static int run_query(const struct ctl_global *g, int argc, char **argv, const char *cmd,
-                     const char *help, bool takes_json,
-                     int (*query)(struct dnnq_client *c, bool json))
+                     const char *help, bool takes_json, bool takes_names,
+                     int (*query)(struct dnnq_client *c, const struct query *q))
 {
-	bool json = false;
+	struct query q = { 0 };
 	struct dnnq_client *c;
-	int rc = parse_json_flag(cmd, help, argc, argv, takes_json ? &json : NULL);
+	int first = argc;
+	int rc = parse_json_flag(cmd, help, argc, argv, takes_json ? &q.json : NULL,
+	                         takes_names ? &first : NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	q.names = argv + first;
+	q.nnames = argc - first;
 	if ((rc = ctl_connect(g, CTL_PROBE_ARENA, 1, &c)))
 		return rc;
-	rc = query(c, json);
+	rc = query(c, &q);
 	dnnq_close(c);
 	return rc;
 }
 
 static int cmd_status(const struct ctl_global *g, int argc, char **argv)
 {
-	return run_query(g, argc, argv, "status ", status_help, true, show_status);
+	return run_query(g, argc, argv, "status ", status_help, true, false, show_status);
 }
 
 static int cmd_models(const struct ctl_global *g, int argc, char **argv)
 {
-	return run_query(g, argc, argv, "models ", models_help, true, list_models);
+	return run_query(g, argc, argv, "models ", models_help, true, true, list_models);
 }
 
 static int cmd_metrics(const struct ctl_global *g, int argc, char **argv)
 {
-	return run_query(g, argc, argv, "metrics ", metrics_help, false, show_metrics);
+	return run_query(g, argc, argv, "metrics ", metrics_help, false, false, show_metrics);
 }
 
 /* ---- reload ------------------------------------------------------------- */
@@ -690,7 +718,7 @@ static int cmd_reload(const struct ctl_global *g, int argc, char **argv)
 {
 	bool json;
 	struct dnnq_client *c;
-	int rc = parse_json_flag("reload ", reload_help, argc, argv, &json);
+	int rc = parse_json_flag("reload ", reload_help, argc, argv, &json, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	/* the session with the short timeout of the other commands: a daemon

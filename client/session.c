@@ -47,8 +47,9 @@ static int resolve_opts(const struct dnnq_connect_opts *opts, struct dnnq_connec
 		return client_errorf(DNNQ_E_NOMEM, "dnnq_connect: arena_bytes %llu: at most %llu"
 		                     " (64 GiB)", (unsigned long long)o->arena_bytes,
 		                     (unsigned long long)DNNQ_SHM_MAX_ARENA);
-	if (!o->slots)
-		o->slots = CLIENT_DEFAULT_SLOTS;
+	/* slots 0 goes as 0: the daemon's default, 64 or its
+	 * limits.max_inflight when lower (dnnq(3)); 64 sent here made every
+	 * default connect fail on a daemon whose limit is lower */
 	if (!o->arena_bytes)
 		o->arena_bytes = CLIENT_DEFAULT_ARENA;
 	if (!o->spin_us)

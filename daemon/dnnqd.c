@@ -209,8 +209,8 @@ const char *dnnqd_uid_full(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
 	if (u && u->kept)
 		snprintf(kept, sizeof kept, " (%u closed, replies unread)", u->kept);
 	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
-		snprintf(buf, len, "uid %u holds %u sessions%s, the most one uid may (%s)", uid,
-		         u->sessions, kept,
+		snprintf(buf, len, "uid %u holds %u session%s%s, the most one uid may (%s)", uid,
+		         u->sessions, u->sessions == 1 ? "" : "s", kept,
 		         dnnqd_sessions_per_uid(d) != d->cfg.max_sessions_per_uid
 		                 ? "limits.max_clients, --max-clients: below"
 		                   " limits.max_sessions_per_uid"

@@ -669,14 +669,22 @@ void dnnqd_models_log_loaded(const struct dnnqd_models *cur, const struct dnnqd_
 		const struct dnnqd_model *v = next->m[id];
 		if (cur && id < cur->n && cur->m[id] == v)
 			continue;
-		char size[32], batching[64] = "";
+		/* every setting the config gave it, so a log shows what is served
+		 * (the preferred sizes and an off warm-up were not said) */
+		char size[32], batching[160] = "";
+		const struct dnnq_config_batching *b = &v->src.batching;
 		size_text(v->file.size, size, sizeof size);
-		if (v->src.batching.enabled)
-			snprintf(batching, sizeof batching, ", dynamic batching %u us",
-			         v->src.batching.max_queue_delay_us);
-		dnnqd_log(DNNQD_LOG_INFO, "model %s: %s, generation %u, %s, max_batch %u, threads %u%s, "
-		          "loaded in %llu ms", v->name, v->src.path ? v->src.path : "(memory)",
+		if (b->enabled) {
+			int n = snprintf(batching, sizeof batching, ", dynamic batching %u us",
+			                 b->max_queue_delay_us);
+			for (unsigned i = 0; i < b->npreferred; i++)	/* 8 of 5 digits fit */
+				n += snprintf(batching + n, sizeof batching - (size_t)n, "%s%u",
+				              i ? "," : ", preferred ", b->preferred[i]);
+		}
+		dnnqd_log(DNNQD_LOG_INFO, "model %s: %s, generation %u, %s, max_batch %u, threads %u%s%s,"
+		          " loaded in %llu ms", v->name, v->src.path ? v->src.path : "(memory)",
 		          v->generation, size, v->max_batch, dnnqd_model_threads(v), batching,
+		          v->src.warmup ? "" : ", no warm-up",
 		          (unsigned long long)((v->load_ns + 500000) / 1000000));
 	}
 }

@@ -194,9 +194,11 @@ static int set_number(struct dnnqd_options *o, const struct option_def *def, con
                       struct dnnq_diag *d)
 {
 	uint64_t v;
-	if (!parse_u64(val, strlen(val), &v))
+	/* a negative number is out of the range, not 'not a number' */
+	bool negative = val[0] == '-' && parse_u64(val + 1, strlen(val + 1), &v) && v;
+	if (!negative && !parse_u64(val, strlen(val), &v))
 		return bad(d, def->name, val, -1, "not a number");
-	if (v < def->min || v > def->max)
+	if (negative || v < def->min || v > def->max)
 		return bad(d, def->name, val, -1, "must be %llu..%llu", (unsigned long long)def->min,
 		           (unsigned long long)def->max);
 	char *f = (char *)o + def->field;

@@ -369,7 +369,12 @@ void model_name(char buf[DNNQ_MODEL_NAME_MAX], const char *name, const char *suf
 	uint32_t h = 2166136261u;          /* FNV-1a of name and suffix */
 	if (sl > DNNQ_MODEL_NAME_MAX - 11)
 		sl = DNNQ_MODEL_NAME_MAX - 11;
-	if (nl + sl >= DNNQ_MODEL_NAME_MAX) {
+	/* cut: the hash stands for what is gone (a name that fits was hashed
+	 * too when it came to MAX - 10 bytes with its suffix: 'NAME~811c9dc5',
+	 * the FNV basis, which no IR name matched, so --precision auto never
+	 * found that node: silero VAD's 54-byte ReLUs stayed int8) */
+	bool cut = nl + sl >= DNNQ_MODEL_NAME_MAX;
+	if (cut) {
 		for (const char *p = name; *p; p++)
 			h = (h ^ (uint8_t)*p) * 16777619u;
 		for (const char *p = suffix; *p; p++)
@@ -377,7 +382,7 @@ void model_name(char buf[DNNQ_MODEL_NAME_MAX], const char *name, const char *suf
 		nl = DNNQ_MODEL_NAME_MAX - 10 - sl;
 	}
 	memcpy(buf, name, nl);
-	if (nl + sl + 10 == DNNQ_MODEL_NAME_MAX) {
+	if (cut) {
 		char hex[10];
 		snprintf(hex, sizeof hex, "~%08x", (unsigned)h);
 		memcpy(buf + nl, hex, 9);

@@ -250,7 +250,8 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 		return 0;
 	fd->hello_slots = h->slots;
 	fd->hello_arena = h->arena_bytes;
-	uint32_t slots = fault == FAKE_HELLO_SMALL ? h->slots / 2 : h->slots;
+	uint32_t want = h->slots ? h->slots : 64;	/* 0: dnnqd's default */
+	uint32_t slots = fault == FAKE_HELLO_SMALL ? want / 2 : want;
 	int seals = fault == FAKE_HELLO_UNSEALED ? 0 : F_SEAL_SHRINK | F_SEAL_GROW;
 	if (fault == FAKE_HELLO_WRITE_SEALED)
 		seals |= F_SEAL_FUTURE_WRITE;

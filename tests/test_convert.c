@@ -2096,6 +2096,12 @@ START_TEST(tools_precision_auto)
 	              strstr(c.out, "\nrelu_r2                          conv         fp32 "),
 	              "%s", c.out);
 	ck_assert_msg(!strstr(c.out, "no measured node stayed int8"), "%s", c.out);
+	/* every node kept fp32: nothing measured, said so (it said '0 of 0
+	 * measured nodes fp32 (...; int8 wherever possible 137 dB)') */
+	convert_prec(&c, dir, "sensitive", "k.dnnq", "--keep-fp32 '*'");
+	ck_assert_msg(c.status == 0 && strstr(c.out, "precision auto: no node to measure (each is "
+	                                      "fp32: --keep-fp32, int8 refused or fp32 only)\n") &&
+	              !strstr(c.out, "0 of 0"), "%s", c.out);
 	/* the digits MLP: both of its layers lose more than 0.5 dB, so nothing
 	 * stays int8, and the summary says how to keep some */
 	sh(&c, dir, "dnnq-convert " DIGITS "/mlp.onnx -o %s/m.dnnq --calib " DIGITS "/calib_x.npy",
@@ -2366,6 +2372,13 @@ START_TEST(tools_precision_floor)
 	ck_assert_msg(c.status == 0 && strstr(c.out, " more fp32, the fewest whose int8 noise alone "
 	                                      "is the largest that lift the outputs to the 20.00 dB "
 	                                      "floor (--sqnr-floor)\n"), "%s", c.out);
+	/* a floor the trials' one sample met and the whole set misses: said on
+	 * the line (it said the outputs were lifted to it, under the warning
+	 * that they were not) */
+	convert_prec(&c, dir, "spread", "s.dnnq", "--sqnr-floor 32 --precision-samples 1");
+	ck_assert_msg(c.status == 0 && strstr(c.out, " that lift the outputs to the 32.00 dB floor "
+	                                      "on the trials' 1 sample (all the samples: ") &&
+	              strstr(c.err, "below the 32.00 dB floor"), "%s%s", c.out, c.err);
 	convert_prec(&c, dir, "spread", "s.dnnq", "--sqnr-floor 0 --json");
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fp32_nodes\":0,") && json_sqnr(c.out) < 15,
 	              "%s", c.out);

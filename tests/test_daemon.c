@@ -624,7 +624,8 @@ START_TEST(arguments_rejected)
 	                  " digits, '.', '_' and '-'");
 	expect_args_error(ARGS("--model", "a=f", "--model=a=g"), "--model: 'a': NAME used twice");
 	expect_args_error(ARGS("--spin-us", "5x"), "--spin-us: '5x': not a number");
-	expect_args_error(ARGS("--spin-us", "-5"), "--spin-us: '-5': not a number");
+	/* negative: out of the range, not 'not a number' */
+	expect_args_error(ARGS("--spin-us", "-5"), "--spin-us: '-5': must be 0..1000000");
 	expect_args_error(ARGS("--max-clients=0"), "--max-clients: '0': must be 1..4096");
 	expect_args_error(ARGS("--max-batch", "65537"), "--max-batch: '65537': must be 1..65536");
 	expect_args_error(ARGS("--max-session-bytes", "100"), "--max-session-bytes: '100': must be"

@@ -1675,6 +1675,32 @@ START_TEST(lower_keep_fp32_long_names)
 }
 END_TEST
 
+/* model_name keeps every name that fits in 63 bytes with its suffix, and
+ * cuts the others to 63 with '~' and a hash: a name of 54 bytes without
+ * a suffix (64 - 10) was given '~811c9dc5' too, which no IR name matched
+ * (--precision auto then never measured that node: silero VAD's ReLUs). */
+START_TEST(lower_model_name_cut_only_when_long)
+{
+	static const char *const suffixes[] = { "", ":quantize" };
+	char name[80], buf[DNNQ_MODEL_NAME_MAX], want[128];
+	for (size_t k = 0; k < 2; k++)
+		for (size_t n = 40; n < 70; n++) {
+			memset(name, 'a' + (int)(n % 26), n);
+			name[n] = 0;
+			model_name(buf, name, suffixes[k]);
+			size_t sl = strlen(suffixes[k]);
+			if (n + sl < DNNQ_MODEL_NAME_MAX) {
+				snprintf(want, sizeof want, "%s%s", name, suffixes[k]);
+				ck_assert_str_eq(buf, want);
+			} else {
+				ck_assert_uint_eq(strlen(buf), DNNQ_MODEL_NAME_MAX - 1);
+				ck_assert_msg(buf[DNNQ_MODEL_NAME_MAX - 10 - sl] == '~' &&
+				              !strstr(buf, "~811c9dc5"), "%zu: %s", n, buf);
+			}
+		}
+}
+END_TEST
+
 Suite *suite_lower(void)
 {
 	Suite *s = suite_create("lower");
@@ -1696,6 +1722,7 @@ Suite *suite_lower(void)
 	tcase_add_test(tc, lower_refuses);
 	tcase_add_test(tc, lower_fuse_layernorm);
 	tcase_add_test(tc, lower_add_relu);
+	tcase_add_test(tc, lower_model_name_cut_only_when_long);
 	suite_add_tcase(s, tc);
 	return s;
 }

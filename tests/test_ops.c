@@ -341,10 +341,13 @@ START_TEST(log_models_and_stamps)
 	/* a reload names the model it loaded again, with its new settings */
 	model_file(FIXTURE_FC1024, u.model);
 	put_text(yaml, "models:\n  - name: m\n    path: relu64.dnnq\n    max_batch: 4\n"
-	         "    dynamic_batching: { max_queue_delay_us: 300 }\n");
+	         "    dynamic_batching: { max_queue_delay_us: 300, preferred_batch_size: [2, 4] }\n"
+	         "    warmup: false\n");
 	kill(p.pid, SIGHUP);
 	wait_log(&p, "generation 2", text, sizeof text);
-	expect_model_line(text, "m", u.model, 2, "max_batch 4, threads 1, dynamic batching 300 us");
+	/* every setting given, the preferred sizes and warm-up off too */
+	expect_model_line(text, "m", u.model, 2, "max_batch 4, threads 1, dynamic batching 300 us, "
+	                  "preferred 2,4, no warm-up");
 	wait_log(&p, "reload: 0 added, 1 changed, 0 removed; 1 served", text, sizeof text);
 	/* a model added and one removed, in dnnqctl reload's words */
 	put_text(yaml, "models:\n  - name: m2\n    path: relu64.dnnq\n");

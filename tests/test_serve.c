@@ -661,6 +661,49 @@ START_TEST(serve_async_in_flight)
 }
 END_TEST
 
+/* A default connect (slots 0) to a daemon whose limits.max_inflight is
+ * below 64 gets that many slots, as dnnq(3) says: the library sent 64,
+ * which dnnqd refused, so every client with default options failed
+ * (DNNQ_E_NOMEM, "slots 64: over the daemon's limit of 4"). An explicit
+ * count over the limit is still refused, naming it. */
+START_TEST(serve_default_slots_under_max_inflight)
+{
+	struct fixture_daemon d;
+	struct sess s;
+	struct req q[5];
+	struct dnnq_request r[5];
+	start(&d, (const char *const[]){ "--max-inflight", "4", "--max-sessions-per-uid", "1",
+	                                 NULL });
+	assert_sess_open(&s, &d, NULL);
+	/* and the one session a uid may hold, said in the singular */
+	struct dnnq_client *c = NULL;
+	char said[96];
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), DNNQ_E_BUSY);
+	snprintf(said, sizeof said, "uid %u holds 1 session, the most one uid may",
+	         (unsigned)getuid());
+	ck_assert_msg(strstr(dnnq_last_error(), said), "%s", dnnq_last_error());
+	for (unsigned i = 0; i < 5; i++)
+		sess_req(&s, &q[i], FIXTURE_RELU64, 1, 0, 10 + i);
+	for (unsigned i = 0; i < 4; i++)
+		ck_assert_int_eq(dnnq_submit(q[i].m, q[i].ins, q[i].outs, &r[i]), 0);
+	ck_assert_int_eq(dnnq_submit(q[4].m, q[4].ins, q[4].outs, &r[4]), DNNQ_E_BUSY);
+	ck_assert_msg(strstr(dnnq_last_error(), "every request slot of this client (4)"), "%s",
+	              dnnq_last_error());
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_int_eq(dnnq_wait(&r[i], TIMEOUT_MS), 0);
+		assert_result(&q[i]);
+	}
+	for (unsigned i = 0; i < 5; i++)
+		req_free(&q[i]);
+	sess_close(&s);
+	ck_assert_int_eq(dnnq_connect(d.socket, &(struct dnnq_connect_opts){ .slots = 5 }, &c),
+	                 DNNQ_E_NOMEM);
+	ck_assert_msg(strstr(dnnq_last_error(), "limit of 4 requests in flight per client"
+	                     " (limits.max_inflight)"), "%s", dnnq_last_error());
+	stop(&d);
+}
+END_TEST
+
 /* ---- faults ---------------------------------------------------------------- */
 
 enum { STREAM_DEPTH = 8 };
@@ -1184,6 +1227,7 @@ Suite *suite_serve(void)
 	tcase_add_test(tc, serve_threads_of_one_client);
 	tcase_add_test(tc, serve_processes_at_once);
 	tcase_add_test(tc, serve_async_in_flight);
+	tcase_add_test(tc, serve_default_slots_under_max_inflight);
 	tcase_add_test(tc, serve_client_killed);
 	tcase_add_test(tc, serve_daemon_killed);
 	tcase_add_test(tc, serve_errors);

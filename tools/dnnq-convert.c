@@ -1168,8 +1168,10 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	printf("]}");
 }
 
-/* Under auto: how many units run fp32 and why, and each fp32 one. */
-static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const struct prec *p)
+/* Under auto: how many units run fp32 and why, and each fp32 one; out_db
+ * the outputs' SQNR the model written has on the calibration samples. */
+static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const struct prec *p,
+                           double out_db)
 {
 	size_t fp32 = 0, measured = 0, floor = 0, unmeasured = 0;
 	for (size_t i = 0; i < p->nunits; i++) {
@@ -1179,10 +1181,15 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		measured += p->units[i].why == DNNQ_PRECISION_WHY_LOSS ||
 		            p->units[i].why == DNNQ_PRECISION_WHY_FLOOR;
 	}
-	if (p->fp32)
+	if (p->fp32 && measured)
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
 		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, p->po.threshold_db,
 		       p->samples, p->int8_db);
+	else if (p->fp32 && !unmeasured)	/* '0 of 0 measured nodes fp32 (...; int8
+						 * wherever possible 123.30 dB)' of a model
+						 * with no node int8 */
+		printf("precision auto: no node to measure (each is fp32: --keep-fp32, int8 "
+		       "refused or fp32 only)\n");
 	if (unmeasured)
 		printf("precision auto: %zu nodes int8 unmeasured: %zu trials of a model of %zu nodes "
 		       "pass the bound of %llu (--keep-fp32 NODE,... chooses by hand)\n", unmeasured,
@@ -1190,10 +1197,21 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	else if (p->fp32 && measured && fp32 == measured)
 		printf("precision auto: no measured node stayed int8; --fp32-threshold DB allows more"
 		       " loss, --precision int8 keeps every node int8\n");
-	if (floor)
+	if (floor && out_db >= p->po.floor_db)
 		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
 		       "that lift the outputs to the %.2f dB floor (--sqnr-floor)\n", floor,
 		       p->po.floor_db);
+	else if (floor && fp32 + floor == measured)	/* it said they lifted them, above a
+							 * warning that they did not */
+		printf("precision auto: %zu more fp32, every measured node, and the outputs are "
+		       "still below the %.2f dB floor (%.2f dB; the nodes left int8 are in no "
+		       "measured unit: --keep-fp32 NODE,... or '*')\n", floor, p->po.floor_db,
+		       out_db);
+	else if (floor)
+		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
+		       "that lift the outputs to the %.2f dB floor on the trials' %zu sample%s (all "
+		       "the samples: %.2f dB)\n", floor, p->po.floor_db, p->samples,
+		       p->samples == 1 ? "" : "s", out_db);
 	if (p->fp32 && o->report)
 		printf("  trials: %zu, %zu of them resumed at their first changed node: %" PRIu64
 		       " engine nodes run of %" PRIu64 " (%.0f%%)\n", p->cost.trials, p->cost.resumed,
@@ -1419,7 +1437,7 @@ static int convert(const struct opts *o)
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
 		import_report(o, &ir);
 		print_state(o, &c, &st);
-		text_precision(o, &ir, &p);
+		text_precision(o, &ir, &p, out_db);
 		if (o->report) {
 			print_fusions(o, &ir);
 			rc = report(o, &c, &m, out_db, acc, nacc, &p, &d);

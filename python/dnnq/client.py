@@ -38,7 +38,7 @@ import time
 import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union, overload
 
 try:
     import numpy as np
@@ -60,12 +60,12 @@ _I64 = np.dtype(np.int64)
 _I32_MIN, _I32_MAX = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 _TYPESTR = {k: v.str for k, v in _NP_OF.items()}
 _E_BUSY = -18
+_E_MODEL_CHANGED = -19
 _DRAIN = 64     # completion bytes read per wake-up of run_async's reader
 
 # What Model.run takes (one array, a list in input order, a dict by name)
 # and gives back (one array, else a list or a dict by output name).
 ArrayIn = Union[np.ndarray, Sequence[Any], Dict[str, Any]]
-ArrayOut = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
 DtypeLike = Optional[Any]   # None, or a numpy dtype (np.float32)
 
 
@@ -214,9 +214,10 @@ class TensorInfo:
         q = f", scale={self.scale:g}, zero_point={self.zero_point}" if self.scale is not None else ""
         return f"TensorInfo({self.name!r}, {self.dtype}, {self.shape}{q})"
 
-    def _tensor_dtype(self, want, what):
+    def _tensor_dtype(self, want, what, arg=None):
         """The dtype code of a tensor for this signature entry: its own, or
-        float32 where it is uint8 (the daemon then converts)."""
+        float32 where it is uint8 (the daemon then converts). arg: the
+        keyword want came from (input_dtype, output_dtype), else an array's."""
         if want is None:
             return self._code
         want = np.dtype(want)
@@ -225,6 +226,10 @@ class TensorInfo:
         if want == _F32 and self._code == _lib.TYPE_U8:
             return _lib.TYPE_F32
         takes = f"{self.dtype} or float32" if self._code == _lib.TYPE_U8 else str(self.dtype)
+        if arg:     # not an array: .astype is no answer ('output_dtype=np.float16')
+            raise DtypeError(f"{what} '{self.name}': {arg}={want}: takes None (the "
+                             f"signature's {self.dtype})" +
+                             (" or numpy.float32" if self._code == _lib.TYPE_U8 else ""))
         # the right kind in another byte order, or numpy's default float
         # (the tools convert it, the client wants it said)
         native = want.newbyteorder("=")
@@ -819,7 +824,8 @@ class Model:
     def _out_codes(self, output_dtype):
         if output_dtype is None:
             return self._sig_out_codes
-        return tuple(o._tensor_dtype(output_dtype, "output") for o in self.outputs)
+        return tuple(o._tensor_dtype(output_dtype, "output", "output_dtype")
+                     for o in self.outputs)
 
     def _result(self, outs, how):
         if how == "array" and self._one_out:
@@ -828,8 +834,25 @@ class Model:
             return list(outs)
         return {o.name: a for o, a in zip(self.outputs, outs)}
 
+    # What run and run_async return, for a type checker: a dict for a dict,
+    # a list for a list of arrays; for one array, an array when the model
+    # has one output and a dict when it has more, which only the model
+    # knows (Any: y.argmax() and y["logits"] both check; the union that
+    # was here made every caller narrow it, isinstance or cast)
+    @overload
+    def run(self, x: Dict[str, Any], *, timeout: Optional[float] = None,
+            output_dtype: DtypeLike = None) -> Dict[str, np.ndarray]: ...
+
+    @overload
+    def run(self, x: Sequence[np.ndarray], *, timeout: Optional[float] = None,
+            output_dtype: DtypeLike = None) -> List[np.ndarray]: ...
+
+    @overload
+    def run(self, x: Any, *, timeout: Optional[float] = None,
+            output_dtype: DtypeLike = None) -> Any: ...
+
     def run(self, x: ArrayIn, *, timeout: Optional[float] = None,
-            output_dtype: DtypeLike = None) -> ArrayOut:
+            output_dtype: DtypeLike = None) -> Any:
         """Runs the model once and returns fresh arrays.
 
         x: one array (a model with one input), a list in input order, or a
@@ -895,8 +918,20 @@ class Model:
         r._infer(ms)
         return self._collected(r)
 
+    @overload
+    async def run_async(self, x: Dict[str, Any], *, timeout: Optional[float] = None,
+                        output_dtype: DtypeLike = None) -> Dict[str, np.ndarray]: ...
+
+    @overload
+    async def run_async(self, x: Sequence[np.ndarray], *, timeout: Optional[float] = None,
+                        output_dtype: DtypeLike = None) -> List[np.ndarray]: ...
+
+    @overload
+    async def run_async(self, x: Any, *, timeout: Optional[float] = None,
+                        output_dtype: DtypeLike = None) -> Any: ...
+
     async def run_async(self, x: ArrayIn, *, timeout: Optional[float] = None,
-                        output_dtype: DtypeLike = None) -> ArrayOut:
+                        output_dtype: DtypeLike = None) -> Any:
         """run() for asyncio: submits, then awaits the completion on the
         client's event fd (dnnq_event_fd) without blocking the loop. A
         batch above max_batch goes as several requests, one after another
@@ -971,16 +1006,17 @@ class Request:
         self.model = model
         self.batch = batch
         self._client = model.client
-        self._in_codes = in_codes or tuple(i._tensor_dtype(input_dtype, "input")
-                                           for i in model.inputs)
-        self._out_codes = out_codes or tuple(o._tensor_dtype(output_dtype, "output")
-                                             for o in model.outputs)
+        self._in_codes = in_codes or tuple(
+            i._tensor_dtype(input_dtype, "input", "input_dtype") for i in model.inputs)
+        self._out_codes = out_codes or tuple(
+            o._tensor_dtype(output_dtype, "output", "output_dtype") for o in model.outputs)
         self._h_abandoned = False
         self._left_blocks = ()
         self._timed_out = False
         self._inflight = False
         self._future = None     # weakref to the Future of the last submit()
         self._error = None
+        self._closed_error = None   # Disconnected: _poll's on a closed client
         self._req = _lib.Request()
         self._blocks = []
         for info, code in zip(model.inputs + model.outputs, self._in_codes + self._out_codes):
@@ -1035,6 +1071,10 @@ class Request:
         if rc == _E_BUSY:   # the library's words name its C calls
             e.message += (" (in Python: a Future's result() or done() ends one; "
                           "dnnq.Client(slots=N) has more)")
+            e.args = (e.message,)
+        elif rc == _E_MODEL_CHANGED:    # 'open it again': which call does that
+            e.message += (f" (in Python: client.model('{self.model.name}') again, and read "
+                          "its inputs and outputs: the new version's differ)")
             e.args = (e.message,)
         return e
 
@@ -1151,8 +1191,11 @@ class Request:
     def _poll(self):
         c = self._client
         try:
-            c._enter(what="poll")
-        except Disconnected:
+            c._enter(what="request")
+        except Disconnected as e:
+            # no call made: _ended raises this, not the library's last text
+            # on this thread, another call's ("dnnq_wait: timed out")
+            self._closed_error = e
             return _lib.E_DISCONNECTED
         try:
             return lib.dnnq_poll(ctypes.byref(self._req))
@@ -1181,8 +1224,10 @@ class Request:
 
     def _ended(self, rc):
         self._inflight = False
+        closed, self._closed_error = self._closed_error, None
         if rc:
-            self._error = self._failed(rc, "request")
+            self._error = _tagged(closed, f"model '{self.model.name}'") if closed \
+                else self._failed(rc, "request")
             if rc == _lib.E_DISCONNECTED:
                 self._abandon()
 

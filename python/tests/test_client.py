@@ -273,8 +273,13 @@ def test_errors(client, tmp_path):
         m.request(batch=0)
     with pytest.raises(dnnq.ShapeError):
         m.request(batch=m.max_batch + 1)
-    with pytest.raises(dnnq.DtypeError):
+    # a dtype keyword is named, with what it takes (not .astype: no array)
+    with pytest.raises(dnnq.DtypeError, match=r"^output 'y': output_dtype=int16: takes None "
+                                              r"\(the signature's uint8\) or numpy\.float32$"):
         m.request(output_dtype=np.int16)
+    with pytest.raises(dnnq.DtypeError, match=r"^output 'logits': output_dtype=float16: takes "
+                                              r"None \(the signature's float32\)$"):
+        client.model("digits").run(np.zeros((1, 1, 8, 8), np.float32), output_dtype=np.float16)
     with pytest.raises(ValueError):
         m.run(np.zeros((1, 64), np.uint8), timeout=-1)
     assert client.stats().session_requests == before    # nothing was sent
@@ -452,6 +457,20 @@ def test_closed_client_and_bad_options(daemon):
                      (dict(spin_us=2**40), r"spin_us 1099511627776: must be")):
         with pytest.raises(dnnq.InvalidArgument, match=rule):
             dnnq.Client(daemon.socket, **kw)
+
+
+def test_future_of_a_closed_client_says_so(daemon):
+    """A with-block that exits with a request in flight: the Future's error
+    is the closed client's, not the text of the thread's last library call
+    (it said 'model 'relu64': dnnq_wait: timed out' as a Disconnected)."""
+    with dnnq.Client(daemon.socket) as c:
+        f = c.model("relu64").request().submit()
+        with pytest.raises(dnnq.NotFound):           # a stale text, ready to leak
+            c.model("nope")
+    assert f.done()
+    with pytest.raises(dnnq.Disconnected,
+                       match=r"^model 'relu64': request: the client is closed$"):
+        f.result(timeout=1)
 
 
 def test_argument_edges(daemon, client):

@@ -164,6 +164,18 @@ def session(socket):
             m.close()
 
 
+def test_model_changed_says_how_in_python(fake):
+    """ModelChanged (the fake's model 'stale' fails every request so) says
+    what opens the model again in Python, after the library's words."""
+    with dnnq.Client(fake.socket, slots=4, timeout=1) as c:
+        m = c.model("stale")
+        with pytest.raises(dnnq.ModelChanged,
+                           match=r"the model changed: open it again \(in Python: "
+                                 r"client\.model\('stale'\) again, and read its inputs and "
+                                 r"outputs: the new version's differ\)$"):
+            m.run(np.ones((1,) + m.inputs[0].shape[1:], m.inputs[0].dtype), timeout=1)
+
+
 def test_hello_faults(fake):
     """Each broken HELLO reply: a dnnq.Error, or (a fault the library
     repairs, such as a stray empty packet) a session that works whole."""
