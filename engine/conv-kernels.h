@@ -83,6 +83,9 @@ struct dnnq_conv {
 	size_t nsplit;                    /* im2col: column chunks per pixel block */
 	size_t dw_mid;                    /* depthwise: the row run as two tasks of
 	                                     half the channels each, or SIZE_MAX */
+	bool dw_across;                   /* depthwise on two threads: each task
+	                                     reads its input rows of the other
+	                                     half first (dw_read_across) */
 	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
 	                                   * by bands: output rows a band;
 	                                   * Winograd: tiles a block (dnnq_wino_block_tiles);

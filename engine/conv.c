@@ -845,6 +845,35 @@ static size_t dw_half(const struct dnnq_conv *c)
 	return (c->d.cout / 2 + DNNQ_DW_BLOCK / 2) / DNNQ_DW_BLOCK * DNNQ_DW_BLOCK;
 }
 
+/* Before depthwise output row `row` (of n * oh) is computed on two
+ * threads: its input rows in the other half of the input's n * h rows (and
+ * the middle one of an odd count), read a line at a time. The node before
+ * cut its output by rows as well, the caller making the top half and the
+ * worker the bottom (daemon/claim.h), so these are mostly lines the other
+ * core wrote: read in order they are fetched many at once, where the
+ * kernel, whose taps take kh rows pixel by pixel, waited for them a few at
+ * a time. With the two vCPUs apart (a line's round trip ~400 ns) that made
+ * mobilenet_v3_small's 5x5 nodes at 14x14x240 and 7x7x576 2-3 us faster
+ * each (docs/graph.md, "Lines the other core wrote"); the lines of the own
+ * half are not read. */
+static void dw_read_across(const struct dnnq_conv *c, size_t row)
+{
+	size_t rows = c->n * c->h, img = row / c->oh, oy = row % c->oh, line = c->w * c->d.cout;
+	bool bottom = 2 * row >= c->n * c->oh;
+	const volatile uint8_t *in = c->in;
+	for (size_t ky = 0; ky < c->d.kh; ky++) {
+		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
+		if (iy < 0)
+			continue;
+		size_t g = img * c->h + (size_t)iy;   /* of all n * h rows */
+		if (2 * g + 1 != rows && (2 * g >= rows) == bottom)
+			continue;
+		for (size_t b = 0; b < line; b += 64)
+			(void)in[g * line + b];
+		(void)in[g * line + line - 1];   /* the row's last line, when rows are not aligned */
+	}
+}
+
 static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
@@ -856,6 +885,8 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 	} else if (task == c->dw_mid) {
 		c1 = dw_half(c);
 	}
+	if (c->dw_across)
+		dw_read_across(c, row);
 	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
 	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row * c->ow,
 	                     (row + 1) * c->ow, c0, c1);
@@ -951,6 +982,7 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		DNNQ_KEEP(c->dw_mid, dnnq_executor_threads(ex) == 2 && c->nsplit == 1 &&
 		                     c->n * c->oh % 2 && c->d.cout >= 2 * DNNQ_DW_BLOCK
 		                     ? c->n * c->oh / 2 : SIZE_MAX);
+		DNNQ_KEEP(c->dw_across, dnnq_executor_threads(ex) == 2);
 		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit + (c->dw_mid != SIZE_MAX),
 		                  depthwise_task, c);
 		return DNNQ_OK;
