@@ -109,8 +109,16 @@ void dnnq_ir_node_name(char *buf, const char *name)
 	uint32_t h = 2166136261u;
 	for (const char *p = name; *p; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
-	snprintf(buf, DNNQ_IR_NODE_NAME_MAX + 8, "%.*s~%08x", DNNQ_IR_NODE_NAME_MAX - 9, name,
-	         (unsigned)h);
+	snprintf(buf, DNNQ_IR_NODE_NAME_MAX + 8, "%.*s~%08x",
+	         (int)dnnq_utf8_cut(name, DNNQ_IR_NODE_NAME_MAX - 9), name, (unsigned)h);
+}
+
+size_t dnnq_utf8_cut(const char *s, size_t n)
+{
+	/* a character has 3 continuation bytes at most */
+	for (int k = 0; k < 3 && n && ((uint8_t)s[n] & 0xC0) == 0x80; k++)
+		n--;
+	return n;
 }
 
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch)

@@ -259,10 +259,15 @@ int dnnq_ir_grow(void **array, size_t *cap, size_t n, size_t size);
 
 /* A node's name as the IR holds it (buf: DNNQ_IR_NODE_NAME_MAX + 8 bytes):
  * the ONNX name itself when it has at most DNNQ_IR_NODE_NAME_MAX bytes, else
- * its first 111 bytes, '~' and 8 hex digits of an FNV-1a hash of the whole,
+ * its first 111 bytes (fewer where a UTF-8 character would be cut:
+ * dnnq_utf8_cut), '~' and 8 hex digits of an FNV-1a hash of the whole,
  * so that two long names alike in their first bytes stay two names. */
 #define DNNQ_IR_NODE_NAME_MAX 120
 void dnnq_ir_node_name(char *buf, const char *name);
+/* The bytes of s to keep when cut to at most n (n <= strlen(s)): n, or
+ * less where s[n] continues a UTF-8 character, so that a cut name stays
+ * UTF-8 (names reach JSON: dnnq-run --profile --json). */
+size_t dnnq_utf8_cut(const char *s, size_t n);
 size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt);
 const char *dnnq_ir_op_name(enum dnnq_ir_op op);
 const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt);

@@ -379,7 +379,7 @@ void model_name(char buf[DNNQ_MODEL_NAME_MAX], const char *name, const char *suf
 			h = (h ^ (uint8_t)*p) * 16777619u;
 		for (const char *p = suffix; *p; p++)
 			h = (h ^ (uint8_t)*p) * 16777619u;
-		nl = DNNQ_MODEL_NAME_MAX - 10 - sl;
+		nl = dnnq_utf8_cut(name, DNNQ_MODEL_NAME_MAX - 10 - sl);
 	}
 	memcpy(buf, name, nl);
 	if (cut) {

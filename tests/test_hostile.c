@@ -4657,6 +4657,49 @@ START_TEST(hostile_batch_indices)
 }
 END_TEST
 
+/*
+ * SegNet's pool and unpool batched (hostile_batch_indices), a client
+ * sending -inf: a window with no value above -FLT_MAX has MaxPool's Indices
+ * h = w = -1 (as ONNX Runtime's), at item 1's channel 0 the last places
+ * of item 0, and the unpool wrote the offender's -inf into item 0's
+ * output, status 0. An index outside its value's item now fails the run
+ * (dnnqd then runs each request alone: item 0 alone unpools as before),
+ * and the honest item alone keeps its own values.
+ */
+START_TEST(hostile_batch_unpool_nowhere)
+{
+	struct dnnq_model m;
+	struct dnnq_graph *g;
+	struct dnnq_diag d = { "" };
+	void *buf;
+	size_t n;
+	float x[32], y[32], alone[16];
+	hostile_unpool_bytes(HOSTILE_UNPOOL_SEGNET, &buf, &n);
+	ck_assert_msg(dnnq_model_read(buf, n, &m, &d) == 0, "%s", d.msg);
+	free(buf);
+	ck_assert_msg(dnnq_model_build(&m, DNNQ_ISA_SCALAR, &g, &d) == 0, "%s", d.msg);
+	for (int i = 0; i < 16; i++) {
+		x[i] = (float)((i * 7) % 16);
+		x[16 + i] = -INFINITY;
+	}
+	ck_assert_msg(dnnq_graph_plan(g, 1, 1, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_graph_run(g, (const void *const[]){ x }, (void *const[]){ alone },
+	                                NULL), 0);
+	ck_assert_msg(dnnq_graph_plan(g, 2, 1, &d) == 0, "%s", d.msg);
+	memset(y, 0, sizeof y);
+	int rc = dnnq_graph_run(g, (const void *const[]){ x }, (void *const[]){ y }, NULL);
+	for (int i = 0; !rc && i < 16; i++)
+		ck_assert_msg(y[i] == alone[i], "item 0's y[%d]: %g batched, %g alone", i,
+		              (double)y[i], (double)alone[i]);
+	ck_assert_int_eq(rc, DNNQ_E_RANGE);
+	report("SegNet's unpool batched beside a client sending -inf (indices h = w = -1)", 1,
+	       "the run fails (each request then runs alone), item 0's values never written"
+	       " with item 1's");
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+}
+END_TEST
+
 /* ---- sessions closed while a long request runs ----------------------------- */
 
 #define STORM_PER_UID 16u       /* --max-sessions-per-uid */
@@ -5354,6 +5397,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_model_node_flood);
 	tcase_add_test(tc, hostile_batch_coupled);
 	tcase_add_test(tc, hostile_batch_indices);
+	tcase_add_test(tc, hostile_batch_unpool_nowhere);
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);
 	tcase_add_test(tc, hostile_out_of_fds);

@@ -1701,6 +1701,34 @@ START_TEST(lower_model_name_cut_only_when_long)
 }
 END_TEST
 
+/* A cut name keeps whole UTF-8 characters: a prefix of 0, 1 or 2 bytes
+ * and '\u20ac' (3 bytes) repeated, cut at each byte offset of one, leaves
+ * whole ones before the '~' (it kept the first byte or two of the last,
+ * which JSON output such as dnnq-run --profile --json then carried as
+ * invalid UTF-8); the IR's names (dnnq_ir_node_name) the same. */
+START_TEST(lower_model_name_cut_utf8)
+{
+	static const char *const suffixes[] = { "", ":quantize" };
+	char name[200], buf[DNNQ_MODEL_NAME_MAX], ir[DNNQ_IR_NODE_NAME_MAX + 8];
+	for (size_t p = 0; p < 3; p++) {
+		snprintf(name, sizeof name, "%.*s", (int)p, "ab");
+		for (size_t n = 0; n < 60; n++)
+			strcat(name, "\xe2\x82\xac");
+		for (size_t k = 0; k < 2; k++) {
+			model_name(buf, name, suffixes[k]);
+			size_t kept = (size_t)(strrchr(buf, '~') - buf);
+			ck_assert_msg((kept - p) % 3 == 0 &&
+			              kept + 2 >= DNNQ_MODEL_NAME_MAX - 10 - strlen(suffixes[k]),
+			              "prefix %zu, '%s': %zu bytes kept", p, suffixes[k], kept);
+		}
+		dnnq_ir_node_name(ir, name);
+		size_t kept = (size_t)(strrchr(ir, '~') - ir);
+		ck_assert_msg((kept - p) % 3 == 0 && kept + 2 >= DNNQ_IR_NODE_NAME_MAX - 9,
+		              "IR, prefix %zu: %zu bytes kept", p, kept);
+	}
+}
+END_TEST
+
 Suite *suite_lower(void)
 {
 	Suite *s = suite_create("lower");
@@ -1723,6 +1751,7 @@ Suite *suite_lower(void)
 	tcase_add_test(tc, lower_fuse_layernorm);
 	tcase_add_test(tc, lower_add_relu);
 	tcase_add_test(tc, lower_model_name_cut_only_when_long);
+	tcase_add_test(tc, lower_model_name_cut_utf8);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,7 +13,13 @@
  * no wrap of a negative one) or an f32 that is no integer fails the run
  * with DNNQ_E_RANGE. A position named twice keeps the later value in the
  * values' NHWC order (from a MaxPool's Indices both are the same input
- * element, so the same value).
+ * element, so the same value). Unpooling a MaxPool's Indices over items
+ * of the output's size (items_apart: batched beside other clients), an
+ * index outside the item of its value fails the run too: a window with
+ * no value above -FLT_MAX (all -inf or NaN, which a client sends) has
+ * h = w = -1, at channel 0 the previous item's last place, where the
+ * value would land in another client's output (alone, at item 0, the
+ * index is negative and fails the same).
  */
 #include <math.h>
 #include <stdio.h>
@@ -27,9 +33,9 @@
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 
 struct maxunpool {
-	bool idx_f32;
+	bool idx_f32, in_item;         /* in_item: each index in its value's item */
 	size_t c, oh, ow;              /* the output's channels, height and width */
-	size_t xn, yn;                 /* the values' and the output's elements */
+	size_t xn, yn, n;              /* the values' and the output's elements, items */
 	size_t *at;                    /* the run's NHWC positions in the output (cap) */
 	size_t cap;
 	const float *x;
@@ -41,10 +47,15 @@ struct maxunpool {
  * first outside it (or no integer): its position, or -1. */
 static ptrdiff_t load(struct maxunpool *op, const void *src, bool f32)
 {
-	size_t plane = op->oh * op->ow;
+	size_t plane = op->oh * op->ow, xi = op->n ? op->xn / op->n : 0,
+	       yi = op->n ? op->yn / op->n : 0;
 	for (size_t e = 0; e < op->xn; e++) {
-		double v = dnnq_xfmr_index_at(src, f32, e);
-		if (!(v >= 0 && v < (double)op->yn) || v != floor(v))
+		double v = dnnq_xfmr_index_at(src, f32, e), lo = 0, hi = (double)op->yn;
+		if (op->in_item) {
+			lo = (double)(e / xi * yi);
+			hi = lo + (double)yi;
+		}
+		if (!(v >= lo && v < hi) || v != floor(v))
 			return (ptrdiff_t)e;
 		size_t i = (size_t)v, nc = i / plane, hw = i % plane;
 		op->at[e] = ((nc / op->c) * plane + hw) * op->c + nc % op->c;
@@ -105,6 +116,7 @@ static int mu_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 	op->c = (size_t)x->dims[3];
 	op->xn = gnumel(x);
 	op->yn = gnumel(out);
+	op->n = (size_t)x->dims[0];
 	return DNNQ_OK;
 }
 
@@ -137,7 +149,8 @@ static int mu_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 		rc = dnnq_xfmr_out(n, out, x, true, true, diag);
 	/* the Indices' count of readers that keep them to the item (a node that
 	 * fails to add fails the graph's build) */
-	if (!rc && items_apart(g, n, out))
+	op->in_item = !rc && items_apart(g, n, out);
+	if (op->in_item)
 		gin(g, n, 1)->unpooled++;
 	return rc;
 }
