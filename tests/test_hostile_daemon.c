@@ -1170,8 +1170,10 @@ START_TEST(hostile_long_request_watchdog)
 	 * loop off a CPU for longer than an interval, so the assertions are
 	 * the pings' count and a gap well inside the run, not the interval
 	 * itself: before the fix one request went 486 ms of 564 without a
-	 * ping (one ping at most, the gap nearly all the run). */
-	ck_assert_msg(pings >= run / (4.0 * WD_USEC / 1000) && gap < run / 2,
+	 * ping (one ping at most, the gap nearly all the run). Under load 10
+	 * on 2 CPUs (make check beside six builds) a fixed dnnqd went 231 ms
+	 * of 429 without one: the gap's bound is 0.7 of the run. */
+	ck_assert_msg(pings >= run / (4.0 * WD_USEC / 1000) && gap < 0.7 * run,
 	              "%d WATCHDOG=1 while one request ran %.0f ms (WATCHDOG_USEC %d, one expected"
 	              " every %d ms), the longest time without one %.0f ms: systemd would have"
 	              " killed dnnqd", pings, run, WD_USEC, WD_USEC / 2000, gap);
