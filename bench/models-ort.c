@@ -217,15 +217,27 @@ static void ort_pin(const struct run *r, unsigned threads)
 		CPU_SET(bench_threads_cpu(&r->th, i), &set);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)r->ort.pid);
-	DIR *d = opendir(path);
-	if (!d)
-		bench_die("models: %s: %s", path, strerror(errno));
-	for (struct dirent *e; (e = readdir(d));)
-		if (e->d_name[0] != '.' && sched_setaffinity(atoi(e->d_name), sizeof set, &set) &&
-		    errno != ESRCH)
-			bench_die("models: sched_setaffinity(node's thread %s): %s", e->d_name,
-			          strerror(errno));
-	closedir(d);
+	/* A thread node starts while the walk runs takes its creator's mask,
+	 * the old one if the creator comes later in the walk: walked again
+	 * until a walk finds every thread on the set. */
+	for (bool moved = true; moved;) {
+		moved = false;
+		DIR *d = opendir(path);
+		if (!d)
+			bench_die("models: %s: %s", path, strerror(errno));
+		for (struct dirent *e; (e = readdir(d));) {
+			cpu_set_t now;
+			pid_t tid = atoi(e->d_name);
+			if (e->d_name[0] == '.' ||
+			    (!sched_getaffinity(tid, sizeof now, &now) && CPU_EQUAL(&now, &set)))
+				continue;
+			if (sched_setaffinity(tid, sizeof set, &set) && errno != ESRCH)
+				bench_die("models: sched_setaffinity(node's thread %s): %s", e->d_name,
+				          strerror(errno));
+			moved = true;
+		}
+		closedir(d);
+	}
 }
 
 /* Dies saying what became of node when session k's exchange failed. */
