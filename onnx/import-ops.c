@@ -6547,6 +6547,32 @@ static bool reads_indices(const char *op)
 	return false;
 }
 
+/* Of a node whose data inputs (bit i of `in`: input i) hold integers
+ * computed at run time, a data input ONNX types float32: a float
+ * constant, or a float graph input, beside a Cast to an integer's output
+ * or an integer input. ONNX gives these operators' data inputs one type T
+ * (Pow's exponent has its own, T1) and ONNX Runtime refuses the model
+ * ("Type parameter (T) ... bound to different types"); dnnq would compute
+ * it as floats: refused, naming the input. Floats computed by the graph
+ * are not judged: the import marks the integers it computes with, not
+ * every integer of ONNX's types. */
+static int float_meets_int(struct nctx *c, uint32_t in)
+{
+	if (!strcmp(S(c->np->op_type), "Pow"))
+		return 0;
+	for (size_t i = 0; i < c->nin; i++) {
+		const struct dnnq_ir_value *v = V(c, i);
+		if (!in_bit(in, i) || !v || v->dtype != DNNQ_IR_F32 || v->integer ||
+		    computed_int(c, i) || (!v->data && v->producer >= 0))
+			continue;
+		return bad(c, DNNQ_E_DTYPE, "input %zu '%.80s' is float32 where another input holds "
+		           "integers (a Cast to an integer, an integer input): ONNX gives the inputs "
+		           "one type, and ONNX Runtime refuses such a model; Cast one of them",
+		           i, iname(c, i));
+	}
+	return 0;
+}
+
 /* A node reading computed integers (docs/onnx.md, "Token ids"): of
  * INT_OPS, its integer data inputs become floats (int_cast, imp_int_const);
  * any other operator is refused, naming the input. c->ints: the outputs
@@ -6591,6 +6617,9 @@ static int int_inputs(struct nctx *c, const char *op)
 	}
 	if (!any)
 		return 0;
+	int bad_mix = float_meets_int(c, INT_OPS[k].in);
+	if (bad_mix)
+		return bad_mix;
 	for (size_t i = 0; i < c->nin; i++) {
 		bool data = in_bit(INT_OPS[k].in, i);
 		const struct dnnq_ir_value *v = V(c, i);

@@ -360,8 +360,8 @@ static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_n
 	return mn;
 }
 
-/* Row r of per-channel int8 weights w requantized at scale s (zero point
- * 0): a channel whose weights are all but zero (a dead channel of a
+/* Row r of int8 weights w, its scale its own (per channel, or the one
+ * row), requantized at scale s (zero point 0): a channel whose weights are all but zero (a dead channel of a
  * trained model: 1e-38) gets a scale of their size, at which its bias
  * cannot be held in int32; at the bias's scale its weights round to the
  * little they are. */
@@ -382,9 +382,11 @@ static void requantize_row(struct dnnq_qtensor *w, size_t r, double s)
 
 /* An int8 Conv / Gemm node mn (lowered from n) keeps its f32 bias as int32
  * at the input's scale times each channel's weight scale (engine/qlinear.h).
- * A bias beyond int32 there is refused, unless the weights are per
- * channel and quantized here (ours: not a quantized model's own): then
- * that channel's weight scale grows until its bias fits (requantize_row). */
+ * A bias beyond int32 there is refused, unless the weights are quantized
+ * here (ours: not a quantized model's own) and the row has a scale of its
+ * own (per channel, or one row: SSR-Net's Linear of one output whose
+ * weights are all 1e-40, its bias 0.058): then that row's weight scale
+ * grows until its bias fits (requantize_row). */
 static int int8_bias(struct lower *L, const struct dnnq_ir_node *n,
                      const struct dnnq_model_node *mn, bool ours)
 {
@@ -397,12 +399,13 @@ static int int8_bias(struct lower *L, const struct dnnq_ir_node *n,
 		double s = in_scale * w->scales[w->nqparams == 1 ? 0 : r];
 		if (dnnq_qlinear_bias_fits(b[r], s))
 			continue;
-		if (ours && w->nqparams > 1 && isfinite(b[r]) &&
+		if (ours && (w->nqparams > 1 || rows == 1) && isfinite(b[r]) &&
 		    (float)(fabs(b[r]) / in_scale / 0x1p30) > 0)
 			requantize_row(w, r, (float)(fabs(b[r]) / in_scale / 0x1p30));
 		else
-			return int8_refuse(L, n, "bias[%zu] = %g: too large for int32 at scale %g",
-			                   r, b[r], s);
+			return int8_refuse(L, n, "bias[%zu] = %g: too large for int32 at scale %g%s",
+			                   r, b[r], s, ours && w->nqparams == 1 ? " (one weight scale "
+			                   "for every row: --per-channel gives each its own)" : "");
 	}
 	return DNNQ_OK;
 }

@@ -697,7 +697,9 @@ START_TEST(lower_int8_refused)
 	dnnq_model_free(&m);
 	ck_assert_int_eq(dnnq_onnx_lower(ir, &opts_pt, qp, has, &m, &d), DNNQ_E_RANGE);
 	ck_assert_msg(strstr(d.msg, "node 'conv' (Conv): bias[") &&
-	              strstr(d.msg, "too large for int32 at scale"), "%s", d.msg);
+	              strstr(d.msg, "too large for int32 at scale") &&
+	              strstr(d.msg, "(one weight scale for every row: --per-channel gives each its "
+	                     "own)"), "%s", d.msg);
 	struct dnnq_diag refused[3] = { { "" }, { "" }, { "" } };
 	int32_t unit[3];
 	struct dnnq_lower_opts o = opts_pt;
@@ -715,6 +717,49 @@ START_TEST(lower_int8_refused)
 	ck_assert_uint_eq(conv, 1);     /* BatchNormalization and Relu fused, fp32 */
 	ck_assert_uint_eq(fp32, 1);
 	dnnq_model_free(&m);
+	vals_free(ir, val);
+	ir_destroy(ir);
+}
+END_TEST
+
+/* A Linear of one output whose weights are all but zero (1e-40: SSR-Net's
+ * dead stage of faceplugin's fr_gender.onnx) and whose bias is not: per
+ * tensor too, its one row's scale grows until the bias fits, where
+ * `--precision int8` refused the model (the weights' scale FLT_MIN). */
+START_TEST(lower_one_row_bias)
+{
+	struct rng r = { 3 };
+	struct dnnq_ir *ir = ir_new();
+	int32_t x = ir_input(ir, "x", 2, (int64_t[]){ 1, 16 }), y;
+	float w[16], c = 0.058f;
+	for (size_t i = 0; i < 16; i++)
+		w[i] = (i & 1 ? -1e-40f : 2e-40f);
+	int32_t wv = ir_const(ir, "B", 2, (int64_t[]){ 1, 16 }, w);
+	int32_t cv = ir_const(ir, "C", 1, (int64_t[]){ 1 }, &c);
+	ir_node(ir, DNNQ_IR_GEMM, "fc", "Gemm", 3, (int32_t[]){ x, wv, cv }, DNNQ_IR_F32, 2,
+	        (int64_t[]){ 1, 1 }, &y)->trans_b = true;
+	ir_output(ir, y);
+	float *val[64] = { 0 };
+	val[x] = randf(&r, B * 16, -1, 1);
+	ref_run(ir, B, val);
+	struct dnnq_qparams qp[64];
+	bool has[64];
+	ranges(ir, B, val, qp, has);
+	for (int pc = 0; pc < 2; pc++) {
+		struct dnnq_model m;
+		struct dnnq_diag d = { "" };
+		ck_assert_msg(dnnq_onnx_lower(ir, pc ? &opts_pc : &opts_pt, qp, has, &m, &d) == 0,
+		              "%s", d.msg);
+		size_t fc = 0;
+		while (fc < m.nnodes && m.nodes[fc].kind != DNNQ_NODE_FC)
+			fc++;
+		ck_assert_uint_lt(fc, m.nnodes);
+		ck_assert(m.nodes[fc].precision == DNNQ_PRECISION_INT8);
+		const struct dnnq_qtensor *wq = &m.tensors[m.nodes[fc].weight].t;
+		ck_assert(dnnq_qlinear_bias_fits(((const float *)m.tensors[m.nodes[fc].bias].t.data)[0],
+		                                 (double)wq->scales[0] * qp[x].scale));
+		dnnq_model_free(&m);
+	}
 	vals_free(ir, val);
 	ir_destroy(ir);
 }
@@ -1736,6 +1781,7 @@ Suite *suite_lower(void)
 	tcase_add_test(tc, lower_conv_bn_relu);
 	tcase_add_test(tc, lower_keep_fp32_long_names);
 	tcase_add_test(tc, lower_int8_refused);
+	tcase_add_test(tc, lower_one_row_bias);
 	tcase_add_test(tc, lower_gemm);
 	tcase_add_test(tc, lower_flatten_gemm);
 	tcase_add_test(tc, lower_pools);

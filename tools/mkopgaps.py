@@ -128,7 +128,9 @@ to 2^32 x 2^32 (a product past int64), Resize's axes [3, 3], Pad's axes
 [3, -1], a pad of 2^40, Col2Im of image_shape [-2^63, 5] and of pads
 2^31 (past int64 in its arithmetic), Tile's repeats of -2^63 (the folds'
 mark of the batch), MatMul of a constant A [5, 7] by [1, 8, 16] and of
-[1, 8, 16] by a constant vector [5]: K that do not chain), for
+[1, 8, 16] by a constant vector [5]: K that do not chain; a Cast to
+int32 times a float constant and a float input plus a Cast to int64: ONNX
+gives Mul's and Add's inputs one type, ONNX Runtime refuses both), for
 opgaps_refused.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
@@ -244,7 +246,8 @@ def bad_opgaps():
              nh.from_array(np.array([np.iinfo(np.int64).min, 5], np.int64), "img_min"),
              nh.from_array(np.array([1, 1, np.iinfo(np.int64).min, 1], np.int64), "reps_min"),
              nh.from_array(np.ones((5, 7), np.float32), "w57"),
-             nh.from_array(np.ones(5, np.float32), "v5")]
+             nh.from_array(np.ones(5, np.float32), "v5"),
+             nh.from_array(np.full(16, 0.5, np.float32), "v16")]
     nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
              h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
              h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
@@ -266,7 +269,11 @@ def bad_opgaps():
                          pads=[1 << 31] * 4),
              h.make_node("Tile", ["x", "reps_min"], ["tmin"], name="tile_reps_min"),
              h.make_node("MatMul", ["w57", "l"], ["mk"], name="matmul_left_k"),
-             h.make_node("MatMul", ["l", "v5"], ["mv"], name="matmul_vector_k")]
+             h.make_node("MatMul", ["l", "v5"], ["mv"], name="matmul_vector_k"),
+             h.make_node("Cast", ["l"], ["li"], name="cast_to_int32", to=T.INT32),
+             h.make_node("Mul", ["li", "v16"], ["lm"], name="int_times_float"),
+             h.make_node("Cast", ["l"], ["ll"], name="cast_to_int64", to=T.INT64),
+             h.make_node("Add", ["l", "ll"], ["la"], name="float_input_plus_int")]
     outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
     m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
                      opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")

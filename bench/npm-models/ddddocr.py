@@ -24,7 +24,8 @@ fonts, preprocessed as DdddOcr does:
   (objectness x class) and how many anchors agree on score > 0.1
   (DdddOcr's threshold).
 The first 16 inputs of each model calibrate, the next 16 are the test.
-Each model is converted fp32 (--keep-fp32 '*') and at the default precision.
+Each model is converted fp32 (--keep-fp32 '*') and at the default precision
+(others: DNNQ_NPM_PRECISIONS, npmbench.py).
 """
 import json
 import os

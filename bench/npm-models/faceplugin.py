@@ -26,7 +26,8 @@ lib/fr_*.js does:
   largest difference from ORT's in degrees;
 - eye (open or closed): crops around either eye, grey 24x24, x / 255.
 Half of each model's 32 inputs calibrate, the other half are the test.
-Each model is converted fp32 (--keep-fp32 '*') and at the default precision.
+Each model is converted fp32 (--keep-fp32 '*') and at the default precision
+(others: DNNQ_NPM_PRECISIONS, npmbench.py).
 """
 import os
 import sys

@@ -1,7 +1,9 @@
 """bench/npm-models/npmbench.py: what the npm-models scripts share (docs/onnx.md,
 "Pretrained models from npm packages"): running a tool, the SNR against ORT,
-converting at both precisions and running a model that fixes batch 1 sample
-by sample; latencies of dnnq-run and ORT on one thread."""
+converting at the precisions asked and running a model that fixes batch 1 sample
+by sample; latencies of dnnq-run and ORT on one thread. DNNQ_NPM_PRECISIONS
+picks the conversions each script compares (comma-separated: fp32, default,
+int8pc; fp32,default when unset)."""
 import json
 import os
 import re
@@ -12,8 +14,24 @@ import time
 import numpy as np
 
 BIN = os.environ.get("DNNQ_BIN", "build/bin")
-# what the rows compare: the fp32 model, and the default precision (auto)
-PRECISIONS = (("fp32", ["--keep-fp32", "*"]), ("default", []))
+# what the rows can compare: the fp32 model, the default precision (auto),
+# and every node int8 with a scale per output channel
+CONVERSIONS = {"fp32": ["--keep-fp32", "*"], "default": [],
+               "int8pc": ["--precision", "int8", "--per-channel"]}
+
+
+def precisions(names):
+    """The (name, dnnq-convert options) of the comma-separated names
+    (DNNQ_NPM_PRECISIONS; fp32,default when unset); exits naming an unknown one."""
+    got = []
+    for name in names.split(","):
+        if name not in CONVERSIONS:
+            sys.exit(f"DNNQ_NPM_PRECISIONS: '{name}' is not one of {', '.join(CONVERSIONS)}")
+        got.append((name, CONVERSIONS[name]))
+    return tuple(got)
+
+
+PRECISIONS = precisions(os.environ.get("DNNQ_NPM_PRECISIONS", "fp32,default"))
 
 
 def sh(*a):

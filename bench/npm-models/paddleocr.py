@@ -24,14 +24,15 @@ preprocessed as PaddleOCR does:
   of them turned 180 degrees; printed: SNR and how many argmaxes (0 or 180)
   agree with ORT's.
 The first 16 inputs of each model calibrate, the next 16 are the test.
-Each model is converted fp32 (--keep-fp32 '*') and at the default precision.
+Each model is converted fp32 (--keep-fp32 '*') and at the default precision
+(others: DNNQ_NPM_PRECISIONS, npmbench.py).
 """
 import os
 import sys
 
 import numpy as np
 
-from npmbench import BIN, sh, snr
+from npmbench import BIN, PRECISIONS, sh, snr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -149,7 +150,7 @@ def run(kind, path, work, keys):
     sh("node", os.path.join(HERE, "ort-run.js"), path, f"{w}/ort", f"x={w}/test.npy")
     out = os.listdir(f"{w}/ort")[0]
     ref = np.load(f"{w}/ort/{out}")
-    for prec, extra in (("fp32", ["--keep-fp32", "*"]), ("default", [])):
+    for prec, extra in PRECISIONS:
         if sh(f"{BIN}/dnnq-convert", path, "-o", f"{w}/{prec}.dnnq", "--calib",
               f"{w}/calib.npy", *extra).returncode:
             print(kind, prec, "convert failed", flush=True)

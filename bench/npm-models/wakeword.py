@@ -16,7 +16,8 @@ noise and tones. ONNX Runtime makes each stage's inputs from the one before
 embedding model, then windows of the classifier's length of its embeddings),
 so each model is judged on its own. Calibration: the first voice's clips and
 2 noise clips; test: the rest. Each model is converted fp32 (--keep-fp32
-'*') and at the default precision and run on the test inputs; printed: SNR
+'*') and at the default precision (others: DNNQ_NPM_PRECISIONS, npmbench.py)
+and run on the test inputs; printed: SNR
 of the outputs against ORT's, and for a classifier how many decisions
 (score > 0.5; the argmax for timer's softmax) agree.
 """
@@ -27,7 +28,7 @@ import wave
 
 import numpy as np
 
-from npmbench import BIN, sh, snr
+from npmbench import BIN, PRECISIONS, sh, snr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PHRASES = ["hey jarvis", "hey mycroft", "alexa", "hey rhasspy", "what is the weather",
@@ -116,7 +117,7 @@ def main():
         np.save(f"{w}/test.npy", t)
         ref = next(iter(ort(path, f"{w}/ort", [(inp, f"{w}/test.npy")]).values()))
         row = {"test inputs": len(t)}
-        for prec, extra in (("fp32", ["--keep-fp32", "*"]), ("default", [])):
+        for prec, extra in PRECISIONS:
             if sh(f"{BIN}/dnnq-convert", path, "-o", f"{w}/{prec}.dnnq", "--calib",
                   f"{w}/calib.npy", *extra).returncode:
                 row[prec] = "convert failed"
