@@ -102,14 +102,19 @@ const char *dnnq_dtype_name(enum dnnq_dtype dt)
 void dnnq_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (; *s; s++) {
+	for (size_t k; *s; s += k) {
 		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
+		k = ch < 0x80 ? 1 : dnnq_utf8_char(s);
+		if (!k) {   /* no UTF-8 character's byte: the text \xNN, as dnnq_escape */
+			fprintf(f, "\\\\x%02x", ch);
+			k = 1;
+		} else if (ch == '"' || ch == '\\') {
 			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
+		} else if (ch < 0x20) {
 			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
+		} else {
+			fwrite(s, 1, k, f);
+		}
 	}
 	fputc('"', f);
 }

@@ -345,7 +345,7 @@ static int run_tool(const char *cmd, char *out, size_t len)
 START_TEST(hostile_tool_output_escaped)
 {
 	const char *bin = getenv("DNNQ_BINDIR") ? getenv("DNNQ_BINDIR") : "build/bin";
-	char dir[] = "/tmp/dnnq-names-XXXXXX", cmd[1024], out[16384];
+	char dir[] = "/tmp/dnnq-names-XXXXXX", cmd[1024], seen[1024], out[16384];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	/* x -> Identity (removed at import, listed by --report) -> Relu -> y */
 	struct pb g = { 0 }, b = { 0 };
@@ -371,11 +371,24 @@ START_TEST(hostile_tool_output_escaped)
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
 		assert_no_control(line, "dnnq-convert/dnnq-run");
 		if (strstr(line, "reluevil\\x1b"))
-			snprintf(cmd, sizeof cmd, "%s", line);
+			snprintf(seen, sizeof seen, "%s", line);
 	}
-	ck_assert_msg(strstr(cmd, "reluevil\\x1b]0;owned"), "no escaped node name: %s", cmd);
+	ck_assert_msg(strstr(seen, "reluevil\\x1b]0;owned"), "no escaped node name: %s", seen);
+	/* --json: EVIL's lone C1 byte (0x9b), no UTF-8, was written as it
+	 * was, and the output was no JSON (RFC 8259: UTF-8); a byte of no
+	 * UTF-8 character is the text \xNN there too */
+	snprintf(cmd, sizeof cmd, "%s/dnnq-run %s/m.dnnq -i x=%s/x1.npy -o %s --profile --json",
+	         bin, dir, dir, dir);
+	status = run_tool(cmd, out, sizeof out);
+	ck_assert_msg(status == 0, "%s: status %#x: %s", cmd, (unsigned)status, out);
+	for (size_t at = 0, n; out[at]; at += n)
+		ck_assert_msg((unsigned char)out[at] < 0x80 ? (n = 1) : (n = dnnq_utf8_char(out + at)),
+		              "--json: byte %zu (%#x) is no UTF-8: %s", at, (unsigned char)out[at], out);
+	ck_assert_msg(strstr(out, "\"name\":\"reluevil\\u001b]0;owned\\u0007\\u000d\\u000a"
+	                          "FAKE: ok\\\\x9b\""), "--json: %s", out);
 	printf("hostile: escape sequences in ONNX node names, through dnnq-convert --report and "
-	       "dnnq-run --profile: 1 tries: every line escaped (as '%s')\n", cmd);
+	       "dnnq-run --profile (--json): 2 tries: every line escaped (as '%s'), the JSON "
+	       "UTF-8\n", seen);
 	remove_tree(dir);
 	free(g.p);
 	free(b.p);
