@@ -91,16 +91,29 @@ static int observe(void *ctx, const struct dnnq_ir *ir, int32_t value, const voi
 	return dnnq_hist_add(&c->hist[value], data, numel);
 }
 
-/* The reference's observer: observe, and the progress hook after a node's
- * last output (graph inputs are observed before the run). */
+/* A sub-run of dnnq_onnx_calib_add: samples [first, first + size) of its n,
+ * nodes_done of its nodes done. */
+struct sub_run {
+	struct dnnq_onnx_calib *c;
+	size_t first, size, n, nodes_done;
+};
+
+/* The reference's observer in a sub-run: observe, and the progress hook
+ * after a node's last output (graph inputs are observed before the run),
+ * the call's work weighted by samples: each sub-run's nodes count its
+ * samples, so the sub-runs' reports go on where the last one stopped (a
+ * sub-run reporting its nodes of the model's again sent dnnq-convert's bar
+ * back at every one). */
 static int observe_run(void *ctx, const struct dnnq_ir *ir, int32_t value, const void *data,
                        size_t numel)
 {
-	struct dnnq_onnx_calib *c = ctx;
+	struct sub_run *r = ctx;
+	struct dnnq_onnx_calib *c = r->c;
 	int rc = observe(c, ir, value, data, numel);
-	const struct dnnq_ir_node *n = &ir->nodes[c->nodes_done];
+	const struct dnnq_ir_node *n = &ir->nodes[r->nodes_done];
 	if (!rc && c->progress && n->outputs[n->noutputs - 1] == value)
-		c->progress(c->progress_ctx, ++c->nodes_done, ir->nnodes);
+		c->progress(c->progress_ctx, r->first * ir->nnodes + ++r->nodes_done * r->size,
+		            r->n * ir->nnodes);
 	return rc;
 }
 
@@ -114,13 +127,12 @@ static int grow(float **p, size_t n)
 	return 0;
 }
 
-int dnnq_onnx_calib_ref(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
-                        float *const *y, bool observed, struct dnnq_diag *diag)
+/* The reference on n samples x into y, observed by observer (ctx). */
+static int run_ref(struct dnnq_onnx_calib *c, const void *const *x, size_t n, float *const *y,
+                   dnnq_ir_observer observer, void *ctx, struct dnnq_diag *diag)
 {
 	const struct dnnq_ir *ir = c->ir;
-	c->nodes_done = 0;
-	int rc = dnnq_ir_run_ex(ir, n, x, (void *const *)y, observed ? observe_run : NULL, c, c->ex,
-	                        diag);
+	int rc = dnnq_ir_run_ex(ir, n, x, (void *const *)y, observer, ctx, c->ex, diag);
 	/* an int32 output (ArgMax's indices) is kept as its integers' values */
 	for (size_t k = 0; !rc && k < ir->noutputs; k++)
 		if (ir->values[ir->outputs[k]].dtype == DNNQ_IR_S32)
@@ -129,8 +141,22 @@ int dnnq_onnx_calib_ref(struct dnnq_onnx_calib *c, const void *const *x, size_t 
 	return rc;
 }
 
+int dnnq_onnx_calib_ref(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
+                        float *const *y, struct dnnq_diag *diag)
+{
+	return run_ref(c, x, n, y, NULL, NULL, diag);
+}
+
 int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
                         struct dnnq_diag *diag)
+{
+	/* the reference judges one item: the samples go in sub-runs whose
+	 * values fit (all at once, a multi-input model's whole set did) */
+	return dnnq_onnx_calib_add_by(c, x, n, dnnq_ir_fit_batch(c->ir, n, c->ex), diag);
+}
+
+int dnnq_onnx_calib_add_by(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
+                           size_t step, struct dnnq_diag *diag)
 {
 	const struct dnnq_ir *ir = c->ir;
 	size_t total = c->samples + n;
@@ -160,16 +186,15 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t 
 		free(xs);
 		return dnnq_diag_set(diag, rc, "calibration: out of memory");
 	}
-	/* the reference judges one item: the samples go in chunks whose
-	 * values fit (all at once, a multi-input model's whole set did) */
-	size_t step = dnnq_ir_fit_batch(ir, n, c->ex);
+	step = step ? step : n;
 	for (size_t s = 0; !rc && s < n; s += step) {
 		size_t m = n - s < step ? n - s : step;
+		struct sub_run r = { .c = c, .first = s, .size = m, .n = n };
 		for (size_t i = 0; i < ir->ninputs; i++)
 			xs[i] = (const uint8_t *)x[i] + s * c->x_numel[i] * 4;
 		for (size_t k = 0; k < ir->noutputs; k++)
 			outs[k] = c->ref[k] + output_numel(ir, k, c->samples + s);
-		rc = dnnq_onnx_calib_ref(c, xs, m, (float *const *)outs, true, diag);
+		rc = run_ref(c, xs, m, (float *const *)outs, observe_run, &r, diag);
 	}
 	free(outs);
 	free(xs);

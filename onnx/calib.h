@@ -30,11 +30,12 @@ struct dnnq_onnx_calib {
 	/* Set by the caller after init (both may stay NULL): the threads of
 	 * the fp32 reference and of the lowered model's runs (results do not
 	 * depend on their count), and a hook called as each node of a
-	 * dnnq_onnx_calib_add run completes, with (nodes done, nodes). */
+	 * dnnq_onnx_calib_add run completes, with (work done, work) of the
+	 * call: its samples times the model's nodes, a node counting the
+	 * samples of the sub-run it completed in, so done only grows. */
 	const struct dnnq_executor *ex;
 	void (*progress)(void *ctx, size_t done, size_t total);
 	void *progress_ctx;
-	size_t nodes_done;
 	struct dnnq_hist *hist;         /* nvalues; counts NULL: not an observed value */
 	size_t samples;                 /* added so far */
 	/* the samples themselves (a copy), for evaluation */
@@ -115,11 +116,17 @@ void dnnq_onnx_calib_free(struct dnnq_onnx_calib *c);
  * its dtype (float32, or int32). */
 int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
                         struct dnnq_diag *diag);
+/* dnnq_onnx_calib_add with the reference run on at most step samples at a
+ * time (dnnq_onnx_calib_add's step: dnnq_ir_fit_batch's, which only an
+ * item of a large part of the host's memory makes smaller than n; the
+ * tests give a small one). */
+int dnnq_onnx_calib_add_by(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
+                           size_t step, struct dnnq_diag *diag);
 /* The fp32 reference on n samples x (as dnnq_onnx_calib_add's) into y
  * (per graph output, n samples' room; an int32 output as its integers'
- * values), every value observed into its histogram when observed. */
+ * values), nothing observed. */
 int dnnq_onnx_calib_ref(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
-                        float *const *y, bool observed, struct dnnq_diag *diag);
+                        float *const *y, struct dnnq_diag *diag);
 /* method[v] = m for every value but the graph outputs, which get min/max:
  * clipping an output saturates the very values a caller compares (a
  * classifier's logits; KL clips the CNN's enough to lose 2.5 points of

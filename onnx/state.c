@@ -230,7 +230,7 @@ int dnnq_onnx_calib_state(struct dnnq_onnx_calib *c, const struct dnnq_onnx_stat
 			finite = finite && all_finite(y[k], m);
 		}
 		from = start[t] ? t : from;
-		rc = dnnq_onnx_calib_ref(c, x, 1, y, false, diag);
+		rc = dnnq_onnx_calib_ref(c, x, 1, y, diag);
 		/* fed its own state, the fp32 model diverges: nothing to judge the
 		 * int8 one against */
 		for (size_t k = 0; !rc && finite && k < ir->noutputs; k++)

@@ -2226,6 +2226,61 @@ START_TEST(ref_fit_batch)
 }
 END_TEST
 
+/* dnnq_onnx_calib_add's progress over sub-runs (dnnq_ir_fit_batch's
+ * step, 2 here of 5 samples): the work done of the call's, samples times
+ * nodes, each node counting its sub-run's samples, so it only grows and
+ * ends at the total; each sub-run reported its nodes of the model's
+ * again, and dnnq-convert's bar went back at each. The sub-runs' outputs
+ * are the whole batch's. */
+struct progress_log {
+	size_t n, done[16], total[16];
+};
+
+static void log_progress(void *ctx, size_t done, size_t total)
+{
+	struct progress_log *p = ctx;
+	ck_assert_uint_lt(p->n, 16);
+	p->done[p->n] = done;
+	p->total[p->n++] = total;
+}
+
+START_TEST(calib_progress_sub_runs)
+{
+	int64_t xd[2] = { BATCH, 4 };
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	mb_node(b, "Relu", "r1", "x", "h");
+	mb_node(b, "Sigmoid", "r2", "h", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 2);
+	float x[20], ref[20];
+	for (int i = 0; i < 20; i++)
+		x[i] = (float)(i % 7) - 3;
+	const void *cx[1] = { x };
+	struct dnnq_diag d = { "" };
+	static const size_t want[] = { 2, 4, 6, 8, 9, 10 };
+	for (size_t step = 5; step; step = step == 5 ? 2 : 0) {
+		struct dnnq_onnx_calib c;
+		struct progress_log log = { 0 };
+		ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
+		c.progress = log_progress;
+		c.progress_ctx = &log;
+		ck_assert_msg(dnnq_onnx_calib_add_by(&c, cx, 5, step, &d) == 0, "%s", d.msg);
+		ck_assert_uint_eq(log.n, step == 5 ? 2 : 6);
+		for (size_t i = 0; i < log.n; i++) {
+			ck_assert_uint_eq(log.total[i], 10);
+			ck_assert_uint_eq(log.done[i], step == 5 ? 5 * (i + 1) : want[i]);
+		}
+		if (step == 5)
+			memcpy(ref, c.ref[0], sizeof ref);
+		else
+			ck_assert_mem_eq(c.ref[0], ref, sizeof ref);
+		dnnq_onnx_calib_free(&c);
+	}
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 static uint8_t *small_model(size_t *len)
 {
 	struct mb *b = nchw(13, 2, 4, 4);
@@ -5707,6 +5762,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, ref_memory_counts_a_value_once);
 	tcase_add_test(tc, ref_memory_counts_scratch);
 	tcase_add_test(tc, ref_fit_batch);
+	tcase_add_test(tc, calib_progress_sub_runs);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);
 	suite_add_tcase(s, tc);

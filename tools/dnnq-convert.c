@@ -497,7 +497,7 @@ static int load_samples(const char *path, const struct dnnq_ir_value *in, void *
 }
 
 /* Where the calibration is: file f of npaths, samples [s, s + k) of its n;
- * the reference reports the nodes done in that chunk. */
+ * the reference reports its work done of that chunk's (onnx/calib.h). */
 struct calib_at {
 	struct dnnq_progress bar;
 	size_t f, npaths, s, k, n;
