@@ -190,17 +190,23 @@ struct option_def {
 	uint64_t min, max;       /* ... and its range */
 };
 
+/* A number is decimal digits, as the config's integers (dnnqd.yaml(5)):
+ * no sign, space, base prefix or suffix. A negative number ("-5") or one
+ * past 2^64 is a number out of the range; any other text ("-0", "+5",
+ * "0x10", " 5", "5 ") is not written as one ("digits only"); both say the
+ * range. */
 static int set_number(struct dnnqd_options *o, const struct option_def *def, const char *val,
                       struct dnnq_diag *d)
 {
-	uint64_t v;
-	/* a negative number is out of the range, not 'not a number' */
-	bool negative = val[0] == '-' && parse_u64(val + 1, strlen(val + 1), &v) && v;
-	if (!negative && !parse_u64(val, strlen(val), &v))
-		return bad(d, def->name, val, -1, "not a number");
-	if (negative || v < def->min || v > def->max)
-		return bad(d, def->name, val, -1, "must be %llu..%llu", (unsigned long long)def->min,
-		           (unsigned long long)def->max);
+	uint64_t v = 0;
+	const char *digits = val + (val[0] == '-');
+	size_t len = strlen(digits);
+	bool number = len && strspn(digits, "0123456789") == len &&
+	              (digits == val || strspn(digits, "0") < len);
+	if (!number || digits != val || !parse_u64(val, len, &v) || v < def->min ||
+	    v > def->max)
+		return bad(d, def->name, val, -1, "must be %llu..%llu%s", (unsigned long long)def->min,
+		           (unsigned long long)def->max, number ? "" : ", digits only");
 	char *f = (char *)o + def->field;
 	if (def->size == sizeof(uint32_t))
 		*(uint32_t *)f = (uint32_t)v;

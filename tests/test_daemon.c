@@ -623,9 +623,21 @@ START_TEST(arguments_rejected)
 	expect_args_error(ARGS("--model", "a b=f"), "--model: 'a b': NAME may hold only letters,"
 	                  " digits, '.', '_' and '-'");
 	expect_args_error(ARGS("--model", "a=f", "--model=a=g"), "--model: 'a': NAME used twice");
-	expect_args_error(ARGS("--spin-us", "5x"), "--spin-us: '5x': not a number");
-	/* negative: out of the range, not 'not a number' */
+	/* digits only, as the config's integers: the rest says so, with the
+	 * range ("-0" was 'not a number') */
+	static const char *const written[] = { "5x", "-0", "+5", "0x10", " 5", "5 ", "" };
+	for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+		char want[96];
+		snprintf(want, sizeof want, "--spin-us: '%s': must be 0..1000000, digits only",
+		         written[i]);
+		expect_args_error(ARGS("--spin-us", written[i]), want);
+	}
+	/* negative, or past 2^64: out of the range, not 'not a number' */
 	expect_args_error(ARGS("--spin-us", "-5"), "--spin-us: '-5': must be 0..1000000");
+	expect_args_error(ARGS("--max-batch", "-18446744073709551617"), "--max-batch: "
+	                  "'-18446744073709551617': must be 1..65536");
+	expect_args_error(ARGS("--max-batch", "18446744073709551616"), "--max-batch: "
+	                  "'18446744073709551616': must be 1..65536");
 	expect_args_error(ARGS("--max-clients=0"), "--max-clients: '0': must be 1..4096");
 	expect_args_error(ARGS("--max-batch", "65537"), "--max-batch: '65537': must be 1..65536");
 	expect_args_error(ARGS("--max-session-bytes", "100"), "--max-session-bytes: '100': must be"
