@@ -248,9 +248,9 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 	r->fds[1] = s->doorbell[1];
 	r->fds[2] = s->completion[1];
 	r->nfds = DNNQ_PROTO_NFDS;
-	dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: pid %u uid %u: %u slots, %llu arena bytes",
+	dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: pid %u uid %u: %u slot%s, %llu arena bytes",
 	          (unsigned long long)s->id, c->pid, c->uid, s->view.slot_count,
-	          (unsigned long long)s->view.arena_size);
+	          s->view.slot_count == 1 ? "" : "s", (unsigned long long)s->view.arena_size);
 	return 0;
 }
 

@@ -102,10 +102,11 @@ static int session_layout(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_
 		return dnnq_diag_set(diag, rc, "slots %u, arena_bytes %llu: no layout", slots,
 		                     (unsigned long long)arena);
 	if (l->total_size > d->cfg.max_session_bytes)
-		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "a region of %llu bytes (%u slots, arena"
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "a region of %llu bytes (%u slot%s, arena"
 		                     " %llu bytes) is over the daemon's limit of %llu bytes"
 		                     " (limits.max_session_bytes, --max-session-bytes)", (unsigned long long)l->total_size,
-		                     l->slot_count, (unsigned long long)l->arena_size,
+		                     l->slot_count, l->slot_count == 1 ? "" : "s",
+		                     (unsigned long long)l->arena_size,
 		                     (unsigned long long)d->cfg.max_session_bytes);
 	if (quota && l->total_size > quota - (held < quota ? held : quota)) {
 		*later = u && u->closing > u->kept;

@@ -185,9 +185,9 @@ static void stop(struct proc *p, char *buf, size_t len)
 }
 
 /* One session opened and closed. */
-static void one_session(const char *sock)
+static void one_session(const char *sock, uint32_t slots)
 {
-	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20, .timeout_ms = 20000 };
+	struct dnnq_connect_opts o = { .slots = slots, .arena_bytes = 1 << 20, .timeout_ms = 20000 };
 	struct dnnq_client *c = NULL;
 	int rc = dnnq_connect(sock, &o, &c);
 	ck_assert_msg(rc == 0, "dnnq_connect(%s): %s", sock, dnnq_strerror(rc));
@@ -367,7 +367,7 @@ START_TEST(log_models_and_stamps)
 	ck_assert_msg(matches(line, "; 1 served; (1 failed reload before it|[2-9] failed reloads"
 	                      " before it(, [1-9] of them logged at debug only)?)$"), "%s", line);
 	/* sessions are debug lines */
-	one_session(u.sock);
+	one_session(u.sock, 4);
 	stop(&p, text, sizeof text);
 	ck_assert_msg(!strstr(text, "session "), "session lines at info: %s", text);
 	/* every line stamped */
@@ -384,12 +384,18 @@ START_TEST(log_debug_sessions_journal)
 	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--socket", u.sock, "--model", u.arg,
 	                                        "--log-level", "debug", NULL }, true);
 	wait_log(&p, "ready: ", text, sizeof text);
-	one_session(u.sock);
-	wait_log(&p, ": closed", text, sizeof text);
+	one_session(u.sock, 4);
+	wait_log(&p, "session 1: closed", text, sizeof text);
+	one_session(u.sock, 1);
+	wait_log(&p, "session 2: closed", text, sizeof text);
 	stop(&p, text, sizeof text);
-	/* the journal's priority prefixes, no timestamp */
+	/* the journal's priority prefixes, no timestamp; one slot in the
+	 * singular (it said '1 slots') */
 	ck_assert_msg(line_with(text, "session 1: pid ", line, sizeof line), "%s", text);
 	ck_assert_msg(!strncmp(line, "<7>session 1: pid ", 18), "'%s'", line);
+	ck_assert_msg(strstr(line, ": 4 slots, "), "'%s'", line);
+	ck_assert_msg(line_with(text, "session 2: pid ", line, sizeof line), "%s", text);
+	ck_assert_msg(strstr(line, ": 1 slot, "), "'%s'", line);
 	ck_assert_msg(line_with(text, "session 1: closed", line, sizeof line), "%s", text);
 	ck_assert_str_eq(line, "<7>session 1: closed");
 	ck_assert_msg(line_with(text, "model relu64: ", line, sizeof line), "%s", text);
@@ -445,7 +451,7 @@ START_TEST(second_daemon_refused_before_loading)
 	snprintf(want, sizeof want, "dnnqd: %s: another dnnqd is listening there\n", u.sock);
 	expect_start_fails(&q, want, text2, sizeof text2);
 	ck_assert_msg(!strstr(text2, "generation 1"), "the models were loaded first: %s", text2);
-	one_session(u.sock);
+	one_session(u.sock, 4);
 	stop(&p, text, sizeof text);
 	ck_assert_msg(!strstr(text, "no models to serve"), "%s", text);
 }
@@ -486,7 +492,7 @@ START_TEST(ready_names_activated_socket)
 	for (int i = 0; i < 2000 && stat(u.sock, &sb); i++)
 		fixture_sleep_ms(5);
 	fixture_sleep_ms(50);   /* bound, then listening */
-	one_session(u.sock);    /* starts dnnqd */
+	one_session(u.sock, 4);    /* starts dnnqd */
 	wait_log(&p, "ready: ", text, sizeof text);
 	stop(&p, text, sizeof text);
 	expect_ready_socket(text, u.sock, " (from systemd)");
