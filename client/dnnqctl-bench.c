@@ -103,10 +103,10 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int ch;
+	int ch, moved = 0;
 	*a = (struct bench_args){ .threads = 1, .depth = 1, .batch = 1, .duration = 5 };
 	opterr = 0;	/* ctl_bad_option names the option */
-	while ((ch = getopt_long(argc, argv, "c:d:a:b:h", opts, NULL)) != -1) {
+	while ((ch = dnnq_getopt_long(argc, argv, "c:d:a:b:h", opts, &moved)) != -1) {
 		bool ok = true;
 		const char *want = "%s";	/* the message for a value refused: what is valid */
 		switch (ch) {

@@ -97,10 +97,10 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int ch, rc;
+	int ch, rc, moved = 0;
 	*a = (struct infer_args){ .outdir = ".", .timeout_ms = 10000 };
 	opterr = 0;	/* ctl_bad_option names the option */
-	while ((ch = getopt_long(argc, argv, "i:o:h", opts, NULL)) != -1) {
+	while ((ch = dnnq_getopt_long(argc, argv, "i:o:h", opts, &moved)) != -1) {
 		switch (ch) {
 		case 'i': if ((rc = add_input(a, optarg))) return rc; break;
 		case 'o': a->outdir = optarg; break;

@@ -232,14 +232,16 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int ch;
+	int ch, moved = 0;
 	bool takes_json = json != NULL;
-	/* names and options in any order (models vad --json): getopt permutes */
+	/* names and options in any order (models vad --json), under
+	 * POSIXLY_CORRECT too; without names, the first is unexpected */
 	const char *shortopts = first ? "h" : "+h";
 	json = json ? json : &ignored;
 	*json = false;
 	opterr = 0;	/* the line below names the option */
-	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+	while ((ch = first ? dnnq_getopt_long(argc, argv, shortopts, opts, &moved)
+	                   : getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (ch == 'j' && takes_json)
 			*json = true, dnnq_json_failures();
 		else if (ch == 'j')	/* metrics */

@@ -178,6 +178,37 @@ const char *dnnq_nearest(const char *word, size_t len, const char *const *names,
 	return best ? best : nprefixed == 1 ? prefixed : NULL;
 }
 
+int dnnq_getopt_long(int argc, char **argv, const char *shortopts, const struct option *opts,
+                     int *moved)
+{
+	/* '-': getopt returns each operand in place (1), whatever
+	 * POSIXLY_CORRECT says; it goes to the end of argv, and getopt goes on
+	 * over the rest, argc less the operands moved */
+	char in_order[64];
+	snprintf(in_order, sizeof in_order, "-%s", shortopts);
+	for (;;) {
+		int ch = getopt_long(argc - *moved, argv, in_order, opts, NULL);
+		if (ch == 1) {
+			int at = optind - 1;
+			char *operand = argv[at];
+			memmove(&argv[at], &argv[at + 1], (size_t)(argc - 1 - at) * sizeof *argv);
+			argv[argc - 1] = operand;
+			optind = at;
+			++*moved;
+			continue;
+		}
+		if (ch != -1)
+			return ch;
+		/* after "--": the operands before it come first, in order */
+		for (int k = 0; k < *moved; k++) {
+			char *last = argv[argc - 1];
+			memmove(&argv[optind + 1], &argv[optind], (size_t)(argc - 1 - optind) * sizeof *argv);
+			argv[optind] = last;
+		}
+		return -1;
+	}
+}
+
 /* The option of opts named exactly name[0, len), or NULL. */
 static const struct option *long_option(const struct option *opts, const char *name, size_t len)
 {

@@ -166,6 +166,16 @@ const char *dnnq_nearest(const char *word, size_t len, const char *const *names,
 struct option;
 void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct option *opts,
                        char *buf, size_t len);
+/* getopt_long (no longindex) taking options anywhere on the line, as GNU's
+ * does unless POSIXLY_CORRECT is set (under it, `dnnqctl models vad
+ * --json` took '--json' for a model's name and `dnnq-convert m.onnx -o
+ * m.dnnq` refused a second input): once it returns -1 the operands are
+ * argv[optind..argc), in their order ("--" ends the options, as
+ * usual), argv permuted as GNU's would be. *moved, 0 before the first
+ * call, counts the operands moved so far; shortopts without a leading
+ * '+' or '-', shorter than 63 bytes. */
+int dnnq_getopt_long(int argc, char **argv, const char *shortopts, const struct option *opts,
+                     int *moved);
 /* stdout holds one JSON object at most: dnnq_json_exit prints nothing
  * after its own object, nor after the tool's when the tool said so with
  * dnnq_json_answered() (dnnqctl bench's results with failed requests in

@@ -1485,12 +1485,26 @@ START_TEST(dnnqctl_against_fake)
 	STORE(&fake.model_fault, FAKE_MODEL_OK);
 	CTL_OK("models", "[N, 2, 2]  scale 0.5 zero point 10");
 	CTL_OK("models --json", "\"shape\":[\"N\",4]");
+	/* options after the names, POSIXLY_CORRECT or not (under it, '--json'
+	 * was a model's name: "no model '--json'"), "--" before a name */
+	setenv("POSIXLY_CORRECT", "1", 1);
+	CTL_OK("models double --json", "{\"models\":[{\"name\":\"double\",");
+	CTL_OK("models double quant --json", "},{\"name\":\"quant\",");
+	CTL_OK("models --json -- double", "{\"models\":[{\"name\":\"double\",");
+	ck_assert_int_eq(run_ctl(ctl, "models double -- --json", out, sizeof out), 1);
+	ck_assert_msg(strstr(out, "'--json'"), "%s", out);
+	unsetenv("POSIXLY_CORRECT");
 	snprintf(x, sizeof x, "%s/x.npy", fake.dir);
 	snprintf(y, sizeof y, "%s/y.npy", fake.dir);
 	const float xs[] = { 1, 2, 3, 4, 8, 7, 6, 5 };
 	ck_assert_int_eq(dnnq_npy_write_file(x, DNNQ_DTYPE_F32, (size_t[]){ 2, 4 }, 2, xs, NULL), 0);
 	snprintf(args, sizeof args, "infer double --input x=%s --output-dir %s --json", x, fake.dir);
 	CTL_OK(args, "\"top1\":[{\"class\":3,\"value\":8},{\"class\":0,\"value\":16}]");
+	/* infer's options after its model, under POSIXLY_CORRECT too */
+	setenv("POSIXLY_CORRECT", "1", 1);
+	snprintf(args, sizeof args, "infer --input x=%s double --output-dir %s --json", x, fake.dir);
+	CTL_OK(args, "\"top1\":[{\"class\":3,\"value\":8},{\"class\":0,\"value\":16}]");
+	unsetenv("POSIXLY_CORRECT");
 	void *buf;
 	struct dnnq_npy npy;
 	ck_assert_int_eq(dnnq_npy_read_file(y, 1 << 20, &buf, &npy, NULL), 0);

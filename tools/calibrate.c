@@ -147,10 +147,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, moved = 0;
 	optind = 2;
 	opterr = 0;	/* the line below names the option, with the one meant */
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	while ((c = dnnq_getopt_long(argc, argv, "h", lopts, &moved)) != -1) {
 		if (c == '?' || c == ':') {
 			char why[256];
 			dnnq_getopt_error(argv, "h", lopts, why, sizeof why);

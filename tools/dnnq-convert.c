@@ -256,10 +256,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
                             .samples = DNNQ_PRECISION_SAMPLES,
                             .floor_db = DNNQ_PRECISION_FLOOR_DB },
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
-	int ch;
+	int ch, moved = 0;
 	long b;
 	opterr = 0;	/* bad_usage names the option, with the one meant */
-	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
+	while ((ch = dnnq_getopt_long(argc, argv, "o:h", lopts, &moved)) != -1) {
 		if (ch >= O_CALIB)
 			o->given |= 1u << (ch - O_CALIB);
 		switch (ch) {

@@ -151,10 +151,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ .outdir = ".", .threads = 1, .isa = dnnq_isa_best() };
-	int ch;
+	int ch, moved = 0;
 	char *end;
 	opterr = 0;	/* the default case names the option, with the one meant */
-	while ((ch = getopt_long(argc, argv, "i:o:h", lopts, NULL)) != -1) {
+	while ((ch = dnnq_getopt_long(argc, argv, "i:o:h", lopts, &moved)) != -1) {
 		switch (ch) {
 		case 'i': {
 			if (o->nin == MAX_IO)
