@@ -280,6 +280,25 @@ const char *imp_onnx_dtype_name(int32_t t)
 	return t >= 0 && (size_t)t < sizeof n / sizeof n[0] ? n[t] : "unknown";
 }
 
+const char *dnnq_onnx_output_retyped(const struct dnnq_ir *ir, size_t k, enum dnnq_dtype served)
+{
+	int32_t t = ir->output_types && k < ir->noutputs ? ir->output_types[k] : 0;
+	enum dnnq_dtype same;
+	switch (t) {
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: same = DNNQ_DTYPE_U8; break;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: same = DNNQ_DTYPE_S8; break;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: same = DNNQ_DTYPE_S32; break;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: same = DNNQ_DTYPE_INVALID; break;
+	default: return NULL;   /* none given, or not an integer */
+	}
+	return served == same ? NULL : imp_onnx_dtype_name(t);
+}
+
 static int copy_ints(const int32_t *src, size_t n, enum dnnq_ir_dtype dt, void *dst)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -844,7 +863,7 @@ static int32_t batch_dim1_input(struct imp *m, const struct dnnq_ir_value *v, si
 	return id;
 }
 
-/* A graph input's ONNX element type (0: none). */
+/* A graph input's or output's ONNX element type (0: none). */
 static int32_t elem_type(const Onnx__ValueInfoProto *vi)
 {
 	const Onnx__TypeProto__Tensor *tt = tensor_type(vi);
@@ -1216,7 +1235,8 @@ static int32_t moved_output(struct imp *m, int32_t id, const char *name)
 static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
 {
 	m->ir->outputs = calloc(g->n_output ? g->n_output : 1, sizeof *m->ir->outputs);
-	if (!m->ir->outputs)
+	m->ir->output_types = calloc(g->n_output ? g->n_output : 1, sizeof *m->ir->output_types);
+	if (!m->ir->outputs || !m->ir->output_types)
 		return DNNQ_E_NOMEM;
 	if (!g->n_output)
 		imp_problem(m, DNNQ_E_FORMAT, "the graph has no outputs");
@@ -1254,6 +1274,7 @@ static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
 			continue;
 		}
 		id = ext;
+		m->ir->output_types[m->ir->noutputs] = elem_type(g->output[i]);
 		m->ir->outputs[m->ir->noutputs++] = id;
 	}
 	return 0;

@@ -41,6 +41,7 @@ void dnnq_ir_free(struct dnnq_ir *ir)
 	free(ir->nodes);
 	free(ir->inputs);
 	free(ir->outputs);
+	free(ir->output_types);
 	free(ir->name);
 	free(ir->producer);
 	free(ir->batch_note);

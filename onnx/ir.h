@@ -207,6 +207,9 @@ struct dnnq_ir {
 	struct dnnq_ir_value *values;
 	struct dnnq_ir_node *nodes;
 	int32_t *inputs, *outputs;      /* value ids, in the ONNX graph's order */
+	/* per graph output, the element type the ONNX graph declares
+	 * (TensorProto.DataType; 0: none given); NULL in an IR not imported */
+	int32_t *output_types;
 	size_t nremoved;
 	struct dnnq_ir_removed *removed; /* ONNX nodes with no IR node, in order */
 	/* onnx/fuse.c: the patterns fused, a count each */
@@ -340,6 +343,13 @@ char *dnnq_onnx_data_dir(const char *model_path);
 int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *opts,
                           struct dnnq_ir *ir, char **list, size_t *count,
                           struct dnnq_diag *diag);
+
+/* Graph output k's element type in the ONNX graph ("int64"), when it is
+ * an integer or bool type and dnnq serves the output as another (served:
+ * the lowered model's output dtype; docs/onnx.md, "Integer outputs": an
+ * int64 as int32, integers arithmetic computed as float32, a bool as
+ * float32 0 or 1), else NULL. */
+const char *dnnq_onnx_output_retyped(const struct dnnq_ir *ir, size_t k, enum dnnq_dtype served);
 
 /* A serialized TensorProto (the input_N.pb and output_N.pb files of ONNX's
  * backend tests) as a constant value: name, dtype, dims and data (owned:

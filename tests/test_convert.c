@@ -3781,6 +3781,77 @@ START_TEST(tools_run_no_inputs)
 }
 END_TEST
 
+/* castlike_int's ArgMax (x -> am), then y = am + am, declared int64:
+ * integers the graph computes, which dnnq serves as float32. */
+static void argmax_doubled(Onnx__GraphProto *g, const void *arg)
+{
+	static Onnx__NodeProto add;
+	static Onnx__NodeProto *nodes[2];
+	static char *in[2] = { "am", "am" }, *out[1] = { "y" };
+	(void)arg;
+	ck_assert_uint_eq(g->n_node, 2);
+	ck_assert_str_eq(g->node[0]->op_type, "ArgMax");
+	onnx__node_proto__init(&add);
+	add.name = "twice";
+	add.op_type = "Add";
+	add.n_input = 2;
+	add.input = in;
+	add.n_output = 1;
+	add.output = out;
+	nodes[0] = g->node[0];
+	nodes[1] = &add;
+	g->node = nodes;
+	g->output[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+}
+
+/* A graph output the ONNX graph declares an integer or bool type that
+ * dnnq serves as another (docs/onnx.md, "Integer outputs"): one note on
+ * stderr naming it and what a client gets, and --json's integer_outputs
+ * (nothing said before: the client found int32 or float32 where ONNX
+ * Runtime gave int64). ArgMax's int64 indices come as int32, integers the
+ * graph computed and a bool as float32; a float output, or an int32 one
+ * served int32, is not listed. Under POSIXLY_CORRECT, the options after
+ * the model (it stopped at the model: 'one input model only'). */
+START_TEST(tools_integer_outputs)
+{
+	char dir[] = "/tmp/dnnq-intout-XXXXXX", path[512], want[800];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	setenv("POSIXLY_CORRECT", "1", 1);
+	sh(&c, dir, "dnnq-convert " OPS "/argmax_h.onnx -o %s/a.dnnq --calib " OPS
+	   "/argmax_h.in0.npy --json", dir);
+	unsetenv("POSIXLY_CORRECT");
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, ",\"integer_outputs\":[{\"name\":\"y\",\"onnx\":\"int64\","
+	                     "\"served\":\"int32\"}],"), "%s", c.out);
+	ck_assert_msg(strstr(c.err, "dnnq-convert: note: " OPS "/argmax_h.onnx: output 'y': int64 in"
+	                     " the ONNX graph, int32 from dnnq (the same values; .astype(np.int64) "
+	                     "gives ONNX Runtime's)\n"), "%s", c.err);
+	snprintf(path, sizeof path, "%s/i64.onnx", dir);
+	edit_graph("tests/onnx/rnn/castlike_int.onnx", path, argmax_doubled, NULL);
+	sh(&c, dir, "dnnq-convert %s -o %s/i.dnnq --calib tests/onnx/rnn/castlike_int_x.npy", path,
+	   dir);
+	snprintf(want, sizeof want, "dnnq-convert: note: %s: output 'y': int64 in the ONNX graph, "
+	         "float32 from dnnq (the integers, exact below 2^24; .astype(np.int64) gives ONNX "
+	         "Runtime's)\n", path);
+	ck_assert_msg(c.status == 0 && strstr(c.err, want), "%s", c.err);
+	sh(&c, dir, "dnnq-convert tests/onnx/rnn/castlike_bool.onnx -o %s/b.dnnq --calib "
+	   "tests/onnx/rnn/castlike_bool_x.npy --json", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, ",\"integer_outputs\":[{\"name\":\"y\","
+	                                      "\"onnx\":\"bool\",\"served\":\"float32\"}],"),
+	              "%s%s", c.out, c.err);
+	ck_assert_msg(strstr(c.err, "output 'y': bool in the ONNX graph, float32 from dnnq (0 or 1;"
+	                     " .astype(bool) gives ONNX Runtime's)\n") && !strstr(c.err, "'y2'"),
+	              "%s", c.err);
+	/* the float CNN: none */
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/c.dnnq --calib " DIGITS
+	   "/calib_x.npy --precision int8 --json", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, ",\"integer_outputs\":[],") &&
+	              !strstr(c.err, "note:"), "%s%s", c.out, c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 /* dnnq-convert without -o writes MODEL.dnnq next to MODEL.onnx and says
  * so; float64 calibration samples are converted with a note; a graph named
  * like an exporter's default (torch_jit) takes the file's stem as the model
@@ -4210,6 +4281,7 @@ Suite *suite_convert(void)
 	suite_add_tcase(s, usage);
 	TCase *unread = tcase_create("unread");
 	tcase_add_test(unread, tools_unread_inputs);
+	tcase_add_test(unread, tools_integer_outputs);
 	suite_add_tcase(s, unread);
 	TCase *opgaps = tcase_create("opgaps");
 	tcase_add_test(opgaps, opgaps_models);

@@ -1081,6 +1081,43 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 		       shown(ir->removed[i].op_type, 0), shown(ir->removed[i].name, 1));
 }
 
+/* The name a client's array of dt has ("int32", numpy's and the ONNX
+ * graph's word). */
+static const char *served_name(enum dnnq_dtype dt)
+{
+	return dt == DNNQ_DTYPE_U8 ? "uint8" : dt == DNNQ_DTYPE_S8 ? "int8"
+	       : dt == DNNQ_DTYPE_S32 ? "int32" : "float32";
+}
+
+/* The graph outputs dnnq serves as another type than the ONNX graph's
+ * integer or bool one (docs/onnx.md, "Integer outputs"): a note on stderr
+ * each, naming what a client gets; in --json, integer_outputs. */
+static void integer_outputs(const struct opts *o, const struct dnnq_ir *ir,
+                            const struct dnnq_model *m)
+{
+	if (o->json)
+		printf(",\"integer_outputs\":[");
+	for (size_t k = 0, n = 0; k < ir->noutputs && k < m->noutputs; k++) {
+		enum dnnq_dtype dt = m->outputs[k].dtype;
+		const char *onnx = dnnq_onnx_output_retyped(ir, k, dt), *name = m->outputs[k].name;
+		if (!onnx)
+			continue;
+		bool is_bool = !strcmp(onnx, "bool");
+		fprintf(stderr, "%s: note: %s: output '%s': %s in the ONNX graph, %s from dnnq (%s; "
+		        ".astype(%s%s) gives ONNX Runtime's)\n", argv0, o->in, shown(name, 0), onnx,
+		        served_name(dt), dt == DNNQ_DTYPE_S32 ? "the same values" : is_bool ? "0 or 1"
+		        : dt == DNNQ_DTYPE_F32 ? "the integers, exact below 2^24" : "its codes",
+		        is_bool ? "" : "np.", onnx);
+		if (!o->json)
+			continue;
+		printf("%s{\"name\":", n++ ? "," : "");
+		dnnq_json_string(stdout, name);
+		printf(",\"onnx\":\"%s\",\"served\":\"%s\"}", onnx, served_name(dt));
+	}
+	if (o->json)
+		printf("]");
+}
+
 /* The model, its symbolic dims fixed by --input-shape or the samples. */
 static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t *count,
                   struct dnnq_diag *d)
@@ -1416,6 +1453,7 @@ static int convert(const struct opts *o)
 			printf("}");
 		}
 		import_report(o, &ir);
+		integer_outputs(o, &ir, &m);
 		print_state(o, &c, &st);
 		json_precision(o, &ir, &p);
 		if (o->report) {
@@ -1436,6 +1474,7 @@ static int convert(const struct opts *o)
 			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
 		import_report(o, &ir);
+		integer_outputs(o, &ir, &m);
 		print_state(o, &c, &st);
 		text_precision(o, &ir, &p, out_db);
 		if (o->report) {
