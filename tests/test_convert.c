@@ -3781,6 +3781,62 @@ START_TEST(tools_run_no_inputs)
 }
 END_TEST
 
+/* The graph with its first initializer (the CNN's conv weight, [8, 1, 3,
+ * 3]) a second output, declared float32 of no shape; its 72 floats into
+ * arg. */
+static void initializer_output(Onnx__GraphProto *g, const void *arg)
+{
+	static Onnx__ValueInfoProto out;
+	static Onnx__TypeProto type;
+	static Onnx__TypeProto__Tensor tensor;
+	static Onnx__ValueInfoProto *outs[2];
+	const Onnx__TensorProto *w = g->initializer[0];
+	ck_assert_uint_eq(w->n_dims, 4);
+	ck_assert_uint_eq(w->raw_data.len, 72 * sizeof(float));
+	memcpy((void *)arg, w->raw_data.data, w->raw_data.len);
+	onnx__value_info_proto__init(&out);
+	onnx__type_proto__init(&type);
+	onnx__type_proto__tensor__init(&tensor);
+	tensor.has_elem_type = true;
+	tensor.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+	type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+	type.tensor_type = &tensor;
+	out.name = w->name;
+	out.type = &type;
+	outs[0] = g->output[0];
+	outs[1] = &out;
+	g->output = outs;
+	g->n_output = 2;
+}
+
+/* dnnq-run of an .onnx whose output has no batch (an initializer's):
+ * written whole, in the graph's shape. It was written as [128] (the
+ * samples' count) of its 288 bytes cut by the batch, 256, and each run
+ * copied the whole value at its samples' place: a heap overflow past the
+ * 256 (valgrind: invalid write in dnnq_ir_run_ex), the file's bytes the
+ * buffer's. */
+START_TEST(tools_run_unbatched_output)
+{
+	char dir[] = "/tmp/dnnq-unbatched-XXXXXX", path[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	static float w[72];
+	snprintf(path, sizeof path, "%s/two.onnx", dir);
+	edit_graph(DIGITS "/cnn.onnx", path, initializer_output, w);
+	sh(&c, dir, "dnnq-run %s -i " DIGITS "/calib_x.npy -o %s", path, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "/0.weight.npy: f32 [8, 1, 3, 3]\n") &&
+	              strstr(c.out, "/logits.npy: f32 [128, 10]\n"), "%s", c.out);
+	struct array a;
+	snprintf(path, sizeof path, "%s/0.weight.npy", dir);
+	load(path, &a);
+	ck_assert_uint_eq(a.a.count, 72);
+	ck_assert_mem_eq(a.data, w, sizeof w);
+	free(a.data);
+	rm_rf(dir);
+}
+END_TEST
+
 /* castlike_int's ArgMax (x -> am), then y = am + am, declared int64:
  * integers the graph computes, which dnnq serves as float32. */
 static void argmax_doubled(Onnx__GraphProto *g, const void *arg)
@@ -4271,6 +4327,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_end_to_end);
 	tcase_add_test(tc, tools_defaults);
 	tcase_add_test(tc, tools_run_no_inputs);
+	tcase_add_test(tc, tools_run_unbatched_output);
 	tcase_add_test(tc, tools_infer_split);
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);

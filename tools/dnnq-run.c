@@ -60,7 +60,8 @@ struct io {
 	void *buf;                      /* inputs: the .npy file; outputs: the data */
 	struct dnnq_npy a;              /* inputs */
 	size_t bytes;                   /* outputs */
-	size_t sample;                  /* the bytes of one sample */
+	size_t sample;                  /* the bytes of one sample (0: an output without
+	                                 * a batch, written whole by every run) */
 };
 
 struct run {
@@ -434,16 +435,26 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	}
 	for (size_t i = 0; i < r->nout; i++) {
 		struct io *io = &r->out[i];
+		size_t item;
+		bool batched = true;
 		if (r->onnx) {
+			/* an output without a batch (a Constant's, an
+			 * initializer's) is the whole value, the same in every
+			 * run: kept once in the graph's shape (as [batch] of
+			 * its bytes cut by the batch, each run wrote all of it
+			 * at its samples' place, past the buffer's end) */
 			const struct dnnq_ir_value *v = &r->ir.values[r->ir.outputs[i]];
-			io->sample = dnnq_ir_numel(v, r->chunk) * dnnq_ir_dtype_size(v->dtype) / r->chunk;
+			batched = v->batched;
+			item = dnnq_ir_numel(v, 1) * dnnq_ir_dtype_size(v->dtype);
 		} else {
 			struct dnnq_tensor_info ti;
 			dnnq_graph_output_info(r->g, i, &ti);
-			io->sample = ti.bytes / r->chunk;
+			item = ti.bytes / r->chunk;
 		}
-		io->bytes = io->sample * r->batch;
-		io->dims[0] = (int64_t)r->batch;
+		io->sample = batched ? item : 0;
+		io->bytes = batched ? item * r->batch : item;
+		if (batched)
+			io->dims[0] = (int64_t)r->batch;
 		io->buf = dnnq_aligned_alloc(io->bytes ? io->bytes : 1);
 		if (!io->buf)
 			return dnnq_diag_set(d, DNNQ_E_NOMEM, "output '%s': out of memory", io->name);
