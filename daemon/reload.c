@@ -26,7 +26,12 @@
  * message stays in the STATS line until a reload succeeds.
  *
  * Only the models follow a reload. The listening socket, the workers, the
- * limits, the access lists and the log level are read at start.
+ * limits, the access lists, the metrics file and the log level are read at
+ * start; a reload that reads another value of one of them says which at
+ * warning (limits.max_inflight changed in the file, the reload "worked"
+ * and nothing told the operator that the daemon still had the old one),
+ * once for the same keys, until the file agrees with the daemon again.
+ * limits.max_batch does follow: it is the models' default and cap.
  *
  * A failure is not news every time. A model file missing from a sticky
  * directory (/tmp) may be created and deleted by another user in a loop,
@@ -63,6 +68,8 @@ struct watched {
 
 struct dnnqd_reload {
 	const struct dnnqd_options *o;
+	const struct dnnq_config *start;        /* the settings dnnqd started with */
+	char unapplied[256];    /* the keys last said to differ from them */
 	int ifd, done_fd;
 	struct watched *files;
 	unsigned nfiles;
@@ -215,6 +222,75 @@ void dnnqd_reload_on_inotify(struct dnnqd_reload *r, uint64_t now)
 	}
 }
 
+/* ---- the settings read at start only ------------------------------------------ */
+
+static void add_key(char *buf, size_t len, size_t *n, bool changed, const char *key)
+{
+	if (changed && *n < len)
+		*n += (size_t)snprintf(buf + *n, len - *n, "%s%s", *n ? ", " : "", key);
+}
+
+static bool ids_same(const uint32_t *a, unsigned na, const uint32_t *b, unsigned nb)
+{
+	return na == nb && (!na || !memcmp(a, b, na * sizeof *a));
+}
+
+/* The keys read at start only whose value in c, the settings a reload
+ * read, is not the one dnnqd started with (start), into buf ("" when
+ * none). */
+static void unapplied_keys(const struct dnnq_config *start, const struct dnnq_config *c,
+                           char *buf, size_t len)
+{
+	const struct dnnq_config_listen *la = &start->listen, *lb = &c->listen;
+	const struct dnnq_config_limits *a = &start->limits, *b = &c->limits;
+	size_t n = 0;
+	buf[0] = 0;
+	add_key(buf, len, &n, strcmp(la->path, lb->path), "listen.path");
+	add_key(buf, len, &n, la->mode != lb->mode, "listen.mode");
+	add_key(buf, len, &n, la->has_group != lb->has_group || la->gid != lb->gid,
+	        "listen.group");
+	add_key(buf, len, &n, start->workers.ncpus != c->workers.ncpus ||
+	        memcmp(start->workers.cpus, c->workers.cpus,
+	               c->workers.ncpus * sizeof c->workers.cpus[0]), "workers.cpus");
+	add_key(buf, len, &n, start->workers.spin_us != c->workers.spin_us, "workers.spin_us");
+	add_key(buf, len, &n, a->max_clients != b->max_clients, "limits.max_clients");
+	add_key(buf, len, &n, a->max_session_bytes != b->max_session_bytes,
+	        "limits.max_session_bytes");
+	add_key(buf, len, &n, a->max_inflight != b->max_inflight, "limits.max_inflight");
+	add_key(buf, len, &n, a->max_sessions_per_uid != b->max_sessions_per_uid,
+	        "limits.max_sessions_per_uid");
+	add_key(buf, len, &n, a->max_bytes_per_uid != b->max_bytes_per_uid,
+	        "limits.max_bytes_per_uid");
+	add_key(buf, len, &n, !ids_same(start->access.uids, start->access.nuids, c->access.uids,
+	                                c->access.nuids), "access.users");
+	add_key(buf, len, &n, !ids_same(start->access.gids, start->access.ngids, c->access.gids,
+	                                c->access.ngids), "access.groups");
+	add_key(buf, len, &n, start->access.public_stats != c->access.public_stats,
+	        "access.public_stats");
+	add_key(buf, len, &n, strcmp(start->metrics.textfile, c->metrics.textfile),
+	        "metrics.textfile");
+	add_key(buf, len, &n, start->metrics.interval_s != c->metrics.interval_s,
+	        "metrics.interval");
+	add_key(buf, len, &n, start->log_level != c->log_level, "log.level");
+}
+
+/* After a reload that read settings c: the keys it does not apply, at
+ * warning when they are not the ones said last. */
+static void say_unapplied(struct dnnqd_reload *r, const struct dnnq_config *c)
+{
+	char keys[sizeof r->unapplied];
+	unapplied_keys(r->start, c, keys, sizeof keys);
+	if (!keys[0]) {
+		r->unapplied[0] = 0;
+		return;
+	}
+	bool said = !strcmp(keys, r->unapplied);
+	dnnqd_log(said ? DNNQD_LOG_DEBUG : DNNQD_LOG_WARN, "reload: %s: %s changed: read at start"
+	          " only, not applied (restart dnnqd to apply; the models follow a reload)",
+	          r->o->config ? r->o->config : "the command line and defaults", keys);
+	memcpy(r->unapplied, keys, sizeof keys);
+}
+
 /* ---- the reload thread ------------------------------------------------------ */
 
 static void *reload_main(void *arg)
@@ -309,6 +385,8 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 		          o->added, o->changed, o->removed, dnnqd_models_now(d)->count, before);
 		r->failed = r->quiet = r->ncauses = 0;
 	}
+	if (r->have_config)
+		say_unapplied(r, &r->c);
 	watch_all(r, r->have_config ? &r->c : NULL, dnnqd_models_now(d));
 	dnnq_config_free(&r->c);
 	r->have_config = false;
@@ -379,6 +457,7 @@ int dnnqd_reload_create(struct dnnqd_reload **out, const struct dnnqd_options *o
 	if (!r)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "reload: out of memory");
 	r->o = o;
+	r->start = c;
 	r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	r->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->ifd < 0 || r->done_fd < 0) {

@@ -20,7 +20,10 @@
 #define DNNQD_RELOAD_QUIET_MS 200
 
 /* Watches the directories of the config file (o->config) and of every
- * model file of c. o must outlive it. */
+ * model file of c, the settings dnnqd started with: a reload that reads
+ * another value of one read at start only (listen, workers, limits but
+ * max_batch, access, metrics, log) says so, naming the keys. o and c must
+ * outlive it. */
 int dnnqd_reload_create(struct dnnqd_reload **out, const struct dnnqd_options *o,
                         const struct dnnq_config *c, struct dnnq_diag *diag);
 /* Cancels and joins a reload in progress; NULL is fine. */

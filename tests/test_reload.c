@@ -604,6 +604,49 @@ START_TEST(reload_failures_logged_once)
 }
 END_TEST
 
+/* A reload applies the models only: a changed value of a key read at
+ * start (limits.max_inflight, workers.spin_us) is said at warning, naming
+ * the keys, once while the file keeps it, again when other keys differ;
+ * a change of the models alone, or the file back to the daemon's values,
+ * says nothing. The reload "worked" and the daemon kept the old limit
+ * without a word. */
+START_TEST(reload_unapplied_settings_said)
+{
+	static const char said[] = "changed: read at start only, not applied";
+	struct conf_dir c;
+	struct fixture_daemon d;
+	char want[512];
+	struct dnnq_client *ctl = start_config(&c, relu_only, &d);
+	put_text(c.yaml, both_models, RENAME);
+	reload_now(ctl, true);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, said), 0);
+	put_text(c.yaml, TEST_YAML_BOTH "limits:\n  max_inflight: 16\n", RENAME);
+	reload_now(ctl, true);
+	reload_now(ctl, true);
+	snprintf(want, sizeof want, "reload: %s: limits.max_inflight %s", c.yaml, said);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, want), 1);
+	put_text(c.yaml, TEST_YAML_BOTH "limits:\n  max_inflight: 16\nworkers:\n  spin_us: 7\n",
+	         RENAME);
+	reload_now(ctl, true);
+	snprintf(want, sizeof want, "reload: %s: workers.spin_us, limits.max_inflight %s", c.yaml,
+	         said);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, want), 1);
+	/* the daemon's limit is still the default's 64: 64 slots open */
+	struct dnnq_client *c64;
+	struct dnnq_connect_opts o = { .slots = 64 };
+	ck_assert_int_eq(dnnq_connect(d.socket, &o, &c64), 0);
+	dnnq_close(c64);
+	put_text(c.yaml, relu_only, RENAME);
+	reload_now(ctl, true);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, said), 2);
+	put_text(c.yaml, TEST_YAML_RELU64 "limits:\n  max_inflight: 16\n", RENAME);
+	reload_now(ctl, true);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, said), 3);
+	dnnq_close(ctl);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* fc served at generation gen computes version seed's answer. */
 static void serves_version(struct dnnq_client *c, uint32_t gen, unsigned seed)
 {
@@ -962,6 +1005,7 @@ Suite *suite_reload(void)
 	TCase *files = tcase_create("files");
 	tcase_add_unchecked_fixture(files, fixture_tmp_begin, fixture_tmp_end);
 	tcase_add_test(files, reload_failures_logged_once);
+	tcase_add_test(files, reload_unapplied_settings_said);
 	tcase_add_test(files, reload_symlink_target);
 	suite_add_tcase(s, files);
 	return s;
