@@ -3809,6 +3809,44 @@ static void initializer_output(Onnx__GraphProto *g, const void *arg)
 	g->n_output = 2;
 }
 
+/* The graph with a second output, its input's Shape, declared int64. */
+static void shape_output(Onnx__GraphProto *g, const void *arg)
+{
+	static Onnx__NodeProto shape;
+	static Onnx__NodeProto *nodes[64];
+	static Onnx__ValueInfoProto out;
+	static Onnx__TypeProto type;
+	static Onnx__TypeProto__Tensor tensor;
+	static Onnx__ValueInfoProto *outs[2];
+	static char *in[1], *sout[1] = { "shape" };
+	(void)arg;
+	ck_assert_uint_lt(g->n_node, 64);
+	onnx__node_proto__init(&shape);
+	shape.name = "shape_of_input";
+	shape.op_type = "Shape";
+	in[0] = g->input[0]->name;
+	shape.n_input = 1;
+	shape.input = in;
+	shape.n_output = 1;
+	shape.output = sout;
+	memcpy(nodes, g->node, g->n_node * sizeof *nodes);
+	nodes[g->n_node++] = &shape;
+	g->node = nodes;
+	onnx__value_info_proto__init(&out);
+	onnx__type_proto__init(&type);
+	onnx__type_proto__tensor__init(&tensor);
+	tensor.has_elem_type = true;
+	tensor.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+	type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+	type.tensor_type = &tensor;
+	out.name = "shape";
+	out.type = &type;
+	outs[0] = g->output[0];
+	outs[1] = &out;
+	g->output = outs;
+	g->n_output = 2;
+}
+
 /* dnnq-run of an .onnx whose output has no batch (an initializer's):
  * written whole, in the graph's shape. It was written as [128] (the
  * samples' count) of its 288 bytes cut by the batch, 256, and each run
@@ -3833,6 +3871,16 @@ START_TEST(tools_run_unbatched_output)
 	ck_assert_uint_eq(a.a.count, 72);
 	ck_assert_mem_eq(a.data, w, sizeof w);
 	free(a.data);
+	/* an int64 output folded at import (the input's Shape, its batch kept
+	 * symbolic): refused, where its int64 bytes went out as two float32
+	 * (0 and -0 for ONNX Runtime's [128, 1, 8, 8]) */
+	snprintf(path, sizeof path, "%s/shape.onnx", dir);
+	edit_graph(DIGITS "/cnn.onnx", path, shape_output, NULL);
+	char want[700];
+	snprintf(want, sizeof want, "dnnq-run: %s: output 'shape': int64 the import folded (a "
+	         "Shape's, a Constant's): dnnq-run writes float32, int32, uint8 and int8 outputs\n",
+	         path);
+	sh_refused(&c, dir, want, "dnnq-run %s -i " DIGITS "/calib_x.npy -o %s", path, dir);
 	rm_rf(dir);
 }
 END_TEST

@@ -301,6 +301,14 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		}
 		for (size_t i = 0; i < r->nout; i++) {
 			const struct dnnq_ir_value *v = &r->ir.values[r->ir.outputs[i]];
+			/* int64 is a constant the import folded, a Shape's with its
+			 * batch kept symbolic (INT64_MIN): its bytes went out as
+			 * float32 ([0, -0] for the [N, 4] of ONNX Runtime) */
+			if (v->dtype == DNNQ_IR_S64)
+				return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "%s: output '%s': int64 the "
+				                     "import folded (a Shape's, a Constant's): dnnq-run writes"
+				                     " float32, int32, uint8 and int8 outputs", o->model,
+				                     v->name);
 			set_io(&r->out[i], v->name, engine_dtype(v->dtype), v->ndim, v->dims);
 		}
 		return DNNQ_OK;
