@@ -3781,27 +3781,22 @@ START_TEST(tools_run_no_inputs)
 }
 END_TEST
 
-/* The graph with its first initializer (the CNN's conv weight, [8, 1, 3,
- * 3]) a second output, declared float32 of no shape; its 72 floats into
- * arg. */
-static void initializer_output(Onnx__GraphProto *g, const void *arg)
+/* g with a second output, value `name` declared elem_type of no shape
+ * (one such graph at a time: the storage is static). */
+static void add_output(Onnx__GraphProto *g, char *name, int32_t elem_type)
 {
 	static Onnx__ValueInfoProto out;
 	static Onnx__TypeProto type;
 	static Onnx__TypeProto__Tensor tensor;
 	static Onnx__ValueInfoProto *outs[2];
-	const Onnx__TensorProto *w = g->initializer[0];
-	ck_assert_uint_eq(w->n_dims, 4);
-	ck_assert_uint_eq(w->raw_data.len, 72 * sizeof(float));
-	memcpy((void *)arg, w->raw_data.data, w->raw_data.len);
 	onnx__value_info_proto__init(&out);
 	onnx__type_proto__init(&type);
 	onnx__type_proto__tensor__init(&tensor);
 	tensor.has_elem_type = true;
-	tensor.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+	tensor.elem_type = elem_type;
 	type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
 	type.tensor_type = &tensor;
-	out.name = w->name;
+	out.name = name;
 	out.type = &type;
 	outs[0] = g->output[0];
 	outs[1] = &out;
@@ -3809,15 +3804,22 @@ static void initializer_output(Onnx__GraphProto *g, const void *arg)
 	g->n_output = 2;
 }
 
+/* The graph with its first initializer (the CNN's conv weight, [8, 1, 3,
+ * 3]) a second output, declared float32; its 72 floats into arg. */
+static void initializer_output(Onnx__GraphProto *g, const void *arg)
+{
+	const Onnx__TensorProto *w = g->initializer[0];
+	ck_assert_uint_eq(w->n_dims, 4);
+	ck_assert_uint_eq(w->raw_data.len, 72 * sizeof(float));
+	memcpy((void *)arg, w->raw_data.data, w->raw_data.len);
+	add_output(g, w->name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+}
+
 /* The graph with a second output, its input's Shape, declared int64. */
 static void shape_output(Onnx__GraphProto *g, const void *arg)
 {
 	static Onnx__NodeProto shape;
 	static Onnx__NodeProto *nodes[64];
-	static Onnx__ValueInfoProto out;
-	static Onnx__TypeProto type;
-	static Onnx__TypeProto__Tensor tensor;
-	static Onnx__ValueInfoProto *outs[2];
 	static char *in[1], *sout[1] = { "shape" };
 	(void)arg;
 	ck_assert_uint_lt(g->n_node, 64);
@@ -3832,19 +3834,7 @@ static void shape_output(Onnx__GraphProto *g, const void *arg)
 	memcpy(nodes, g->node, g->n_node * sizeof *nodes);
 	nodes[g->n_node++] = &shape;
 	g->node = nodes;
-	onnx__value_info_proto__init(&out);
-	onnx__type_proto__init(&type);
-	onnx__type_proto__tensor__init(&tensor);
-	tensor.has_elem_type = true;
-	tensor.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-	type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-	type.tensor_type = &tensor;
-	out.name = "shape";
-	out.type = &type;
-	outs[0] = g->output[0];
-	outs[1] = &out;
-	g->output = outs;
-	g->n_output = 2;
+	add_output(g, sout[0], ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
 }
 
 /* dnnq-run of an .onnx whose output has no batch (an initializer's):
