@@ -205,8 +205,8 @@ static void usage(void)
 	       "  loader    model file loading: io_uring against read(2), then parse + pack\n"
 	       "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
 	       "  all       all of the above (make bench)\n\n"
-	       "dnnq-bench COMMAND --help describes each; dnnq-bench --version prints dnnq's"
-	       " version.\n");
+	       "dnnq-bench COMMAND -h, --help describes each; dnnq-bench --version prints"
+	       " dnnq's version.\n");
 }
 
 static int cmd_all(const struct bench_opts *o)

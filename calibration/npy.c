@@ -44,8 +44,11 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
 	bool u8_as_f32 = f32_for_u8 && want == DNNQ_DTYPE_U8;
 	if (a->dtype == want || (u8_as_f32 && a->dtype == DNNQ_DTYPE_F32))
 		return DNNQ_OK;
-	return dnnq_diag_set(diag, DNNQ_E_DTYPE, "%s: dtype %s: input '%s' takes %s%s%s", path,
-	                     dnnq_dtype_name(a->dtype), input, dnnq_dtype_name(want),
+	/* the file's own type where the reader converted it */
+	const char *was = a->from_i64 ? " (int64 in the file)"
+	                : a->from_f64 ? " (float64 in the file)" : "";
+	return dnnq_diag_set(diag, DNNQ_E_DTYPE, "%s: dtype %s%s: input '%s' takes %s%s%s", path,
+	                     dnnq_dtype_name(a->dtype), was, input, dnnq_dtype_name(want),
 	                     u8_as_f32 ? " or f32" : "", want == DNNQ_DTYPE_F32 || u8_as_f32 ?
 	                     " (x.astype(np.float32) converts an array)" : "");
 }

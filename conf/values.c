@@ -161,7 +161,8 @@ int dnnq_config_size(const char *s, uint64_t *out)
 {
 	bool overflow;
 	size_t nd = strspn(s, "0123456789");
-	uint64_t unit = suffix_unit(s + nd + (s[nd] == ' '));
+	/* one space only before a unit ("1 GiB"; "1 " is no size) */
+	uint64_t unit = s[nd] == ' ' && !s[nd + 1] ? 0 : suffix_unit(s + nd + (s[nd] == ' '));
 	if (!unit || (!digits(s, nd, out, &overflow) && !overflow))
 		return DNNQ_E_INVAL;
 	return overflow || __builtin_mul_overflow(*out, unit, out) ? DNNQ_E_RANGE : 0;

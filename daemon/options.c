@@ -48,19 +48,68 @@ static int bad(struct dnnq_diag *d, const char *opt, const char *val, int vlen,
 	return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: '%.*s': %s", opt, vlen, val, rule);
 }
 
-/* A decimal number in [s, s + len): digits only, no sign, no overflow. */
-static bool parse_u64(const char *s, size_t len, uint64_t *out)
+/* Decimal digits in [s, s + len): 0 with *v, DNNQ_E_RANGE past 2^64,
+ * DNNQ_E_INVAL for anything else (empty, a sign, a space, 0x). */
+static int read_digits(const char *s, size_t len, uint64_t *v)
 {
-	uint64_t v = 0;
-	if (len == 0)
-		return false;
+	bool over = false;
+	*v = 0;
+	if (!len)
+		return DNNQ_E_INVAL;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || __builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
-			return false;
+		if (s[i] < '0' || s[i] > '9')
+			return DNNQ_E_INVAL;
+		over |= __builtin_mul_overflow(*v, 10, v) ||
+		        __builtin_add_overflow(*v, (uint64_t)(s[i] - '0'), v);
 	}
-	*out = v;
-	return true;
+	return over ? DNNQ_E_RANGE : 0;
+}
+
+/* A size as the config writes one (dnnq_config_size: 1073741824, 1GiB or
+ * "1 GiB"); a size is a whole option's value, which ends at s[len]. */
+static int read_size(const char *s, size_t len, uint64_t *v)
+{
+	(void)len;
+	return dnnq_config_size(s, v);
+}
+
+/* How a number of dnnqd's command line is read: by read, and what it
+ * takes in words. */
+struct number_form {
+	int (*read)(const char *s, size_t len, uint64_t *v);
+	const char *written;
+};
+
+static const struct number_form digits_form = { read_digits, "digits only" };
+static const struct number_form size_form = {
+	read_size, "digits only or with B, KiB, MiB, GiB or TiB"
+};
+
+/* The number [s, s + len) in form f, as the config's are written
+ * (dnnqd.yaml(5)): 0 with *v; DNNQ_E_RANGE for a number out of any range
+ * (past 2^64, or negative: '-' before one that is not 0); DNNQ_E_INVAL
+ * for text that is not written as one ("-0", "+5", "0x10", " 5", "5 "). */
+static int read_number(const char *s, size_t len, const struct number_form *f, uint64_t *v)
+{
+	if (!len || s[0] != '-')
+		return f->read(s, len, v);
+	int rc = f->read(s + 1, len - 1, v);
+	return rc == DNNQ_E_RANGE || (!rc && *v) ? DNNQ_E_RANGE : DNNQ_E_INVAL;
+}
+
+/* The number [s, s + len) of option opt in form f within lo..hi into *v,
+ * else the refusal, which says the range and, for text that is not a
+ * number, how one is written ("--spin-us: '-0': must be 0..1000000,
+ * digits only"). */
+static int opt_number(struct dnnq_diag *d, const char *opt, const char *s, size_t len,
+                      const struct number_form *f, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+	int rc = read_number(s, len, f, v);
+	if (!rc && *v >= lo && *v <= hi)
+		return 0;
+	return bad(d, opt, s, (int)len, "must be %llu..%llu%s%s", (unsigned long long)lo,
+	           (unsigned long long)hi, rc == DNNQ_E_INVAL ? ", " : "",
+	           rc == DNNQ_E_INVAL ? f->written : "");
 }
 
 /* Calls fn on every comma-separated entry of list, empty ones included. */
@@ -85,15 +134,20 @@ struct cpu_parse {
 	struct dnnq_diag *diag;
 };
 
+/* "OPT: 'TEXT': RULE (online: CPUS)" */
+static int not_online(struct cpu_parse *p, const char *s, int len, const char *rule)
+{
+	char on[128];
+	dnnq_config_format_cpus(p->online, on, sizeof on);
+	return bad(p->diag, p->opt, s, len, "%s (online: %s)", rule, on);
+}
+
 static int add_cpu(struct cpu_parse *p, uint64_t c)
 {
 	char num[24];
 	snprintf(num, sizeof num, "%llu", (unsigned long long)c);
-	if (c >= CPU_SETSIZE || !CPU_ISSET(c, p->online)) {
-		char on[128];
-		dnnq_config_format_cpus(p->online, on, sizeof on);
-		return bad(p->diag, p->opt, num, -1, "no such CPU (online: %s)", on);
-	}
+	if (c >= CPU_SETSIZE || !CPU_ISSET(c, p->online))
+		return not_online(p, num, -1, "no such CPU");
 	if (CPU_ISSET(c, &p->seen))
 		return bad(p->diag, p->opt, num, -1, "listed twice");
 	CPU_SET(c, &p->seen);
@@ -101,17 +155,20 @@ static int add_cpu(struct cpu_parse *p, uint64_t c)
 	return 0;
 }
 
-/* One entry of a CPU list: "N" or "A-B". */
+/* One entry of a CPU list: "N" or "A-B", each number read as the numeric
+ * options' are (read_number: "-1" is a CPU out of range, "+1" no number). */
 static int cpu_entry(void *ctx, const char *s, size_t len)
 {
 	struct cpu_parse *p = ctx;
 	uint64_t lo, hi;
-	const char *dash = memchr(s, '-', len);
-	bool ok = dash ? parse_u64(s, (size_t)(dash - s), &lo) &&
-	                 parse_u64(dash + 1, len - (size_t)(dash - s) - 1, &hi)
-	               : parse_u64(s, len, &lo);
-	if (!ok)
-		return bad(p->diag, p->opt, s, (int)len, "not a CPU number or range");
+	const char *dash = len > 1 ? memchr(s + 1, '-', len - 1) : NULL;
+	size_t nlo = dash ? (size_t)(dash - s) : len;
+	int rc = read_number(s, nlo, &digits_form, &lo);
+	int rc_hi = dash ? read_number(dash + 1, len - nlo - 1, &digits_form, &hi) : 0;
+	if (rc == DNNQ_E_INVAL || rc_hi == DNNQ_E_INVAL)
+		return not_online(p, s, (int)len, "must be a CPU or a range of them, digits only");
+	if (rc || rc_hi)
+		return not_online(p, s, (int)len, "no such CPU");
 	if (!dash)
 		hi = lo;
 	if (lo > hi)
@@ -170,8 +227,9 @@ static int id_entry(void *ctx, const char *s, size_t len)
 	struct id_parse *p = ctx;
 	uint64_t v;
 	/* (uid_t)-1 means "no id" to the kernel */
-	if (!parse_u64(s, len, &v) || v >= UINT32_MAX)
-		return bad(p->diag, p->opt, s, (int)len, "not a numeric id (0..%u)", UINT32_MAX - 1);
+	int rc = opt_number(p->diag, p->opt, s, len, &digits_form, 0, UINT32_MAX - 1, &v);
+	if (rc)
+		return rc;
 	if (push_id(p->ids, p->n, (uint32_t)v))
 		return dnnq_diag_set(p->diag, DNNQ_E_NOMEM, "%s: out of memory", p->opt);
 	return 0;
@@ -187,48 +245,23 @@ struct option_def {
 	uint32_t given;          /* its enum dnnqd_given bit, or 0 */
 	size_t field;            /* numbers and flags: offsetof the field ... */
 	size_t size;             /* ... its size (4 or 8) ... */
-	uint64_t min, max;       /* ... and its range */
+	uint64_t min, max;       /* ... its range ... */
+	const struct number_form *form;     /* ... and how it is written */
 };
 
-/* A number is decimal digits, as the config's integers (dnnqd.yaml(5)):
- * no sign, space, base prefix or suffix. A negative number ("-5") or one
- * past 2^64 is a number out of the range; any other text ("-0", "+5",
- * "0x10", " 5", "5 ") is not written as one ("digits only"); both say the
- * range. */
+/* A number in def's form (opt_number): digits, or a size. */
 static int set_number(struct dnnqd_options *o, const struct option_def *def, const char *val,
                       struct dnnq_diag *d)
 {
-	uint64_t v = 0;
-	const char *digits = val + (val[0] == '-');
-	size_t len = strlen(digits);
-	bool number = len && strspn(digits, "0123456789") == len &&
-	              (digits == val || strspn(digits, "0") < len);
-	if (!number || digits != val || !parse_u64(val, len, &v) || v < def->min ||
-	    v > def->max)
-		return bad(d, def->name, val, -1, "must be %llu..%llu%s", (unsigned long long)def->min,
-		           (unsigned long long)def->max, number ? "" : ", digits only");
+	uint64_t v;
+	int rc = opt_number(d, def->name, val, strlen(val), def->form, def->min, def->max, &v);
 	char *f = (char *)o + def->field;
+	if (rc)
+		return rc;
 	if (def->size == sizeof(uint32_t))
 		*(uint32_t *)f = (uint32_t)v;
 	else
 		*(uint64_t *)f = v;
-	return 0;
-}
-
-/* A byte count, as the config's sizes are written (dnnq_config_size:
- * 1073741824, 1GiB or "1 GiB"). */
-static int set_size(struct dnnqd_options *o, const struct option_def *def, const char *val,
-                    struct dnnq_diag *d)
-{
-	uint64_t v;
-	int rc = dnnq_config_size(val, &v);
-	if (rc == DNNQ_E_INVAL)
-		return bad(d, def->name, val, -1, "not a size (bytes, or a number with B, KiB, MiB,"
-		           " GiB or TiB)");
-	if (rc || v < def->min || v > def->max)
-		return bad(d, def->name, val, -1, "must be %llu..%llu",
-		           (unsigned long long)def->min, (unsigned long long)def->max);
-	*(uint64_t *)((char *)o + def->field) = v;
 	return 0;
 }
 
@@ -336,23 +369,23 @@ static int set_path(struct dnnqd_options *o, const struct option_def *def, const
 
 #define NUMBER(name, bit, field, lo, hi) \
 	{ name, set_number, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
-	  sizeof(((struct dnnqd_options *)0)->field), lo, hi }
+	  sizeof(((struct dnnqd_options *)0)->field), lo, hi, &digits_form }
 #define SIZE(name, bit, field, lo, hi) \
-	{ name, set_size, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
-	  sizeof(uint64_t), lo, hi }
-#define PATH(name, field) { name, set_path, 0, offsetof(struct dnnqd_options, field), 0, 0, 0 }
+	{ name, set_number, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
+	  sizeof(uint64_t), lo, hi, &size_form }
+#define PATH(name, field) { name, set_path, 0, offsetof(struct dnnqd_options, field), 0, 0, 0, NULL }
 #define FLAG(name, bit, field) \
-	{ name, NULL, bit, offsetof(struct dnnqd_options, field), 0, 0, 0 }
+	{ name, NULL, bit, offsetof(struct dnnqd_options, field), 0, 0, 0, NULL }
 
 static const struct option_def options[] = {
 	PATH("--config", config),
 	PATH("--check-config", check_config),
-	{ "--socket", set_socket, DNNQD_GIVEN_SOCKET, 0, 0, 0, 0 },
-	{ "--model", set_model, 0, 0, 0, 0, 0 },
-	{ "--cpus", set_cpus, DNNQD_GIVEN_CPUS, 0, 0, 0, 0 },
+	{ "--socket", set_socket, DNNQD_GIVEN_SOCKET, 0, 0, 0, 0, NULL },
+	{ "--model", set_model, 0, 0, 0, 0, 0, NULL },
+	{ "--cpus", set_cpus, DNNQD_GIVEN_CPUS, 0, 0, 0, 0, NULL },
 	NUMBER("--spin-us", SPIN_US, spin_us, 0, MAX_SPIN_US),
-	{ "--allow-uid", set_uids, 0, 0, 0, 0, 0 },
-	{ "--allow-gid", set_gids, 0, 0, 0, 0, 0 },
+	{ "--allow-uid", set_uids, 0, 0, 0, 0, 0, NULL },
+	{ "--allow-gid", set_gids, 0, 0, 0, 0, 0, NULL },
 	NUMBER("--max-clients", MAX_CLIENTS, max_clients, 1, MAX_CLIENTS_LIMIT),
 	SIZE("--max-session-bytes", MAX_SESSION_BYTES, max_session_bytes, 4096,
 	       (uint64_t)1 << 40),
@@ -363,7 +396,7 @@ static const struct option_def options[] = {
 	SIZE("--max-bytes-per-uid", MAX_BYTES_PER_UID, max_bytes_per_uid, (uint64_t)1 << 20,
 	       (uint64_t)1 << 40),
 	FLAG("--public-stats", DNNQD_GIVEN_PUBLIC_STATS, public_stats),
-	{ "--log-level", set_log_level, DNNQD_GIVEN_LOG_LEVEL, 0, 0, 0, 0 },
+	{ "--log-level", set_log_level, DNNQD_GIVEN_LOG_LEVEL, 0, 0, 0, 0, NULL },
 	FLAG("--help", 0, help),
 	FLAG("--version", 0, version),
 };

@@ -184,8 +184,9 @@ int dnnq_getopt_long(int argc, char **argv, const char *shortopts, const struct 
 	/* '-': getopt returns each operand in place (1), whatever
 	 * POSIXLY_CORRECT says; it goes to the end of argv, and getopt goes on
 	 * over the rest, argc less the operands moved */
-	char in_order[64];
-	snprintf(in_order, sizeof in_order, "-%s", shortopts);
+	char in_order[strlen(shortopts) + 2];
+	in_order[0] = '-';
+	strcpy(in_order + 1, shortopts);
 	for (;;) {
 		int ch = getopt_long(argc - *moved, argv, in_order, opts, NULL);
 		if (ch == 1) {

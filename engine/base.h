@@ -173,7 +173,7 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
  * argv[optind..argc), in their order ("--" ends the options, as
  * usual), argv permuted as GNU's would be. *moved, 0 before the first
  * call, counts the operands moved so far; shortopts without a leading
- * '+' or '-', shorter than 63 bytes. */
+ * '+' or '-', of any length (each call copies it behind a '-'). */
 int dnnq_getopt_long(int argc, char **argv, const char *shortopts, const struct option *opts,
                      int *moved);
 /* stdout holds one JSON object at most: dnnq_json_exit prints nothing

@@ -399,13 +399,19 @@ static int int8_bias(struct lower *L, const struct dnnq_ir_node *n,
 		double s = in_scale * w->scales[w->nqparams == 1 ? 0 : r];
 		if (dnnq_qlinear_bias_fits(b[r], s))
 			continue;
-		if (ours && (w->nqparams > 1 || rows == 1) && isfinite(b[r]) &&
+		/* no scale holds inf or NaN, per channel or not: the model's */
+		if (!isfinite(b[r]))
+			return int8_refuse(L, n, "bias[%zu] = %g: not finite, which no int32 holds at "
+			                   "any scale (the model's bias, or what it folds in: fix the "
+			                   "model)", r, b[r]);
+		if (ours && (w->nqparams > 1 || rows == 1) &&
 		    (float)(fabs(b[r]) / in_scale / 0x1p30) > 0)
 			requantize_row(w, r, (float)(fabs(b[r]) / in_scale / 0x1p30));
 		else
 			return int8_refuse(L, n, "bias[%zu] = %g: too large for int32 at scale %g%s",
-			                   r, b[r], s, ours && w->nqparams == 1 ? " (one weight scale "
-			                   "for every row: --per-channel gives each its own)" : "");
+			                   r, b[r], s, ours && w->nqparams == 1 && rows > 1 ? " (one "
+			                   "weight scale for every row: --per-channel gives each its own)"
+			                   : "");
 	}
 	return DNNQ_OK;
 }

@@ -1594,18 +1594,19 @@ static int alloc_outputs(struct run *r, const struct dnnq_ir_node *n, bool *owne
 	return 0;
 }
 
-/* The input an activation node (engine_act: Relu, LeakyRelu, Clip, which
- * dnnq_f32_activation runs in place) may write over: one this node reads
- * last, owned by the run, of the output's size and type; -1 for none. The
- * observer has seen the input already, at its producer. */
-static int32_t in_place(const struct run *r, const struct dnnq_ir_node *n, const bool *owned,
-                        const int32_t *last, size_t i)
+/* The input an activation node i (engine_act: Relu, LeakyRelu, Clip,
+ * which dnnq_f32_activation runs in place) may write over: one this node
+ * reads last, a node's output (owned by the run: no input or constant),
+ * of the output's size and type; -1 for none. The observer has seen the
+ * input already, at its producer. item_cost counts it once too. */
+static int32_t in_place(const struct run *r, const struct dnnq_ir_node *n, const int32_t *last,
+                        size_t i)
 {
 	enum dnnq_activation_kind k;
 	struct dnnq_act_params p;
 	int32_t v = n->ninputs ? n->inputs[0] : -1;
-	if (!engine_act(n, &k, &p) || n->noutputs != 1 || v < 0 || !owned[v] ||
-	    last[v] != (int32_t)i)
+	if (!engine_act(n, &k, &p) || n->noutputs != 1 || v < 0 ||
+	    r->ir->values[v].producer < 0 || last[v] != (int32_t)i)
 		return -1;
 	const struct dnnq_ir_value *a = &r->ir->values[v], *b = &r->ir->values[n->outputs[0]];
 	return a->dtype == b->dtype && value_bytes(r, v) == value_bytes(r, n->outputs[0]) ? v : -1;
@@ -1778,7 +1779,9 @@ static int item_cost(const struct run *r, const int32_t *last, struct item_cost 
 			c->sat = i;
 			c->users = u;
 		}
-		for (uint32_t k = 0; k < n->noutputs; k++)
+		/* an activation run in place: its output is its input's bytes */
+		int32_t over = in_place(&one, n, last, i);
+		for (uint32_t k = 0; over < 0 && k < n->noutputs; k++)
 			live += value_bytes(&one, n->outputs[k]);  /* batch_fits: no overflow */
 		if (live > c->peak) {
 			c->peak = live;
@@ -1786,7 +1789,7 @@ static int item_cost(const struct run *r, const int32_t *last, struct item_cost 
 		}
 		for (uint32_t k = 0; k < n->ninputs; k++) {
 			int32_t v = n->inputs[k];
-			if (v >= 0 && ir->values[v].producer >= 0 && last[v] == (int32_t)i &&
+			if (v >= 0 && v != over && ir->values[v].producer >= 0 && last[v] == (int32_t)i &&
 			    !read_before(n, k))
 				live -= value_bytes(&one, v);
 		}
@@ -1880,7 +1883,7 @@ int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *in
 		r.buf[ir->inputs[i]] = (void *)inputs[i];
 	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
 		const struct dnnq_ir_node *n = &ir->nodes[i];
-		int32_t over = in_place(&r, n, owned, last, i);
+		int32_t over = in_place(&r, n, last, i);
 		if (over >= 0) {
 			r.buf[n->outputs[0]] = r.buf[over];
 			owned[n->outputs[0]] = true;

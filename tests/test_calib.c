@@ -1246,6 +1246,12 @@ START_TEST(npy_int64_converted)
 	ck_assert_msg(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d) == 0, "%s", d.msg);
 	ck_assert(a.from_i64 && a.dtype == DNNQ_DTYPE_S32 && a.count == 4 && a.nbytes == 16);
 	ck_assert_str_eq(dnnq_npy_narrowed(&a), "int64 converted to int32");
+	/* for a float input, the refusal says the file's int64 (it said s32
+	 * after the note that the int64 was converted) */
+	ck_assert_int_eq(dnnq_npy_check_dtype(&a, "x.npy", "input", DNNQ_DTYPE_F32, false, &d),
+	                 DNNQ_E_DTYPE);
+	ck_assert_str_eq(d.msg, "x.npy: dtype s32 (int64 in the file): input 'input' takes f32"
+	                 " (x.astype(np.float32) converts an array)");
 	for (int i = 0; i < 4; i++) {
 		int32_t x;
 		memcpy(&x, a.data + 4 * i, 4);

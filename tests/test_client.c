@@ -13,6 +13,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
@@ -34,6 +35,7 @@
 #include "calibration/npy.h"
 #include "client/client-internal.h"
 #include "client/dnnq.h"
+#include "engine/base.h"
 #include "shm/dnnq_proto.h"
 #include "tests/fakedaemon.h"
 #include "tests/suites.h"
@@ -1451,6 +1453,32 @@ static int run_ctl_capped(const char *ctl, const char *args, char *out, size_t c
 	return n < cap && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* dnnq_getopt_long (dnnqctl's and the tools' parser, options anywhere
+ * on the line) takes an optstring of any length: it copied it behind its
+ * '-' into 64 bytes, and an option past the 62nd character was cut off
+ * without a word (here 'Z' at 79: '?', unrecognized). */
+START_TEST(getopt_long_any_optstring)
+{
+	char shortopts[96] = "", *argv[] = { "tool", "in.npy", "-Z", "v", "-a", "w", "out", NULL };
+	for (char c = 'a'; c <= 'z'; c++)
+		snprintf(shortopts + strlen(shortopts), sizeof shortopts - strlen(shortopts), "%c:", c);
+	strcat(shortopts, "ABCDEFGHIJKLMNOPQRSTUVWXY:Z:");
+	ck_assert_uint_gt(strlen(shortopts), 63);
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+	int moved = 0;
+	optind = 0;
+	opterr = 0;
+	ck_assert_int_eq(dnnq_getopt_long(7, argv, shortopts, none, &moved), 'Z');
+	ck_assert_str_eq(optarg, "v");
+	ck_assert_int_eq(dnnq_getopt_long(7, argv, shortopts, none, &moved), 'a');
+	ck_assert_str_eq(optarg, "w");
+	ck_assert_int_eq(dnnq_getopt_long(7, argv, shortopts, none, &moved), -1);
+	ck_assert_int_eq(optind, 5);
+	ck_assert_str_eq(argv[5], "in.npy");
+	ck_assert_str_eq(argv[6], "out");
+}
+END_TEST
+
 #define CTL_OK(args, want) do { \
 	ck_assert_msg(run_ctl(ctl, args, out, sizeof out) == 0, "%s: %s", args, out); \
 	ck_assert_msg(strstr(out, want), "%s: '%s' lacks '%s'", args, out, want); \
@@ -1629,6 +1657,7 @@ Suite *suite_client(void)
 	tcase_add_test(tc, long_late_reply_is_skipped);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dnnqctl");
+	tcase_add_test(tc, getopt_long_any_optstring);
 	tcase_add_test(tc, dnnqctl_against_fake);
 	tcase_add_test(tc, dnnqctl_against_endless_fake);
 	suite_add_tcase(s, tc);

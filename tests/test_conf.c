@@ -355,6 +355,10 @@ static const struct {
 	{ "limits: {max_session_bytes: 1.5GiB}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":1:29: limits.max_session_bytes: expected a size (bytes, or a number with B,"
 	  " KiB, MiB, GiB or TiB), got '1.5GiB'" },
+	/* a space only before a unit (it took "2097152 " for 2 MiB) */
+	{ "limits: {max_session_bytes: \"2097152 \"}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:29: limits.max_session_bytes: expected a size (bytes, or a number with B,"
+	  " KiB, MiB, GiB or TiB), got the string \"2097152 \"" },
 	{ "limits: {max_session_bytes: 1048575}\n", DNNQ_E_RANGE,
 	  FILE_NAME ":1:29: limits.max_session_bytes: '1048575' is out of range (1 MiB..64 GiB)" },
 	{ "limits: {max_session_bytes: 65GiB}\n", DNNQ_E_RANGE,
@@ -1053,8 +1057,8 @@ START_TEST(command_line_over_file)
 		  "--max-bytes-per-uid: '1048575': must be 1048576..1099511627776" },
 		{ "--max-bytes-per-uid", "1099511627777",
 		  "--max-bytes-per-uid: '1099511627777': must be 1048576..1099511627776" },
-		{ "--max-bytes-per-uid", "4GB", "--max-bytes-per-uid: '4GB': not a size (bytes, or a"
-		  " number with B, KiB, MiB, GiB or TiB)" },
+		{ "--max-bytes-per-uid", "4GB", "--max-bytes-per-uid: '4GB': must be"
+		  " 1048576..1099511627776, digits only or with B, KiB, MiB, GiB or TiB" },
 		{ "--max-bytes-per-uid", "2TiB", "--max-bytes-per-uid: '2TiB': must be"
 		  " 1048576..1099511627776" },
 		{ "--max-bytes-per-uid", "99999999999999999999",

@@ -577,13 +577,24 @@ START_TEST(cpu_lists)
 	expect_cpus_error("0-3", "--cpus: '2': no such CPU (online: 0-1,4)");
 	expect_cpus_error("0,1,0", "--cpus: '0': listed twice");
 	expect_cpus_error("1-0", "--cpus: '1-0': range runs backwards");
-	expect_cpus_error("", "--cpus: '': not a CPU number or range");
-	expect_cpus_error("0,,1", "--cpus: '': not a CPU number or range");
-	expect_cpus_error("x", "--cpus: 'x': not a CPU number or range");
-	expect_cpus_error("-1", "--cpus: '-1': not a CPU number or range");
-	expect_cpus_error("99999999999999999999", "--cpus: '99999999999999999999': not a CPU "
-	                  "number or range");
-	expect_cpus_error("1-", "--cpus: '1-': not a CPU number or range");
+	/* each number read as the numeric options' are: text is no number,
+	 * a negative number or one past 2^64 no CPU */
+	static const char *const text[] = { "", "x", "+1", "0x1", " 1", "1 ", "-0", "1-", "1-+4",
+	                                    "1--0" };
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+		char want[128];
+		snprintf(want, sizeof want, "--cpus: '%s': must be a CPU or a range of them, digits "
+		         "only (online: 0-1,4)", text[i]);
+		expect_cpus_error(text[i], want);
+	}
+	expect_cpus_error("0,,1", "--cpus: '': must be a CPU or a range of them, digits only"
+	                  " (online: 0-1,4)");
+	static const char *const out[] = { "-1", "99999999999999999999", "-1-4", "0--4" };
+	for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
+		char want[128];
+		snprintf(want, sizeof want, "--cpus: '%s': no such CPU (online: 0-1,4)", out[i]);
+		expect_cpus_error(out[i], want);
+	}
 }
 END_TEST
 
@@ -642,12 +653,28 @@ START_TEST(arguments_rejected)
 	expect_args_error(ARGS("--max-batch", "65537"), "--max-batch: '65537': must be 1..65536");
 	expect_args_error(ARGS("--max-session-bytes", "100"), "--max-session-bytes: '100': must be"
 	                  " 4096..1099511627776");
-	expect_args_error(ARGS("--max-session-bytes", "1MB"), "--max-session-bytes: '1MB': not a"
-	                  " size (bytes, or a number with B, KiB, MiB, GiB or TiB)");
-	expect_args_error(ARGS("--allow-uid", "0,bob"), "--allow-uid: 'bob': not a numeric id"
-	                  " (0..4294967294)");
-	expect_args_error(ARGS("--allow-gid", "4294967295"), "--allow-gid: '4294967295': not a"
-	                  " numeric id (0..4294967294)");
+	/* the sizes and the ids read their numbers as the rest do (they said
+	 * 'not a size', 'not a numeric id') */
+	for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+		char want[160];
+		snprintf(want, sizeof want, "--max-session-bytes: '%s': must be 4096..1099511627776, "
+		         "digits only or with B, KiB, MiB, GiB or TiB", written[i]);
+		expect_args_error(ARGS("--max-session-bytes", written[i]), want);
+		snprintf(want, sizeof want, "--allow-uid: '%s': must be 0..4294967294, digits only",
+		         written[i]);
+		expect_args_error(ARGS("--allow-uid", written[i]), want);
+	}
+	expect_args_error(ARGS("--max-session-bytes", "1MB"), "--max-session-bytes: '1MB': must be"
+	                  " 4096..1099511627776, digits only or with B, KiB, MiB, GiB or TiB");
+	expect_args_error(ARGS("--max-bytes-per-uid", "-5MiB"), "--max-bytes-per-uid: '-5MiB': must"
+	                  " be 1048576..1099511627776");
+	expect_args_error(ARGS("--max-bytes-per-uid", "-0MiB"), "--max-bytes-per-uid: '-0MiB': must"
+	                  " be 1048576..1099511627776, digits only or with B, KiB, MiB, GiB or TiB");
+	expect_args_error(ARGS("--allow-uid", "0,bob"), "--allow-uid: 'bob': must be"
+	                  " 0..4294967294, digits only");
+	expect_args_error(ARGS("--allow-gid", "4294967295"), "--allow-gid: '4294967295': must be"
+	                  " 0..4294967294");
+	expect_args_error(ARGS("--allow-gid", "1,-5"), "--allow-gid: '-5': must be 0..4294967294");
 	expect_args_error(ARGS("--log-level", "loud"), "--log-level: 'loud': want error, warn,"
 	                  " info or debug");
 	expect_args_error(ARGS("--help=1"), "--help: takes no value");

@@ -760,6 +760,21 @@ START_TEST(lower_one_row_bias)
 		                                 (double)wq->scales[0] * qp[x].scale));
 		dnnq_model_free(&m);
 	}
+	/* a bias of inf or NaN: the model's to fix, per channel or not (one
+	 * row said '--per-channel gives each its own', which changes nothing) */
+	float *bias = ir->values[cv].data;
+	for (int k = 0; k < 4; k++) {
+		struct dnnq_model m;
+		struct dnnq_diag d = { "" };
+		bias[0] = k & 2 ? NAN : INFINITY;
+		ck_assert_int_eq(dnnq_onnx_lower(ir, k & 1 ? &opts_pc : &opts_pt, qp, has, &m, &d),
+		                 DNNQ_E_RANGE);
+		char want[160];
+		snprintf(want, sizeof want, "node 'fc' (Gemm): bias[0] = %s: not finite, which no int32"
+		         " holds at any scale (the model's bias, or what it folds in: fix the model)",
+		         k & 2 ? "nan" : "inf");
+		ck_assert_msg(strstr(d.msg, want) && !strstr(d.msg, "--per-channel"), "%s", d.msg);
+	}
 	vals_free(ir, val);
 	ir_destroy(ir);
 }

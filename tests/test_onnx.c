@@ -2226,6 +2226,40 @@ START_TEST(ref_fit_batch)
 }
 END_TEST
 
+/* The reference's memory check counts an activation run in place (a
+ * Relu over a value it reads last: dnnq_f32_activation writes its output
+ * over its input) once, as the run holds it: x [N, 4q] -> Sigmoid -> t ->
+ * Relu -> y holds t (then y in its bytes) and y's copy, 32q bytes an
+ * item; counted 48q (t and y both at the Relu), the check refused a
+ * model that fit within 1.5x of the bound, and dnnq_ir_fit_batch cut the
+ * batch to 2/3 of what fits. */
+START_TEST(ref_memory_in_place_once)
+{
+	uint64_t bound = dnnq_memory_bound();
+	int64_t q = (int64_t)(bound / 320), xd[2] = { BATCH, 4 * q };
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	mb_node(b, "Sigmoid", "s", "x", "t");
+	mb_node(b, "Relu", "r", "t", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(dnnq_ir_fit_batch(&ir, 32, NULL), bound / (32 * (uint64_t)q));
+	dnnq_ir_free(&ir);
+	/* and the run's result: each Relu over a Sigmoid's value in place */
+	int64_t sd[2] = { BATCH, 3 };
+	b = io_model(13, "x", F, 2, sd);
+	mb_node(b, "Sigmoid", "s", "x", "t");
+	mb_node(b, "Relu", "r", "t", "y");
+	imp_ok(b, &ir);
+	float x[6] = { -2, -1, 0, 1, 2, 3 }, y[6];
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, (const void *[]){ x }, (void *[]){ y }, NULL, NULL, &d)
+	              == 0, "%s", d.msg);
+	for (int i = 0; i < 6; i++)
+		ck_assert_float_eq_tol(y[i], 1 / (1 + expf(-x[i])), 1e-6f);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* dnnq_onnx_calib_add's progress over sub-runs (dnnq_ir_fit_batch's
  * step, 2 here of 5 samples): the work done of the call's, samples times
  * nodes, each node counting its sub-run's samples, so it only grows and
@@ -5762,6 +5796,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, ref_memory_counts_a_value_once);
 	tcase_add_test(tc, ref_memory_counts_scratch);
 	tcase_add_test(tc, ref_fit_batch);
+	tcase_add_test(tc, ref_memory_in_place_once);
 	tcase_add_test(tc, calib_progress_sub_runs);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);

@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -948,25 +949,36 @@ static bool opts_has(const struct opts *o, const char *name)
 	return false;
 }
 
-/* Every long option of text (plain, groff's \- already undone): "--" at a
+static void opts_add(struct opts *o, const char *p, size_t n)
+{
+	char name[OPT_LEN];
+	ck_assert(n < OPT_LEN);
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (!opts_has(o, name) && o->n < OPT_MAX)
+		fmt(o->name[o->n++], OPT_LEN, "%s", name);
+}
+
+#define OPT_BEFORE " [(,|\t\n\""      /* what an option's word follows */
+
+/* Every option of text (plain, groff's \- already undone): "--" at a
  * word's start, then [a-z0-9-], a trailing '-' dropped ("--acc16[=auto]"
- * is --acc16). */
+ * is --acc16); and "-" and a letter, a word of its own ("-o DIR", "-h,",
+ * "[-i FILE]"). */
 static void opts_scan(const char *text, struct opts *o)
 {
+	for (const char *p = strchr(text, '-'); p; p = strchr(p + 1, '-'))
+		if ((p == text || strchr(OPT_BEFORE, p[-1])) && isalpha((unsigned char)p[1]) &&
+		    strchr(" ,]|=)\t\n", p[2]) && p[2])
+			opts_add(o, p, 2);
 	for (const char *p = strstr(text, "--"); p; p = strstr(p + 2, "--")) {
-		if (p > text && !strchr(" [(,\t\n\"", p[-1]))
+		if (p > text && !strchr(OPT_BEFORE, p[-1]))
 			continue;
 		size_t n = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
 		while (n > 2 && p[n - 1] == '-')
 			n--;
-		ck_assert(n < OPT_LEN);
-		if (n == 2)
-			continue;
-		char name[OPT_LEN];
-		memcpy(name, p, n);
-		name[n] = '\0';
-		if (!opts_has(o, name) && o->n < OPT_MAX)
-			fmt(o->name[o->n++], OPT_LEN, "%s", name);
+		if (n > 2)
+			opts_add(o, p, n);
 	}
 }
 
@@ -1062,10 +1074,12 @@ static void every_tool_has_page(void)
 	ck_assert_uint_ge(tools, 6);
 }
 
-/* For every tool with a man page (sections 1 and 8): each long option its
- * --help lists (and, for dnnqctl, each command's --help) is in the page,
- * each option the page documents as an item (.TP) is in the help, and
- * each command the help lists is an item of the page. */
+/* For every tool with a man page (sections 1 and 8): each option, long
+ * or short, its --help lists (and, for dnnqctl and dnnq-bench, each
+ * command's --help) is in the page, each option the page documents as an
+ * item (.TP) is in the help (dnnq-bench(1) and dnnq-soak(1) gave -h,
+ * their --help did not), and each command the help lists is an item of
+ * the page. */
 START_TEST(systemd_man_lists_options)
 {
 	static char page[1 << 17], help[1 << 16];

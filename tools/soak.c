@@ -425,7 +425,7 @@ static int write_config(char *path, size_t len, struct dnnq_diag *diag)
 static void usage(void)
 {
 	printf("usage: dnnq-soak [--duration S] [--clients N] [--threads N]"
-	       " [--reload-every S] [--help] [--version]\n  DNNQ_DNNQD: the dnnqd to start (default:"
+	       " [--reload-every S] [-h|--help] [--version]\n  DNNQ_DNNQD: the dnnqd to start (default:"
 	       " bin/ beside this one)\n");
 }
 
