@@ -946,10 +946,25 @@ const struct dnnq_op_def dnnq_op_convert = {
 
 /* ---- Softmax ---- */
 
+/* The softmax runs along the last dim: of a rank-1 input, the batch, so
+ * one item's value would change every other's (dynamic batching runs
+ * different clients' requests as one batch). */
+static int softmax_rank(struct dnnq_graph *g, const struct gnode *n, struct dnnq_diag *diag)
+{
+	const struct gtensor *x = gin(g, n, 0);
+	if (x->ndim < 2)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has rank %u: the softmax's axis, the "
+		            "last, would be the batch (want rank 2..%d)", n->name, x->name, x->ndim,
+		            DNNQ_MAX_DIMS);
+	return DNNQ_OK;
+}
+
 static int softmax_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                           struct dnnq_diag *diag)
 {
 	int rc = want_u8(g, n, 0, 0, diag);
+	if (!rc)
+		rc = softmax_rank(g, n, diag);
 	if (rc)
 		return rc;
 	struct gtensor *x = gin(g, n, 0);
@@ -1505,6 +1520,13 @@ static int unary_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtenso
 	return rc;
 }
 
+static int softmax_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                              struct dnnq_diag *diag)
+{
+	int rc = unary_f32_create(g, n, out, diag);
+	return rc ? rc : softmax_rank(g, n, diag);
+}
+
 /* a and b live in n->aux (the description's pointers are the model's). */
 static int ewlin_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                             struct dnnq_diag *diag)
@@ -1549,9 +1571,9 @@ static const struct node_ops eltwise_f32_ops = { eltwise_f32_create, infer_same,
 static const struct node_ops act_f32_ops = { unary_f32_create, infer_same, f32_node_setup,
                                              f32_node_run, f32_node_destroy, f32_node_ref, true,
                                              false };
-static const struct node_ops softmax_f32_ops = { unary_f32_create, infer_same, f32_node_setup,
-                                                 f32_node_run, f32_node_destroy, f32_node_ref,
-                                                 true, false };
+static const struct node_ops softmax_f32_ops = { softmax_f32_create, infer_same,
+                                                 f32_node_setup, f32_node_run, f32_node_destroy,
+                                                 f32_node_ref, true, false };
 static const struct node_ops ewlin_f32_ops = { ewlin_f32_create, infer_same, f32_node_setup,
                                                f32_node_run, f32_node_destroy, f32_node_ref,
                                                true, false };
