@@ -253,7 +253,7 @@ void hostile_on_batch_bytes(enum hostile_on_batch which, void **buf, size_t *len
 		write_model(&m, buf, len);
 		return;
 	}
-	bool mm = which == HOSTILE_ON_BATCH_MATMUL;
+	bool mm = which == HOSTILE_ON_BATCH_MATMUL, scale = which == HOSTILE_ON_BATCH_SCALE;
 	struct dnnq_model_io *io[2] = { &m.inputs[0], &m.outputs[0] };
 	for (int k = 0; k < 2; k++) {
 		io[k]->dtype = DNNQ_DTYPE_F32;
@@ -262,13 +262,25 @@ void hostile_on_batch_bytes(enum hostile_on_batch which, void **buf, size_t *len
 		memcpy(io[k]->dims, (const int64_t[]){ 1, 2, k ? 4 : 3 }, 3 * sizeof *io[k]->dims);
 	}
 	struct dnnq_model_node *n = &m.nodes[0];
-	dnnq_model_node_init(n, mm ? dnnq_op_find("matmul")->kind : DNNQ_NODE_SOFTMAX,
-	                     mm ? "mm" : "softmax");
+	dnnq_model_node_init(n, mm ? dnnq_op_find("matmul")->kind
+	                        : scale ? DNNQ_NODE_ELTWISE_LINEAR : DNNQ_NODE_SOFTMAX,
+	                     mm ? "mm" : scale ? "scale" : "softmax");
 	n->precision = DNNQ_PRECISION_FP32;
 	n->ninputs = mm ? 2 : 1;
 	n->inputs[1] = 1;                  /* value 1: the constant */
 	if (mm)
 		on_batch_constant(&m, true);
+	if (scale) {                       /* tensor 0: no multipliers, f32 [0] */
+		ck_assert_uint_eq(m.ntensors, 0);
+		m.tensors = calloc(1, sizeof *m.tensors);
+		ck_assert_ptr_nonnull(m.tensors);
+		m.ntensors = 1;
+		snprintf(m.tensors[0].name, sizeof m.tensors[0].name, "a");
+		dnnq_qtensor_init(&m.tensors[0].t);
+		ck_assert_int_eq(dnnq_qtensor_set_type(&m.tensors[0].t, DNNQ_DTYPE_F32, 0, true), 0);
+		ck_assert_int_eq(dnnq_qtensor_resize(&m.tensors[0].t, 1, (const int64_t[]){ 0 }), 0);
+		n->weight = 0;
+	}
 	m.outputs[0].value = (int32_t)dnnq_model_node_value(&m, 0);
 	write_model(&m, buf, len);
 }

@@ -44,9 +44,13 @@ void hostile_unpool_bytes(enum hostile_unpool which, void **buf, size_t *len);
  * HOSTILE_ON_BATCH_SOFTMAX (fp32) takes the softmax of x [N] (node
  * 'softmax': along its last dim, the batch); HOSTILE_ON_BATCH_CONSTANT is
  * relu64's x [N, 64] plus the ReLU of a u8 constant [1, 64] (node 'crelu':
- * 1 item at any batch, which the Add read N items of). */
+ * 1 item at any batch, which the Add read N items of);
+ * HOSTILE_ON_BATCH_SCALE (fp32) is an ElementwiseLinear of x [N] by no
+ * multipliers (node 'scale': its channels, the last dim, the batch, whose
+ * 0 matched the multipliers' when built). */
 enum hostile_on_batch {
-	HOSTILE_ON_BATCH_MATMUL, HOSTILE_ON_BATCH_SOFTMAX, HOSTILE_ON_BATCH_CONSTANT
+	HOSTILE_ON_BATCH_MATMUL, HOSTILE_ON_BATCH_SOFTMAX, HOSTILE_ON_BATCH_CONSTANT,
+	HOSTILE_ON_BATCH_SCALE
 };
 void hostile_on_batch_bytes(enum hostile_on_batch which, void **buf, size_t *len);
 /* buf[len] written to path through a renamed temporary file. */

@@ -4714,7 +4714,10 @@ END_TEST
  * at every batch, and the Add of x [N, 64] and it read N items of it (by
  * hand, 4096 wide: dnnqd answered 2 equal rows with 2 outputs differing
  * in 3870 of 4096 bytes, the arena past it, and outside dnnqd a run at
- * batch 64 read past the arena, SIGSEGV). All refused at load naming the
+ * batch 64 read past the arena, SIGSEGV). An fp32 ElementwiseLinear of x
+ * [N] by 0 multipliers (its channels the last dim, the batch, 0 when
+ * built) read multiplier i for item i, the heap past them (6.1e-42 and
+ * 5.6e-45 for items 1 and 2 of zeros). All refused at load naming the
  * node, the old version served.
  */
 START_TEST(hostile_batch_on_another_dim)
@@ -4722,9 +4725,10 @@ START_TEST(hostile_batch_on_another_dim)
 	static const char yaml[] = "models:\n  - name: relu64\n    path: relu64.dnnq\n";
 	static const char *const needle[] = { "node 'mm': output dims[0] = 3",
 	                                      "node 'softmax': input 'x' has rank 1",
-	                                      "node 'crelu': output dims[0] = 1" };
+	                                      "node 'crelu': output dims[0] = 1",
+	                                      "node 'scale': input 'x' has rank 1" };
 	struct fixture_daemon d = { 0 };
-	char path[400], file[420], msg[3][300], outcome[900];
+	char path[400], file[420], msg[4][300], outcome[1200];
 	char both[sizeof yaml + 64];
 	hostile_config(yaml, path, sizeof path);
 	snprintf(file, sizeof file, "%s", path);
@@ -4733,7 +4737,7 @@ START_TEST(hostile_batch_on_another_dim)
 	const char *const extra[] = { "--config", path, NULL };
 	start_models(&d, 1u << FIXTURE_RELU64, extra);
 	snprintf(both, sizeof both, "%s  - name: onbatch\n    path: onbatch.dnnq\n", yaml);
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		void *buf;
 		size_t n;
 		struct dnnq_model m;
@@ -4749,10 +4753,11 @@ START_TEST(hostile_batch_on_another_dim)
 		hostile_write(path, both, strlen(both));
 		hostile_reload_refused(d.socket, DNNQ_E_SHAPE, needle[k], msg[k], sizeof msg[k]);
 	}
-	snprintf(outcome, sizeof outcome, "refused at load ('%.250s'; '%.250s'; '%.250s'), the "
-	         "old version served", msg[0], msg[1], msg[2]);
+	snprintf(outcome, sizeof outcome, "refused at load ('%.250s'; '%.250s'; '%.250s'; "
+	         "'%.250s'), the old version served", msg[0], msg[1], msg[2], msg[3]);
 	report("a MatMul by a constant whose dim 0 meets the batch, a Softmax along the batch of"
-	       " a rank-1 input, an Add of x and the ReLU of a constant", 3, outcome);
+	       " a rank-1 input, an Add of x and the ReLU of a constant, an ElementwiseLinear of"
+	       " a rank-1 input by no multipliers", 4, outcome);
 	stop(&d);
 	ck_assert_int_eq(unlink(file), 0);
 	hostile_config_remove(path);
