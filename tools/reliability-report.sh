@@ -1110,11 +1110,14 @@ Reshape and Flatten merging it, Shape, Size and Range of the batch,
 Einsum ij,kj->ik, x @ x^T, Pad, Slice, Concat and Tile on axis 0): each
 refused or converted with the batch fixed to 1, which dnnqd never
 batches, and 44 such files with META's max batch rewritten to 4 ran
-each item apart at batch 3; 1,756 generated .dnnq files (every kind the
-registry has that builds from generic attributes, 72, at ranks 1 to 4,
+each item apart at batch 3; 5,356 generated .dnnq files (every kind the
+registry has that builds from generic attributes, an identity
+permutation, a last-axis list or a 2 x 2 pool, 80, at ranks 1 to 4,
 fp32 and int8, inputs activations, s32 indices or constants of [3], [1,
 ...] and [3, ...]), each run at batch 3 with items changed and with
-items equal; 16 hostile .npy files (2^40 rows, a shape whose count
+items equal (but MaxPool's Indices, which `couples_items` names); these
+and the 451 converted files again against an engine built with
+AddressSanitizer and UBSan: no report; 16 hostile .npy files (2^40 rows, a shape whose count
 overflows, a v2 header_len of 2^32 - 16, 5000 nested parentheses, 3000
 dims, a dim of 400 digits, a negative dim, a key twice, Fortran order,
 big-endian, object and structured dtypes, truncated data, no rows, a
