@@ -1072,62 +1072,62 @@ saturating; `SOURCE_DATE_EPOCH` past 2^63 or a year past 9999 gives
 "created unknown" in dnnq-inspect; the tools' other variables are read
 with secure_getenv (the library) or name only where to log or listen.
 
-Tried (attack55), against items kept apart under `dynamic_batching`,
-the model file's batch, the .npy loader and the tools' external data,
-by generated files and in-process runs (/tmp/a55, not kept; the
-findings are tests). Found: nothing held the engine to its own rule
-that dim 0 of every value is the batch. A MatMul of x [N, 2, 3] by a
-constant [3, 3, 4] broadcast the constant's 3 against the batch: item i
-took matrix i (three equal requests batched answered three outputs), and
-the output held 3 items at every batch, so dnnqd's warm-up at batch 1
-wrote 96 bytes into 32 and glibc aborted (malloc_consolidate(): invalid
-chunk size), and without warm-up a request of 1 item had 96 bytes
-written into its 32-byte output slot; a node of constants alone (a ReLU,
-a convert, a softmax or a global pool of a constant [1, C], which the
-built-in kinds took) held 1 item at every batch, and an Add of it and x
-[N, C] read N items of it: dnnqd answered 2 equal rows with outputs
-differing in 3870 of 4096 bytes (the arena past it), and a run at batch
-64 outside dnnqd read past the arena (SIGSEGV); a Softmax of a rank-1
-input ran along its last dim, the batch (0.33 for each of three equal
-items batched, 1 alone), and an fp32 ElementwiseLinear of a rank-1 input
-by a tensor of 0 multipliers (a weight may have a dim of 0) matched the
-batch's 0 when built and read multiplier i for item i, the heap's bytes
-into a client's output (`hostile_batch_on_another_dim`, fixed: every
-node's output is checked to have the batch on dim 0 when the node is
-added and when the graph is planned, naming the node; the softmax and
-ElementwiseLinear kinds refuse a rank-1 input; a model of no inputs,
-which has no batch, is refused by `dnnq_model_build`, where dnnqd refused
-it before). Nothing
-found: the 380 models of tests/onnx that convert from their samples,
-each run at batch 3 with items 1 and 2 given other values twice, and
-item 0 against its run alone (equal bytes but for the MaxUnpool model,
-which `couples_items` names); 40 ONNX files of what reduces, indexes,
-sorts or moves dim 0 (ReduceSum/Max/Mean, LpNormalization and
-MeanVarianceNormalization over axis 0, Gather, GatherND, GatherElements,
-ScatterND and ScatterElements of batch indices, TopK, ArgMax, Hardmax,
-CumSum, Softmax and LogSoftmax along axis 0, Transpose moving it,
-Reshape and Flatten merging it, Shape, Size and Range of the batch,
-Einsum ij,kj->ik, x @ x^T, Pad, Slice, Concat and Tile on axis 0): each
-refused or converted with the batch fixed to 1, which dnnqd never
-batches, and 44 such files with META's max batch rewritten to 4 ran
-each item apart at batch 3; 5,356 generated .dnnq files (every kind the
-registry has that builds from generic attributes, an identity
-permutation, a last-axis list or a 2 x 2 pool, 80, at ranks 1 to 4,
-fp32 and int8, inputs activations, s32 indices or constants of [3], [1,
-...] and [3, ...]), each run at batch 3 with items changed and with
-items equal (but MaxPool's Indices, which `couples_items` names); these
-and the 451 converted files again against an engine built with
-AddressSanitizer and UBSan: no report; 16 hostile .npy files (2^40 rows, a shape whose count
-overflows, a v2 header_len of 2^32 - 16, 5000 nested parentheses, 3000
-dims, a dim of 400 digits, a negative dim, a key twice, Fortran order,
-big-endian, object and structured dtypes, truncated data, no rows, a
-scalar): each refused naming the field. Read, not run (nothing to act
-on): external data is opened beneath the model's directory a name at a
-time without following a link, relative and without `..`, its offset and
-length decimal and inside a regular file; the weights cache is in memory
-(two dnnqd share nothing); a hostile daemon's MODEL reply is judged by
-the library (names NUL-terminated UTF-8, counts, ranks, dims[0] 1, sizes,
-qparams) and the Python client decodes names with errors replaced.
+Tried (attack55), against items kept apart under `dynamic_batching`, the
+model file's batch, the .npy loader and the tools' external data, by
+generated files and in-process runs (/tmp/a55, not kept; the findings
+are tests). Found: nothing held the engine to its own rule that dim 0 of
+every value is the batch. A MatMul of x [N, 2, 3] by a constant [3, 3,
+4] broadcast the constant's 3 against the batch: item i took matrix i
+(three equal requests batched answered three outputs), and the output
+held 3 items at every batch, so dnnqd's warm-up at batch 1 wrote 96
+bytes into 32 and glibc aborted (malloc_consolidate(): invalid chunk
+size), and without warm-up a request of 1 item had 96 bytes written into
+its 32-byte output slot; a node of constants alone (a ReLU, a convert, a
+softmax or a global pool of a constant [1, C], which the built-in kinds
+took) held 1 item at every batch, and an Add of it and x [N, C] read N
+items of it: dnnqd answered 2 equal rows with outputs differing in 3870
+of 4096 bytes (the arena past it), and a run at batch 64 outside dnnqd
+read past the arena (SIGSEGV); a Softmax of a rank-1 input ran along its
+last dim, the batch (0.33 for each of three equal items batched, 1
+alone), and an fp32 ElementwiseLinear of a rank-1 input by a tensor of 0
+multipliers (a weight may have a dim of 0) matched the batch's 0 when
+built and read multiplier i for item i, the heap's bytes into a client's
+output (`hostile_batch_on_another_dim`, fixed: every node's output is
+checked to have the batch on dim 0 when the node is added and when the
+graph is planned, naming the node; the softmax and ElementwiseLinear
+kinds refuse a rank-1 input; a model of no inputs, which has no batch,
+is refused by `dnnq_model_build`, where dnnqd refused it before).
+Nothing found: the 380 models of tests/onnx that convert from their
+samples, each run at batch 3 with items 1 and 2 given other values
+twice, and item 0 against its run alone (equal bytes but for the
+MaxUnpool model, which `couples_items` names); 40 ONNX files of what
+reduces, indexes, sorts or moves dim 0 (ReduceSum/Max/Mean,
+LpNormalization and MeanVarianceNormalization over axis 0, Gather,
+GatherND, GatherElements, ScatterND and ScatterElements of batch
+indices, TopK, ArgMax, Hardmax, CumSum, Softmax and LogSoftmax along
+axis 0, Transpose moving it, Reshape and Flatten merging it, Shape, Size
+and Range of the batch, Einsum ij,kj->ik, x @ x^T, Pad, Slice, Concat
+and Tile on axis 0): each refused or converted with the batch fixed to
+1, which dnnqd never batches, and 44 such files with META's max batch
+rewritten to 4 ran each item apart at batch 3; 5,356 generated .dnnq
+files (every kind the registry has that builds from generic attributes,
+an identity permutation, a last-axis list or a 2 x 2 pool, 80, at ranks
+1 to 4, fp32 and int8, inputs activations, s32 indices or constants of
+[3], [1, ...] and [3, ...]), each run at batch 3 with items changed and
+with items equal (but MaxPool's Indices, which `couples_items` names);
+these and the 451 converted files again against an engine built with
+AddressSanitizer and UBSan: no report; 16 hostile .npy files (2^40 rows,
+a shape whose count overflows, a v2 header_len of 2^32 - 16, 5000 nested
+parentheses, 3000 dims, a dim of 400 digits, a negative dim, a key
+twice, Fortran order, big-endian, object and structured dtypes,
+truncated data, no rows, a scalar): each refused naming the field. Read,
+not run (nothing to act on): external data is opened beneath the model's
+directory a name at a time without following a link, relative and
+without `..`, its offset and length decimal and inside a regular file;
+the weights cache is in memory (two dnnqd share nothing); a hostile
+daemon's MODEL reply is judged by the library (names NUL-terminated
+UTF-8, counts, ranks, dims[0] 1, sizes, qparams) and the Python client
+decodes names with errors replaced.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
