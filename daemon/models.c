@@ -114,11 +114,6 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 static int signature(struct dnnqd_model *m, const struct dnnq_graph *g, struct dnnq_diag *d)
 {
 	size_t ni = dnnq_graph_num_inputs(g), no = dnnq_graph_num_outputs(g);
-	/* served, it was one no client could open (the library refuses a
-	 * model reply of no inputs: a request's batch is its inputs') */
-	if (!ni)
-		return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "no inputs: a request's batch is its "
-		                     "inputs' first dim, and a client opens no model without one");
 	if (ni + no > DNNQ_SHM_MAX_TENSORS)
 		return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "%zu inputs + %zu outputs: a request"
 		                     " carries at most %u tensors", ni, no, DNNQ_SHM_MAX_TENSORS);

@@ -946,10 +946,29 @@ const struct dnnq_op_def dnnq_op_convert = {
 
 /* ---- Softmax ---- */
 
+/* A kind that works along the last dim (`what`): of a rank-1 input, that
+ * is the batch. A softmax there normalized across the batch, so one
+ * item's value changed every other's (dynamic batching runs different
+ * clients' requests as one batch); an fp32 ElementwiseLinear of 0
+ * multipliers, which the batch's 0 matched when built, read one a batch
+ * item past them (the heap's bytes in a client's output). */
+static int last_dim_not_batch(struct dnnq_graph *g, const struct gnode *n, const char *what,
+                              struct dnnq_diag *diag)
+{
+	const struct gtensor *x = gin(g, n, 0);
+	if (x->ndim < 2)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has rank %u: %s, its last dim, would "
+		            "be the batch (want rank 2..%d)", n->name, x->name, x->ndim, what,
+		            DNNQ_MAX_DIMS);
+	return DNNQ_OK;
+}
+
 static int softmax_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                           struct dnnq_diag *diag)
 {
 	int rc = want_u8(g, n, 0, 0, diag);
+	if (!rc)
+		rc = last_dim_not_batch(g, n, "the softmax's axis", diag);
 	if (rc)
 		return rc;
 	struct gtensor *x = gin(g, n, 0);
@@ -1012,6 +1031,8 @@ static int ewlin_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
                         struct dnnq_diag *diag)
 {
 	int rc = want_u8(g, n, 0, 0, diag);
+	if (!rc)
+		rc = last_dim_not_batch(g, n, "the channels", diag);
 	if (rc)
 		return rc;
 	struct gtensor *x = gin(g, n, 0);
@@ -1505,6 +1526,13 @@ static int unary_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtenso
 	return rc;
 }
 
+static int softmax_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                              struct dnnq_diag *diag)
+{
+	int rc = unary_f32_create(g, n, out, diag);
+	return rc ? rc : last_dim_not_batch(g, n, "the softmax's axis", diag);
+}
+
 /* a and b live in n->aux (the description's pointers are the model's). */
 static int ewlin_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                             struct dnnq_diag *diag)
@@ -1512,9 +1540,11 @@ static int ewlin_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtenso
 	const struct dnnq_elementwise_linear_desc *d = &n->desc.op.ewlin;
 	struct gtensor *x = gin(g, n, 0);
 	int rc = unary_f32_create(g, n, out, diag);
+	if (!rc)
+		rc = last_dim_not_batch(g, n, "the channels", diag);
 	if (rc)
 		return rc;
-	if (!x->ndim || d->channels != (size_t)x->dims[x->ndim - 1])
+	if (d->channels != (size_t)x->dims[x->ndim - 1])
 		return FAIL(DNNQ_E_SHAPE, "node '%s': %zu channels, input '%s' has another last dim",
 		            n->name, d->channels, x->name);
 	if (!(n->aux = calloc(2 * d->channels, sizeof *n->aux)))
@@ -1549,9 +1579,9 @@ static const struct node_ops eltwise_f32_ops = { eltwise_f32_create, infer_same,
 static const struct node_ops act_f32_ops = { unary_f32_create, infer_same, f32_node_setup,
                                              f32_node_run, f32_node_destroy, f32_node_ref, true,
                                              false };
-static const struct node_ops softmax_f32_ops = { unary_f32_create, infer_same, f32_node_setup,
-                                                 f32_node_run, f32_node_destroy, f32_node_ref,
-                                                 true, false };
+static const struct node_ops softmax_f32_ops = { softmax_f32_create, infer_same,
+                                                 f32_node_setup, f32_node_run, f32_node_destroy,
+                                                 f32_node_ref, true, false };
 static const struct node_ops ewlin_f32_ops = { ewlin_f32_create, infer_same, f32_node_setup,
                                                f32_node_run, f32_node_destroy, f32_node_ref,
                                                true, false };

@@ -293,19 +293,34 @@ int dnnq_graph_add_constant_f32(struct dnnq_graph *g, const char *name, uint32_t
 	return add_constant(g, name, ndim, dims, DNNQ_DTYPE_F32, NULL, data, diag);
 }
 
-/* Node n's output as inferred: rank 1..8, every dim but the batch (0 until
- * planned) 1..2^31-1, and one batch item's size far from overflowing.
- * Shape inference derives dims from the inputs' (a concat's sum, a
- * pooling or convolution geometry, a reshape's -1); whatever it derives,
- * a dim that makes no sense is refused here, naming the node, before any
- * size is computed from it. */
-static int check_output(struct dnnq_graph *g, const struct gnode *n, struct dnnq_diag *diag)
+/* Node n's output as inferred: rank 1..8, dims[0] the batch (0 until
+ * planned), every other dim 1..2^31-1, and one batch item's size far from
+ * overflowing. Shape inference derives dims from the inputs' (a concat's
+ * sum, a pooling or convolution geometry, a reshape's -1); whatever it
+ * derives, a dim that makes no sense is refused here, naming the node,
+ * before any size is computed from it. A dim 0 other than the batch gave
+ * each item what its place in the batch read, and sizes no buffer had: a
+ * MatMul's constant B of [3, K, N] broadcast against A's batch put 3
+ * items at every batch (96 bytes into a caller's 32), and a ReLU of a
+ * constant [1, C] 1 item, which an Add with x [N, C] then read N items of
+ * (the arena past it: other requests' values, then a SIGSEGV). */
+static int check_output(struct dnnq_graph *g, const struct gnode *n, size_t batch,
+                        struct dnnq_diag *diag)
 {
 	const struct gtensor *t = &g->t[n->out];
 	size_t bytes;
 	if (t->ndim < 1 || t->ndim > DNNQ_MAX_DIMS)
 		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: node '%s': output rank %u: must be "
 		                     "1..%d", n->name, t->ndim, DNNQ_MAX_DIMS);
+	if (t->dims[0] != (int64_t)batch) {
+		char at[32] = "";
+		if (batch)
+			snprintf(at, sizeof at, " at batch %zu", batch);
+		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: node '%s': output dims[0] = %lld%s: "
+		                     "dim 0 must be the batch (a node of constants alone, or a "
+		                     "constant's dim in the batch's place, gives an item what its "
+		                     "place in the batch reads)", n->name, (long long)t->dims[0], at);
+	}
 	for (uint32_t i = 1; i < t->ndim; i++)
 		if (t->dims[i] < 1 || t->dims[i] > MAX_DIM)
 			return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: node '%s': output dims[%u] = "
@@ -359,7 +374,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	if (!rc)
 		rc = n->ops->infer(g, n, &g->t[out], diag);
 	if (!rc)
-		rc = check_output(g, n, diag);
+		rc = check_output(g, n, 0, diag);
 	/* a create that failed half-way may hold its operator already (the
 	 * fp32 and binary adapters allocate their state first) */
 	if (rc && n->op)
@@ -813,7 +828,7 @@ static int layout(struct dnnq_graph *g, size_t batch, size_t *arena, size_t *sta
 		struct gnode *n = &g->n[i];
 		int rc = n->ops->infer(g, n, &g->t[n->out], diag);
 		if (!rc)
-			rc = check_output(g, n, diag);
+			rc = check_output(g, n, batch, diag);
 		if (rc)
 			return rc;
 	}

@@ -465,6 +465,12 @@ static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa
                  const struct node_order *ord, int *vals, struct dnnq_diag *diag)
 {
 	int rc;
+	/* dnnqd served one, which no client could open (the library takes no
+	 * model reply of no inputs, a request's batch being its inputs') */
+	if (!m->ninputs)
+		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "model: no inputs: dim 0 of every "
+		                     "value is the batch, the inputs' dim 0, and a graph of constants "
+		                     "alone has none");
 	for (size_t i = 0; i < m->ninputs; i++) {
 		const struct dnnq_model_io *io = &m->inputs[i];
 		if (io->ndim > DNNQ_MAX_DIMS)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client/dnnq.h"
+#include "engine/eltwise.h"
 #include "engine/model.h"
 #include "engine/op.h"
 #include "tests/hostile-models.h"
@@ -200,6 +201,87 @@ void hostile_unpool_bytes(enum hostile_unpool which, void **buf, size_t *len)
 		unpool_node(&m.nodes[2], unpool, "unpool", 2, (const int32_t[]){ 2, 1 }, 4);
 		unpool_io(&m.outputs[0], "y", DNNQ_DTYPE_F32, 4, 3);
 	}
+	write_model(&m, buf, len);
+}
+
+/* A u8 constant of 1, 2, ... (relu64's input's parameters): [1, 64], or
+ * (matrices) [3, 3, 4]; tensor 0 and value 1 of m (relu64, which has
+ * none). */
+static void on_batch_constant(struct dnnq_model *m, bool matrices)
+{
+	static const int64_t row[2] = { 1, 64 }, mats[3] = { 3, 3, 4 };
+	struct dnnq_model_tensor *t = calloc(1, sizeof *t);
+	int32_t *c = calloc(1, sizeof *c);
+	ck_assert(t && c);
+	ck_assert_uint_eq(m->ntensors, 0);
+	snprintf(t->name, sizeof t->name, "w");
+	dnnq_qtensor_init(&t->t);
+	ck_assert_int_eq(dnnq_qtensor_set_type(&t->t, DNNQ_DTYPE_U8, 8, false), 0);
+	ck_assert_int_eq(dnnq_qtensor_resize(&t->t, matrices ? 3 : 2, matrices ? mats : row), 0);
+	ck_assert_int_eq(dnnq_qtensor_set_qparams(&t->t, &(struct dnnq_qparams){
+		.scale = 0.05f, .zero_point = 128, .precision = 8 }), 0);
+	for (size_t i = 0; i < dnnq_qtensor_numel(&t->t); i++)
+		((uint8_t *)t->t.data)[i] = (uint8_t)(i + 1);
+	m->tensors = t;
+	m->ntensors = 1;
+	m->constants = c;
+	m->nconstants = 1;
+}
+
+void hostile_on_batch_bytes(enum hostile_on_batch which, void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_RELU64, &m);
+	struct dnnq_model_node relu = m.nodes[0];
+	if (which == HOSTILE_ON_BATCH_CONSTANT) {
+		/* value 1 the constant, 2 its ReLU, 3 x plus it */
+		on_batch_constant(&m, false);
+		m.nodes = realloc(m.nodes, 2 * sizeof *m.nodes);
+		ck_assert_ptr_nonnull(m.nodes);
+		m.nnodes = 2;
+		m.nodes[0] = relu;
+		m.nodes[0].inputs[0] = 1;
+		snprintf(m.nodes[0].name, sizeof m.nodes[0].name, "crelu");
+		dnnq_model_node_init(&m.nodes[1], DNNQ_NODE_ELTWISE, "add");
+		m.nodes[1].ninputs = 2;
+		m.nodes[1].inputs[1] = 2;
+		m.nodes[1].op = DNNQ_ELTWISE_ADD;
+		m.nodes[1].out_scale = m.outputs[0].qp.scale;
+		m.nodes[1].out_zero_point = m.outputs[0].qp.zero_point;
+		m.nodes[1].out_precision = 8;
+		m.outputs[0].value = 3;
+		write_model(&m, buf, len);
+		return;
+	}
+	bool mm = which == HOSTILE_ON_BATCH_MATMUL, scale = which == HOSTILE_ON_BATCH_SCALE;
+	struct dnnq_model_io *io[2] = { &m.inputs[0], &m.outputs[0] };
+	for (int k = 0; k < 2; k++) {
+		io[k]->dtype = DNNQ_DTYPE_F32;
+		io[k]->qp = (struct dnnq_qparams){ 0 };
+		io[k]->ndim = mm ? 3 : 1;
+		memcpy(io[k]->dims, (const int64_t[]){ 1, 2, k ? 4 : 3 }, 3 * sizeof *io[k]->dims);
+	}
+	struct dnnq_model_node *n = &m.nodes[0];
+	dnnq_model_node_init(n, mm ? dnnq_op_find("matmul")->kind
+	                        : scale ? DNNQ_NODE_ELTWISE_LINEAR : DNNQ_NODE_SOFTMAX,
+	                     mm ? "mm" : scale ? "scale" : "softmax");
+	n->precision = DNNQ_PRECISION_FP32;
+	n->ninputs = mm ? 2 : 1;
+	n->inputs[1] = 1;                  /* value 1: the constant */
+	if (mm)
+		on_batch_constant(&m, true);
+	if (scale) {                       /* tensor 0: no multipliers, f32 [0] */
+		ck_assert_uint_eq(m.ntensors, 0);
+		m.tensors = calloc(1, sizeof *m.tensors);
+		ck_assert_ptr_nonnull(m.tensors);
+		m.ntensors = 1;
+		snprintf(m.tensors[0].name, sizeof m.tensors[0].name, "a");
+		dnnq_qtensor_init(&m.tensors[0].t);
+		ck_assert_int_eq(dnnq_qtensor_set_type(&m.tensors[0].t, DNNQ_DTYPE_F32, 0, true), 0);
+		ck_assert_int_eq(dnnq_qtensor_resize(&m.tensors[0].t, 1, (const int64_t[]){ 0 }), 0);
+		n->weight = 0;
+	}
+	m.outputs[0].value = (int32_t)dnnq_model_node_value(&m, 0);
 	write_model(&m, buf, len);
 }
 

@@ -37,6 +37,22 @@ void hostile_dynamic_fc_bytes(void **buf, size_t *len);
  * by their Indices back to [N, 4, 4, 1]. */
 enum hostile_unpool { HOSTILE_UNPOOL_GIVEN, HOSTILE_UNPOOL_INDICES_OUT, HOSTILE_UNPOOL_SEGNET };
 void hostile_unpool_bytes(enum hostile_unpool which, void **buf, size_t *len);
+/* Models with a node that would not keep the batch items apart on dim 0:
+ * HOSTILE_ON_BATCH_MATMUL (fp32) multiplies x [N, 2, 3] by a u8 constant
+ * [3, 3, 4] (node 'mm': the constant's 3 broadcast against the batch, so
+ * item i took matrix i, and the output was 3 items at any batch);
+ * HOSTILE_ON_BATCH_SOFTMAX (fp32) takes the softmax of x [N] (node
+ * 'softmax': along its last dim, the batch); HOSTILE_ON_BATCH_CONSTANT is
+ * relu64's x [N, 64] plus the ReLU of a u8 constant [1, 64] (node 'crelu':
+ * 1 item at any batch, which the Add read N items of);
+ * HOSTILE_ON_BATCH_SCALE (fp32) is an ElementwiseLinear of x [N] by no
+ * multipliers (node 'scale': its channels, the last dim, the batch, whose
+ * 0 matched the multipliers' when built). */
+enum hostile_on_batch {
+	HOSTILE_ON_BATCH_MATMUL, HOSTILE_ON_BATCH_SOFTMAX, HOSTILE_ON_BATCH_CONSTANT,
+	HOSTILE_ON_BATCH_SCALE
+};
+void hostile_on_batch_bytes(enum hostile_on_batch which, void **buf, size_t *len);
 /* buf[len] written to path through a renamed temporary file. */
 void hostile_write(const char *path, const void *buf, size_t len);
 

@@ -4700,6 +4700,70 @@ START_TEST(hostile_batch_unpool_nowhere)
 }
 END_TEST
 
+/*
+ * A model whose node puts something but the batch's items on dim 0, or
+ * runs along the batch. A MatMul of x [N, 2, 3] by a constant [3, 3, 4]
+ * (its 3 broadcast against the batch) gave each item the product by the
+ * matrix of its place, so three equal requests batched answered three
+ * different outputs, and its output was 3 items at every batch: dnnqd's
+ * warm-up at batch 1 wrote 96 bytes into a buffer of 32 (glibc aborted,
+ * malloc_consolidate(): invalid chunk size), and without warm-up a
+ * client's request of 1 item had 96 bytes written into its 32-byte output
+ * slot. A Softmax of x [N] normalized across the batch (0.33 for each of
+ * three equal items, 1 alone). The ReLU of a constant [1, 64] was 1 item
+ * at every batch, and the Add of x [N, 64] and it read N items of it (by
+ * hand, 4096 wide: dnnqd answered 2 equal rows with 2 outputs differing
+ * in 3870 of 4096 bytes, the arena past it, and outside dnnqd a run at
+ * batch 64 read past the arena, SIGSEGV). An fp32 ElementwiseLinear of x
+ * [N] by 0 multipliers (its channels the last dim, the batch, 0 when
+ * built) read multiplier i for item i, the heap past them (6.1e-42 and
+ * 5.6e-45 for items 1 and 2 of zeros). All refused at load naming the
+ * node, the old version served.
+ */
+START_TEST(hostile_batch_on_another_dim)
+{
+	static const char yaml[] = "models:\n  - name: relu64\n    path: relu64.dnnq\n";
+	static const char *const needle[] = { "node 'mm': output dims[0] = 3",
+	                                      "node 'softmax': input 'x' has rank 1",
+	                                      "node 'crelu': output dims[0] = 1",
+	                                      "node 'scale': input 'x' has rank 1" };
+	struct fixture_daemon d = { 0 };
+	char path[400], file[420], msg[4][300], outcome[1200];
+	char both[sizeof yaml + 64];
+	hostile_config(yaml, path, sizeof path);
+	snprintf(file, sizeof file, "%s", path);
+	snprintf(strrchr(file, '/'), sizeof file - (size_t)(strrchr(file, '/') - file),
+	         "/onbatch.dnnq");
+	const char *const extra[] = { "--config", path, NULL };
+	start_models(&d, 1u << FIXTURE_RELU64, extra);
+	snprintf(both, sizeof both, "%s  - name: onbatch\n    path: onbatch.dnnq\n", yaml);
+	for (int k = 0; k < 4; k++) {
+		void *buf;
+		size_t n;
+		struct dnnq_model m;
+		struct dnnq_graph *g;
+		struct dnnq_diag diag = { "" };
+		hostile_on_batch_bytes((enum hostile_on_batch)k, &buf, &n);
+		ck_assert_msg(dnnq_model_read(buf, n, &m, &diag) == 0, "%s", diag.msg);
+		ck_assert_int_eq(dnnq_model_build(&m, DNNQ_ISA_SCALAR, &g, &diag), DNNQ_E_SHAPE);
+		ck_assert_msg(strstr(diag.msg, needle[k]), "%s", diag.msg);
+		dnnq_model_free(&m);
+		hostile_write(file, buf, n);
+		free(buf);
+		hostile_write(path, both, strlen(both));
+		hostile_reload_refused(d.socket, DNNQ_E_SHAPE, needle[k], msg[k], sizeof msg[k]);
+	}
+	snprintf(outcome, sizeof outcome, "refused at load ('%.250s'; '%.250s'; '%.250s'; "
+	         "'%.250s'), the old version served", msg[0], msg[1], msg[2], msg[3]);
+	report("a MatMul by a constant whose dim 0 meets the batch, a Softmax along the batch of"
+	       " a rank-1 input, an Add of x and the ReLU of a constant, an ElementwiseLinear of"
+	       " a rank-1 input by no multipliers", 4, outcome);
+	stop(&d);
+	ck_assert_int_eq(unlink(file), 0);
+	hostile_config_remove(path);
+}
+END_TEST
+
 /* ---- sessions closed while a long request runs ----------------------------- */
 
 #define STORM_PER_UID 16u       /* --max-sessions-per-uid */
@@ -5398,6 +5462,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_batch_coupled);
 	tcase_add_test(tc, hostile_batch_indices);
 	tcase_add_test(tc, hostile_batch_unpool_nowhere);
+	tcase_add_test(tc, hostile_batch_on_another_dim);
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);
 	tcase_add_test(tc, hostile_out_of_fds);

@@ -988,7 +988,8 @@ END_TEST
  * client ("model 'noin': protocol error": the library takes no model
  * reply of no inputs, a request's batch being its inputs'; `dnnqctl
  * models` then listed none of the daemon's models). Now refused at load,
- * naming why.
+ * naming why: dnnq_model_build refuses a model of no inputs (the batch is
+ * their dim 0, and every node's output must keep it there).
  */
 START_TEST(hostile_no_inputs)
 {

@@ -158,6 +158,7 @@ depends on how the offender's own threads share them.
 | `hostile_model_node_flood` | a reload onto a model file of 131,073 nodes (a chain of ReLUs), one more than a model may have | `DNNQ_E_FORMAT` naming the node count, the old version served (before the cap: the quadratic arena planner held the reload past the client's timeout; a million nodes, hours, and SIGTERM with it) |
 | `hostile_ids_reload` | requests naming every id 0..8 and generations 0..5 and 2^32 - 1, of either signature (fc1024's [N, 1024] or relu64's [N, 64]), half from a fresh OPEN of a name the reloads change, while 8 reloads add, remove, re-sign (fc1024 onto relu64's file) and re-batch models (`dynamic_batching`, a preferred size, `threads: 2`); every fourth round the session closed with its 8 requests in flight (attack44) | each request waited for answered (served or failed alone); the honest client's relu64 right throughout; dnnqd's fds back to their level (nothing found) |
 | `hostile_batch_indices` | `dynamic_batching` on a model unpooling (MaxUnpool) by s32 indices a client gives, and on one giving a MaxPool's Indices as an output; then on a pool unpooled by its own Indices to the same size (SegNet's block; attack54) | both refused at the reload naming the node (`maxunpool`, `maxpool_indices`) and why, the old version served (before: an offender's indices of item 1 wrote its -99s into the honest client batched beside it, 105 of 200 runs, status 0; the Indices answered 20 22 29 27 batched second, 4 6 13 11 alone); the SegNet block taken, 2 items unpooled as 2 requests of 1 |
+| `hostile_batch_on_another_dim` | model files whose node does not keep the batch's items on dim 0: a MatMul of x [N, 2, 3] by a constant [3, 3, 4], a Softmax of x [N] (along its last dim, the batch), an Add of x [N, 64] and the ReLU of a constant [1, 64], an fp32 ElementwiseLinear of x [N] by 0 multipliers (attack55) | each refused at load naming the node (`graph: node 'mm': output dims[0] = 3: dim 0 must be the batch ...`, `node 'softmax': input 'x' has rank 1 ...`, `node 'crelu': output dims[0] = 1 ...`, `node 'scale': input 'x' has rank 1 ...`), the old version served (before: the MatMul gave item i the product by matrix i, three equal requests batched answered three outputs, and wrote 3 items at every batch: dnnqd's warm-up at batch 1 aborted in glibc, malloc_consolidate(): invalid chunk size, and without warm-up a request of 1 item had 96 bytes written into its 32-byte output slot; the Softmax answered 0.33 to each of three equal items batched, 1 alone; the Add read N items of a 1-item tensor, the arena past it: 2 equal rows answered outputs differing in 3870 of 4096 bytes, and at batch 64 outside dnnqd a SIGSEGV; the ElementwiseLinear's 0 channels matched the batch's 0 when built, and it read multiplier i for item i, the heap past them: 6.1e-42 and 5.6e-45 for items 1 and 2 of zeros) |
 | `hostile_out_of_fds` | every descriptor of dnnqd taken (its soft RLIMIT_NOFILE lowered to the lowest free one), then raw and library connects | each refused at once, `DNNQ_E_BUSY` naming RLIMIT_NOFILE, through the spare descriptor the control loop keeps (before: unanswered in the backlog until the client's timeout); connects fine with descriptors back, fds back to their level |
 | `hostile_gone_mid_batch` (case `storms`) | fc1024 with `dynamic_batching` (3 ms) and `threads: 2` on 2 workers beside relu64: sessions closed (socket, fds, mapping) 0 to 3 ms after pushing 8 requests of batches 1 to 7, or their process SIGKILLed, in turn (attack47) | every session reclaimed once its batch and team runs end; the honest client's fc1024 requests, riding in the same batches, right |
 | `hostile_sighup_storm` (case `storms`) | SIGHUPs in a tight loop (2000 at least, 100 between yields) beside an admin's back-to-back RELOADs, the same models (attack47) | every RELOAD answered with status 0 (the SIGHUPs coalesce, none loses a waiter); SIGTERM exit 0 |
@@ -188,7 +189,7 @@ files a hostile author or local user made.
 | `hostile_memory_bomb` | 2 ReLUs whose one item is 1/65536 of the host's memory, at max_batch 65536; 2 ReLUs of 2^41 bytes at batch 1 | `DNNQ_E_NOMEM` naming the activation bytes, the max batch, the workers and half the host's memory; the 2^41 one `DNNQ_E_RANGE` as work (before: planned when a request at that batch came, malloc overcommitted, then the OOM killer; or a bare "out of memory") |
 | `hostile_long_chain` | a chain of 131,072 ReLUs (17 MB), the most nodes a model may have, into 2 graphs | loads and warms up (3 s on the 2-core VM; the old planner, quadratic, took about 1 s a graph at 16,384 nodes and hours at a million) |
 | `hostile_same_name_weights` | a model of two convolutions of one name (k-conv's second node renamed `conv`): 4 -> 4 in 2 groups over a 3 x 6 kernel reading the first one's 4 x 36 weights, or depthwise over other weights; loaded by dnnqd's model table (2 graphs sharing a weights cache) | refused at load before any weights are packed ("graph: tensor name 'conv' used twice"): the weights cache a version's graphs share keys its entries by node name, output channels and depth, not groups or weights, so a second node of a name would take the first one's packed weights (read past its one group's, or run them); the graph's unique tensor names are what keeps that from happening, and this test holds them to it (nothing found) |
-| `hostile_no_inputs` | relu64 with its input made a constant: a model of no inputs (the file reads and builds; dnnq-convert never writes one) | refused at load (`DNNQ_E_UNSUPPORTED`, "no inputs: a request's batch is its inputs' first dim ..."; before: served and listed, and refused by every client as a protocol error, the library taking no model of no inputs: `dnnqctl infer` said "model 'noin': protocol error", and `dnnqctl models` listed none of the daemon's models, "models: protocol error") |
+| `hostile_no_inputs` | relu64 with its input made a constant: a model of no inputs (the file reads; dnnq-convert never writes one) | refused at load (`DNNQ_E_UNSUPPORTED`, "model: no inputs: dim 0 of every value is the batch, the inputs' dim 0 ..."; before: served and listed, and refused by every client as a protocol error, the library taking no model of no inputs: `dnnqctl infer` said "model 'noin': protocol error", and `dnnqctl models` listed none of the daemon's models, "models: protocol error") |
 
 **Hostile surroundings** (`tests/test_hostile_daemon.c`, suite
 `hostile_daemon`; a real dnnqd through `tools/serve-fixture.h`):
@@ -1070,6 +1071,63 @@ file; the 32-bit kernel's group offsets are uint16 but K is at most
 saturating; `SOURCE_DATE_EPOCH` past 2^63 or a year past 9999 gives
 "created unknown" in dnnq-inspect; the tools' other variables are read
 with secure_getenv (the library) or name only where to log or listen.
+
+Tried (attack55), against items kept apart under `dynamic_batching`, the
+model file's batch, the .npy loader and the tools' external data, by
+generated files and in-process runs (/tmp/a55, not kept; the findings
+are tests). Found: nothing held the engine to its own rule that dim 0 of
+every value is the batch. A MatMul of x [N, 2, 3] by a constant [3, 3,
+4] broadcast the constant's 3 against the batch: item i took matrix i
+(three equal requests batched answered three outputs), and the output
+held 3 items at every batch, so dnnqd's warm-up at batch 1 wrote 96
+bytes into 32 and glibc aborted (malloc_consolidate(): invalid chunk
+size), and without warm-up a request of 1 item had 96 bytes written into
+its 32-byte output slot; a node of constants alone (a ReLU, a convert, a
+softmax or a global pool of a constant [1, C], which the built-in kinds
+took) held 1 item at every batch, and an Add of it and x [N, C] read N
+items of it: dnnqd answered 2 equal rows with outputs differing in 3870
+of 4096 bytes (the arena past it), and a run at batch 64 outside dnnqd
+read past the arena (SIGSEGV); a Softmax of a rank-1 input ran along its
+last dim, the batch (0.33 for each of three equal items batched, 1
+alone), and an fp32 ElementwiseLinear of a rank-1 input by a tensor of 0
+multipliers (a weight may have a dim of 0) matched the batch's 0 when
+built and read multiplier i for item i, the heap's bytes into a client's
+output (`hostile_batch_on_another_dim`, fixed: every node's output is
+checked to have the batch on dim 0 when the node is added and when the
+graph is planned, naming the node; the softmax and ElementwiseLinear
+kinds refuse a rank-1 input; a model of no inputs, which has no batch,
+is refused by `dnnq_model_build`, where dnnqd refused it before).
+Nothing found: the 380 models of tests/onnx that convert from their
+samples, each run at batch 3 with items 1 and 2 given other values
+twice, and item 0 against its run alone (equal bytes but for the
+MaxUnpool model, which `couples_items` names); 40 ONNX files of what
+reduces, indexes, sorts or moves dim 0 (ReduceSum/Max/Mean,
+LpNormalization and MeanVarianceNormalization over axis 0, Gather,
+GatherND, GatherElements, ScatterND and ScatterElements of batch
+indices, TopK, ArgMax, Hardmax, CumSum, Softmax and LogSoftmax along
+axis 0, Transpose moving it, Reshape and Flatten merging it, Shape, Size
+and Range of the batch, Einsum ij,kj->ik, x @ x^T, Pad, Slice, Concat
+and Tile on axis 0): each refused or converted with the batch fixed to
+1, which dnnqd never batches, and 44 such files with META's max batch
+rewritten to 4 ran each item apart at batch 3; 5,356 generated .dnnq
+files (every kind the registry has that builds from generic attributes,
+an identity permutation, a last-axis list or a 2 x 2 pool, 80, at ranks
+1 to 4, fp32 and int8, inputs activations, s32 indices or constants of
+[3], [1, ...] and [3, ...]), each run at batch 3 with items changed and
+with items equal (but MaxPool's Indices, which `couples_items` names);
+these and the 451 converted files again against an engine built with
+AddressSanitizer and UBSan: no report; 16 hostile .npy files (2^40 rows,
+a shape whose count overflows, a v2 header_len of 2^32 - 16, 5000 nested
+parentheses, 3000 dims, a dim of 400 digits, a negative dim, a key
+twice, Fortran order, big-endian, object and structured dtypes,
+truncated data, no rows, a scalar): each refused naming the field. Read,
+not run (nothing to act on): external data is opened beneath the model's
+directory a name at a time without following a link, relative and
+without `..`, its offset and length decimal and inside a regular file;
+the weights cache is in memory (two dnnqd share nothing); a hostile
+daemon's MODEL reply is judged by the library (names NUL-terminated
+UTF-8, counts, ranks, dims[0] 1, sizes, qparams) and the Python client
+decodes names with errors replaced.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
