@@ -554,6 +554,53 @@ static void live_until(struct gtensor *t, size_t i)
 }
 
 /*
+ * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) with no fused
+ * input or elementwise node, whose output (through a fused table) only a
+ * depthwise convolution right after it reads (an inverted-residual
+ * block's expansion), runs with that one by bands of its output rows
+ * (dnnq_conv_run_bands, on several threads: on one the two run one after
+ * the other): each thread makes the expansion's rows its band reads,
+ * the halo rows the band beside it makes too, in a private copy in the
+ * staging buffer, so the block's hidden tensor never crosses between
+ * the cores and the pair takes one fork and join. What the expansion
+ * reads lives until the depthwise node has run (the plan places that
+ * one's output clear of it). The depthwise node does not run as a node
+ * (fused); the shadow run and dnnq_graph_run_nodes run the two apart.
+ * Before chain_convs: such an expansion is not chained to the projection
+ * before it.
+ */
+static int band_convs(struct dnnq_graph *g)
+{
+	size_t *reads;
+	bool *viewed;
+	int rc = count_reads(g, &reads, &viewed);
+	for (size_t i = 0; !rc && i < g->nn; i++) {
+		struct gnode *d = &g->n[i];
+		if (d->fused || !dnnq_node_sums_rows(d) || d->post_eltwise)
+			continue;
+		int xi = d->desc.inputs[0], bi = g->t[xi].view_of >= 0 ? g->t[xi].view_of : xi;
+		struct gtensor *x = &g->t[xi], *b = &g->t[bi];
+		if (b->producer < 0 || b->view_of >= 0 || x->output_idx >= 0 || b->output_idx >= 0 ||
+		    reads[xi] != 1 || (bi != xi && reads[bi] != 1) || (bi == xi && viewed[bi]))
+			continue;
+		struct gnode *e = &g->n[b->producer];
+		bool apart = e->fused || e->pre_node || e->post_eltwise || e->bands ||
+		             !dnnq_node_takes_pre(e);
+		for (size_t k = (size_t)b->producer + 1; k < i && !apart; k++)
+			apart = !g->n[k].fused;
+		if (apart)
+			continue;
+		for (size_t k = 0; k < e->desc.ninputs; k++)
+			live_until(gin(g, e, k), i);
+		e->bands = d;
+		d->fused = true;
+	}
+	free(reads);
+	free(viewed);
+	return rc;
+}
+
+/*
  * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) whose input is
  * the output of a 1x1 convolution before it, as that one stores it (its
  * fused table and residual Add applied), runs in that one's tasks: each
@@ -574,7 +621,7 @@ static void chain_convs(struct dnnq_graph *g)
 {
 	for (size_t i = 0; i < g->nn; i++) {
 		struct gnode *e = &g->n[i];
-		if (e->fused || e->pre_node || !dnnq_node_takes_pre(e))
+		if (e->fused || e->pre_node || e->bands || !dnnq_node_takes_pre(e))
 			continue;
 		const struct gtensor *x = gin(g, e, 0), *b = x;
 		if (x->view_of >= 0 && x->producer >= 0 && g->n[x->producer].fused)
@@ -614,6 +661,8 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 	if (fuse_into_convs(g) || fuse_into_inputs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
+	if (band_convs(g))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	chain_convs(g);
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
@@ -673,6 +722,16 @@ static bool caller_bound(struct dnnq_graph *g, struct gtensor *t)
 {
 	const struct gtensor *b = base_of(g, t);
 	return b->input_idx >= 0 || b->output_idx >= 0 || b->out_alias >= 0;
+}
+
+/* The bytes apart of the threads' private copies of node n's output in
+ * the staging buffer when it runs by bands with the depthwise node after
+ * it (band_convs; batch 1), else 0. A convolution stages no input, so
+ * the copies take the buffer from its start. */
+static size_t band_stride(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct gtensor *t = &g->t[n->out];
+	return n->bands && t->ndim > 0 && t->dims[0] == 1 ? align64(t->bytes) : 0;
 }
 
 /* The private bytes node n's caller-bound inputs need, if it wants them
@@ -798,9 +857,10 @@ static void plan_serial(struct dnnq_graph *g)
 }
 
 /* Shapes, arena offsets and sizes at `batch`, nothing allocated: *arena
- * and *stage are the bytes the arena and the staging buffer need. */
-static int layout(struct dnnq_graph *g, size_t batch, size_t *arena, size_t *stage,
-                  struct dnnq_diag *diag)
+ * and *stage are the bytes the arena and the staging buffer need on
+ * nthreads threads. */
+static int layout(struct dnnq_graph *g, size_t batch, unsigned nthreads, size_t *arena,
+                  size_t *stage, struct dnnq_diag *diag)
 {
 	if (!g || !g->finalized)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: plan before finalize");
@@ -854,9 +914,12 @@ static int layout(struct dnnq_graph *g, size_t batch, size_t *arena, size_t *sta
 	}
 	free(live);
 	*stage = 0;
-	for (size_t i = 0; i < g->nn; i++)
-		if (stage_need(g, &g->n[i]) > *stage)
-			*stage = stage_need(g, &g->n[i]);
+	for (size_t i = 0; i < g->nn; i++) {
+		size_t need = stage_need(g, &g->n[i]);
+		size_t bands = nthreads > 1 ? band_stride(g, &g->n[i]) * nthreads : 0;
+		*stage = need > *stage ? need : *stage;
+		*stage = bands > *stage ? bands : *stage;
+	}
 	*arena = total;
 	return rc;
 }
@@ -880,7 +943,7 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag)
 {
 	size_t total, stage;
-	int rc = layout(g, batch, &total, &stage, diag);
+	int rc = layout(g, batch, nthreads, &total, &stage, diag);
 	if (!rc)
 		rc = grow_buffer(&g->arena, &g->arena_bytes, arena_size(total), "arena", diag);
 	if (!rc)
@@ -941,7 +1004,7 @@ int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, struct dnnq_graph_cost *
 {
 	size_t arena, stage;
 	memset(out, 0, sizeof *out);
-	int rc = layout(g, batch, &arena, &stage, diag);
+	int rc = layout(g, batch, g->nthreads, &arena, &stage, diag);
 	if (rc)
 		return rc;
 	out->bytes = (uint64_t)arena + stage;
@@ -1052,6 +1115,15 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 			rc = dnnq_node_run_chain(n, e, n->serial ? NULL : ex);
 		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)))
 			rc = e->ops->run(e, e->serial ? NULL : ex);
+	} else if (!rc && n->bands && !g->unfused) {
+		struct gnode *d = n->bands;
+		rc = bind_fused(g, d);
+		if (!rc)
+			rc = d->ops->setup(g, d, g->nthreads);
+		if (!rc && !n->serial && !d->serial)
+			rc = dnnq_node_run_bands(n, d, g->stage, band_stride(g, n), ex);
+		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)))
+			rc = d->ops->run(d, d->serial ? NULL : ex);
 	} else if (!rc && n->ops->run) {
 		rc = n->ops->run(n, n->serial ? NULL : ex);
 	}
