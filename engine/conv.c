@@ -1093,14 +1093,31 @@ static void dw_band_task(void *arg, size_t t, unsigned tid)
 	v.in = own;
 	for (size_t row = r0; row < r1; row++)
 		dw_row(&v, row, 0, d->d.cout, tid);
+	const struct dnnq_conv *p = e->band_pw;
+	if (!p)
+		return;
+	const struct dnnq_gemm_job pj = { .w = &p->gw[0], .m = p->oh * p->ow, .a = p->in,
+	                                  .lda = p->d.cin, .c = p->out, .ldc = p->d.cout,
+	                                  .out = &p->gout[0] };
+	for (size_t i = r0 * p->ow, end = r1 * p->ow; i < end; i += DNNQ_GEMM_MC) {
+		size_t i1 = i + DNNQ_GEMM_MC < end ? i + DNNQ_GEMM_MC : end;
+		p->gw[0].kernel->block(&pj, i, i1, 0, p->d.cout);
+		dnnq_gemm_apply_post(p->d.isa, &p->gout[0], p->out, p->d.cout, i, i1, 0, p->d.cout);
+	}
 }
 
-int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, uint8_t *buf,
-                        size_t stride, const struct dnnq_executor *ex)
+int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, struct dnnq_conv *p,
+                        uint8_t *buf, size_t stride, const struct dnnq_executor *ex)
 {
 	if (!e || !d)
 		return DNNQ_E_INVAL;
 	unsigned nt = dnnq_executor_threads(ex);
+	if (p && (!dnnq_conv_can_pre(p) || p->in != d->out || p->gout[0].pre || p->n != 1 ||
+	          p->h != d->oh || p->w != d->ow || p->d.cin != d->d.cout ||
+	          d->q.d.out_dtype != DNNQ_DTYPE_U8 || nt > p->nscratch)) {
+		int rc = dnnq_conv_run_bands(e, d, NULL, buf, stride, ex);
+		return rc ? rc : dnnq_conv_run(p, ex);
+	}
 	if (nt == 1 || !buf || !dnnq_conv_can_pre(e) || d->path != DNNQ_CONV_DEPTHWISE ||
 	    e->n != 1 || d->n != 1 || d->in != e->out || e->gout[0].pre || e->gout[0].post ||
 	    e->q.d.out_dtype != DNNQ_DTYPE_U8 || d->h != e->oh || d->w != e->ow ||
@@ -1108,10 +1125,13 @@ int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, uint8_t *buf,
 	    nt > e->nscratch || nt > d->nscratch ||
 	    (d->sum_rows && d->row_sums_cap < d->oh * d->d.cout)) {
 		int rc = dnnq_conv_run(e, ex);
-		return rc ? rc : dnnq_conv_run(d, ex);
+		if (!rc)
+			rc = dnnq_conv_run(d, ex);
+		return rc || !p ? rc : dnnq_conv_run(p, ex);
 	}
 	struct dnnq_pieces bands = { d->oh, nt < d->oh ? nt : d->oh, 1 };
 	DNNQ_KEEP(e->band_dw, d);
+	DNNQ_KEEP(e->band_pw, p);
 	DNNQ_KEEP(e->band_buf, buf);
 	DNNQ_KEEP(e->band_stride, stride);
 	dnnq_keep_bytes(&e->band_rows, &bands, sizeof bands);

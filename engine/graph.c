@@ -569,6 +569,25 @@ static void live_until(struct gtensor *t, size_t i)
  * Before chain_convs: such an expansion is not chained to the projection
  * before it.
  */
+/* The 1x1 convolution (dnnq_node_takes_pre, no fused input) that alone
+ * reads depthwise node d's output (through a fused table), right after
+ * it, or NULL. */
+static struct gnode *band_projection(struct dnnq_graph *g, const struct gnode *d,
+                                     const size_t *reads, const bool *viewed)
+{
+	const struct gtensor *y = &g->t[d->out];
+	int yi = d->out;
+	size_t i = (size_t)(d - g->n) + 1;
+	for (; i < g->nn && g->n[i].fused; i++)
+		if (g->t[g->n[i].out].view_of == yi && reads[yi] == 1)
+			yi = g->n[i].out;   /* the fused table's output */
+	if (i >= g->nn || (yi == d->out && viewed[d->out]) || y->output_idx >= 0 ||
+	    g->t[yi].output_idx >= 0 || reads[yi] != 1)
+		return NULL;
+	struct gnode *p = &g->n[i];
+	return dnnq_node_takes_pre(p) && !p->pre_node && p->desc.inputs[0] == yi ? p : NULL;
+}
+
 static int band_convs(struct dnnq_graph *g)
 {
 	size_t *reads;
@@ -590,10 +609,17 @@ static int band_convs(struct dnnq_graph *g)
 			apart = !g->n[k].fused;
 		if (apart)
 			continue;
-		for (size_t k = 0; k < e->desc.ninputs; k++)
-			live_until(gin(g, e, k), i);
 		e->bands = d;
 		d->fused = true;
+		size_t last = i;
+		struct gnode *p = band_projection(g, d, reads, viewed);
+		if (p) {
+			d->chain = p;
+			p->fused = true;
+			last = (size_t)(p - g->n);
+		}
+		for (size_t k = 0; k < e->desc.ninputs; k++)
+			live_until(gin(g, e, k), last);
 	}
 	free(reads);
 	free(viewed);
@@ -1116,14 +1142,17 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)))
 			rc = e->ops->run(e, e->serial ? NULL : ex);
 	} else if (!rc && n->bands && !g->unfused) {
-		struct gnode *d = n->bands;
+		struct gnode *d = n->bands, *p = d->chain;
 		rc = bind_fused(g, d);
 		if (!rc)
 			rc = d->ops->setup(g, d, g->nthreads);
-		if (!rc && !n->serial && !d->serial)
-			rc = dnnq_node_run_bands(n, d, g->stage, band_stride(g, n), ex);
-		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)))
-			rc = d->ops->run(d, d->serial ? NULL : ex);
+		if (!rc && p && !(rc = bind_fused(g, p)))
+			rc = p->ops->setup(g, p, g->nthreads);
+		if (!rc && !n->serial && !d->serial && (!p || !p->serial))
+			rc = dnnq_node_run_bands(n, d, p, g->stage, band_stride(g, n), ex);
+		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)) &&
+		         !(rc = d->ops->run(d, d->serial ? NULL : ex)) && p)
+			rc = p->ops->run(p, p->serial ? NULL : ex);
 	} else if (!rc && n->ops->run) {
 		rc = n->ops->run(n, n->serial ? NULL : ex);
 	}
