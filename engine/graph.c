@@ -553,22 +553,6 @@ static void live_until(struct gtensor *t, size_t i)
 		t->last_use = (int)i;
 }
 
-/*
- * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) with no fused
- * input or elementwise node, whose output (through a fused table) only a
- * depthwise convolution right after it reads (an inverted-residual
- * block's expansion), runs with that one by bands of its output rows
- * (dnnq_conv_run_bands, on several threads: on one the two run one after
- * the other): each thread makes the expansion's rows its band reads,
- * the halo rows the band beside it makes too, in a private copy in the
- * staging buffer, so the block's hidden tensor never crosses between
- * the cores and the pair takes one fork and join. What the expansion
- * reads lives until the depthwise node has run (the plan places that
- * one's output clear of it). The depthwise node does not run as a node
- * (fused); the shadow run and dnnq_graph_run_nodes run the two apart.
- * Before chain_convs: such an expansion is not chained to the projection
- * before it.
- */
 /* The 1x1 convolution (dnnq_node_takes_pre, no fused input) that alone
  * reads depthwise node d's output (through a fused table), right after
  * it, or NULL. */
@@ -588,6 +572,26 @@ static struct gnode *band_projection(struct dnnq_graph *g, const struct gnode *d
 	return dnnq_node_takes_pre(p) && !p->pre_node && p->desc.inputs[0] == yi ? p : NULL;
 }
 
+/*
+ * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) with no fused
+ * input or elementwise node, whose output (through a fused table) only a
+ * depthwise convolution right after it reads (an inverted-residual
+ * block's expansion), runs with that one by bands of its output rows
+ * (dnnq_conv_run_bands, on several threads: on one they run one after
+ * the other), and so does the 1x1 convolution that alone reads the
+ * depthwise output right after it (the block's projection, its residual
+ * Add fused; not where a squeeze-and-excitation scale comes between,
+ * which needs the whole depthwise output): each thread makes the
+ * expansion's rows its band reads, the halo rows the band beside it
+ * makes too, in a private copy in the staging buffer, then its band's
+ * rows of the others, so the block's hidden tensor never crosses between
+ * the cores and the block takes one fork and join, not two. What the
+ * expansion reads lives until the last of them has run (the plan places
+ * their outputs clear of it). The others do not run as nodes (fused);
+ * the shadow run and dnnq_graph_run_nodes run them apart. Before
+ * chain_convs: such an expansion is not chained to the projection before
+ * it (docs/graph.md, "Bands").
+ */
 static int band_convs(struct dnnq_graph *g)
 {
 	size_t *reads;
