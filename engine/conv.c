@@ -1106,6 +1106,11 @@ static void dw_band_task(void *arg, size_t t, unsigned tid)
 	}
 }
 
+bool dnnq_conv_bands_pay(const struct dnnq_conv *c)
+{
+	return c && c->d.isa != DNNQ_ISA_AVX2;
+}
+
 int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, struct dnnq_conv *p,
                         uint8_t *buf, size_t stride, const struct dnnq_executor *ex)
 {

@@ -106,6 +106,13 @@ int dnnq_conv_run_chain(struct dnnq_conv *conv, struct dnnq_conv *next,
  * Else one after the other. dw's and pw's bytes are the runs'. */
 int dnnq_conv_run_bands(struct dnnq_conv *conv, struct dnnq_conv *dw, struct dnnq_conv *pw,
                         uint8_t *buf, size_t stride, const struct dnnq_executor *ex);
+/* Whether running conv by bands (dnnq_conv_run_bands) is expected to pay
+ * on two threads with the vCPUs apart: not on the AVX2 kernels, whose
+ * multiply-adds (vpmaddubsw pairs) cost ~2.5x VNNI's, so that the halo
+ * rows made again cost as much as the lines and the join they save
+ * (mobilenet_v3_small 2 threads 1-2 % slower, docs/graph.md "Bands");
+ * the scalar kernels (the oracle) run by bands as VNNI's do. */
+bool dnnq_conv_bands_pay(const struct dnnq_conv *conv);
 /* Until set again, every output value of the runs goes through table
  * (256 entries, the caller's; NULL: none), applied by each task to what
  * it just stored: an activation fused into the output stage. u8 outputs

@@ -189,11 +189,14 @@ int dnnq_node_set_pre(struct gnode *n, const struct gnode *e);
  * and then next, another, reading n's output: in one GEMM chain
  * (dnnq_conv_run_chain), each bound by its setup. */
 int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_executor *ex);
-/* Runs node n, a 1x1 convolution for which dnnq_node_takes_pre holds,
- * with dw, a depthwise one reading n's output (dnnq_node_sums_rows holds),
+/* Whether node n, a 1x1 convolution for which dnnq_node_takes_pre holds,
+ * is to run by bands with the depthwise one after it (dnnq_conv_bands_pay);
+ * running node n with dw, a depthwise one reading n's output
+ * (dnnq_node_sums_rows holds),
  * and pw, a 1x1 one reading dw's (or NULL), by bands of dw's rows with n's
  * output in private copies at buf + tid * stride (dnnq_conv_run_bands),
  * each bound by its setup. */
+bool dnnq_node_runs_bands(const struct gnode *n);
 int dnnq_node_run_bands(struct gnode *n, struct gnode *dw, struct gnode *pw, uint8_t *buf,
                         size_t stride, const struct dnnq_executor *ex);
 /* Whether node n can sum, per output row and channel, the u8 values it

@@ -578,7 +578,7 @@ static struct gnode *band_projection(struct dnnq_graph *g, const struct gnode *d
  * depthwise convolution right after it reads (an inverted-residual
  * block's expansion), runs with that one by bands of its output rows
  * (dnnq_conv_run_bands, on several threads: on one they run one after
- * the other), and so does the 1x1 convolution that alone reads the
+ * the other; not on the AVX2 kernels: dnnq_conv_bands_pay), and so does the 1x1 convolution that alone reads the
  * depthwise output right after it (the block's projection, its residual
  * Add fused; not where a squeeze-and-excitation scale comes between,
  * which needs the whole depthwise output): each thread makes the
@@ -608,7 +608,7 @@ static int band_convs(struct dnnq_graph *g)
 			continue;
 		struct gnode *e = &g->n[b->producer];
 		bool apart = e->fused || e->pre_node || e->post_eltwise || e->bands ||
-		             !dnnq_node_takes_pre(e);
+		             !dnnq_node_runs_bands(e);
 		for (size_t k = (size_t)b->producer + 1; k < i && !apart; k++)
 			apart = !g->n[k].fused;
 		if (apart)

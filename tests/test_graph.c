@@ -2095,7 +2095,7 @@ static struct dnnq_graph *build_bands(const int8_t *w, const float *s, const flo
 
 /* _i: the ISA. An expansion, the depthwise convolution after it and, in
  * every other variant, the projection (with a residual Add) run by bands
- * of output rows (build_bands) on shapes whose rows do not go evenly to
+ * of output rows (build_bands; apart on the AVX2 kernels) on shapes whose rows do not go evenly to
  * the threads (7 and 9 rows), stride 2, 5x5 kernels, and bands of one
  * row (2 rows on 2 threads, 3 on 3; stride 2 to 3 rows on 3): at batch 1
  * (bands on 2 and 3 threads) and 2 (apart), the bytes of the scalar
@@ -2134,8 +2134,11 @@ START_TEST(graph_bands_expansion_depthwise)
 				struct dnnq_graph *g = build_bands(w, s, b, shape[v / 2].h, shape[v / 2].k,
 				                                   shape[v / 2].stride, proj, &d);
 				ck_assert_msg(dnnq_graph_plan(g, batch, 3, &d) == 0, "%s", d.msg);
-				ck_assert_msg(node_fused(g, "dw") && node_fused(g, "hswish"), "shape %zu", v);
-				ck_assert_msg(!proj || node_fused(g, "p"), "shape %zu: p apart", v);
+				/* not by bands on the AVX2 kernels (dnnq_conv_bands_pay) */
+				bool bands = net_isa_set != DNNQ_ISA_AVX2;
+				ck_assert_msg(node_fused(g, "dw") == bands && node_fused(g, "hswish"),
+				              "shape %zu", v);
+				ck_assert_msg(!proj || node_fused(g, "p") == bands, "shape %zu: p", v);
 				for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
 					struct dnnq_node_info ni;
 					ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
