@@ -1076,7 +1076,8 @@ static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_
 static void dw_band_task(void *arg, size_t t, unsigned tid)
 {
 	const struct dnnq_conv *e = arg, *d = e->band_dw;
-	size_t r0 = dnnq_piece_start(&e->band_rows, t), r1 = dnnq_piece_start(&e->band_rows, t + 1), lo, hi;
+	size_t r0 = dnnq_piece_start(&e->band_rows, t), lo, hi;
+	size_t r1 = dnnq_piece_start(&e->band_rows, t + 1);
 	if (r1 <= r0)
 		return;
 	uint8_t *own = e->band_buf + tid * e->band_stride;

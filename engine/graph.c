@@ -578,14 +578,15 @@ static struct gnode *band_projection(struct dnnq_graph *g, const struct gnode *d
  * depthwise convolution right after it reads (an inverted-residual
  * block's expansion), runs with that one by bands of its output rows
  * (dnnq_conv_run_bands, on several threads: on one they run one after
- * the other; not on the AVX2 kernels: dnnq_conv_bands_pay), and so does the 1x1 convolution that alone reads the
- * depthwise output right after it (the block's projection, its residual
- * Add fused; not where a squeeze-and-excitation scale comes between,
- * which needs the whole depthwise output): each thread makes the
- * expansion's rows its band reads, the halo rows the band beside it
- * makes too, in a private copy in the staging buffer, then its band's
- * rows of the others, so the block's hidden tensor never crosses between
- * the cores and the block takes one fork and join, not two. What the
+ * the other; not on the AVX2 kernels: dnnq_conv_bands_pay), and so does
+ * the 1x1 convolution that alone reads the depthwise output right after
+ * it (the block's projection, its residual Add fused; not where a
+ * squeeze-and-excitation scale comes between, which needs the whole
+ * depthwise output): each thread makes the expansion's rows its band
+ * reads, the halo rows the band beside it makes too, in a private copy
+ * in the staging buffer, then its band's rows of the others, so the
+ * block's hidden tensor never crosses between the cores and the block
+ * takes one fork and join, not two. What the
  * expansion reads lives until the last of them has run (the plan places
  * their outputs clear of it). The others do not run as nodes (fused);
  * the shadow run and dnnq_graph_run_nodes run them apart. Before
