@@ -101,6 +101,15 @@ struct dnnq_conv {
 	struct dnnq_gemm_job job[2];      /* 1x1: the GEMM's job (and a chain's
 	                                   * two) kept from run to run, which
 	                                   * the tasks read (dnnq_gemm_run_kept) */
+	/* 1x1 with a depthwise convolution run by bands in its tasks
+	 * (dnnq_conv_run_bands), kept from run to run: that convolution, the
+	 * 1x1 one after it in the bands (or NULL), the bands of the depthwise
+	 * output rows, and the threads' private copies of this one's output
+	 * (band_stride bytes apart) */
+	const struct dnnq_conv *band_dw, *band_pw;
+	struct dnnq_pieces band_rows;
+	uint8_t *band_buf;
+	size_t band_stride;
 };
 
 /* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h):

@@ -874,6 +874,21 @@ static void dw_read_across(const struct dnnq_conv *c, size_t row)
 	}
 }
 
+/* Channels [c0, c1) of depthwise output row `row` (of n * oh) from c's
+ * input, stored through the output stage (and summed for a global pool). */
+static void dw_row(const struct dnnq_conv *c, size_t row, size_t c0, size_t c1, unsigned tid)
+{
+	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
+	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row * c->ow,
+	                     (row + 1) * c->ow, c0, c1);
+	if (c->sum_rows) {   /* for a global pool of the output, while the row is in L1 */
+		size_t cout = c->d.cout;
+		const struct dnnq_pooling_win win = {
+			(const uint8_t *)c->out + row * c->ow * cout + c0, 1, c->ow, 0, cout };
+		dnnq_kernels_of(c->d.isa)->pool_sums(&win, c1 - c0, c->row_sums + row * cout + c0);
+	}
+}
+
 static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
@@ -887,15 +902,7 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 	}
 	if (c->dw_across)
 		dw_read_across(c, row);
-	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
-	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row * c->ow,
-	                     (row + 1) * c->ow, c0, c1);
-	if (c->sum_rows) {   /* for a global pool of the output, while the row is in L1 */
-		size_t cout = c->d.cout;
-		const struct dnnq_pooling_win win = {
-			(const uint8_t *)c->out + row * c->ow * cout + c0, 1, c->ow, 0, cout };
-		dnnq_kernels_of(c->d.isa)->pool_sums(&win, c1 - c0, c->row_sums + row * cout + c0);
-	}
+	dw_row(c, row, c0, c1, tid);
 }
 
 /* Output pixels [lo, hi) of a row whose taps are all inside the image. */
@@ -1046,6 +1053,96 @@ int dnnq_conv_run_chain(struct dnnq_conv *c, struct dnnq_conv *next,
 		  .lda = next->d.cin, .c = next->out, .ldc = next->d.cout, .out = &next->gout[0] },
 	};
 	return dnnq_gemm_run_chain(c->job, job, ex);
+}
+
+/* The input rows [*lo, *hi) of depthwise c that its output rows [r0, r1)
+ * read (image 0). */
+static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_t *lo,
+                          size_t *hi)
+{
+	ptrdiff_t a = (ptrdiff_t)(r0 * c->d.stride_h) - (ptrdiff_t)c->d.pad_t;
+	ptrdiff_t b = (ptrdiff_t)((r1 - 1) * c->d.stride_h + (c->d.kh - 1) * c->d.dil_h + 1) -
+	              (ptrdiff_t)c->d.pad_t;
+	*lo = a < 0 ? 0 : (size_t)a;
+	*hi = b < 0 ? 0 : (size_t)b < c->h ? (size_t)b : c->h;
+	if (*hi < *lo)
+		*hi = *lo;
+}
+
+/* Band t of a 1x1 convolution and the depthwise one after it: the 1x1
+ * rows the band's depthwise rows read, its own and the halo both, into
+ * the thread's private copy of the 1x1's output, then the band's
+ * depthwise rows from that copy. */
+static void dw_band_task(void *arg, size_t t, unsigned tid)
+{
+	const struct dnnq_conv *e = arg, *d = e->band_dw;
+	size_t r0 = dnnq_piece_start(&e->band_rows, t), lo, hi;
+	size_t r1 = dnnq_piece_start(&e->band_rows, t + 1);
+	if (r1 <= r0)
+		return;
+	uint8_t *own = e->band_buf + tid * e->band_stride;
+	dw_input_rows(d, r0, r1, &lo, &hi);
+	const struct dnnq_gemm_job job = { .w = &e->gw[0], .m = e->oh * e->ow, .a = e->in,
+	                                   .lda = e->d.cin, .c = own, .ldc = e->d.cout,
+	                                   .out = &e->gout[0] };
+	for (size_t i = lo * e->ow, end = hi * e->ow; i < end; i += DNNQ_GEMM_MC) {
+		size_t i1 = i + DNNQ_GEMM_MC < end ? i + DNNQ_GEMM_MC : end;
+		e->gw[0].kernel->block(&job, i, i1, 0, e->d.cout);
+		dnnq_gemm_apply_post(e->d.isa, &e->gout[0], own, e->d.cout, i, i1, 0, e->d.cout);
+	}
+	struct dnnq_conv v = *d;   /* reading the thread's copy */
+	v.in = own;
+	for (size_t row = r0; row < r1; row++)
+		dw_row(&v, row, 0, d->d.cout, tid);
+	const struct dnnq_conv *p = e->band_pw;
+	if (!p)
+		return;
+	const struct dnnq_gemm_job pj = { .w = &p->gw[0], .m = p->oh * p->ow, .a = p->in,
+	                                  .lda = p->d.cin, .c = p->out, .ldc = p->d.cout,
+	                                  .out = &p->gout[0] };
+	for (size_t i = r0 * p->ow, end = r1 * p->ow; i < end; i += DNNQ_GEMM_MC) {
+		size_t i1 = i + DNNQ_GEMM_MC < end ? i + DNNQ_GEMM_MC : end;
+		p->gw[0].kernel->block(&pj, i, i1, 0, p->d.cout);
+		dnnq_gemm_apply_post(p->d.isa, &p->gout[0], p->out, p->d.cout, i, i1, 0, p->d.cout);
+	}
+}
+
+bool dnnq_conv_bands_pay(const struct dnnq_conv *c)
+{
+	return c && c->d.isa != DNNQ_ISA_AVX2;
+}
+
+int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, struct dnnq_conv *p,
+                        uint8_t *buf, size_t stride, const struct dnnq_executor *ex)
+{
+	if (!e || !d)
+		return DNNQ_E_INVAL;
+	unsigned nt = dnnq_executor_threads(ex);
+	if (p && (!dnnq_conv_can_pre(p) || p->in != d->out || p->gout[0].pre || p->n != 1 ||
+	          p->h != d->oh || p->w != d->ow || p->d.cin != d->d.cout ||
+	          d->q.d.out_dtype != DNNQ_DTYPE_U8 || nt > p->nscratch)) {
+		int rc = dnnq_conv_run_bands(e, d, NULL, buf, stride, ex);
+		return rc ? rc : dnnq_conv_run(p, ex);
+	}
+	if (nt == 1 || !buf || !dnnq_conv_can_pre(e) || d->path != DNNQ_CONV_DEPTHWISE ||
+	    e->n != 1 || d->n != 1 || d->in != e->out || e->gout[0].pre || e->gout[0].post ||
+	    e->q.d.out_dtype != DNNQ_DTYPE_U8 || d->h != e->oh || d->w != e->ow ||
+	    d->d.cout != e->d.cout || stride < e->oh * e->ow * e->d.cout ||
+	    nt > e->nscratch || nt > d->nscratch ||
+	    (d->sum_rows && d->row_sums_cap < d->oh * d->d.cout)) {
+		int rc = dnnq_conv_run(e, ex);
+		if (!rc)
+			rc = dnnq_conv_run(d, ex);
+		return rc || !p ? rc : dnnq_conv_run(p, ex);
+	}
+	struct dnnq_pieces bands = { d->oh, nt < d->oh ? nt : d->oh, 1 };
+	DNNQ_KEEP(e->band_dw, d);
+	DNNQ_KEEP(e->band_pw, p);
+	DNNQ_KEEP(e->band_buf, buf);
+	DNNQ_KEEP(e->band_stride, stride);
+	dnnq_keep_bytes(&e->band_rows, &bands, sizeof bands);
+	dnnq_parallel_for(ex, bands.count, dw_band_task, e);
+	return DNNQ_OK;
 }
 
 int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)

@@ -92,6 +92,27 @@ int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
  * the two), others one after the other. The bytes are the two runs'. */
 int dnnq_conv_run_chain(struct dnnq_conv *conv, struct dnnq_conv *next,
                         const struct dnnq_executor *ex);
+/* dnnq_conv_run of conv, a 1x1 convolution of stride 1 (dnnq_conv_can_pre)
+ * with no fused input or elementwise node, then of dw, a depthwise one
+ * whose input is conv's output as setup bound them (batch 1), then of
+ * pw, a 1x1 one with no fused input whose input is dw's output (or
+ * NULL): on several threads in one parallel_for of one task a band of
+ * dw's output rows, which makes the rows of conv's output the band reads
+ * (its own and the halo around it, made again by the band beside it)
+ * into the thread's private copy at buf + tid * stride (stride >= conv's
+ * output bytes), then the band's rows of dw from it, then the same rows
+ * of pw: one fork and join for the three, and no line of the hidden
+ * tensor crosses between threads. conv's own output is not written.
+ * Else one after the other. dw's and pw's bytes are the runs'. */
+int dnnq_conv_run_bands(struct dnnq_conv *conv, struct dnnq_conv *dw, struct dnnq_conv *pw,
+                        uint8_t *buf, size_t stride, const struct dnnq_executor *ex);
+/* Whether running conv by bands (dnnq_conv_run_bands) is expected to pay
+ * on two threads with the vCPUs apart: not on the AVX2 kernels, whose
+ * multiply-adds (vpmaddubsw pairs) cost ~2.5x VNNI's, so that the halo
+ * rows made again cost as much as the lines and the join they save
+ * (mobilenet_v3_small 2 threads 1-2 % slower, docs/graph.md "Bands");
+ * the scalar kernels (the oracle) run by bands as VNNI's do. */
+bool dnnq_conv_bands_pay(const struct dnnq_conv *conv);
 /* Until set again, every output value of the runs goes through table
  * (256 entries, the caller's; NULL: none), applied by each task to what
  * it just stored: an activation fused into the output stage. u8 outputs

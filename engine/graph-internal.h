@@ -80,7 +80,12 @@ struct gnode {
 	                                 producer applies, or a node its reader
 	                                 makes (pre_node); not run */
 	struct gnode *chain;          /* the 1x1 convolution after it, run in its
-	                                 tasks (graph.c, chain_convs) */
+	                                 tasks (graph.c, chain_convs), or a
+	                                 depthwise one's in its bands
+	                                 (band_convs) */
+	struct gnode *bands;          /* the depthwise convolution after it, run
+	                                 with it by bands of rows (graph.c,
+	                                 band_convs) */
 	bool post_sums;               /* fused: sums its rows for a global pool */
 	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
 };
@@ -184,6 +189,16 @@ int dnnq_node_set_pre(struct gnode *n, const struct gnode *e);
  * and then next, another, reading n's output: in one GEMM chain
  * (dnnq_conv_run_chain), each bound by its setup. */
 int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_executor *ex);
+/* Whether node n, a 1x1 convolution for which dnnq_node_takes_pre holds,
+ * is to run by bands with the depthwise one after it (dnnq_conv_bands_pay);
+ * running node n with dw, a depthwise one reading n's output
+ * (dnnq_node_sums_rows holds),
+ * and pw, a 1x1 one reading dw's (or NULL), by bands of dw's rows with n's
+ * output in private copies at buf + tid * stride (dnnq_conv_run_bands),
+ * each bound by its setup. */
+bool dnnq_node_runs_bands(const struct gnode *n);
+int dnnq_node_run_bands(struct gnode *n, struct gnode *dw, struct gnode *pw, uint8_t *buf,
+                        size_t stride, const struct dnnq_executor *ex);
 /* Whether node n can sum, per output row and channel, the u8 values it
  * stores (a depthwise int8 convolution: dnnq_conv_set_sums), and turning
  * that on or off; whether node n is a global pool that can add such sums

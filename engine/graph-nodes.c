@@ -206,6 +206,19 @@ int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_e
 	return dnnq_conv_run_chain(n->op, next->op, ex);
 }
 
+bool dnnq_node_runs_bands(const struct gnode *n)
+{
+	return dnnq_node_takes_pre(n) && dnnq_conv_bands_pay(n->op);
+}
+
+int dnnq_node_run_bands(struct gnode *n, struct gnode *dw, struct gnode *pw, uint8_t *buf,
+                        size_t stride, const struct dnnq_executor *ex)
+{
+	if (!dnnq_node_takes_pre(n) || !dnnq_node_sums_rows(dw) || (pw && !dnnq_node_takes_pre(pw)))
+		return DNNQ_E_INVAL;
+	return dnnq_conv_run_bands(n->op, dw->op, pw ? pw->op : NULL, buf, stride, ex);
+}
+
 bool dnnq_node_sums_rows(const struct gnode *n)
 {
 	return n->ops == &conv_ops && dnnq_conv_can_sum(n->op);

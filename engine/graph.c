@@ -568,6 +568,84 @@ static void live_until(struct gtensor *t, size_t i)
 		t->last_use = (int)i;
 }
 
+/* The 1x1 convolution (dnnq_node_takes_pre, no fused input) that alone
+ * reads depthwise node d's output (through a fused table), right after
+ * it, or NULL. */
+static struct gnode *band_projection(struct dnnq_graph *g, const struct gnode *d,
+                                     const size_t *reads, const bool *viewed)
+{
+	const struct gtensor *y = &g->t[d->out];
+	int yi = d->out;
+	size_t i = (size_t)(d - g->n) + 1;
+	for (; i < g->nn && g->n[i].fused; i++)
+		if (g->t[g->n[i].out].view_of == yi && reads[yi] == 1)
+			yi = g->n[i].out;   /* the fused table's output */
+	if (i >= g->nn || (yi == d->out && viewed[d->out]) || y->output_idx >= 0 ||
+	    g->t[yi].output_idx >= 0 || reads[yi] != 1)
+		return NULL;
+	struct gnode *p = &g->n[i];
+	return dnnq_node_takes_pre(p) && !p->pre_node && p->desc.inputs[0] == yi ? p : NULL;
+}
+
+/*
+ * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) with no fused
+ * input or elementwise node, whose output (through a fused table) only a
+ * depthwise convolution right after it reads (an inverted-residual
+ * block's expansion), runs with that one by bands of its output rows
+ * (dnnq_conv_run_bands, on several threads: on one they run one after
+ * the other; not on the AVX2 kernels: dnnq_conv_bands_pay), and so does
+ * the 1x1 convolution that alone reads the depthwise output right after
+ * it (the block's projection, its residual Add fused; not where a
+ * squeeze-and-excitation scale comes between, which needs the whole
+ * depthwise output): each thread makes the expansion's rows its band
+ * reads, the halo rows the band beside it makes too, in a private copy
+ * in the staging buffer, then its band's rows of the others, so the
+ * block's hidden tensor never crosses between the cores and the block
+ * takes one fork and join, not two. What the
+ * expansion reads lives until the last of them has run (the plan places
+ * their outputs clear of it). The others do not run as nodes (fused);
+ * the shadow run and dnnq_graph_run_nodes run them apart. Before
+ * chain_convs: such an expansion is not chained to the projection before
+ * it (docs/graph.md, "Bands").
+ */
+static int band_convs(struct dnnq_graph *g)
+{
+	size_t *reads;
+	bool *viewed;
+	int rc = count_reads(g, &reads, &viewed);
+	for (size_t i = 0; !rc && i < g->nn; i++) {
+		struct gnode *d = &g->n[i];
+		if (d->fused || !dnnq_node_sums_rows(d) || d->post_eltwise)
+			continue;
+		int xi = d->desc.inputs[0], bi = g->t[xi].view_of >= 0 ? g->t[xi].view_of : xi;
+		struct gtensor *x = &g->t[xi], *b = &g->t[bi];
+		if (b->producer < 0 || b->view_of >= 0 || x->output_idx >= 0 || b->output_idx >= 0 ||
+		    reads[xi] != 1 || (bi != xi && reads[bi] != 1) || (bi == xi && viewed[bi]))
+			continue;
+		struct gnode *e = &g->n[b->producer];
+		bool apart = e->fused || e->pre_node || e->post_eltwise || e->bands ||
+		             !dnnq_node_runs_bands(e);
+		for (size_t k = (size_t)b->producer + 1; k < i && !apart; k++)
+			apart = !g->n[k].fused;
+		if (apart)
+			continue;
+		e->bands = d;
+		d->fused = true;
+		size_t last = i;
+		struct gnode *p = band_projection(g, d, reads, viewed);
+		if (p) {
+			d->chain = p;
+			p->fused = true;
+			last = (size_t)(p - g->n);
+		}
+		for (size_t k = 0; k < e->desc.ninputs; k++)
+			live_until(gin(g, e, k), last);
+	}
+	free(reads);
+	free(viewed);
+	return rc;
+}
+
 /*
  * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) whose input is
  * the output of a 1x1 convolution before it, as that one stores it (its
@@ -589,7 +667,7 @@ static void chain_convs(struct dnnq_graph *g)
 {
 	for (size_t i = 0; i < g->nn; i++) {
 		struct gnode *e = &g->n[i];
-		if (e->fused || e->pre_node || !dnnq_node_takes_pre(e))
+		if (e->fused || e->pre_node || e->bands || !dnnq_node_takes_pre(e))
 			continue;
 		const struct gtensor *x = gin(g, e, 0), *b = x;
 		if (x->view_of >= 0 && x->producer >= 0 && g->n[x->producer].fused)
@@ -629,6 +707,8 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 	if (fuse_into_convs(g) || fuse_into_inputs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
+	if (band_convs(g))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	chain_convs(g);
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
@@ -688,6 +768,16 @@ static bool caller_bound(struct dnnq_graph *g, struct gtensor *t)
 {
 	const struct gtensor *b = base_of(g, t);
 	return b->input_idx >= 0 || b->output_idx >= 0 || b->out_alias >= 0;
+}
+
+/* The bytes apart of the threads' private copies of node n's output in
+ * the staging buffer when it runs by bands with the depthwise node after
+ * it (band_convs; batch 1), else 0. A convolution stages no input, so
+ * the copies take the buffer from its start. */
+static size_t band_stride(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct gtensor *t = &g->t[n->out];
+	return n->bands && t->ndim > 0 && t->dims[0] == 1 ? align64(t->bytes) : 0;
 }
 
 /* The private bytes node n's caller-bound inputs need, if it wants them
@@ -813,9 +903,10 @@ static void plan_serial(struct dnnq_graph *g)
 }
 
 /* Shapes, arena offsets and sizes at `batch`, nothing allocated: *arena
- * and *stage are the bytes the arena and the staging buffer need. */
-static int layout(struct dnnq_graph *g, size_t batch, size_t *arena, size_t *stage,
-                  struct dnnq_diag *diag)
+ * and *stage are the bytes the arena and the staging buffer need on
+ * nthreads threads. */
+static int layout(struct dnnq_graph *g, size_t batch, unsigned nthreads, size_t *arena,
+                  size_t *stage, struct dnnq_diag *diag)
 {
 	if (!g || !g->finalized)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: plan before finalize");
@@ -869,9 +960,12 @@ static int layout(struct dnnq_graph *g, size_t batch, size_t *arena, size_t *sta
 	}
 	free(live);
 	*stage = 0;
-	for (size_t i = 0; i < g->nn; i++)
-		if (stage_need(g, &g->n[i]) > *stage)
-			*stage = stage_need(g, &g->n[i]);
+	for (size_t i = 0; i < g->nn; i++) {
+		size_t need = stage_need(g, &g->n[i]);
+		size_t bands = nthreads > 1 ? band_stride(g, &g->n[i]) * nthreads : 0;
+		*stage = need > *stage ? need : *stage;
+		*stage = bands > *stage ? bands : *stage;
+	}
 	*arena = total;
 	return rc;
 }
@@ -895,7 +989,7 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag)
 {
 	size_t total, stage;
-	int rc = layout(g, batch, &total, &stage, diag);
+	int rc = layout(g, batch, nthreads, &total, &stage, diag);
 	if (!rc)
 		rc = grow_buffer(&g->arena, &g->arena_bytes, arena_size(total), "arena", diag);
 	if (!rc)
@@ -956,7 +1050,7 @@ int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, struct dnnq_graph_cost *
 {
 	size_t arena, stage;
 	memset(out, 0, sizeof *out);
-	int rc = layout(g, batch, &arena, &stage, diag);
+	int rc = layout(g, batch, g->nthreads, &arena, &stage, diag);
 	if (rc)
 		return rc;
 	out->bytes = (uint64_t)arena + stage;
@@ -1067,6 +1161,18 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 			rc = dnnq_node_run_chain(n, e, n->serial ? NULL : ex);
 		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)))
 			rc = e->ops->run(e, e->serial ? NULL : ex);
+	} else if (!rc && n->bands && !g->unfused) {
+		struct gnode *d = n->bands, *p = d->chain;
+		rc = bind_fused(g, d);
+		if (!rc)
+			rc = d->ops->setup(g, d, g->nthreads);
+		if (!rc && p && !(rc = bind_fused(g, p)))
+			rc = p->ops->setup(g, p, g->nthreads);
+		if (!rc && !n->serial && !d->serial && (!p || !p->serial))
+			rc = dnnq_node_run_bands(n, d, p, g->stage, band_stride(g, n), ex);
+		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)) &&
+		         !(rc = d->ops->run(d, d->serial ? NULL : ex)) && p)
+			rc = p->ops->run(p, p->serial ? NULL : ex);
 	} else if (!rc && n->ops->run) {
 		rc = n->ops->run(n, n->serial ? NULL : ex);
 	}

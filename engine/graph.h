@@ -189,7 +189,8 @@ int dnnq_graph_take_buffers(struct dnnq_graph *dst, struct dnnq_graph *src);
  * operations: a byte a node reads or writes, a multiply-add, a pooling
  * window's tap. dnnqd refuses a model past its bounds (docs/serving.md). */
 struct dnnq_graph_cost {
-	uint64_t bytes;                /* the activation arena and staging buffer */
+	uint64_t bytes;                /* the activation arena and staging buffer (on
+	                                  the last plan's threads) */
 	uint64_t graph_bytes;          /* the graph's own nodes and tensors */
 	uint64_t work;                 /* every node's (saturating) */
 	uint64_t node_work;            /* the costliest node's ... */

@@ -2058,6 +2058,109 @@ START_TEST(graph_chains_scaled)
 }
 END_TEST
 
+/* x (h x BDW x BDI) -> c0 (1x1) -> e (1x1 to BDC) -> HardSwish -> dw
+ * (k x k depthwise, stride `stride`) -> HardSigmoid -> y; with `proj`, y
+ * -> p (1x1 to BDI) -> Add(p, c0) when the stride is 1, else p alone;
+ * the last is the output, and its pool: an inverted residual block,
+ * which runs by bands of dw's output rows on several threads (graph.c,
+ * band_convs), the expansion's halo rows made by each band. c0's output
+ * is e's input (and the Add's), which the bands read until the last one
+ * ends. */
+enum { BDW = 96, BDI = 24, BDC = 80 };
+static struct dnnq_graph *build_bands(const int8_t *w, const float *s, const float *b,
+                                      int64_t h, size_t k, size_t stride, bool proj,
+                                      struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int x = nhwc_input(&g, h, BDW, BDI, d);
+	int c0 = add_conv(g, "c0", x, conv1x1(w, s, b, BDI, BDI, false, qb), d);
+	int e = add_act(g, "hswish", add_conv(g, "e", c0, conv1x1(w + BDI * BDI, s, b, BDI, BDC,
+	                                                            false, qb), d),
+	                DNNQ_ACT_HARD_SWISH, d);
+	struct dnnq_conv_desc dw = conv3x3(w + BDI * BDI + BDI * BDC, s, b, BDC, BDC, false, qb);
+	dw.groups = BDC;
+	dw.kh = dw.kw = k;
+	dw.pad_t = dw.pad_l = dw.pad_b = dw.pad_r = k / 2;
+	dw.stride_h = dw.stride_w = stride;
+	int y = add_act(g, "hsig", add_conv(g, "dw", e, dw, d), DNNQ_ACT_HARD_SIGMOID, d);
+	if (proj)
+		y = add_conv(g, "p", y, conv1x1(w + BDI * BDI, s, b, BDC, BDI, false, qb), d);
+	if (proj && stride == 1)
+		y = add_eltwise(g, "a", DNNQ_ELTWISE_ADD, y, c0, qb, d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
+	gap_output(g, "gap", y, d);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. An expansion, the depthwise convolution after it and, in
+ * every other variant, the projection (with a residual Add) run by bands
+ * of output rows (build_bands; apart on the AVX2 kernels) on shapes whose rows do not go evenly to
+ * the threads (7 and 9 rows), stride 2, 5x5 kernels, and bands of one
+ * row (2 rows on 2 threads, 3 on 3; stride 2 to 3 rows on 3): at batch 1
+ * (bands on 2 and 3 threads) and 2 (apart), the bytes of the scalar
+ * kernels on one thread, on 1, 2 and 3 threads, apart
+ * (dnnq_graph_run_nodes) on 2, and of the scalar kernels by bands on 3. */
+START_TEST(graph_bands_expansion_depthwise)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	static const struct { int64_t h; size_t k, stride; } shape[] = {
+		{ 7, 5, 1 }, { 9, 3, 2 }, { 9, 5, 2 }, { 2, 3, 1 }, { 3, 3, 1 }, { 5, 5, 2 },
+	};
+	static int8_t w[BDI * BDI + BDI * BDC + 25 * BDC];
+	static float s[BDC], b[BDC];
+	static uint8_t x[2 * 9 * BDW * BDI], y[6][2][2 * 9 * BDW * BDC];
+	bool proj = false;
+	struct rng r = { 61 };
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (int8_t)rng_int(&r, -127, 127);
+	for (size_t i = 0; i < BDC; i++) {
+		s[i] = (float)rng_uniform(&r, 0.002, 0.01);
+		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	}
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
+	/* run k: scalar; the ISA on 1, 2 and 3 threads; apart on 2; scalar on 3 */
+	const struct dnnq_executor *ex[6] = { NULL, NULL, &two, &three, &two, &three };
+	const void *in[1] = { x };
+	for (size_t v = 0; v < 2 * sizeof shape / sizeof *shape; v++, proj = !proj)
+		for (size_t batch = 1; batch <= 2; batch++)
+			for (int k = 0; k < 6; k++) {
+				net_isa_set = k && k < 5 ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+				struct dnnq_diag d;
+				struct dnnq_graph *g = build_bands(w, s, b, shape[v / 2].h, shape[v / 2].k,
+				                                   shape[v / 2].stride, proj, &d);
+				ck_assert_msg(dnnq_graph_plan(g, batch, 3, &d) == 0, "%s", d.msg);
+				/* not by bands on the AVX2 kernels (dnnq_conv_bands_pay) */
+				bool bands = net_isa_set != DNNQ_ISA_AVX2;
+				ck_assert_msg(node_fused(g, "dw") == bands && node_fused(g, "hswish"),
+				              "shape %zu", v);
+				ck_assert_msg(!proj || node_fused(g, "p") == bands, "shape %zu: p", v);
+				for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+					struct dnnq_node_info ni;
+					ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+					ck_assert_msg(strcmp(ni.name, "e") || !ni.serial, "shape %zu: e serial", v);
+				}
+				memset(y[k], 0, sizeof y[k]);
+				void *out[2] = { y[k][0], y[k][1] };
+				int rc = k == 4 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0,
+				                                       dnnq_graph_num_nodes(g))
+				                : dnnq_graph_run(g, in, out, ex[k]);
+				ck_assert_int_eq(rc, 0);
+				dnnq_graph_destroy(g);
+				ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "shape %zu batch %zu run %d: %s",
+				              v, batch, k, dnnq_isa_name(net_isa_set));
+				ck_assert_msg(k || memcmp(y[0][0], y[0][0] + BDC, BDC), "shape %zu: flat", v);
+			}
+	dnnq_pool_destroy(pool2);
+	dnnq_pool_destroy(pool3);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 /* Winograd's per-thread scratch sized at setup (engine/conv.c): x (GWH x
  * GWW x GWC, its weights on the fly) -> wa (3x3 to GWO, ReLU) -> wb (3x3,
  * packed)
@@ -2183,6 +2286,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_chains_pointwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_pointwise_shapes, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_scaled, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_bands_expansion_depthwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_winograd_batches);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
