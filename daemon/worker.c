@@ -350,18 +350,24 @@ static int64_t take(struct dnnqd_worker *w, struct dnnqd_load *l, uint32_t n,
 	return r;
 }
 
-/* A request of s claimed while none ran: the gap since its last one
- * finished joins the session's gaps (reserve.h). Only the claim that
- * took running from 0 writes, so the plain load and store race only
- * with another such claim a whole request later. */
-static void note_gap(struct dnnqd_load *l)
+/* A request of s taken while none of its others ran: the gap from the
+ * end of its last one to its submit joins the session's gaps
+ * (reserve.h). The submit stamp (the client's CLOCK_MONOTONIC) counts
+ * only between that end and now, else now does: a client can shorten
+ * its own gap, never lengthen it, and a request that waited for a
+ * worker does not count its wait as a gap (it did, measured to the
+ * claim: a client that once found every worker taken looked slower,
+ * past the cap, lost its window and found them taken again). Only the
+ * claim that took running from 0 writes, so the plain load and store
+ * race only with another such claim a whole request later. */
+static void note_gap(struct dnnqd_load *l, uint64_t submit)
 {
 	uint64_t last = atomic_load_explicit(&l->active_ns, memory_order_relaxed);
 	if (!last)	/* its first request: no gap yet */
 		return;
-	uint64_t gaps = atomic_load_explicit(&l->gaps, memory_order_relaxed);
-	atomic_store_explicit(&l->gaps, dnnqd_reserve_note(gaps, coarse_ns() - last),
-	                      memory_order_relaxed);
+	uint64_t at = coarse_ns(), gaps = atomic_load_explicit(&l->gaps, memory_order_relaxed);
+	at = submit > last && submit < at ? submit : at;
+	atomic_store_explicit(&l->gaps, dnnqd_reserve_note(gaps, at - last), memory_order_relaxed);
 }
 
 static void put(struct dnnqd_load *l)
@@ -372,13 +378,12 @@ static void put(struct dnnqd_load *l)
 
 /* A worker for a request of s, unless the reserve holds it back (the top
  * comment): then false, and the worker remembers the session, or its uid
- * when the uid is what is held back. */
-static bool claim(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t n)
+ * when the uid is what is held back. *first: none of s's ran before. */
+static bool claim(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t n, bool *first)
 {
 	int64_t was = take(w, &s->load, n, s, false);
 	if (was >= 0) {
-		if (!was)
-			note_gap(&s->load);
+		*first = !was;
 		if (!s->uload || take(w, &s->uload->l, n, s, true) >= 0)
 			return true;
 		put(&s->load);
@@ -770,13 +775,13 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 }
 
 /* One request of session s, if its ring has one; true when a ring cell
- * was consumed. With dynamic batching on for its model, it leads a batch
+ * was consumed. first: none of s's others runs (its gap is noted). With dynamic batching on for its model, it leads a batch
  * (serve_batch); the request that batch leaves over leads one more, and
  * the one that one leaves runs alone: a client keeping two batched models
  * in turn in its queue would otherwise keep the worker going from batch
  * to batch, never at a quiescent point (no closed session freed, no old
  * model version, no watchdog ping). */
-static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
+static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s, bool first)
 {
 	uint32_t slot;
 	int rc = dnnq_shm_ring_pop(&s->view, &slot);
@@ -792,6 +797,8 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	const struct dnnqd_models *ms = atomic_load(&w->d->models);
 	struct dnnqd_job *j = &w->jobs[0];
 	job_take(s, slot, ms, j, &diag);
+	if (first)
+		note_gap(&s->load, j->submit);
 	for (unsigned led = 0; j && !j->status && led < BATCH_CHAIN && batching(ms, j); led++) {
 		j = serve_batch(w, ms);
 		if (j && j->recheck) {
@@ -828,10 +835,11 @@ static bool worker_pass(struct dnnqd_worker *w)
 		struct dnnqd_uid_turn *t = turn_of(w, s->uid);
 		if (t->pick != i)
 			continue;
-		if (!claim(w, s, n))
+		bool first;
+		if (!claim(w, s, n, &first))
 			continue;
 		t->last = i;
-		bool served = serve_one(w, s);
+		bool served = serve_one(w, s, first);
 		release(s);
 		/* no session or model pointer is held between picks: a pass of
 		 * several uids' batches (each up to two delays long) still lets
