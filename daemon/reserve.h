@@ -4,12 +4,13 @@
  * docs/serving.md "The reserve"), learned from the session's own gaps.
  *
  * A session's gaps are the times from the end of its last request to the
- * claim of its next one, counted when it had none running: the last
+ * submit of its next one, counted when it had none running (worker.c
+ * note_gap: a wait for a worker is no gap): the last
  * DNNQD_RESERVE_GAPS of them, each in units of 2^16 ns (65.5 µs,
  * saturating at 4.3 s), packed in one 64-bit word, the newest in the low
  * bits (0 until there are that many). The window is 3/2 of their upper
  * median (the second longest of four: one short gap, a burst, does not
- * shorten it) when that fits in the operator's cap
+ * shorten it, nor one long one, a pause, lengthen it) when that fits in the operator's cap
  * (workers.reserve_max_ms), else the floor, DNNQD_RESERVE_MIN_NS: a
  * client with a steady cadence is active between its requests, and the
  * worker held back for it is there when its next request comes; one
