@@ -1,6 +1,6 @@
 /*
  * dnnqctl bench MODEL [--concurrency N] [--duration S] [--async DEPTH]
- *                     [--batch B] [--json]
+ *                     [--batch B] [--interval MS] [--json]
  *
  * N threads, each with its own session (its own connection, region and
  * slots, as N separate applications would have), keep DEPTH requests in
@@ -8,6 +8,9 @@
  * synchronous dnnq_infer, more is dnnq_submit of DEPTH requests and then,
  * oldest first, dnnq_wait and submit again. A first small session reads
  * the signature so each thread's arena is sized for DEPTH sets of tensors.
+ * With --interval MS (DEPTH 1 only) each thread starts a request every MS
+ * ms, as a client with a steady cadence does (a camera, an audio chunk):
+ * one that ends late starts the next at once, without catching up.
  *
  * The measuring loop neither allocates nor locks: each thread writes the
  * latency of every request (ns, saturating at 4.29 s) into an array
@@ -47,12 +50,15 @@ static const char bench_help[] =
 	"  -a, --async DEPTH    requests each thread keeps in flight (default: 1,\n"
 	"                       synchronous dnnq_infer)\n"
 	"  -b, --batch B        the batch of each request (default: 1)\n"
+	"  -i, --interval MS    start a request every MS ms, each thread (1..60000;\n"
+	"                       default: the next at once; not with --async)\n"
 	"      --json           the results as one JSON object\n"
 	"  -h, --help           this text\n";
 
 struct bench_args {
 	const char *model;
 	unsigned threads, depth, batch;
+	uint32_t interval_ms;	/* 0: back to back */
 	double duration;
 	bool json;
 };
@@ -99,6 +105,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "async", required_argument, NULL, 'a' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -106,7 +113,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	int ch, moved = 0;
 	*a = (struct bench_args){ .threads = 1, .depth = 1, .batch = 1, .duration = 5 };
 	opterr = 0;	/* ctl_bad_option names the option */
-	while ((ch = dnnq_getopt_long(argc, argv, "c:d:a:b:h", opts, &moved)) != -1) {
+	while ((ch = dnnq_getopt_long(argc, argv, "c:d:a:b:i:h", opts, &moved)) != -1) {
 		bool ok = true;
 		const char *want = "%s";	/* the message for a value refused: what is valid */
 		switch (ch) {
@@ -122,19 +129,26 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			ok = ctl_parse_u32(optarg, 1, 65536, &a->batch);
 			want = "--batch %s: 1..65536";
 			break;
+		case 'i':
+			ok = ctl_parse_u32(optarg, 1, 60000, &a->interval_ms);
+			want = "--interval %s: 1..60000 ms";
+			break;
 		case 'd':
 			ok = ctl_parse_seconds(optarg, &a->duration);
 			want = "--duration %s: seconds above 0, at most 86400";
 			break;
 		case 'j': a->json = true; dnnq_json_failures(); break;
 		case 'h': fputs(bench_help, stdout); return -1;
-		default:  return ctl_bad_option("bench ", argv, "c:d:a:b:h", opts);
+		default:  return ctl_bad_option("bench ", argv, "c:d:a:b:i:h", opts);
 		}
 		if (!ok)
 			return ctl_usage_error("bench ", want, optarg);
 	}
 	if (optind != argc - 1)
 		return ctl_usage_error("bench ", optind < argc ? "one MODEL only" : "no MODEL");
+	if (a->interval_ms && a->depth > 1)
+		return ctl_usage_error("bench ", "--interval paces synchronous requests: not with"
+		                       " --async");
 	a->model = argv[optind];
 	return 0;
 }
@@ -180,13 +194,27 @@ static int resubmit(struct dnnq_model *m, struct bench_io *io)
 	return dnnq_submit(m, io->ins, io->outs, &io->req);
 }
 
+/* One request after another; with --interval, one every interval_ms from
+ * the first (a late one's successor at once, the cadence restarted). */
 static void run_sync(struct bench_thread *t, struct dnnq_model *m, struct bench_io *io)
 {
+	const int64_t every = (int64_t)t->a->interval_ms * 1000000;
+	int64_t next = now_ns();
 	while (!__atomic_load_n(t->stop, __ATOMIC_RELAXED)) {
 		int64_t t0 = now_ns();
 		int rc = dnnq_infer(m, io->ins, io->outs, BENCH_TIMEOUT_MS);
-		if (!record(t, rc, now_ns() - t0))
+		int64_t t1 = now_ns();
+		if (!record(t, rc, t1 - t0))
 			return;
+		next = next + every > t1 ? next + every : t1;
+		/* in naps of 100 ms at most, so the stop ends a long interval */
+		for (int64_t now = t1; now < next && !__atomic_load_n(t->stop, __ATOMIC_RELAXED);
+		     now = now_ns()) {
+			int64_t until = next - now > 100000000 ? now + 100000000 : next;
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+			                &(struct timespec){ .tv_sec = until / 1000000000,
+			                                    .tv_nsec = until % 1000000000 }, NULL);
+		}
 	}
 }
 
@@ -377,9 +405,9 @@ static void report(const struct bench_args *a, const uint32_t *lat, size_t n,
 		printf("{\"model\":");
 		dnnq_json_string(stdout, a->model);
 		printf(",\"threads\":%u,\"sessions\":%u,\"depth\":%u,\"batch\":%u,"
-		       "\"duration_s\":%.3f,\"requests\":%zu,\"failures\":%llu,"
+		       "\"interval_ms\":%u,\"duration_s\":%.3f,\"requests\":%zu,\"failures\":%llu,"
 		       "\"requests_per_s\":%.1f,\"samples_per_s\":%.1f,\"latency_us\":{",
-		       a->threads, a->threads, a->depth, a->batch, secs, n,
+		       a->threads, a->threads, a->depth, a->batch, a->interval_ms, secs, n,
 		       (unsigned long long)failures, rate, rate * a->batch);
 		for (int i = 0; i < 5; i++)
 			printf("%s\"%s\":%.3f", i ? "," : "", keys[i], pct_us(lat, n, ps[i]));
@@ -390,8 +418,11 @@ static void report(const struct bench_args *a, const uint32_t *lat, size_t n,
 		dnnq_json_answered();
 		return;
 	}
-	printf("bench %s: %u thread%s (a session each), depth %u, batch %u, %.1f s\n", a->model,
-	       a->threads, a->threads == 1 ? "" : "s", a->depth, a->batch, secs);
+	printf("bench %s: %u thread%s (a session each), depth %u, batch %u", a->model,
+	       a->threads, a->threads == 1 ? "" : "s", a->depth, a->batch);
+	if (a->interval_ms)
+		printf(", one every %u ms", a->interval_ms);
+	printf(", %.1f s\n", secs);
 	printf("  requests  %zu (%llu failed)\n", n, (unsigned long long)failures);
 	printf("  rate      %.0f requests/s, %.0f samples/s\n", rate, rate * a->batch);
 	printf("  latency  ");

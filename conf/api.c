@@ -39,6 +39,7 @@ void dnnq_config_default(struct dnnq_config *out)
 		CPU_ZERO(&allowed);
 	default_cpus(&out->workers, &allowed);
 	out->workers.spin_us = 50;
+	out->workers.reserve_max_ms = 100;
 	out->limits.max_clients = 256;
 	out->limits.max_session_bytes = (uint64_t)1 << 30;
 	out->limits.max_inflight = 64;

@@ -96,7 +96,7 @@ struct key_def {
 	text_fn text;                /* strings: what takes them */
 };
 
-/* "unknown key: did you mean 'spin_us'? (expected cpus, spin_us)" */
+/* "unknown key: did you mean 'spin_us'? (expected cpus, spin_us, reserve_max_ms)" */
 static int unknown_key(struct conf_walk *w, const struct conf_node *k, const struct key_table *t)
 {
 	char list[160];
@@ -281,7 +281,8 @@ static int set_cpus(struct conf_walk *w, const struct conf_node *v, const struct
 
 TABLE(workers_table,
 	SETTER(cpus, set_cpus),
-	NUMBER(struct dnnq_config_workers, spin_us, spin_us, 0, 1000000));
+	NUMBER(struct dnnq_config_workers, spin_us, spin_us, 0, 1000000),
+	NUMBER(struct dnnq_config_workers, reserve_max_ms, reserve_max_ms, 10, 1000));
 
 TABLE(limits_table,
 	NUMBER(struct dnnq_config_limits, max_clients, max_clients, 1, 4096),

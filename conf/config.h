@@ -53,6 +53,7 @@ struct dnnq_config_workers {
 	int cpus[DNNQ_CONFIG_CPUS_MAX]; /* one pinned worker each, in the order written */
 	unsigned ncpus;              /* >= 1; default: every CPU of the affinity mask */
 	uint32_t spin_us;            /* 0..1000000, default 50 */
+	uint32_t reserve_max_ms;     /* the reserve's longest learned window, 10..1000, default 100 */
 };
 
 struct dnnq_config_limits {

@@ -61,6 +61,7 @@ struct dnnqd_config {
 	uint32_t max_sessions_per_uid;  /* sessions one uid may hold; 0: max_clients */
 	uint64_t max_bytes_per_uid;     /* region bytes one uid may hold; 0: no limit */
 	bool public_stats;              /* daemon-wide STATS figures for every client */
+	uint32_t reserve_max_ms;        /* the longest reserve window (reserve.h); 0: the floor */
 };
 
 /* What one uid holds: the per-uid limits (control loop only). */
@@ -79,6 +80,7 @@ struct dnnqd_uid {
 struct dnnqd_load {
 	_Alignas(64) _Atomic uint32_t running;  /* running now */
 	_Atomic uint64_t active_ns;             /* when one last finished (coarse clock) */
+	_Atomic uint64_t gaps;                  /* a session's last idle gaps (reserve.h) */
 };
 
 /* A uid's load, shared by its sessions: the control loop gives each uid one

@@ -214,7 +214,8 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	struct dnnqd_config cfg = { c->workers.cpus, c->workers.ncpus, c->workers.spin_us,
 	                            c->limits.max_clients, c->limits.max_session_bytes,
 	                            c->limits.max_inflight, c->limits.max_sessions_per_uid,
-	                            c->limits.max_bytes_per_uid, c->access.public_stats };
+	                            c->limits.max_bytes_per_uid, c->access.public_stats,
+	                            c->workers.reserve_max_ms };
 	int rc = dnnqd_acl_from(c, &acl) ? dnnq_diag_set(diag, DNNQ_E_NOMEM, "access: out of memory")
 	                                 : dnnqd_reload_create(&rl, o, c, diag);
 	if (!rc && c->metrics.textfile[0])

@@ -14,12 +14,18 @@
  * is not enough: a session whose requests are long (max batch, a big
  * model) would hold every worker, and another client's short request
  * would wait for one of them to finish. So while another session is
- * active (work queued, a request running, or one finished within
- * RESERVE_NS), a session may run on every worker but one, and so may a
+ * active (work queued, a request running, or one finished within its
+ * window), a session may run on every worker but one, and so may a
  * uid while another uid is active: the worker that would be its last is
- * held back for the others (claim). A worker held back sleeps like an idle
- * one, taking the held session's queue for empty, for at most RESERVE_NS;
- * with one client active, or one worker, nothing is held.
+ * held back for the others (claim). A session's window is learned from
+ * its own gaps between requests (reserve.h): 10 ms, or 3/2 of its usual
+ * gap when that is within workers.reserve_max_ms, so a client with a
+ * steady cadence (an audio chunk every 32 ms, a camera frame every 33)
+ * stays active between its requests and finds the held worker free. A
+ * worker held back sleeps like an idle one, taking the held session's
+ * queue for empty, for at most RESERVE_NS at a time (the pass after each
+ * sleep sees whether the hold still stands); with one client active, or
+ * one worker, nothing is held.
  *
  * Serving one request (serve_one): pop a slot index, CAS it SUBMITTED ->
  * RUNNING (a failed CAS is a duplicate or hostile push: dropped), copy and
@@ -122,6 +128,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/reserve.h"
 #include "daemon/session.h"
 #include "daemon/worker.h"
 
@@ -129,7 +136,7 @@
 #define MAX_EVENTS 64
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
-#define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
+#define RESERVE_NS DNNQD_RESERVE_MIN_NS /* a held worker's longest sleep */
 #define BATCH_CHAIN 2           /* batches one request may lead to (serve_one) */
 #define YIELD_EMPTY_NS 3000     /* a sched_yield back this soon ran nobody else */
 #define YIELD_GAP_NS 5000       /* ... and the next one waits this long */
@@ -305,38 +312,62 @@ static uint64_t coarse_ns(void)
 }
 
 /* Whether a session other than s (by_uid: of another uid) is active:
- * work queued, a request running, or one finished within RESERVE_NS. */
+ * work queued, a request running, or one finished within its window
+ * (reserve.h). */
 static bool others_active(struct dnnqd *d, uint32_t n, const struct dnnqd_session *s,
                           bool by_uid)
 {
-	uint64_t now = coarse_ns();
+	uint64_t now = coarse_ns(), cap = (uint64_t)d->cfg.reserve_max_ms * 1000000;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct dnnqd_session *o = atomic_load(&d->table[i]);
 		if (!o || o == s || (by_uid && o->uid == s->uid))
 			continue;
 		if (dnnq_shm_ring_nonempty(&o->view) ||
 		    atomic_load_explicit(&o->load.running, memory_order_relaxed) ||
-		    now - atomic_load_explicit(&o->load.active_ns, memory_order_relaxed) < RESERVE_NS)
+		    now - atomic_load_explicit(&o->load.active_ns, memory_order_relaxed) <
+		        dnnqd_reserve_window(atomic_load_explicit(&o->load.gaps, memory_order_relaxed),
+		                             cap))
 			return true;
 	}
 	return false;
 }
 
 /* One more running request on l, unless it already runs on every worker
- * but one while others are active (s and by_uid as for others_active). */
-static bool take(struct dnnqd_worker *w, struct dnnqd_load *l, uint32_t n,
-                 const struct dnnqd_session *s, bool by_uid)
+ * but one while others are active (s and by_uid as for others_active):
+ * the number it ran before, or -1 when held back. */
+static int64_t take(struct dnnqd_worker *w, struct dnnqd_load *l, uint32_t n,
+                    const struct dnnqd_session *s, bool by_uid)
 {
 	uint32_t cap = w->d->nworkers - 1;
 	uint32_t r = atomic_load_explicit(&l->running, memory_order_relaxed);
 	do {
 		if (cap && r >= cap) {
 			if (others_active(w->d, n, s, by_uid))
-				return false;
+				return -1;
 			cap = 0;
 		}
 	} while (!atomic_compare_exchange_weak(&l->running, &r, r + 1));
-	return true;
+	return r;
+}
+
+/* A request of s taken while none of its others ran: the gap from the
+ * end of its last one to its submit joins the session's gaps
+ * (reserve.h). The submit stamp (the client's CLOCK_MONOTONIC) counts
+ * only between that end and now, else now does: a client can shorten
+ * its own gap, never lengthen it, and a request that waited for a
+ * worker does not count its wait as a gap (it did, measured to the
+ * claim: a client that once found every worker taken looked slower,
+ * past the cap, lost its window and found them taken again). Only the
+ * claim that took running from 0 writes, so the plain load and store
+ * race only with another such claim a whole request later. */
+static void note_gap(struct dnnqd_load *l, uint64_t submit)
+{
+	uint64_t last = atomic_load_explicit(&l->active_ns, memory_order_relaxed);
+	if (!last)	/* its first request: no gap yet */
+		return;
+	uint64_t at = coarse_ns(), gaps = atomic_load_explicit(&l->gaps, memory_order_relaxed);
+	at = submit > last && submit < at ? submit : at;
+	atomic_store_explicit(&l->gaps, dnnqd_reserve_note(gaps, at - last), memory_order_relaxed);
 }
 
 static void put(struct dnnqd_load *l)
@@ -347,11 +378,13 @@ static void put(struct dnnqd_load *l)
 
 /* A worker for a request of s, unless the reserve holds it back (the top
  * comment): then false, and the worker remembers the session, or its uid
- * when the uid is what is held back. */
-static bool claim(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t n)
+ * when the uid is what is held back. *first: none of s's ran before. */
+static bool claim(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t n, bool *first)
 {
-	if (take(w, &s->load, n, s, false)) {
-		if (!s->uload || take(w, &s->uload->l, n, s, true))
+	int64_t was = take(w, &s->load, n, s, false);
+	if (was >= 0) {
+		*first = !was;
+		if (!s->uload || take(w, &s->uload->l, n, s, true) >= 0)
 			return true;
 		put(&s->load);
 		w->held_uid = s->uid;
@@ -742,13 +775,13 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 }
 
 /* One request of session s, if its ring has one; true when a ring cell
- * was consumed. With dynamic batching on for its model, it leads a batch
+ * was consumed. first: none of s's others runs (its gap is noted). With dynamic batching on for its model, it leads a batch
  * (serve_batch); the request that batch leaves over leads one more, and
  * the one that one leaves runs alone: a client keeping two batched models
  * in turn in its queue would otherwise keep the worker going from batch
  * to batch, never at a quiescent point (no closed session freed, no old
  * model version, no watchdog ping). */
-static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
+static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s, bool first)
 {
 	uint32_t slot;
 	int rc = dnnq_shm_ring_pop(&s->view, &slot);
@@ -764,6 +797,8 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	const struct dnnqd_models *ms = atomic_load(&w->d->models);
 	struct dnnqd_job *j = &w->jobs[0];
 	job_take(s, slot, ms, j, &diag);
+	if (first)
+		note_gap(&s->load, j->submit);
 	for (unsigned led = 0; j && !j->status && led < BATCH_CHAIN && batching(ms, j); led++) {
 		j = serve_batch(w, ms);
 		if (j && j->recheck) {
@@ -800,10 +835,11 @@ static bool worker_pass(struct dnnqd_worker *w)
 		struct dnnqd_uid_turn *t = turn_of(w, s->uid);
 		if (t->pick != i)
 			continue;
-		if (!claim(w, s, n))
+		bool first;
+		if (!claim(w, s, n, &first))
 			continue;
 		t->last = i;
-		bool served = serve_one(w, s);
+		bool served = serve_one(w, s, first);
 		release(s);
 		/* no session or model pointer is held between picks: a pass of
 		 * several uids' batches (each up to two delays long) still lets

@@ -1546,6 +1546,15 @@ START_TEST(dnnqctl_against_fake)
 	ck_assert_int_eq(run_ctl(ctl, args, out, sizeof out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "input 'img' wants [N, 2, 2]"));
 	CTL_OK("bench double --duration 0.2 --async 4 --json", "\"failures\":0,");
+	/* --interval paces: one request every 100 ms in 0.25 s is 3 at most
+	 * (at 0, 100 and 200 ms; a slow host does fewer) */
+	CTL_OK("bench double --duration 0.25 --interval 100 --json", "\"interval_ms\":100,");
+	const char *req = strstr(out, "\"requests\":");
+	ck_assert_ptr_nonnull(req);
+	ck_assert_int_le(atoi(req + strlen("\"requests\":")), 3);
+	ck_assert_int_eq(run_ctl(ctl, "bench double --interval 10 --async 2", out, sizeof out), 2);
+	ck_assert_ptr_nonnull(strstr(out, "--interval paces synchronous requests: not with --async"));
+	ck_assert_int_eq(run_ctl(ctl, "bench double --interval 0", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "infer double", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "bench double --async 0", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "frob", out, sizeof out), 2);

@@ -89,6 +89,7 @@ static void assert_defaults(const struct dnnq_config *c)
 	ck_assert_uint_eq(c->workers.ncpus, (unsigned)CPU_COUNT(&s));
 	ck_assert(!memcmp(c->workers.cpus, def.workers.cpus, def.workers.ncpus * sizeof(int)));
 	ck_assert_uint_eq(c->workers.spin_us, 50);
+	ck_assert_uint_eq(c->workers.reserve_max_ms, 100);
 	ck_assert_uint_eq(c->limits.max_clients, 256);
 	ck_assert_uint_eq(c->limits.max_session_bytes, 1ull << 30);
 	ck_assert_uint_eq(c->limits.max_inflight, 64);
@@ -114,6 +115,7 @@ static void full_config(char *buf, size_t len)
 	         "workers:\n"
 	         "  cpus: [%d]\n"
 	         "  spin_us: 1000\n"
+	         "  reserve_max_ms: 40\n"
 	         "limits:\n"
 	         "  max_clients: 17\n"
 	         "  max_session_bytes: 256MiB\n"
@@ -151,6 +153,7 @@ START_TEST(full_round_trip)
 	ck_assert_uint_eq(c.workers.ncpus, 1);
 	ck_assert_int_eq(c.workers.cpus[0], cpu_allowed());
 	ck_assert_uint_eq(c.workers.spin_us, 1000);
+	ck_assert_uint_eq(c.workers.reserve_max_ms, 40);
 	ck_assert_uint_eq(c.limits.max_clients, 17);
 	ck_assert_uint_eq(c.limits.max_session_bytes, 256ull << 20);
 	ck_assert_uint_eq(c.limits.max_inflight, 9);
@@ -240,7 +243,8 @@ static const struct {
 } errors[] = {
 	/* unknown keys, at any level */
 	{ "workers:\n  cpu: 1\n", DNNQ_E_INVAL,
-	  FILE_NAME ":2:3: workers.cpu: unknown key: did you mean 'cpus'? (expected cpus, spin_us)" },
+	  FILE_NAME ":2:3: workers.cpu: unknown key: did you mean 'cpus'? (expected cpus, spin_us,"
+	  " reserve_max_ms)" },
 	{ "listen: {path: /x}\nmodel: []\n", DNNQ_E_INVAL,
 	  FILE_NAME ":2:1: model: unknown key: did you mean 'models'? (expected listen, workers,"
 	  " limits, access, metrics, models, log)" },
@@ -302,6 +306,10 @@ static const struct {
 	/* integers: range, overflow, signs, junk, YAML 1.1 octal */
 	{ "workers: {spin_us: 1000001}\n", DNNQ_E_RANGE,
 	  FILE_NAME ":1:20: workers.spin_us: '1000001' is out of range (0..1000000)" },
+	{ "workers:\n  reserve_max_ms: 9\n", DNNQ_E_RANGE,
+	  FILE_NAME ":2:19: workers.reserve_max_ms: '9' is out of range (10..1000)" },
+	{ "workers: {reserve_max_ms: 1001}\n", DNNQ_E_RANGE,
+	  FILE_NAME ":1:27: workers.reserve_max_ms: '1001' is out of range (10..1000)" },
 	{ "limits: {max_clients: 0}\n", DNNQ_E_RANGE,
 	  FILE_NAME ":1:23: limits.max_clients: '0' is out of range (1..4096)" },
 	{ "limits: {max_inflight: 4097}\n", DNNQ_E_RANGE,

@@ -35,6 +35,7 @@
 #include "daemon/options.h"
 #include "daemon/qsbr.h"
 #include "daemon/request.h"
+#include "daemon/reserve.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
 #include "daemon/worker.h"
@@ -475,6 +476,58 @@ START_TEST(models_signature_must_match_graph)
 END_TEST
 
 /* ---- QSBR ------------------------------------------------------------------ */
+
+/* The gaps word after each of these gaps (ms), oldest first. */
+static uint64_t gaps_of(const unsigned *ms, unsigned n)
+{
+	uint64_t g = 0;
+	for (unsigned i = 0; i < n; i++)
+		g = dnnqd_reserve_note(g, (uint64_t)ms[i] * 1000000);
+	return g;
+}
+
+/* The reserve's window (reserve.h): 3/2 of a session's upper-median gap
+ * when that fits under the cap, else the 10 ms floor. */
+START_TEST(reserve_window)
+{
+	const uint64_t ms = 1000000, cap = 100 * ms, floor = DNNQD_RESERVE_MIN_NS;
+	static const unsigned steady[] = { 31, 31, 31, 31 }, burst[] = { 31, 31, 31, 0 },
+	                      one_long[] = { 31, 900, 31, 31 }, two_long[] = { 31, 900, 31, 900 },
+	                      fast[] = { 4, 4, 4, 4 }, idle[] = { 10000, 10000, 10000, 10000 },
+	                      old_long[] = { 900, 900, 900, 31, 31, 31, 31 },
+	                      young[] = { 31 }, two[] = { 31, 31 };
+	/* no gaps yet (a new session), or one: the floor */
+	ck_assert_uint_eq(dnnqd_reserve_window(0, cap), floor);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(young, 1), cap), floor);
+	/* a steady 32 ms cadence: ~46.5 ms (gaps in 65.5 µs units, rounded down) */
+	uint64_t w = dnnqd_reserve_window(gaps_of(steady, 4), cap);
+	ck_assert_uint_gt(w, 46 * ms);
+	ck_assert_uint_le(w, 46500 * 1000);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(two, 2), cap), w);
+	/* one short gap (a burst) or one long one (a pause) changes nothing */
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(burst, 4), cap), w);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(one_long, 4), cap), w);
+	/* half of them past the cap: the floor, not the cap */
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(two_long, 4), cap), floor);
+	/* ... unless the cap takes them in */
+	w = dnnqd_reserve_window(gaps_of(two_long, 4), 2000 * ms);
+	ck_assert_uint_gt(w, 1349 * ms);
+	ck_assert_uint_le(w, 1350 * ms);
+	w = dnnqd_reserve_window(gaps_of(steady, 4), cap);
+	/* only the last four count */
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(old_long, 7), cap), w);
+	/* a cadence the floor covers; gaps past 4.3 s saturate, cap or no cap */
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(fast, 4), cap), floor);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(idle, 4), cap), floor);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(idle, 4), UINT64_MAX),
+	                  ((uint64_t)0xffff << DNNQD_RESERVE_UNIT_SHIFT) * 3 / 2);
+	/* a cap of 0 (a daemon not told one) or at the floor: always the floor */
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), 0), floor);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), floor), floor);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), w), w);
+	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), w - 1), floor);
+}
+END_TEST
 
 START_TEST(qsbr_grace_rules)
 {
@@ -1741,6 +1794,7 @@ Suite *suite_daemon(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sessions");
 	tcase_add_test(tc, qsbr_grace_rules);
+	tcase_add_test(tc, reserve_window);
 	tcase_add_test(tc, proto_malformed_before_hello);
 	tcase_add_test(tc, session_region_sealed);
 	tcase_add_test(tc, session_size_limit);

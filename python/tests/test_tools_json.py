@@ -112,9 +112,9 @@ MODEL_KEYS = {"name", "generation", "max_batch", "inputs", "outputs"}
 IO_KEYS = {"name", "dtype", "shape"}
 INFER_KEYS = {"model", "batch", "latency_us", "outputs"}
 INFER_OUTPUT_KEYS = {"name", "dtype", "shape", "file", "top1"}
-BENCH_KEYS = {"model", "threads", "sessions", "depth", "batch", "duration_s", "requests",
-              "failures", "requests_per_s", "samples_per_s", "latency_us", "runs", "mean_batch",
-              "batches"}
+BENCH_KEYS = {"model", "threads", "sessions", "depth", "batch", "interval_ms", "duration_s",
+              "requests", "failures", "requests_per_s", "samples_per_s", "latency_us", "runs",
+              "mean_batch", "batches"}
 RELOAD_KEYS = {"ok", "added", "changed", "removed", "served", "reloads", "error", "models"}
 
 
