@@ -261,11 +261,10 @@ static void usage_error(const char *fmt, ...)
 
 static unsigned long parse_num(const char *s, const char *opt, unsigned long max)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || v < 1 || v > max)
-		usage_error("%s %s: expected an integer in 1..%lu", opt, s, max);
-	return v;
+	uint64_t v;
+	if (dnnq_usage_digits("dnnq-bench", opt, s, 1, max, &v))
+		exit(2);
+	return (unsigned long)v;
 }
 
 static double parse_seconds(const char *s)

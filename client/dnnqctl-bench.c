@@ -111,16 +111,16 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		const char *want = "%s";	/* the message for a value refused: what is valid */
 		switch (ch) {
 		case 'c':
-			ok = ctl_parse_u32(optarg, 1, 1024, &a->threads);
-			want = "--concurrency %s: 1..1024 threads";
+			if (ctl_parse_u32("bench ", "--concurrency", optarg, 1, 1024, &a->threads))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'a':
-			ok = ctl_parse_u32(optarg, 1, 4096, &a->depth);
-			want = "--async %s: 1..4096 requests in flight";
+			if (ctl_parse_u32("bench ", "--async", optarg, 1, 4096, &a->depth))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'b':
-			ok = ctl_parse_u32(optarg, 1, 65536, &a->batch);
-			want = "--batch %s: 1..65536";
+			if (ctl_parse_u32("bench ", "--batch", optarg, 1, 65536, &a->batch))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'd':
 			ok = ctl_parse_seconds(optarg, &a->duration);

@@ -450,7 +450,8 @@ static bool number_in(const char *s, double lo, double hi, double *x)
 
 int main(int argc, char **argv)
 {
-	double duration = 60, reload_every = 3, clients = 3, threads = 2;
+	double duration = 60, reload_every = 3;
+	uint64_t clients = 3, threads = 2;
 	static const struct option opts[] = {
 		{ "duration", required_argument, 0, 'd' }, { "clients", required_argument, 0, 'c' },
 		{ "threads", required_argument, 0, 't' }, { "reload-every", required_argument, 0, 'r' },
@@ -464,12 +465,12 @@ int main(int argc, char **argv)
 				return bad_usage("--duration %s: seconds, more than 0", optarg);
 			break;
 		case 'c':
-			if (!number_in(optarg, 1, 64, &clients) || clients != (int)clients)
-				return bad_usage("--clients %s: an integer in [1, 64]", optarg);
+			if (dnnq_usage_digits("dnnq-soak", "--clients", optarg, 1, 64, &clients))
+				return 2;
 			break;
 		case 't':
-			if (!number_in(optarg, 1, 16, &threads) || threads != (int)threads)
-				return bad_usage("--threads %s: an integer in [1, 16]", optarg);
+			if (dnnq_usage_digits("dnnq-soak", "--threads", optarg, 1, 16, &threads))
+				return 2;
 			break;
 		case 'r':
 			if (!number_in(optarg, 0.001, 1e7, &reload_every))
