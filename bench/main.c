@@ -269,13 +269,11 @@ static unsigned long parse_num(const char *s, const char *opt, unsigned long max
 
 static double parse_seconds(const char *s)
 {
-	char *end;
-	double v = strtod(s, &end);
-	if (!*s || *end || !(v > 0 && v <= 600))
-		usage_error("--seconds %s: expected a number in (0, 600]", s);
+	double v;
+	if (dnnq_usage_real("dnnq-bench", "--seconds", s, 0, 600, true, &v))
+		exit(2);
 	return v;
 }
-
 static const struct option longopts[] = {
 	{ "tsv", no_argument, NULL, OPT_TSV },
 	{ "quick", no_argument, NULL, OPT_QUICK },

@@ -107,8 +107,6 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	*a = (struct bench_args){ .threads = 1, .depth = 1, .batch = 1, .duration = 5 };
 	opterr = 0;	/* ctl_bad_option names the option */
 	while ((ch = dnnq_getopt_long(argc, argv, "c:d:a:b:h", opts, &moved)) != -1) {
-		bool ok = true;
-		const char *want = "%s";	/* the message for a value refused: what is valid */
 		switch (ch) {
 		case 'c':
 			if (ctl_parse_u32("bench ", "--concurrency", optarg, 1, 1024, &a->threads))
@@ -123,15 +121,13 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 				return CTL_EXIT_USAGE;
 			break;
 		case 'd':
-			ok = ctl_parse_seconds(optarg, &a->duration);
-			want = "--duration %s: seconds above 0, at most 86400";
+			if (ctl_parse_seconds("bench ", "--duration", optarg, &a->duration))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'j': a->json = true; dnnq_json_failures(); break;
 		case 'h': fputs(bench_help, stdout); return -1;
 		default:  return ctl_bad_option("bench ", argv, "c:d:a:b:h", opts);
 		}
-		if (!ok)
-			return ctl_usage_error("bench ", want, optarg);
 	}
 	if (optind != argc - 1)
 		return ctl_usage_error("bench ", optind < argc ? "one MODEL only" : "no MODEL");

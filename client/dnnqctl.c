@@ -149,15 +149,12 @@ int ctl_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t min,
 	return 0;
 }
 
-bool ctl_parse_seconds(const char *s, double *out)
+int ctl_parse_seconds(const char *cmd, const char *opt, const char *s, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 86400)
-		return false;
-	*out = v;
-	return true;
+	struct dnnq_diag d = { "" };
+	if (dnnq_opt_real(&d, opt, s, 0, 86400, true, out))
+		return ctl_usage_error(cmd, "%s", d.msg);
+	return 0;
 }
 
 int ctl_connect(const struct ctl_global *g, uint64_t arena_bytes, uint32_t slots,

@@ -297,12 +297,41 @@ int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint
 	return dnnq_opt_number(diag, opt, s, strlen(s), &dnnq_digits_form, lo, hi, v);
 }
 
+int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double lo, double hi,
+                  bool above_lo, double *v)
+{
+	char *end;
+	/* strtod takes more: hex, inf, nan, leading space */
+	bool number = *s && !s[strspn(s, "0123456789.eE+-")];
+	*v = number ? strtod(s, &end) : 0;
+	number = number && !*end;
+	if (number && (above_lo ? *v > lo : *v >= lo) && *v <= hi)
+		return 0;
+	char range[64];
+	snprintf(range, sizeof range, above_lo ? "above %g, at most %g" : "%g..%g", lo, hi);
+	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%s': must be %s%s", opt, s, range,
+	                     number ? "" : ", a decimal number");
+}
+
+/* A refused option's d as a usage error of tool: 2 (or 0 for none). */
+static int usage_refusal(const char *tool, int rc, const struct dnnq_diag *d)
+{
+	if (!rc)
+		return 0;
+	fprintf(stderr, "%s: %s (try --help)\n", tool, d->msg);
+	return 2;
+}
+
 int dnnq_usage_digits(const char *tool, const char *opt, const char *s, uint64_t lo,
                       uint64_t hi, uint64_t *v)
 {
 	struct dnnq_diag d = { "" };
-	if (!dnnq_opt_digits(&d, opt, s, lo, hi, v))
-		return 0;
-	fprintf(stderr, "%s: %s (try --help)\n", tool, d.msg);
-	return 2;
+	return usage_refusal(tool, dnnq_opt_digits(&d, opt, s, lo, hi, v), &d);
+}
+
+int dnnq_usage_real(const char *tool, const char *opt, const char *s, double lo, double hi,
+                    bool above_lo, double *v)
+{
+	struct dnnq_diag d = { "" };
+	return usage_refusal(tool, dnnq_opt_real(&d, opt, s, lo, hi, above_lo, v), &d);
 }

@@ -198,11 +198,20 @@ int dnnq_opt_number(struct dnnq_diag *diag, const char *opt, const char *s, size
 /* dnnq_opt_number of a whole option value in decimal digits. */
 int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint64_t lo,
                     uint64_t hi, uint64_t *v);
-/* A tool's option: dnnq_opt_digits, its refusal on stderr as a usage
- * error ("dnnq-run: --threads: '0': must be 1..256 (try --help)"), and 2,
- * the tools' exit status for one. */
+/* The same for a decimal number, fractions and exponents allowed (no 0x,
+ * inf, nan, space or trailing text), in [lo, hi], or in (lo, hi] with
+ * above_lo: "--percentile: '101': must be 50..100", "--duration: '0':
+ * must be above 0, at most 600", ", a decimal number" after text that is
+ * none. */
+int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double lo, double hi,
+                  bool above_lo, double *v);
+/* A tool's option: dnnq_opt_digits or dnnq_opt_real, its refusal on stderr
+ * as a usage error ("dnnq-run: --threads: '0': must be 1..256 (try
+ * --help)"), and 2, the tools' exit status for one. */
 int dnnq_usage_digits(const char *tool, const char *opt, const char *s, uint64_t lo,
                       uint64_t hi, uint64_t *v);
+int dnnq_usage_real(const char *tool, const char *opt, const char *s, double lo, double hi,
+                    bool above_lo, double *v);
 /* stdout holds one JSON object at most: dnnq_json_exit prints nothing
  * after its own object, nor after the tool's when the tool said so with
  * dnnq_json_answered() (dnnqctl bench's results with failed requests in

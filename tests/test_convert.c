@@ -2144,9 +2144,9 @@ START_TEST(tools_precision_auto)
 
 	static const char *const bad[][2] = {
 		{ "--precision fp16", "--precision fp16: auto or int8" },
-		{ "--fp32-threshold -1", "--fp32-threshold -1: a number of dB in [0, 100]" },
+		{ "--fp32-threshold -1", "--fp32-threshold: '-1': must be 0..100 (" },
 		{ "--precision-samples 0", "--precision-samples: '0': must be 1..65536" },
-		{ "--sqnr-floor -1", "--sqnr-floor -1: a number of dB in [0, 100]" },
+		{ "--sqnr-floor -1", "--sqnr-floor: '-1': must be 0..100 (" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/x.dnnq %s", dir, bad[i][0]);
@@ -4134,7 +4134,7 @@ END_TEST
  * dnnq-convert's calibration, acc16 and precision tunings, dnnq-calibrate's
  * per-command options; and a --keep-fp32 that names no node. */
 /* Every tool's numeric options are read by one rule (dnnq_usage_digits,
- * dnnqd's too) and refused in one wording, the option, the text and the
+ * dnnqd's too; dnnq_usage_real for decimals) and refused in one wording, the option, the text and the
  * range, ", digits only" after text that is no number: no 0x, space, sign
  * or trailing text, nothing that wraps (strtoul took "-1" for 2^64 - 1). */
 START_TEST(tools_number_options)
@@ -4157,6 +4157,16 @@ START_TEST(tools_number_options)
 		{ "dnnqctl bench m --batch 1e3", "dnnqctl: --batch: '1e3': must be 1..65536, digits only"
 		  " (try 'dnnqctl bench --help')" },
 		{ "dnnq-soak --clients 2.0", "dnnq-soak: --clients: '2.0': must be 1..64, digits only" },
+		/* decimal numbers: the same words (dnnq_opt_real), no inf, nan or 0x */
+		{ "dnnq-convert m.onnx --percentile 100.5", "dnnq-convert: --percentile: '100.5': "
+		  "must be 50..100 (" },
+		{ "dnnq-convert m.onnx --sqnr-floor nan", "--sqnr-floor: 'nan': must be 0..100, a decimal"
+		  " number (" },
+		{ "dnnq-calibrate table --percentile 0x60", "--percentile: '0x60': must be 50..100, a "
+		  "decimal number (" },
+		{ "dnnqctl bench m --duration 0", "dnnqctl: --duration: '0': must be above 0, at most "
+		  "86400 (try 'dnnqctl bench --help')" },
+		{ "dnnq-soak --duration inf", "--duration: 'inf': must be 0.001..1e+07, a decimal number" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sh(&c, dir, "%s", bad[i][0]);

@@ -82,7 +82,6 @@ static int bad_option(const char *name, const char *value, const char *rule)
 static int parse_option(int c, const char *arg, struct opts *o)
 {
 	uint64_t v;
-	char *end;
 	switch (c) {
 	case 'm':
 		o->given[G_METHOD] = "--method";
@@ -97,9 +96,7 @@ static int parse_option(int c, const char *arg, struct opts *o)
 		return 0;
 	case 'p':
 		o->pct_given = true;
-		o->c.percentile = strtod(arg, &end);
-		return *arg && !*end && o->c.percentile >= 50 && o->c.percentile <= 100
-			? 0 : bad_option("percentile", arg, "must be in [50, 100]");
+		return dnnq_usage_real(argv0, "--percentile", arg, 50, 100, false, &o->c.percentile);
 	case 'n':
 		if (dnnq_usage_digits(argv0, "--bins", arg, DNNQ_HIST_MIN_BINS, DNNQ_HIST_MAX_BINS, &v))
 			return 2;

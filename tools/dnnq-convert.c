@@ -184,14 +184,6 @@ static int bad_option(const char *name, const char *value, const char *rule)
 	return 2;
 }
 
-/* Whether s is a number (an integer) in [lo, hi], *x. */
-static bool number_in(const char *s, double lo, double hi, double *x)
-{
-	char *end;
-	*x = strtod(s, &end);
-	return *s && !*end && *x >= lo && *x <= hi;
-}
-
 /* IN with its extension (if any) replaced by .dnnq, in IN's directory. */
 static const char *default_output(struct opts *o)
 {
@@ -265,8 +257,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				                  " l2approx, kl or auto");
 			break;
 		case O_PCT:
-			if (!number_in(optarg, 50, 100, &o->c.percentile))
-				return bad_option("percentile", optarg, "a number in [50, 100]");
+			if (dnnq_usage_real(argv0, "--percentile", optarg, 50, 100, false, &o->c.percentile))
+				return 2;
 			break;
 		case O_PERCH: o->lo.per_channel = true; break;
 		case O_SYMW: o->lo.symmetric_weights = true; break;
@@ -318,8 +310,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->lo.acc16 = optarg ? DNNQ_ACC16_AUTO : DNNQ_ACC16_ON;
 			break;
 		case O_ACC16_TH:
-			if (!number_in(optarg, 0, 100, &o->acc16_threshold))
-				return bad_option("acc16-threshold", optarg, "a number of dB in [0, 100]");
+			if (dnnq_usage_real(argv0, "--acc16-threshold", optarg, 0, 100, false, &o->acc16_threshold))
+				return 2;
 			break;
 		case O_ACC16_NBITS:
 			if (dnnq_usage_digits(argv0, "--acc16-nbits", optarg, 2, 8, &b))
@@ -342,8 +334,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->prec_int8 = !strcmp(optarg, "int8");
 			break;
 		case O_FP32_TH:
-			if (!number_in(optarg, 0, 100, &o->po.threshold_db))
-				return bad_option("fp32-threshold", optarg, "a number of dB in [0, 100]");
+			if (dnnq_usage_real(argv0, "--fp32-threshold", optarg, 0, 100, false, &o->po.threshold_db))
+				return 2;
 			break;
 		case O_PREC_SAMPLES:
 			if (dnnq_usage_digits(argv0, "--precision-samples", optarg, 1, 65536, &b))
@@ -351,8 +343,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->po.samples = (size_t)b;
 			break;
 		case O_SQNR_FLOOR:
-			if (!number_in(optarg, 0, 100, &o->po.floor_db))
-				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
+			if (dnnq_usage_real(argv0, "--sqnr-floor", optarg, 0, 100, false, &o->po.floor_db))
+				return 2;
 			break;
 		case O_STATE:
 			if (!strcmp(optarg, "none")) {
