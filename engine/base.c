@@ -255,6 +255,9 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
 	         near ? near : "", near ? "'?" : "");
 }
 
+/* Decimal digits in [s, s + len) (dnnq_digits_form): 0 with *v,
+ * DNNQ_E_RANGE past 2^64, DNNQ_E_INVAL for anything else (empty, a sign, a
+ * space, 0x). */
 static int read_digits(const char *s, size_t len, uint64_t *v)
 {
 	bool over = false;
