@@ -261,22 +261,19 @@ static void usage_error(const char *fmt, ...)
 
 static unsigned long parse_num(const char *s, const char *opt, unsigned long max)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || v < 1 || v > max)
-		usage_error("%s %s: expected an integer in 1..%lu", opt, s, max);
-	return v;
+	uint64_t v;
+	if (dnnq_usage_digits("dnnq-bench", opt, s, 1, max, &v))
+		exit(2);
+	return (unsigned long)v;
 }
 
 static double parse_seconds(const char *s)
 {
-	char *end;
-	double v = strtod(s, &end);
-	if (!*s || *end || !(v > 0 && v <= 600))
-		usage_error("--seconds %s: expected a number in (0, 600]", s);
+	double v;
+	if (dnnq_usage_real("dnnq-bench", "--seconds", s, 0, 600, true, &v))
+		exit(2);
 	return v;
 }
-
 static const struct option longopts[] = {
 	{ "tsv", no_argument, NULL, OPT_TSV },
 	{ "quick", no_argument, NULL, OPT_QUICK },

@@ -114,35 +114,31 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	*a = (struct bench_args){ .threads = 1, .depth = 1, .batch = 1, .duration = 5 };
 	opterr = 0;	/* ctl_bad_option names the option */
 	while ((ch = dnnq_getopt_long(argc, argv, "c:d:a:b:i:h", opts, &moved)) != -1) {
-		bool ok = true;
-		const char *want = "%s";	/* the message for a value refused: what is valid */
 		switch (ch) {
 		case 'c':
-			ok = ctl_parse_u32(optarg, 1, 1024, &a->threads);
-			want = "--concurrency %s: 1..1024 threads";
+			if (ctl_parse_u32("bench ", "--concurrency", optarg, 1, 1024, &a->threads))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'a':
-			ok = ctl_parse_u32(optarg, 1, 4096, &a->depth);
-			want = "--async %s: 1..4096 requests in flight";
+			if (ctl_parse_u32("bench ", "--async", optarg, 1, 4096, &a->depth))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'b':
-			ok = ctl_parse_u32(optarg, 1, 65536, &a->batch);
-			want = "--batch %s: 1..65536";
+			if (ctl_parse_u32("bench ", "--batch", optarg, 1, 65536, &a->batch))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'i':
-			ok = ctl_parse_u32(optarg, 1, 60000, &a->interval_ms);
-			want = "--interval %s: 1..60000 ms";
+			if (ctl_parse_u32("bench ", "--interval", optarg, 1, 60000, &a->interval_ms))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'd':
-			ok = ctl_parse_seconds(optarg, &a->duration);
-			want = "--duration %s: seconds above 0, at most 86400";
+			if (ctl_parse_seconds("bench ", "--duration", optarg, &a->duration))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'j': a->json = true; dnnq_json_failures(); break;
 		case 'h': fputs(bench_help, stdout); return -1;
 		default:  return ctl_bad_option("bench ", argv, "c:d:a:b:i:h", opts);
 		}
-		if (!ok)
-			return ctl_usage_error("bench ", want, optarg);
 	}
 	if (optind != argc - 1)
 		return ctl_usage_error("bench ", optind < argc ? "one MODEL only" : "no MODEL");

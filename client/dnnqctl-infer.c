@@ -106,9 +106,8 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 		case 'o': a->outdir = optarg; break;
 		case 'j': a->json = true; dnnq_json_failures(); break;
 		case 't':
-			if (!ctl_parse_u32(optarg, 1, 86400000, &a->timeout_ms))
-				return ctl_usage_error("infer ", "--timeout %s: a number of ms, 1..86400000",
-				                       optarg);
+			if (ctl_parse_u32("infer ", "--timeout", optarg, 1, 86400000, &a->timeout_ms))
+				return CTL_EXIT_USAGE;
 			break;
 		case 'h': fputs(infer_help, stdout); return -1;
 		default:  return ctl_bad_option("infer ", argv, "i:o:h", opts);

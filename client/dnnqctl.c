@@ -138,26 +138,23 @@ int ctl_bad_option(const char *cmd, char *const *argv, const char *shortopts,
 	return ctl_usage_error(cmd, "%s", why);
 }
 
-bool ctl_parse_u32(const char *s, unsigned long min, unsigned long max, unsigned *out)
+int ctl_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t min, uint32_t max,
+                  unsigned *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		return false;
+	struct dnnq_diag d = { "" };
+	uint64_t v;
+	if (dnnq_opt_digits(&d, opt, s, min, max, &v))
+		return ctl_usage_error(cmd, "%s", d.msg);
 	*out = (unsigned)v;
-	return true;
+	return 0;
 }
 
-bool ctl_parse_seconds(const char *s, double *out)
+int ctl_parse_seconds(const char *cmd, const char *opt, const char *s, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 86400)
-		return false;
-	*out = v;
-	return true;
+	struct dnnq_diag d = { "" };
+	if (dnnq_opt_real(&d, opt, s, 0, 86400, true, out))
+		return ctl_usage_error(cmd, "%s", d.msg);
+	return 0;
 }
 
 int ctl_connect(const struct ctl_global *g, uint64_t arena_bytes, uint32_t slots,

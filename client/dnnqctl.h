@@ -38,10 +38,14 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
 int ctl_bad_option(const char *cmd, char *const *argv, const char *shortopts,
                    const struct option *opts);
 
-/* A whole decimal number in [min, max]; seconds: a positive decimal up to a
- * day, fractions allowed. false when the text is not one. */
-bool ctl_parse_u32(const char *s, unsigned long min, unsigned long max, unsigned *out);
-bool ctl_parse_seconds(const char *s, double *out);
+/* Option opt of command cmd (as ctl_usage_error's): its value s, decimal
+ * digits in [min, max] (dnnq_opt_digits), into *out, 0; else the usage
+ * error's exit status, having said why ("--batch: '0': must be 1..65536").
+ * ctl_parse_seconds: the same for seconds above 0, at most a day,
+ * fractions allowed (dnnq_opt_real). */
+int ctl_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t min, uint32_t max,
+                  unsigned *out);
+int ctl_parse_seconds(const char *cmd, const char *opt, const char *s, double *out);
 
 /* The arena of a session that only asks questions or reads a signature. */
 #define CTL_PROBE_ARENA ((uint64_t)64 << 10)

@@ -48,23 +48,6 @@ static int bad(struct dnnq_diag *d, const char *opt, const char *val, int vlen,
 	return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: '%.*s': %s", opt, vlen, val, rule);
 }
 
-/* Decimal digits in [s, s + len): 0 with *v, DNNQ_E_RANGE past 2^64,
- * DNNQ_E_INVAL for anything else (empty, a sign, a space, 0x). */
-static int read_digits(const char *s, size_t len, uint64_t *v)
-{
-	bool over = false;
-	*v = 0;
-	if (!len)
-		return DNNQ_E_INVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return DNNQ_E_INVAL;
-		over |= __builtin_mul_overflow(*v, 10, v) ||
-		        __builtin_add_overflow(*v, (uint64_t)(s[i] - '0'), v);
-	}
-	return over ? DNNQ_E_RANGE : 0;
-}
-
 /* A size as the config writes one (dnnq_config_size: 1073741824, 1GiB or
  * "1 GiB"); a size is a whole option's value, which ends at s[len]. */
 static int read_size(const char *s, size_t len, uint64_t *v)
@@ -73,44 +56,11 @@ static int read_size(const char *s, size_t len, uint64_t *v)
 	return dnnq_config_size(s, v);
 }
 
-/* How a number of dnnqd's command line is read: by read, and what it
- * takes in words. */
-struct number_form {
-	int (*read)(const char *s, size_t len, uint64_t *v);
-	const char *written;
-};
-
-static const struct number_form digits_form = { read_digits, "digits only" };
-static const struct number_form size_form = {
+/* How a number of dnnqd's command line is read (dnnq_number_form): digits
+ * (dnnq_digits_form) or a size. */
+static const struct dnnq_number_form size_form = {
 	read_size, "digits only or with B, KiB, MiB, GiB or TiB"
 };
-
-/* The number [s, s + len) in form f, as the config's are written
- * (dnnqd.yaml(5)): 0 with *v; DNNQ_E_RANGE for a number out of any range
- * (past 2^64, or negative: '-' before one that is not 0); DNNQ_E_INVAL
- * for text that is not written as one ("-0", "+5", "0x10", " 5", "5 "). */
-static int read_number(const char *s, size_t len, const struct number_form *f, uint64_t *v)
-{
-	if (!len || s[0] != '-')
-		return f->read(s, len, v);
-	int rc = f->read(s + 1, len - 1, v);
-	return rc == DNNQ_E_RANGE || (!rc && *v) ? DNNQ_E_RANGE : DNNQ_E_INVAL;
-}
-
-/* The number [s, s + len) of option opt in form f within lo..hi into *v,
- * else the refusal, which says the range and, for text that is not a
- * number, how one is written ("--spin-us: '-0': must be 0..1000000,
- * digits only"). */
-static int opt_number(struct dnnq_diag *d, const char *opt, const char *s, size_t len,
-                      const struct number_form *f, uint64_t lo, uint64_t hi, uint64_t *v)
-{
-	int rc = read_number(s, len, f, v);
-	if (!rc && *v >= lo && *v <= hi)
-		return 0;
-	return bad(d, opt, s, (int)len, "must be %llu..%llu%s%s", (unsigned long long)lo,
-	           (unsigned long long)hi, rc == DNNQ_E_INVAL ? ", " : "",
-	           rc == DNNQ_E_INVAL ? f->written : "");
-}
 
 /* Calls fn on every comma-separated entry of list, empty ones included. */
 static int each_entry(const char *list, void *ctx,
@@ -156,15 +106,15 @@ static int add_cpu(struct cpu_parse *p, uint64_t c)
 }
 
 /* One entry of a CPU list: "N" or "A-B", each number read as the numeric
- * options' are (read_number: "-1" is a CPU out of range, "+1" no number). */
+ * options' are (dnnq_read_number: "-1" is a CPU out of range, "+1" no number). */
 static int cpu_entry(void *ctx, const char *s, size_t len)
 {
 	struct cpu_parse *p = ctx;
 	uint64_t lo, hi;
 	const char *dash = len > 1 ? memchr(s + 1, '-', len - 1) : NULL;
 	size_t nlo = dash ? (size_t)(dash - s) : len;
-	int rc = read_number(s, nlo, &digits_form, &lo);
-	int rc_hi = dash ? read_number(dash + 1, len - nlo - 1, &digits_form, &hi) : 0;
+	int rc = dnnq_read_number(s, nlo, &dnnq_digits_form, &lo);
+	int rc_hi = dash ? dnnq_read_number(dash + 1, len - nlo - 1, &dnnq_digits_form, &hi) : 0;
 	if (rc == DNNQ_E_INVAL || rc_hi == DNNQ_E_INVAL)
 		return not_online(p, s, (int)len, "must be a CPU or a range of them, digits only");
 	if (rc || rc_hi)
@@ -227,7 +177,7 @@ static int id_entry(void *ctx, const char *s, size_t len)
 	struct id_parse *p = ctx;
 	uint64_t v;
 	/* (uid_t)-1 means "no id" to the kernel */
-	int rc = opt_number(p->diag, p->opt, s, len, &digits_form, 0, UINT32_MAX - 1, &v);
+	int rc = dnnq_opt_number(p->diag, p->opt, s, len, &dnnq_digits_form, 0, UINT32_MAX - 1, &v);
 	if (rc)
 		return rc;
 	if (push_id(p->ids, p->n, (uint32_t)v))
@@ -246,15 +196,15 @@ struct option_def {
 	size_t field;            /* numbers and flags: offsetof the field ... */
 	size_t size;             /* ... its size (4 or 8) ... */
 	uint64_t min, max;       /* ... its range ... */
-	const struct number_form *form;     /* ... and how it is written */
+	const struct dnnq_number_form *form;     /* ... and how it is written */
 };
 
-/* A number in def's form (opt_number): digits, or a size. */
+/* A number in def's form (dnnq_opt_number): digits, or a size. */
 static int set_number(struct dnnqd_options *o, const struct option_def *def, const char *val,
                       struct dnnq_diag *d)
 {
 	uint64_t v;
-	int rc = opt_number(d, def->name, val, strlen(val), def->form, def->min, def->max, &v);
+	int rc = dnnq_opt_number(d, def->name, val, strlen(val), def->form, def->min, def->max, &v);
 	char *f = (char *)o + def->field;
 	if (rc)
 		return rc;
@@ -369,7 +319,7 @@ static int set_path(struct dnnqd_options *o, const struct option_def *def, const
 
 #define NUMBER(name, bit, field, lo, hi) \
 	{ name, set_number, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
-	  sizeof(((struct dnnqd_options *)0)->field), lo, hi, &digits_form }
+	  sizeof(((struct dnnqd_options *)0)->field), lo, hi, &dnnq_digits_form }
 #define SIZE(name, bit, field, lo, hi) \
 	{ name, set_number, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
 	  sizeof(uint64_t), lo, hi, &size_form }

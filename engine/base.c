@@ -254,3 +254,87 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
 	snprintf(buf, len, "unrecognized option '%s'%s%s%s", arg, near ? ": did you mean '--" : "",
 	         near ? near : "", near ? "'?" : "");
 }
+
+/* Decimal digits in [s, s + len) (dnnq_digits_form): 0 with *v,
+ * DNNQ_E_RANGE past 2^64, DNNQ_E_INVAL for anything else (empty, a sign, a
+ * space, 0x). */
+static int read_digits(const char *s, size_t len, uint64_t *v)
+{
+	bool over = false;
+	*v = 0;
+	if (!len)
+		return DNNQ_E_INVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return DNNQ_E_INVAL;
+		over |= __builtin_mul_overflow(*v, 10, v) ||
+		        __builtin_add_overflow(*v, (uint64_t)(s[i] - '0'), v);
+	}
+	return over ? DNNQ_E_RANGE : 0;
+}
+
+const struct dnnq_number_form dnnq_digits_form = { read_digits, "digits only" };
+
+int dnnq_read_number(const char *s, size_t len, const struct dnnq_number_form *f, uint64_t *v)
+{
+	if (!len || s[0] != '-')
+		return f->read(s, len, v);
+	int rc = f->read(s + 1, len - 1, v);
+	return rc == DNNQ_E_RANGE || (!rc && *v) ? DNNQ_E_RANGE : DNNQ_E_INVAL;
+}
+
+int dnnq_opt_number(struct dnnq_diag *diag, const char *opt, const char *s, size_t len,
+                    const struct dnnq_number_form *f, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+	int rc = dnnq_read_number(s, len, f, v);
+	if (!rc && *v >= lo && *v <= hi)
+		return 0;
+	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%.*s': must be %llu..%llu%s%s", opt,
+	                     (int)len, s, (unsigned long long)lo, (unsigned long long)hi,
+	                     rc == DNNQ_E_INVAL ? ", " : "", rc == DNNQ_E_INVAL ? f->written : "");
+}
+
+int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint64_t lo,
+                    uint64_t hi, uint64_t *v)
+{
+	return dnnq_opt_number(diag, opt, s, strlen(s), &dnnq_digits_form, lo, hi, v);
+}
+
+int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double lo, double hi,
+                  bool above_lo, double *v)
+{
+	char *end;
+	/* strtod takes more: hex, inf, nan, leading space */
+	bool number = *s && !s[strspn(s, "0123456789.eE+-")];
+	*v = number ? strtod(s, &end) : 0;
+	number = number && !*end;
+	if (number && (above_lo ? *v > lo : *v >= lo) && *v <= hi)
+		return 0;
+	char range[64];
+	snprintf(range, sizeof range, above_lo ? "above %g, at most %g" : "%g..%g", lo, hi);
+	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%s': must be %s%s", opt, s, range,
+	                     number ? "" : ", a decimal number");
+}
+
+/* A refused option's d as a usage error of tool: 2 (or 0 for none). */
+static int usage_refusal(const char *tool, int rc, const struct dnnq_diag *d)
+{
+	if (!rc)
+		return 0;
+	fprintf(stderr, "%s: %s (try --help)\n", tool, d->msg);
+	return 2;
+}
+
+int dnnq_usage_digits(const char *tool, const char *opt, const char *s, uint64_t lo,
+                      uint64_t hi, uint64_t *v)
+{
+	struct dnnq_diag d = { "" };
+	return usage_refusal(tool, dnnq_opt_digits(&d, opt, s, lo, hi, v), &d);
+}
+
+int dnnq_usage_real(const char *tool, const char *opt, const char *s, double lo, double hi,
+                    bool above_lo, double *v)
+{
+	struct dnnq_diag d = { "" };
+	return usage_refusal(tool, dnnq_opt_real(&d, opt, s, lo, hi, above_lo, v), &d);
+}

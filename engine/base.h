@@ -176,6 +176,42 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
  * '+' or '-', of any length (each call copies it behind a '-'). */
 int dnnq_getopt_long(int argc, char **argv, const char *shortopts, const struct option *opts,
                      int *moved);
+/* How a number of a command line is written: read takes [s, s + len)
+ * into *v (0; DNNQ_E_RANGE past 2^64; DNNQ_E_INVAL for other text) and
+ * written says, in words, what it takes ("digits only"). */
+struct dnnq_number_form {
+	int (*read)(const char *s, size_t len, uint64_t *v);
+	const char *written;
+};
+/* Decimal digits, nothing else (no sign, space, 0x or trailing text). */
+extern const struct dnnq_number_form dnnq_digits_form;
+/* The number [s, s + len) in form f: 0 with *v; DNNQ_E_RANGE for one out
+ * of any range (past 2^64, or negative: '-' before one that is not 0);
+ * DNNQ_E_INVAL for text not written as one ("-0", "+5", "0x10", "5 "). */
+int dnnq_read_number(const char *s, size_t len, const struct dnnq_number_form *f, uint64_t *v);
+/* Option opt's number [s, s + len) in form f within lo..hi into *v, else
+ * DNNQ_E_INVAL with the one wording every tool and dnnqd give in diag:
+ * "--threads: '0': must be 1..256", and ", digits only" (f->written)
+ * after text that is no number. */
+int dnnq_opt_number(struct dnnq_diag *diag, const char *opt, const char *s, size_t len,
+                    const struct dnnq_number_form *f, uint64_t lo, uint64_t hi, uint64_t *v);
+/* dnnq_opt_number of a whole option value in decimal digits. */
+int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint64_t lo,
+                    uint64_t hi, uint64_t *v);
+/* The same for a decimal number, fractions and exponents allowed (no 0x,
+ * inf, nan, space or trailing text), in [lo, hi], or in (lo, hi] with
+ * above_lo: "--percentile: '101': must be 50..100", "--duration: '0':
+ * must be above 0, at most 600", ", a decimal number" after text that is
+ * none. */
+int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double lo, double hi,
+                  bool above_lo, double *v);
+/* A tool's option: dnnq_opt_digits or dnnq_opt_real, its refusal on stderr
+ * as a usage error ("dnnq-run: --threads: '0': must be 1..256 (try
+ * --help)"), and 2, the tools' exit status for one. */
+int dnnq_usage_digits(const char *tool, const char *opt, const char *s, uint64_t lo,
+                      uint64_t hi, uint64_t *v);
+int dnnq_usage_real(const char *tool, const char *opt, const char *s, double lo, double hi,
+                    bool above_lo, double *v);
 /* stdout holds one JSON object at most: dnnq_json_exit prints nothing
  * after its own object, nor after the tool's when the tool said so with
  * dnnq_json_answered() (dnnqctl bench's results with failed requests in

@@ -2144,9 +2144,9 @@ START_TEST(tools_precision_auto)
 
 	static const char *const bad[][2] = {
 		{ "--precision fp16", "--precision fp16: auto or int8" },
-		{ "--fp32-threshold -1", "--fp32-threshold -1: a number of dB in [0, 100]" },
-		{ "--precision-samples 0", "--precision-samples 0: an integer in [1, 65536]" },
-		{ "--sqnr-floor -1", "--sqnr-floor -1: a number of dB in [0, 100]" },
+		{ "--fp32-threshold -1", "--fp32-threshold: '-1': must be 0..100 (" },
+		{ "--precision-samples 0", "--precision-samples: '0': must be 1..65536" },
+		{ "--sqnr-floor -1", "--sqnr-floor: '-1': must be 0..100 (" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/x.dnnq %s", dir, bad[i][0]);
@@ -4091,12 +4091,12 @@ START_TEST(tools_infer_mistakes)
 	/* bench's values out of range: the option and its range */
 	sh(&c, fake.dir, "dnnqctl --socket %s bench double --async 5000", fake.path);
 	ck_assert_int_eq(c.status, 2);
-	ck_assert_msg(strstr(c.err, "dnnqctl: --async 5000: 1..4096 requests in flight (try"
+	ck_assert_msg(strstr(c.err, "dnnqctl: --async: '5000': must be 1..4096 (try"
 	                            " 'dnnqctl bench --help')\n"), "%s", c.err);
 	/* --timeout 0 would time out at once: refused */
 	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s --timeout 0", fake.path, x);
 	ck_assert_int_eq(c.status, 2);
-	ck_assert_msg(strstr(c.err, "--timeout 0: a number of ms, 1..86400000"), "%s", c.err);
+	ck_assert_msg(strstr(c.err, "--timeout: '0': must be 1..86400000"), "%s", c.err);
 	/* a request the (paused) daemon does not answer in time: the timeout
 	 * named, and how to give it longer */
 	__atomic_store_n(&fake.paused, 1, __ATOMIC_RELEASE);
@@ -4133,6 +4133,50 @@ END_TEST
  * (exit 2), naming what it needs, instead of being silently ignored:
  * dnnq-convert's calibration, acc16 and precision tunings, dnnq-calibrate's
  * per-command options; and a --keep-fp32 that names no node. */
+/* Every tool's numeric options are read by one rule (dnnq_usage_digits,
+ * dnnqd's too; dnnq_usage_real for decimals) and refused in one wording, the option, the text and the
+ * range, ", digits only" after text that is no number: no 0x, space, sign
+ * or trailing text, nothing that wraps (strtoul took "-1" for 2^64 - 1). */
+START_TEST(tools_number_options)
+{
+	char dir[] = "/tmp/dnnq-numbers-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	static const char *const bad[][2] = {
+		{ "dnnq-run m.dnnq --threads 0", "dnnq-run: --threads: '0': must be 1..256 (try --help)\n" },
+		{ "dnnq-run m.dnnq --threads 0x10", "--threads: '0x10': must be 1..256, digits only (" },
+		{ "dnnq-run m.dnnq --repeat -1", "--repeat: '-1': must be 0..100000000 (" },
+		{ "dnnq-run m.dnnq --repeat -0", "--repeat: '-0': must be 0..100000000, digits only (" },
+		{ "dnnq-run m.dnnq --threads 18446744073709551617",
+		  "--threads: '18446744073709551617': must be 1..256 (" },
+		{ "dnnq-convert m.onnx --bits ' 4'", "dnnq-convert: --bits: ' 4': must be 2..8, digits only" },
+		{ "dnnq-convert m.onnx --threads 2x", "--threads: '2x': must be 1..256, digits only" },
+		{ "dnnq-calibrate table --seed -1", "dnnq-calibrate: --seed: '-1': must be "
+		  "0..18446744073709551615 (" },
+		{ "dnnq-calibrate table --bins +9", "--bins: '+9': must be 2..16777216, digits only" },
+		{ "dnnqctl bench m --batch 1e3", "dnnqctl: --batch: '1e3': must be 1..65536, digits only"
+		  " (try 'dnnqctl bench --help')" },
+		{ "dnnq-soak --clients 2.0", "dnnq-soak: --clients: '2.0': must be 1..64, digits only" },
+		/* decimal numbers: the same words (dnnq_opt_real), no inf, nan or 0x */
+		{ "dnnq-convert m.onnx --percentile 100.5", "dnnq-convert: --percentile: '100.5': "
+		  "must be 50..100 (" },
+		{ "dnnq-convert m.onnx --sqnr-floor nan", "--sqnr-floor: 'nan': must be 0..100, a decimal"
+		  " number (" },
+		{ "dnnq-calibrate table --percentile 0x60", "--percentile: '0x60': must be 50..100, a "
+		  "decimal number (" },
+		{ "dnnqctl bench m --duration 0", "dnnqctl: --duration: '0': must be above 0, at most "
+		  "86400 (try 'dnnqctl bench --help')" },
+		{ "dnnq-soak --duration inf", "--duration: 'inf': must be 0.001..1e+07, a decimal number" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		sh(&c, dir, "%s", bad[i][0]);
+		ck_assert_msg(c.status == 2 && strstr(c.err, bad[i][1]), "%s: %d %s", bad[i][0],
+		              c.status, c.err);
+	}
+	rm_rf(dir);
+}
+END_TEST
+
 START_TEST(tools_inert_options)
 {
 	char dir[] = "/tmp/dnnq-inert-XXXXXX";
@@ -4370,6 +4414,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
 	TCase *usage = tcase_create("usage");  /* command-line mistakes, each found at once */
+	tcase_add_test(usage, tools_number_options);
 	tcase_add_test(usage, tools_inert_options);
 	tcase_add_test(usage, tools_calib_mistakes);
 	tcase_add_test(usage, tools_run_and_inspect);

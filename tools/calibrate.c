@@ -14,6 +14,7 @@
  * data cannot be read or calibrated, 2 for a usage error.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ struct opts {
 	struct dnnq_calib_opts c;
 	uint32_t bins;
 	long samples;
-	unsigned long long seed;
+	uint64_t seed;
 	int json;
 	const char *given[4];   /* the options only one command reads, given (NULL: not) */
 	bool pct_given;
@@ -78,20 +79,9 @@ static int bad_option(const char *name, const char *value, const char *rule)
 	return 2;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_option(int c, const char *arg, struct opts *o)
 {
-	long v;
-	char *end;
+	uint64_t v;
 	switch (c) {
 	case 'm':
 		o->given[G_METHOD] = "--method";
@@ -100,28 +90,27 @@ static int parse_option(int c, const char *arg, struct opts *o)
 		return 0;
 	case 'b':
 		o->given[G_BITS] = "--bits";
-		if (parse_long(arg, 1, DNNQ_MAX_PRECISION, &v))
-			return bad_option("bits", arg, "must be 1..16");
+		if (dnnq_usage_digits(argv0, "--bits", arg, 1, DNNQ_MAX_PRECISION, &v))
+			return 2;
 		o->c.spec.precision = (uint8_t)v;
 		return 0;
 	case 'p':
 		o->pct_given = true;
-		o->c.percentile = strtod(arg, &end);
-		return *arg && !*end && o->c.percentile >= 50 && o->c.percentile <= 100
-			? 0 : bad_option("percentile", arg, "must be in [50, 100]");
+		return dnnq_usage_real(argv0, "--percentile", arg, 50, 100, false, &o->c.percentile);
 	case 'n':
-		if (parse_long(arg, DNNQ_HIST_MIN_BINS, DNNQ_HIST_MAX_BINS, &v))
-			return bad_option("bins", arg, "must be 2..16777216");
+		if (dnnq_usage_digits(argv0, "--bins", arg, DNNQ_HIST_MIN_BINS, DNNQ_HIST_MAX_BINS, &v))
+			return 2;
 		o->bins = (uint32_t)v;
 		return 0;
 	case 'N':
 		o->given[G_SAMPLES] = "--samples";
-		return parse_long(arg, 1, 100000000, &o->samples)
-			? bad_option("samples", arg, "must be 1..100000000") : 0;
+		if (dnnq_usage_digits(argv0, "--samples", arg, 1, 100000000, &v))
+			return 2;
+		o->samples = (long)v;
+		return 0;
 	case 'S':
 		o->given[G_SEED] = "--seed";
-		o->seed = strtoull(arg, &end, 10);
-		return *arg && !*end ? 0 : bad_option("seed", arg, "must be a non-negative integer");
+		return dnnq_usage_digits(argv0, "--seed", arg, 0, UINT64_MAX, &o->seed);
 	case 'y': o->c.spec.scheme = DNNQ_QSCHEME_SYMMETRIC; return 0;
 	case 'g': o->c.spec.is_signed = true; return 0;
 	case 'j': o->json = 1; dnnq_json_failures(); return 0;
@@ -334,7 +323,7 @@ static void print_table_head(const struct opts *o)
 	struct opts t = *o;
 	t.c.spec.precision = 0;
 	spec_text(&t, spec, sizeof spec);
-	printf("SQNR in dB of %ld samples per distribution (%s), seed %llu\n\n", o->samples,
+	printf("SQNR in dB of %ld samples per distribution (%s), seed %" PRIu64 "\n\n", o->samples,
 	       strchr(spec, ',') + 2, o->seed);
 	printf("%-12s", "method");
 	for (int d = 0; d < 3; d++)
@@ -407,7 +396,7 @@ static int cmd_table(const struct opts *o)
 	if (rc)
 		return rc;
 	if (o->json)
-		printf("{\"samples\":%ld,\"seed\":%llu,\"signed\":%s,\"symmetric\":%s,"
+		printf("{\"samples\":%ld,\"seed\":%" PRIu64 ",\"signed\":%s,\"symmetric\":%s,"
 		       "\"percentile\":%g,\"bins\":%u,\"rows\":[", o->samples, o->seed,
 		       o->c.spec.is_signed ? "true" : "false",
 		       o->c.spec.scheme == DNNQ_QSCHEME_SYMMETRIC ? "true" : "false", pct(o),

@@ -184,21 +184,6 @@ static int bad_option(const char *name, const char *value, const char *rule)
 	return 2;
 }
 
-/* Whether s is a number (an integer) in [lo, hi], *x. */
-static bool number_in(const char *s, double lo, double hi, double *x)
-{
-	char *end;
-	*x = strtod(s, &end);
-	return *s && !*end && *x >= lo && *x <= hi;
-}
-
-static bool integer_in(const char *s, long lo, long hi, long *x)
-{
-	char *end;
-	*x = strtol(s, &end, 10);
-	return *s && !*end && *x >= lo && *x <= hi;
-}
-
 /* IN with its extension (if any) replaced by .dnnq, in IN's directory. */
 static const char *default_output(struct opts *o)
 {
@@ -257,7 +242,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
                             .floor_db = DNNQ_PRECISION_FLOOR_DB },
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch, moved = 0;
-	long b;
+	uint64_t b;
 	opterr = 0;	/* bad_usage names the option, with the one meant */
 	while ((ch = dnnq_getopt_long(argc, argv, "o:h", lopts, &moved)) != -1) {
 		if (ch >= O_CALIB)
@@ -272,21 +257,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				                  " l2approx, kl or auto");
 			break;
 		case O_PCT:
-			if (!number_in(optarg, 50, 100, &o->c.percentile))
-				return bad_option("percentile", optarg, "a number in [50, 100]");
+			if (dnnq_usage_real(argv0, "--percentile", optarg, 50, 100, false, &o->c.percentile))
+				return 2;
 			break;
 		case O_PERCH: o->lo.per_channel = true; break;
 		case O_SYMW: o->lo.symmetric_weights = true; break;
 		case O_ASYMW: o->lo.symmetric_weights = false; break;
 		case O_DYN: o->lo.dynamic = true; break;
 		case O_BITS:
-			if (!integer_in(optarg, 2, 8, &b))
-				return bad_option("bits", optarg, "an integer in [2, 8]");
+			if (dnnq_usage_digits(argv0, "--bits", optarg, 2, 8, &b))
+				return 2;
 			o->c.spec.precision = (uint8_t)b;
 			break;
 		case O_BINS:
-			if (!integer_in(optarg, DNNQ_HIST_MIN_BINS, 1 << 20, &b))
-				return bad_option("bins", optarg, "an integer in [2, 1048576]");
+			if (dnnq_usage_digits(argv0, "--bins", optarg, DNNQ_HIST_MIN_BINS, 1 << 20, &b))
+				return 2;
 			o->bins = (unsigned)b;
 			break;
 		case O_NAME: o->name = optarg; break;
@@ -325,22 +310,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->lo.acc16 = optarg ? DNNQ_ACC16_AUTO : DNNQ_ACC16_ON;
 			break;
 		case O_ACC16_TH:
-			if (!number_in(optarg, 0, 100, &o->acc16_threshold))
-				return bad_option("acc16-threshold", optarg, "a number of dB in [0, 100]");
+			if (dnnq_usage_real(argv0, "--acc16-threshold", optarg, 0, 100, false, &o->acc16_threshold))
+				return 2;
 			break;
 		case O_ACC16_NBITS:
-			if (!integer_in(optarg, 2, 8, &b))
-				return bad_option("acc16-nbits", optarg, "an integer in [2, 8]");
+			if (dnnq_usage_digits(argv0, "--acc16-nbits", optarg, 2, 8, &b))
+				return 2;
 			o->lo.acc16_opts.nbits = (unsigned)b;
 			break;
 		case O_ACC16_SPILL:
-			if (!integer_in(optarg, 1, 65535, &b))
-				return bad_option("acc16-spill", optarg, "an integer in [1, 65535]");
+			if (dnnq_usage_digits(argv0, "--acc16-spill", optarg, 1, 65535, &b))
+				return 2;
 			o->lo.acc16_opts.spill = (unsigned)b;
 			break;
 		case O_THREADS:
-			if (!integer_in(optarg, 1, MAX_THREADS, &b))
-				return bad_option("threads", optarg, "an integer in [1, 256]");
+			if (dnnq_usage_digits(argv0, "--threads", optarg, 1, MAX_THREADS, &b))
+				return 2;
 			o->threads = (unsigned)b;
 			break;
 		case O_PRECISION:
@@ -349,17 +334,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->prec_int8 = !strcmp(optarg, "int8");
 			break;
 		case O_FP32_TH:
-			if (!number_in(optarg, 0, 100, &o->po.threshold_db))
-				return bad_option("fp32-threshold", optarg, "a number of dB in [0, 100]");
+			if (dnnq_usage_real(argv0, "--fp32-threshold", optarg, 0, 100, false, &o->po.threshold_db))
+				return 2;
 			break;
 		case O_PREC_SAMPLES:
-			if (!integer_in(optarg, 1, 65536, &b))
-				return bad_option("precision-samples", optarg, "an integer in [1, 65536]");
+			if (dnnq_usage_digits(argv0, "--precision-samples", optarg, 1, 65536, &b))
+				return 2;
 			o->po.samples = (size_t)b;
 			break;
 		case O_SQNR_FLOOR:
-			if (!number_in(optarg, 0, 100, &o->po.floor_db))
-				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
+			if (dnnq_usage_real(argv0, "--sqnr-floor", optarg, 0, 100, false, &o->po.floor_db))
+				return 2;
 			break;
 		case O_STATE:
 			if (!strcmp(optarg, "none")) {

@@ -153,7 +153,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	};
 	*o = (struct opts){ .outdir = ".", .threads = 1, .isa = dnnq_isa_best() };
 	int ch, moved = 0;
-	char *end;
+	uint64_t v;
 	opterr = 0;	/* the default case names the option, with the one meant */
 	while ((ch = dnnq_getopt_long(argc, argv, "i:o:h", lopts, &moved)) != -1) {
 		switch (ch) {
@@ -168,18 +168,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case 'o': o->outdir = optarg; break;
-		case O_THREADS: {
-			long t = strtol(optarg, &end, 10);
-			if (!*optarg || *end || t < 1 || t > 256)
-				return usage_error("--threads %s: an integer in [1, 256]", optarg);
-			o->threads = (unsigned)t;
+		case O_THREADS:
+			if (dnnq_usage_digits(argv0, "--threads", optarg, 1, 256, &v))
+				return 2;
+			o->threads = (unsigned)v;
 			o->threads_set = true;
 			break;
-		}
 		case O_REPEAT:
-			o->repeat = strtol(optarg, &end, 10);
-			if (!*optarg || *end || o->repeat < 0 || o->repeat > 100000000)
-				return usage_error("--repeat %s: an integer in [0, 1e8]", optarg);
+			if (dnnq_usage_digits(argv0, "--repeat", optarg, 0, 100000000, &v))
+				return 2;
+			o->repeat = (long)v;
 			break;
 		case O_ISA:
 			o->isa_set = true;

@@ -440,17 +440,10 @@ static int bad_usage(const char *fmt, ...)
 	return 2;
 }
 
-/* s as a number in [lo, hi] (the whole of it: "3x" is refused, not 3) */
-static bool number_in(const char *s, double lo, double hi, double *x)
-{
-	char *end;
-	*x = strtod(s, &end);
-	return *s && !*end && *x >= lo && *x <= hi;
-}
-
 int main(int argc, char **argv)
 {
-	double duration = 60, reload_every = 3, clients = 3, threads = 2;
+	double duration = 60, reload_every = 3;
+	uint64_t clients = 3, threads = 2;
 	static const struct option opts[] = {
 		{ "duration", required_argument, 0, 'd' }, { "clients", required_argument, 0, 'c' },
 		{ "threads", required_argument, 0, 't' }, { "reload-every", required_argument, 0, 'r' },
@@ -460,20 +453,21 @@ int main(int argc, char **argv)
 	for (int ch; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
 		switch (ch) {
 		case 'd':
-			if (!number_in(optarg, 0.001, 1e7, &duration))
-				return bad_usage("--duration %s: seconds, more than 0", optarg);
+			if (dnnq_usage_real("dnnq-soak", "--duration", optarg, 0.001, 1e7, false, &duration))
+				return 2;
 			break;
 		case 'c':
-			if (!number_in(optarg, 1, 64, &clients) || clients != (int)clients)
-				return bad_usage("--clients %s: an integer in [1, 64]", optarg);
+			if (dnnq_usage_digits("dnnq-soak", "--clients", optarg, 1, 64, &clients))
+				return 2;
 			break;
 		case 't':
-			if (!number_in(optarg, 1, 16, &threads) || threads != (int)threads)
-				return bad_usage("--threads %s: an integer in [1, 16]", optarg);
+			if (dnnq_usage_digits("dnnq-soak", "--threads", optarg, 1, 16, &threads))
+				return 2;
 			break;
 		case 'r':
-			if (!number_in(optarg, 0.001, 1e7, &reload_every))
-				return bad_usage("--reload-every %s: seconds, more than 0", optarg);
+			if (dnnq_usage_real("dnnq-soak", "--reload-every", optarg, 0.001, 1e7, false,
+			                    &reload_every))
+				return 2;
 			break;
 		case 'h': usage(); return 0;
 		case 'V': printf("dnnq-soak %s\n", DNNQ_VERSION); return 0;

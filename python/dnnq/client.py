@@ -49,8 +49,8 @@ except ImportError as e:  # say what to install: the interpreter may not be Debi
 
 from . import _lib
 from ._lib import lib
-from .errors import (Disconnected, DtypeError, InvalidArgument, NoSpace, RangeError, ShapeError,
-                     Timeout, from_code)
+from .errors import (Disconnected, DtypeError, Error, InvalidArgument, NoSpace, RangeError,
+                     ShapeError, Timeout, from_code)
 
 _NP_OF: Dict[int, np.dtype[Any]] = {_lib.TYPE_U8: np.dtype(np.uint8), _lib.TYPE_S8: np.dtype(np.int8),
           _lib.TYPE_S32: np.dtype(np.int32), _lib.TYPE_F32: np.dtype(np.float32)}
@@ -765,6 +765,16 @@ class Model:
                                   "dict by name")
         return (x if type(x) is np.ndarray else _as_array(x, self._in_names[0]),), "array"
 
+    def _inputs(self, x):
+        """_arrays and _check of run's x: the arrays, how to shape the result,
+        the batch and the input dtype codes; a refusal names the model
+        ("model 'digits': input 'input': shape (2, 8, 8): wants ...")."""
+        try:
+            arrays, how = self._arrays(x)
+            return (arrays, how) + self._check(arrays)
+        except Error as e:
+            raise _tagged(e, f"model '{self.name}'") from None
+
     def _check(self, arrays):
         """The batch and the input dtype codes; refuses a bad dtype or shape."""
         batch = None
@@ -863,8 +873,7 @@ class Model:
         dequantized. A batch above max_batch is sent as several requests.
         timeout: seconds for the whole call (all of those requests), None
         waits (a dead daemon still ends it)."""
-        arrays, how = self._arrays(x)
-        batch, in_codes = self._check(arrays)
+        arrays, how, batch, in_codes = self._inputs(x)
         out_codes = self._out_codes(output_dtype)
         ms = _timeout_ms(timeout)
         chunks = self._chunks(arrays, batch)
@@ -937,8 +946,7 @@ class Model:
         batch above max_batch goes as several requests, one after another
         (as run() sends them: a huge batch never holds every slot), timeout
         being for all of them, as there."""
-        arrays, how = self._arrays(x)
-        batch, in_codes = self._check(arrays)
+        arrays, how, batch, in_codes = self._inputs(x)
         out_codes = self._out_codes(output_dtype)
         ms = _timeout_ms(timeout)
         chunks = self._chunks(arrays, batch)
@@ -961,14 +969,24 @@ class Model:
 class _Views(Mapping):
     """A request's views by name. Read-only: `r.inputs["x"] = a` would
     only rebind the name, leaving the shared tensor as it was."""
-    __slots__ = ("_views", "_what")
+    __slots__ = ("_views", "_what", "_model")
 
-    def __init__(self, views, what):
+    def __init__(self, views, what, model=None):
         self._views = views
         self._what = what
+        self._model = model     # its name; None: the request is closed
 
     def __getitem__(self, name):
-        return self._views[name]
+        try:
+            return self._views[name]
+        except KeyError:
+            if self._model is None:
+                why = "the request is closed"
+            else:
+                names = ", ".join(repr(n) for n in self._views)
+                why = (f"model '{self._model}' has no {self._what[:-1]} {name!r} (its "
+                       f"{self._what}: {names})")
+            raise KeyError(f"{self._what}[{name!r}]: {why}") from None
 
     def __iter__(self):
         return iter(self._views)
@@ -1031,9 +1049,9 @@ class Request:
         self._in_views = views[:n]
         self._out_views = views[n:]
         self.inputs = _Views({i.name: v for i, v in zip(model.inputs, self._in_views)},
-                             "inputs")
+                             "inputs", model.name)
         self.outputs = _Views({o.name: v for o, v in zip(model.outputs, self._out_views)},
-                              "outputs")
+                              "outputs", model.name)
 
     def __repr__(self):
         return f"<dnnq.Request {self.model.name!r} batch {self.batch}>"

@@ -229,7 +229,8 @@ def test_errors(client, tmp_path):
     before = client.stats().session_requests
     with pytest.raises(dnnq.DtypeError, match="float64: takes uint8 or float32"):
         m.run(np.zeros((1, 64)))
-    with pytest.raises(dnnq.ShapeError, match=r"wants \(N, 64\)"):
+    with pytest.raises(dnnq.ShapeError, match=r"^model 'relu64': input 'x': shape \(1, 63\): "
+                       r"wants \(N, 64\) with N >= 1$"):
         m.run(np.zeros((1, 63), np.uint8))
     with pytest.raises(dnnq.ShapeError):
         m.run(np.zeros(64, np.uint8))
@@ -250,18 +251,21 @@ def test_errors(client, tmp_path):
                        match=r"uint8: takes float32 \(\.astype\(numpy\.float32\)\)$"):
         client.model("digits").run(np.zeros((1, 1, 8, 8), np.uint8))
     # not numbers: said as such (numpy's "dtype object" was all it said)
-    with pytest.raises(dnnq.DtypeError, match=r"^input 'x': NoneType None: not an array of "
-                       "numbers$"):
+    with pytest.raises(dnnq.DtypeError,
+                       match=r"^model 'relu64': input 'x': NoneType None: not an array of numbers$"):
         m.run(None)
-    with pytest.raises(dnnq.DtypeError, match=r"^input 'x': an array of Python objects, "
+    with pytest.raises(dnnq.DtypeError, match=r"^model 'relu64': input 'x': an array of Python "
+                       r"objects, "
                        r"shape \(2,\) \(lists of unequal lengths, or not numbers\)"):
         m.run(np.array([[1] * 64, [2] * 63], dtype=object))
     # the same as lists: numpy >= 1.24's asarray raises ValueError on them
     # (it went up as numpy's, no dnnq.Error)
-    with pytest.raises(dnnq.DtypeError, match=r"^input 'x': lists of unequal lengths "
+    with pytest.raises(dnnq.DtypeError, match=r"^model 'relu64': input 'x': lists of unequal "
+                       r"lengths "
                        r"\(numpy: .*\): not an array of numbers$"):
         m.run([[1] * 64, [2] * 63])
-    with pytest.raises(dnnq.DtypeError, match=r"^input 'b': lists of unequal lengths"):
+    with pytest.raises(dnnq.DtypeError,
+                       match=r"^model 'multi': input 'b': lists of unequal lengths"):
         client.model("multi").run({"a": np.zeros((1, 6, 6, 4), np.uint8),
                                    "b": [[1, 2], [3]]})
     with pytest.raises(dnnq.DtypeError, match=r"int64: takes uint8 or float32$"):
@@ -333,6 +337,16 @@ def test_request_views_cannot_be_rebound(client):
         r.inputs["x"][...] = x
         assert np.array_equal(r.run(timeout=10)["y"], m.run(x))
         assert list(r.inputs) == ["x"] and len(r.outputs) == 1 and "y" in r.outputs
+        # a name it lacks: the model and the names it has (KeyError said 'z')
+        assert "z" not in r.inputs and r.outputs.get("z") is None
+        with pytest.raises(KeyError, match=r"inputs\['z'\]: model 'relu64' has no input 'z' "
+                           r"\(its inputs: 'x'\)"):
+            r.inputs["z"]
+        with pytest.raises(KeyError, match=r"outputs\['x'\]: model 'relu64' has no output 'x' "
+                           r"\(its outputs: 'y'\)"):
+            r.outputs["x"]
+    with pytest.raises(KeyError, match=r"inputs\['x'\]: the request is closed"):
+        r.inputs["x"]
 
 
 def test_run_async_splits_a_batch_like_run(client):
