@@ -197,7 +197,7 @@ static bool batch_fits(struct dnnqd_model *m, uint32_t batch, uint64_t bound,
 {
 	struct dnnq_diag ignored;
 	uint64_t need;
-	return !dnnq_graph_cost(m->graphs[0].g, batch, cost, &ignored) &&
+	return !dnnq_graph_cost(m->graphs[0].g, batch, dnnqd_model_threads(m), cost, &ignored) &&
 	       !__builtin_mul_overflow(cost->bytes + cost->graph_bytes, (uint64_t)m->ngraphs,
 	                               &need) && need <= bound;
 }
@@ -215,7 +215,7 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 	struct dnnq_graph *g = m->graphs[0].g;
 	struct dnnq_graph_cost one, most;
 	struct dnnq_node_info ni = { .name = "?" };
-	int rc = dnnq_graph_cost(g, 1, &one, d);
+	int rc = dnnq_graph_cost(g, 1, dnnqd_model_threads(m), &one, d);
 	if (rc)
 		return rc;
 	if (one.node_work > DNNQD_MAX_NODE_WORK) {

@@ -253,6 +253,8 @@ static void unapplied_keys(const struct dnnq_config *start, const struct dnnq_co
 	        memcmp(start->workers.cpus, c->workers.cpus,
 	               c->workers.ncpus * sizeof c->workers.cpus[0]), "workers.cpus");
 	add_key(buf, len, &n, start->workers.spin_us != c->workers.spin_us, "workers.spin_us");
+	add_key(buf, len, &n, start->workers.reserve_max_ms != c->workers.reserve_max_ms,
+	        "workers.reserve_max_ms");
 	add_key(buf, len, &n, a->max_clients != b->max_clients, "limits.max_clients");
 	add_key(buf, len, &n, a->max_session_bytes != b->max_session_bytes,
 	        "limits.max_session_bytes");

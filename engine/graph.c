@@ -772,12 +772,16 @@ static bool caller_bound(struct dnnq_graph *g, struct gtensor *t)
 
 /* The bytes apart of the threads' private copies of node n's output in
  * the staging buffer when it runs by bands with the depthwise node after
- * it (band_convs; batch 1), else 0. A convolution stages no input, so
- * the copies take the buffer from its start. */
+ * it (band_convs), else 0: one item's, at every batch, though only a run
+ * of one item runs by bands: the buffer only grows, so that a graph's
+ * cost at a larger batch (dnnqd's memory bound at max_batch) counts what
+ * its plan at batch 1 (dnnqd's warm-up) took. A convolution stages no
+ * input, so the copies take the buffer from its start. */
 static size_t band_stride(const struct dnnq_graph *g, const struct gnode *n)
 {
 	const struct gtensor *t = &g->t[n->out];
-	return n->bands && t->ndim > 0 && t->dims[0] == 1 ? align64(t->bytes) : 0;
+	return n->bands && t->ndim > 0 && t->dims[0] > 0 ? align64(t->bytes / (size_t)t->dims[0])
+	                                                 : 0;
 }
 
 /* The private bytes node n's caller-bound inputs need, if it wants them
@@ -1045,12 +1049,12 @@ static uint64_t node_work(const struct dnnq_graph *g, const struct gnode *n)
 	return w;
 }
 
-int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, struct dnnq_graph_cost *out,
-                    struct dnnq_diag *diag)
+int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, unsigned nthreads,
+                    struct dnnq_graph_cost *out, struct dnnq_diag *diag)
 {
 	size_t arena, stage;
 	memset(out, 0, sizeof *out);
-	int rc = layout(g, batch, g->nthreads, &arena, &stage, diag);
+	int rc = layout(g, batch, nthreads, &arena, &stage, diag);
 	if (rc)
 		return rc;
 	out->bytes = (uint64_t)arena + stage;

@@ -184,20 +184,20 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
  * faulted in, instead of mapping and zeroing an arena of its own each
  * time. src is left unplanned: it runs again only once planned again. */
 int dnnq_graph_take_buffers(struct dnnq_graph *dst, struct dnnq_graph *src);
-/* What running g at `batch` takes, from the shapes alone (nothing is
- * allocated or run; dnnq_graph_plan again before a run). Work counts
+/* What running g at `batch` on nthreads threads takes, from the shapes
+ * alone (nothing is allocated or run; dnnq_graph_plan again before a
+ * run). Work counts
  * operations: a byte a node reads or writes, a multiply-add, a pooling
  * window's tap. dnnqd refuses a model past its bounds (docs/serving.md). */
 struct dnnq_graph_cost {
-	uint64_t bytes;                /* the activation arena and staging buffer (on
-	                                  the last plan's threads) */
+	uint64_t bytes;                /* the activation arena and staging buffer */
 	uint64_t graph_bytes;          /* the graph's own nodes and tensors */
 	uint64_t work;                 /* every node's (saturating) */
 	uint64_t node_work;            /* the costliest node's ... */
 	size_t node;                   /* ... and its index */
 };
-int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, struct dnnq_graph_cost *out,
-                    struct dnnq_diag *diag);
+int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, unsigned nthreads,
+                    struct dnnq_graph_cost *out, struct dnnq_diag *diag);
 
 /* inputs[i] / outputs[i]: buffers of graph input / output i at the planned
  * batch. */

@@ -2161,6 +2161,35 @@ START_TEST(graph_bands_expansion_depthwise)
 }
 END_TEST
 
+/* What a graph run by bands takes (dnnq_graph_cost, dnnqd's memory
+ * bound): the staging buffer holds the threads' copies of one item of
+ * the expansion's output on the threads asked for, at a batch larger than
+ * 1 as well, which the plan at batch 1 (dnnqd's warm-up) left there. The
+ * cost counted the copies on the last plan's threads (none before a
+ * plan: dnnqd judged its models before) and at batch 1 only. */
+START_TEST(graph_bands_cost)
+{
+	static int8_t w[BDI * BDI + BDI * BDC + 25 * BDC];
+	static float s[BDC], b[BDC];
+	for (size_t i = 0; i < BDC; i++)
+		s[i] = 0.005f;
+	struct dnnq_diag d;
+	net_isa_set = DNNQ_ISA_SCALAR;
+	struct dnnq_graph *g = build_bands(w, s, b, 9, 3, 1, false, &d);
+	ck_assert(node_fused(g, "dw"));
+	struct dnnq_graph_cost one, three;
+	for (size_t batch = 1; batch <= 4; batch += 3) {
+		ck_assert_msg(dnnq_graph_cost(g, batch, 1, &one, &d) == 0, "%s", d.msg);
+		ck_assert_msg(dnnq_graph_cost(g, batch, 3, &three, &d) == 0, "%s", d.msg);
+		ck_assert_msg(three.bytes - one.bytes == 3 * ((9 * BDW * BDC + 63) / 64 * 64),
+		              "batch %zu: %llu and %llu bytes", batch,
+		              (unsigned long long)one.bytes, (unsigned long long)three.bytes);
+	}
+	dnnq_graph_destroy(g);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 /* Winograd's per-thread scratch sized at setup (engine/conv.c): x (GWH x
  * GWW x GWC, its weights on the fly) -> wa (3x3 to GWO, ReLU) -> wb (3x3,
  * packed)
@@ -2287,6 +2316,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_chains_pointwise_shapes, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_scaled, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_bands_expansion_depthwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_test(tc, graph_bands_cost);
 	tcase_add_test(tc, graph_winograd_batches);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);

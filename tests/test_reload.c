@@ -605,7 +605,8 @@ START_TEST(reload_failures_logged_once)
 END_TEST
 
 /* A reload applies the models only: a changed value of a key read at
- * start (limits.max_inflight, workers.spin_us) is said at warning, naming
+ * start (limits.max_inflight, workers.spin_us, workers.reserve_max_ms,
+ * which the reload did not name) is said at warning, naming
  * the keys, once while the file keeps it, again when other keys differ;
  * a change of the models alone, or the file back to the daemon's values,
  * says nothing. The reload "worked" and the daemon kept the old limit
@@ -625,11 +626,11 @@ START_TEST(reload_unapplied_settings_said)
 	reload_now(ctl, true);
 	snprintf(want, sizeof want, "reload: %s: limits.max_inflight %s", c.yaml, said);
 	ck_assert_uint_eq(fixture_daemon_log_count(&d, want), 1);
-	put_text(c.yaml, TEST_YAML_BOTH "limits:\n  max_inflight: 16\nworkers:\n  spin_us: 7\n",
-	         RENAME);
+	put_text(c.yaml, TEST_YAML_BOTH "limits:\n  max_inflight: 16\nworkers:\n  spin_us: 7\n"
+	         "  reserve_max_ms: 300\n", RENAME);
 	reload_now(ctl, true);
-	snprintf(want, sizeof want, "reload: %s: workers.spin_us, limits.max_inflight %s", c.yaml,
-	         said);
+	snprintf(want, sizeof want, "reload: %s: workers.spin_us, workers.reserve_max_ms, "
+	         "limits.max_inflight %s", c.yaml, said);
 	ck_assert_uint_eq(fixture_daemon_log_count(&d, want), 1);
 	/* the daemon's limit is still the default's 64: 64 slots open */
 	struct dnnq_client *c64;

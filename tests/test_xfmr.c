@@ -693,7 +693,7 @@ static uint64_t node_work_of(const char *name, uint32_t ndim, const int64_t *dim
 	ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
 	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
 	struct dnnq_graph_cost c;
-	ck_assert_msg(dnnq_graph_cost(g, 1, &c, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_cost(g, 1, 1, &c, &d) == 0, "%s", d.msg);
 	dnnq_graph_destroy(g);
 	return c.node_work;
 }

@@ -100,7 +100,7 @@ static bool small_enough(struct dnnq_graph *g, size_t batch)
 	}
 	return !__builtin_mul_overflow(bytes, batch, &bytes) && bytes <= RUN_MAX_BYTES &&
 	       !__builtin_mul_overflow(work, batch, &work) && work <= RUN_MAX_WORK &&
-	       dnnq_graph_cost(g, batch, &c, &d) == 0 && c.work <= RUN_MAX_COST;
+	       dnnq_graph_cost(g, batch, 1, &c, &d) == 0 && c.work <= RUN_MAX_COST;
 }
 
 /* buf (n bytes of a tensor of dtype dt) from the fuzz input, cycled; f32
