@@ -203,8 +203,8 @@ static void row_offsets(const struct binary *op, size_t r, size_t *oa, size_t *o
 	*ob = b;
 }
 
-/* Rows [r, end) of the walk, into y (the output's place or a copy). */
-static void binary_rows(const struct binary *op, void *y, size_t r, size_t end)
+/* Rows [r, end) of the walk. */
+static void binary_rows(const struct binary *op, size_t r, size_t end)
 {
 	const uint32_t l = op->nd - 1;   /* the rows' dim: the one before the run */
 	size_t inner = op->dims[l];
@@ -214,7 +214,7 @@ static void binary_rows(const struct binary *op, void *y, size_t r, size_t end)
 		row_offsets(op, r, &oa, &ob);
 		if (op->fp32) {
 			op->row_f32((const float *)op->a + oa, sa, (const float *)op->b + ob, sb,
-			            (float *)y + r * inner, inner);
+			            (float *)op->y + r * inner, inner);
 			r++;
 			continue;
 		}
@@ -223,7 +223,7 @@ static void binary_rows(const struct binary *op, void *y, size_t r, size_t end)
 		struct dnnq_binary_rows run = {
 			(const uint8_t *)op->a + oa, (const uint8_t *)op->b + ob, sa, sb,
 			l ? op->stride[0][l - 1] : 0, l ? op->stride[1][l - 1] : 0,
-			(uint8_t *)y + r * inner, inner, left < end - r ? left : end - r };
+			(uint8_t *)op->y + r * inner, inner, left < end - r ? left : end - r };
 		op->row(&run, &op->q);
 		r += run.rows;
 	}
@@ -233,8 +233,7 @@ static void binary_task(void *arg, size_t t, unsigned tid)
 {
 	const struct binary *op = arg;
 	(void)tid;
-	binary_rows(op, op->y, dnnq_piece_start(&op->pieces, t),
-	            dnnq_piece_start(&op->pieces, t + 1));
+	binary_rows(op, dnnq_piece_start(&op->pieces, t), dnnq_piece_start(&op->pieces, t + 1));
 }
 
 /* An int8 node of an n x h x w x c tensor and an (n or 1) x 1 x 1 x c one,
@@ -261,12 +260,7 @@ bool dnnq_node_by_pixel(struct dnnq_graph *g, const struct gnode *n)
 
 void dnnq_binary_pixels(const void *op, size_t p0, size_t p1)
 {
-	binary_rows(op, ((const struct binary *)op)->y, p0, p1);
-}
-
-void dnnq_binary_pixels_in(const void *op, uint8_t *copy, size_t p0, size_t p1)
-{
-	binary_rows(op, copy, p0, p1);
+	binary_rows(op, p0, p1);
 }
 
 static int binary_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)

@@ -110,15 +110,6 @@ struct dnnq_conv {
 	struct dnnq_pieces band_rows;
 	uint8_t *band_buf;
 	size_t band_stride;
-	/* ... and the 1x1 one before it, made in the bands too (or NULL:
-	 * this one's input is there), whose own rows each band stores */
-	const struct dnnq_conv *band_src;
-	/* the fused input and output nodes (dnnq_conv_set_pre, _set_post)
-	 * into a private copy at `copy` of the input or output: how a band
-	 * makes the rows of a 1x1 one before it (band_src); NULL: none, or
-	 * not possible */
-	void (*pre_in)(const void *ctx, uint8_t *copy, size_t p0, size_t p1);
-	void (*post_in)(const void *ctx, uint8_t *copy, uint8_t *y, size_t n);
 };
 
 /* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h):

@@ -1069,87 +1069,42 @@ static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_
 		*hi = *lo;
 }
 
-/* Rows [i0, i1) of 1x1 convolution c's output from A at a (lda c's cin)
- * into out (ldc its cout), through its output stage as o has it. */
-static void pw_rows(const struct dnnq_conv *c, const uint8_t *a, uint8_t *out,
-                    const struct dnnq_gemm_output *o, size_t i0, size_t i1)
-{
-	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = c->oh * c->ow, .a = a,
-	                                   .lda = c->d.cin, .c = out, .ldc = c->d.cout, .out = o };
-	for (size_t i = i0; i < i1; i += DNNQ_GEMM_MC) {
-		size_t e = i + DNNQ_GEMM_MC < i1 ? i + DNNQ_GEMM_MC : i1;
-		c->gw[0].kernel->block(&job, i, e, 0, c->d.cout);
-		dnnq_gemm_apply_post(c->d.isa, o, out, c->d.cout, i, e, 0, c->d.cout);
-	}
-}
-
-/* The rows of e's input band t reads, [lo, hi), made by e->band_src in
- * the thread's private copies (its input at ain, its output at cin, the
- * one e reads), and the rows of src's output band t owns stored there:
- * the bands' cut of the depthwise rows in src's rows, the last band to
- * the end. */
-static void src_band(const struct dnnq_conv *e, size_t t, size_t r0, size_t r1, size_t lo,
-                     size_t hi, uint8_t *ain, uint8_t *cin)
-{
-	const struct dnnq_conv *s = e->band_src, *d = e->band_dw;
-	size_t w = s->ow, cout = s->d.cout, sh = d->d.stride_h;
-	size_t o0 = t ? r0 * sh : 0, o1 = t + 1 < e->band_rows.count ? r1 * sh : s->oh;
-	o0 = o0 < s->oh ? o0 : s->oh;
-	o1 = o1 < s->oh ? o1 : s->oh;
-	size_t u0 = lo < o0 ? lo : o0, u1 = hi > o1 ? hi : o1;
-	if (u1 <= u0)
-		return;
-	struct dnnq_gemm_output o = s->gout[0];
-	o.pre = NULL;
-	o.post = NULL;
-	const uint8_t *a = s->in;
-	if (s->gout[0].pre) {
-		s->pre_in(s->gout[0].pre_ctx, ain, u0 * w, u1 * w);
-		a = ain;
-	}
-	pw_rows(s, a, cin, &o, u0 * w, u1 * w);
-	if (s->gout[0].post)
-		s->post_in(s->gout[0].post_ctx, cin, cin + u0 * w * cout, (u1 - u0) * w * cout);
-	if (o1 > o0)
-		memcpy((uint8_t *)s->out + o0 * w * cout, cin + o0 * w * cout, (o1 - o0) * w * cout);
-}
-
-/* The bytes of a thread's copy of 1x1 convolution s's input in the bands
- * (rounded up to 64): where a fused node makes it, else none. */
-static size_t src_in_bytes(const struct dnnq_conv *s)
-{
-	return s->gout[0].pre ? dnnq_aligned_size(s->oh * s->ow * s->d.cin) : 0;
-}
-
 /* Band t of a 1x1 convolution and the depthwise one after it: the 1x1
  * rows the band's depthwise rows read, its own and the halo both, into
  * the thread's private copy of the 1x1's output, then the band's
- * depthwise rows from that copy (and, with band_src, first that one's
- * rows of the 1x1's input: src_band). */
+ * depthwise rows from that copy. */
 static void dw_band_task(void *arg, size_t t, unsigned tid)
 {
-	const struct dnnq_conv *e = arg, *d = e->band_dw, *s = e->band_src;
+	const struct dnnq_conv *e = arg, *d = e->band_dw;
 	size_t r0 = dnnq_piece_start(&e->band_rows, t), lo, hi;
 	size_t r1 = dnnq_piece_start(&e->band_rows, t + 1);
 	if (r1 <= r0)
 		return;
 	uint8_t *own = e->band_buf + tid * e->band_stride;
 	dw_input_rows(d, r0, r1, &lo, &hi);
-	const uint8_t *a = e->in;
-	if (s) {
-		uint8_t *ain = own + dnnq_aligned_size(e->oh * e->ow * e->d.cout);
-		uint8_t *cin = ain + src_in_bytes(s);
-		src_band(e, t, r0, r1, lo, hi, ain, cin);
-		a = cin;
+	const struct dnnq_gemm_job job = { .w = &e->gw[0], .m = e->oh * e->ow, .a = e->in,
+	                                   .lda = e->d.cin, .c = own, .ldc = e->d.cout,
+	                                   .out = &e->gout[0] };
+	for (size_t i = lo * e->ow, end = hi * e->ow; i < end; i += DNNQ_GEMM_MC) {
+		size_t i1 = i + DNNQ_GEMM_MC < end ? i + DNNQ_GEMM_MC : end;
+		e->gw[0].kernel->block(&job, i, i1, 0, e->d.cout);
+		dnnq_gemm_apply_post(e->d.isa, &e->gout[0], own, e->d.cout, i, i1, 0, e->d.cout);
 	}
-	pw_rows(e, a, own, &e->gout[0], lo * e->ow, hi * e->ow);
 	struct dnnq_conv v = *d;   /* reading the thread's copy */
 	v.in = own;
 	for (size_t row = r0; row < r1; row++)
 		dw_row(&v, row, 0, d->d.cout, tid);
 	const struct dnnq_conv *p = e->band_pw;
-	if (p)
-		pw_rows(p, p->in, p->out, &p->gout[0], r0 * p->ow, r1 * p->ow);
+	if (!p)
+		return;
+	const struct dnnq_gemm_job pj = { .w = &p->gw[0], .m = p->oh * p->ow, .a = p->in,
+	                                  .lda = p->d.cin, .c = p->out, .ldc = p->d.cout,
+	                                  .out = &p->gout[0] };
+	for (size_t i = r0 * p->ow, end = r1 * p->ow; i < end; i += DNNQ_GEMM_MC) {
+		size_t i1 = i + DNNQ_GEMM_MC < end ? i + DNNQ_GEMM_MC : end;
+		p->gw[0].kernel->block(&pj, i, i1, 0, p->d.cout);
+		dnnq_gemm_apply_post(p->d.isa, &p->gout[0], p->out, p->d.cout, i, i1, 0, p->d.cout);
+	}
 }
 
 bool dnnq_conv_bands_pay(const struct dnnq_conv *c)
@@ -1157,34 +1112,16 @@ bool dnnq_conv_bands_pay(const struct dnnq_conv *c)
 	return c && c->d.isa != DNNQ_ISA_AVX2;
 }
 
-/* Whether 1x1 src can run in the bands of e (dnnq_conv_run_bands) on nt
- * threads, with a thread's copies `stride` bytes apart. */
-static bool src_fits(const struct dnnq_conv *s, const struct dnnq_conv *e, unsigned nt,
-                     size_t stride)
-{
-	return dnnq_conv_can_pre(s) && s->n == 1 && s->out == e->in && s->oh == e->oh &&
-	       s->ow == e->ow && s->d.cout == e->d.cin && s->q.d.out_dtype == DNNQ_DTYPE_U8 &&
-	       nt <= s->nscratch && (!s->gout[0].pre || s->pre_in) &&
-	       (!s->gout[0].post || s->post_in) &&
-	       stride >= dnnq_aligned_size(e->oh * e->ow * e->d.cout) + src_in_bytes(s) +
-	                 s->oh * s->ow * s->d.cout;
-}
-
-int dnnq_conv_run_bands(struct dnnq_conv *s, struct dnnq_conv *e, struct dnnq_conv *d,
-                        struct dnnq_conv *p, uint8_t *buf, size_t stride,
-                        const struct dnnq_executor *ex)
+int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, struct dnnq_conv *p,
+                        uint8_t *buf, size_t stride, const struct dnnq_executor *ex)
 {
 	if (!e || !d)
 		return DNNQ_E_INVAL;
 	unsigned nt = dnnq_executor_threads(ex);
-	if (s && (nt == 1 || !src_fits(s, e, nt, stride))) {
-		int rc = dnnq_conv_run(s, ex);
-		return rc ? rc : dnnq_conv_run_bands(NULL, e, d, p, buf, stride, ex);
-	}
 	if (p && (!dnnq_conv_can_pre(p) || p->in != d->out || p->gout[0].pre || p->n != 1 ||
 	          p->h != d->oh || p->w != d->ow || p->d.cin != d->d.cout ||
 	          d->q.d.out_dtype != DNNQ_DTYPE_U8 || nt > p->nscratch)) {
-		int rc = dnnq_conv_run_bands(s, e, d, NULL, buf, stride, ex);
+		int rc = dnnq_conv_run_bands(e, d, NULL, buf, stride, ex);
 		return rc ? rc : dnnq_conv_run(p, ex);
 	}
 	if (nt == 1 || !buf || !dnnq_conv_can_pre(e) || d->path != DNNQ_CONV_DEPTHWISE ||
@@ -1193,15 +1130,12 @@ int dnnq_conv_run_bands(struct dnnq_conv *s, struct dnnq_conv *e, struct dnnq_co
 	    d->d.cout != e->d.cout || stride < e->oh * e->ow * e->d.cout ||
 	    nt > e->nscratch || nt > d->nscratch ||
 	    (d->sum_rows && d->row_sums_cap < d->oh * d->d.cout)) {
-		int rc = s ? dnnq_conv_run(s, ex) : DNNQ_OK;
-		if (!rc)
-			rc = dnnq_conv_run(e, ex);
+		int rc = dnnq_conv_run(e, ex);
 		if (!rc)
 			rc = dnnq_conv_run(d, ex);
 		return rc || !p ? rc : dnnq_conv_run(p, ex);
 	}
 	struct dnnq_pieces bands = { d->oh, nt < d->oh ? nt : d->oh, 1 };
-	DNNQ_KEEP(e->band_src, s);
 	DNNQ_KEEP(e->band_dw, d);
 	DNNQ_KEEP(e->band_pw, p);
 	DNNQ_KEEP(e->band_buf, buf);
@@ -1223,7 +1157,6 @@ int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)
 }
 
 int dnnq_conv_set_post(struct dnnq_conv *c, void (*post)(const void *ctx, uint8_t *y, size_t n),
-                       void (*post_in)(const void *ctx, uint8_t *copy, uint8_t *y, size_t n),
                        const void *ctx)
 {
 	if (!c)
@@ -1234,7 +1167,6 @@ int dnnq_conv_set_post(struct dnnq_conv *c, void (*post)(const void *ctx, uint8_
 		DNNQ_KEEP(c->gout[g].post, post);
 		DNNQ_KEEP(c->gout[g].post_ctx, ctx);
 	}
-	DNNQ_KEEP(c->post_in, post ? post_in : NULL);
 	return DNNQ_OK;
 }
 
@@ -1244,7 +1176,6 @@ bool dnnq_conv_can_pre(const struct dnnq_conv *c)
 }
 
 int dnnq_conv_set_pre(struct dnnq_conv *c, void (*pre)(const void *ctx, size_t p0, size_t p1),
-                      void (*pre_in)(const void *ctx, uint8_t *copy, size_t p0, size_t p1),
                       const void *ctx)
 {
 	if (!c)
@@ -1253,7 +1184,6 @@ int dnnq_conv_set_pre(struct dnnq_conv *c, void (*pre)(const void *ctx, size_t p
 		return DNNQ_E_UNSUPPORTED;
 	DNNQ_KEEP(c->gout[0].pre, pre);
 	DNNQ_KEEP(c->gout[0].pre_ctx, ctx);
-	DNNQ_KEEP(c->pre_in, pre ? pre_in : NULL);
 	return DNNQ_OK;
 }
 

@@ -103,21 +103,9 @@ int dnnq_conv_run_chain(struct dnnq_conv *conv, struct dnnq_conv *next,
  * output bytes), then the band's rows of dw from it, then the same rows
  * of pw: one fork and join for the three, and no line of the hidden
  * tensor crosses between threads. conv's own output is not written.
- * Else one after the other. dw's and pw's bytes are the runs'.
- * src (or NULL) is a 1x1 convolution of stride 1 whose output is conv's
- * input, run first: in the bands' job, each band first makes the rows of
- * src that its rows of conv read, through src's fused input and output
- * nodes (which must then make pre_in and post_in: dnnq_conv_set_pre,
- * _set_post) into private copies of src's input and output placed after
- * conv's copy in the thread's stride (conv's, src's input where a fused
- * node makes it, and src's output, each rounded up to 64 bytes), and
- * stores the rows of src's output it owns
- * (the bands' cut of dw's rows, in src's rows) in src's output: one fork
- * and join for the four, src's halo rows made again by the band beside
- * it. src's bytes are its run's. */
-int dnnq_conv_run_bands(struct dnnq_conv *src, struct dnnq_conv *conv, struct dnnq_conv *dw,
-                        struct dnnq_conv *pw, uint8_t *buf, size_t stride,
-                        const struct dnnq_executor *ex);
+ * Else one after the other. dw's and pw's bytes are the runs'. */
+int dnnq_conv_run_bands(struct dnnq_conv *conv, struct dnnq_conv *dw, struct dnnq_conv *pw,
+                        uint8_t *buf, size_t stride, const struct dnnq_executor *ex);
 /* Whether running conv by bands (dnnq_conv_run_bands) is expected to pay
  * on two threads with the vCPUs apart: not on the AVX2 kernels, whose
  * multiply-adds (vpmaddubsw pairs) cost ~2.5x VNNI's, so that the halo
@@ -134,26 +122,18 @@ int dnnq_conv_set_lut(struct dnnq_conv *conv, const uint8_t *table);
  * of n output values at y it just stored (after the table, before the row
  * sums), which may rewrite them in place: an elementwise node fused into
  * the output stage (a residual Add, engine/graph.c: fuse_into_convs). NULL:
- * none. u8 outputs only (else DNNQ_E_DTYPE). post_in(ctx, copy, y, n)
- * (or NULL) does the same on values at y of a private copy of the output
- * at `copy` (the same offsets): a band's rows of a 1x1 convolution run
- * before the expansion's bands (dnnq_conv_run_bands). */
+ * none. u8 outputs only (else DNNQ_E_DTYPE). */
 int dnnq_conv_set_post(struct dnnq_conv *conv,
-                       void (*post)(const void *ctx, uint8_t *y, size_t n),
-                       void (*post_in)(const void *ctx, uint8_t *copy, uint8_t *y, size_t n),
-                       const void *ctx);
+                       void (*post)(const void *ctx, uint8_t *y, size_t n), const void *ctx);
 /* Until set again, each task of the runs first calls pre(ctx, p0, p1) to
  * write the input pixels [p0, p1) it is about to read (pixels counted
  * over the batch): a node the graph fused into the convolution's input
  * (engine/graph.c, fuse_into_inputs). A 1x1 convolution of stride 1 only,
  * whose input is the GEMM's A as it lies (dnnq_conv_can_pre; else
- * DNNQ_E_UNSUPPORTED). NULL: none. pre_in(ctx, copy, p0, p1) (or NULL)
- * writes them into a private copy of the input at `copy` instead. */
+ * DNNQ_E_UNSUPPORTED). NULL: none. */
 bool dnnq_conv_can_pre(const struct dnnq_conv *conv);
 int dnnq_conv_set_pre(struct dnnq_conv *conv,
-                      void (*pre)(const void *ctx, size_t p0, size_t p1),
-                      void (*pre_in)(const void *ctx, uint8_t *copy, size_t p0, size_t p1),
-                      const void *ctx);
+                      void (*pre)(const void *ctx, size_t p0, size_t p1), const void *ctx);
 /* Until set again, each task of the runs also sums, per channel, the u8
  * values it just stored (after the table) over its output row, so that a
  * global average pool of the output adds n x oh rows of sums instead of

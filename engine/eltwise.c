@@ -346,18 +346,6 @@ void dnnq_eltwise_run_at(const void *op, uint8_t *y, size_t n)
 	dnnq_kernels_of(e->d.isa)->ew(&e->k, i0, i0 + n);
 }
 
-void dnnq_eltwise_run_in(const void *op, uint8_t *copy, uint8_t *y, size_t n)
-{
-	const struct dnnq_eltwise *e = op;
-	struct dnnq_ew_kernel k = e->k;
-	for (size_t i = 0; i < k.ninputs; i++)
-		if (k.x[i] == e->k.y)   /* the input it runs in place on */
-			k.x[i] = copy;
-	k.y = copy;
-	size_t i0 = (size_t)(y - copy);
-	dnnq_kernels_of(e->d.isa)->ew(&k, i0, i0 + n);
-}
-
 void dnnq_eltwise_destroy(struct dnnq_eltwise *e)
 {
 	if (!e)

@@ -84,10 +84,6 @@ bool dnnq_eltwise_full_size(const struct dnnq_eltwise *op);
  * output stage of the node that makes an input (dnnq_conv_set_post),
  * with op a full-size one (dnnq_eltwise_full_size). */
 void dnnq_eltwise_run_at(const void *op, uint8_t *y, size_t n);
-/* The same on a private copy of the output at `copy` (y within it), the
- * input the output is bound in place on read from the copy too (the
- * others where setup bound them): dnnq_conv_set_post's post_in. */
-void dnnq_eltwise_run_in(const void *op, uint8_t *copy, uint8_t *y, size_t n);
 void dnnq_eltwise_destroy(struct dnnq_eltwise *op);
 
 /* fp32 reference: y[i] = op(in[0][i], in[1][j1], ...), j = i, 0 or i % channels. */

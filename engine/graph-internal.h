@@ -86,9 +86,6 @@ struct gnode {
 	struct gnode *bands;          /* the depthwise convolution after it, run
 	                                 with it by bands of rows (graph.c,
 	                                 band_convs) */
-	struct gnode *band_src;       /* with bands: the 1x1 convolution whose
-	                                 output it reads, made in the same
-	                                 bands (graph.c, band_sources) */
 	bool post_sums;               /* fused: sums its rows for a global pool */
 	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
 };
@@ -186,8 +183,6 @@ bool dnnq_node_by_pixel(struct dnnq_graph *g, const struct gnode *n);
  * a node for which dnnq_node_by_pixel holds, from its inputs as setup
  * bound them (engine/binary.c). */
 void dnnq_binary_pixels(const void *op, size_t p0, size_t p1);
-/* The same into a private copy of the output at `copy` (the same offsets). */
-void dnnq_binary_pixels_in(const void *op, uint8_t *copy, size_t p0, size_t p1);
 bool dnnq_node_takes_pre(const struct gnode *n);
 int dnnq_node_set_pre(struct gnode *n, const struct gnode *e);
 /* Runs node n, a 1x1 convolution for which dnnq_node_takes_pre holds,
@@ -200,11 +195,10 @@ int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_e
  * (dnnq_node_sums_rows holds),
  * and pw, a 1x1 one reading dw's (or NULL), by bands of dw's rows with n's
  * output in private copies at buf + tid * stride (dnnq_conv_run_bands),
- * after src, a 1x1 one whose output n reads (or NULL), made in the same
- * bands, each bound by its setup. */
+ * each bound by its setup. */
 bool dnnq_node_runs_bands(const struct gnode *n);
-int dnnq_node_run_bands(struct gnode *src, struct gnode *n, struct gnode *dw, struct gnode *pw,
-                        uint8_t *buf, size_t stride, const struct dnnq_executor *ex);
+int dnnq_node_run_bands(struct gnode *n, struct gnode *dw, struct gnode *pw, uint8_t *buf,
+                        size_t stride, const struct dnnq_executor *ex);
 /* Whether node n can sum, per output row and channel, the u8 values it
  * stores (a depthwise int8 convolution: dnnq_conv_set_sums), and turning
  * that on or off; whether node n is a global pool that can add such sums

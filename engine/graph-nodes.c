@@ -184,8 +184,7 @@ int dnnq_node_set_post(struct gnode *n, const struct gnode *e)
 {
 	if (!dnnq_node_takes_table(n) || (e && !dnnq_node_runs_at(e)))
 		return DNNQ_E_INVAL;
-	return dnnq_conv_set_post(n->op, e ? dnnq_eltwise_run_at : NULL, dnnq_eltwise_run_in,
-	                          e ? e->op : NULL);
+	return dnnq_conv_set_post(n->op, e ? dnnq_eltwise_run_at : NULL, e ? e->op : NULL);
 }
 
 bool dnnq_node_takes_pre(const struct gnode *n)
@@ -197,8 +196,7 @@ int dnnq_node_set_pre(struct gnode *n, const struct gnode *e)
 {
 	if (!dnnq_node_takes_pre(n))
 		return DNNQ_E_INVAL;
-	return dnnq_conv_set_pre(n->op, e ? dnnq_binary_pixels : NULL, dnnq_binary_pixels_in,
-	                         e ? e->op : NULL);
+	return dnnq_conv_set_pre(n->op, e ? dnnq_binary_pixels : NULL, e ? e->op : NULL);
 }
 
 int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_executor *ex)
@@ -213,14 +211,12 @@ bool dnnq_node_runs_bands(const struct gnode *n)
 	return dnnq_node_takes_pre(n) && dnnq_conv_bands_pay(n->op);
 }
 
-int dnnq_node_run_bands(struct gnode *src, struct gnode *n, struct gnode *dw, struct gnode *pw,
-                        uint8_t *buf, size_t stride, const struct dnnq_executor *ex)
+int dnnq_node_run_bands(struct gnode *n, struct gnode *dw, struct gnode *pw, uint8_t *buf,
+                        size_t stride, const struct dnnq_executor *ex)
 {
-	if (!dnnq_node_takes_pre(n) || !dnnq_node_sums_rows(dw) ||
-	    (pw && !dnnq_node_takes_pre(pw)) || (src && !dnnq_node_takes_pre(src)))
+	if (!dnnq_node_takes_pre(n) || !dnnq_node_sums_rows(dw) || (pw && !dnnq_node_takes_pre(pw)))
 		return DNNQ_E_INVAL;
-	return dnnq_conv_run_bands(src ? src->op : NULL, n->op, dw->op, pw ? pw->op : NULL, buf,
-	                           stride, ex);
+	return dnnq_conv_run_bands(n->op, dw->op, pw ? pw->op : NULL, buf, stride, ex);
 }
 
 bool dnnq_node_sums_rows(const struct gnode *n)

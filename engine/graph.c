@@ -647,54 +647,6 @@ static int band_convs(struct dnnq_graph *g)
 }
 
 /*
- * An expansion that runs by bands (band_convs) whose input is the output
- * of a 1x1 convolution right before it, as that one stores it (its fused
- * table and residual Add applied), not chained nor in bands itself (a
- * squeeze-and-excitation block's projection, its scale's Mul fused into
- * its input), makes that one's rows in its bands too
- * (dnnq_conv_run_bands' src): each band makes the rows its expansion
- * rows read, the halo the band beside it makes too, through the fused
- * Mul and Add into private copies of that one's input and output in the
- * staging buffer (band_stride), and stores the rows it owns in that
- * one's output, which the next block's Add reads: so a block whose
- * projection reads a scale made between the jobs takes one fork and
- * join, not two. On the kernels that run bands (dnnq_conv_bands_pay).
- * What that one reads, and its output, live until the bands' last
- * node has run (a thread may still read or store them while another
- * stores the depthwise rows). It does not run as a node (fused); the
- * shadow run and dnnq_graph_run_nodes run it apart (docs/graph.md,
- * "Bands across a squeeze-and-excitation block").
- */
-static void band_sources(struct dnnq_graph *g)
-{
-	for (size_t i = 0; i < g->nn; i++) {
-		struct gnode *e = &g->n[i];
-		if (!e->bands)
-			continue;
-		struct gtensor *x = gin(g, e, 0), *b = x;
-		if (x->view_of >= 0 && x->producer >= 0 && g->n[x->producer].fused)
-			b = &g->t[x->view_of];   /* a fused Add's output: the convolution's */
-		if (b->producer < 0 || b->view_of >= 0 || x->output_idx >= 0 || b->output_idx >= 0)
-			continue;
-		struct gnode *p = &g->n[b->producer];
-		bool apart = p->fused || p->chain || p->bands || !dnnq_node_runs_bands(p);
-		for (size_t k = (size_t)b->producer + 1; k < i && !apart; k++)
-			apart = !g->n[k].fused;
-		if (apart)
-			continue;
-		size_t last = (size_t)((e->bands->chain ? e->bands->chain : e->bands) - g->n);
-		const struct gnode *readers[] = { p, p->pre_node, p->post_eltwise };
-		for (size_t r = 0; r < sizeof readers / sizeof *readers; r++)
-			for (size_t k = 0; readers[r] && k < readers[r]->desc.ninputs; k++)
-				live_until(gin(g, readers[r], k), last);
-		live_until(b, last);
-		live_until(x, last);
-		e->band_src = p;
-		p->fused = true;
-	}
-}
-
-/*
  * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) whose input is
  * the output of a 1x1 convolution before it, as that one stores it (its
  * fused table and residual Add applied), runs in that one's tasks: each
@@ -757,7 +709,6 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 	fuse_pools(g);
 	if (band_convs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
-	band_sources(g);
 	chain_convs(g);
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
@@ -826,22 +777,11 @@ static bool caller_bound(struct dnnq_graph *g, struct gtensor *t)
  * cost at a larger batch (dnnqd's memory bound at max_batch) counts what
  * its plan at batch 1 (dnnqd's warm-up) took. A convolution stages no
  * input, so the copies take the buffer from its start. */
-static size_t item_bytes(const struct gtensor *t)
-{
-	return t->ndim > 0 && t->dims[0] > 0 ? align64(t->bytes / (size_t)t->dims[0]) : 0;
-}
-
-/* ... and with a 1x1 convolution made in its bands (band_sources), then
- * that one's input where a fused node makes it, and its output, each
- * rounded up to 64 bytes. */
 static size_t band_stride(const struct dnnq_graph *g, const struct gnode *n)
 {
-	const struct gnode *s = n->band_src;
-	if (!n->bands)
-		return 0;
-	return item_bytes(&g->t[n->out]) +
-	       (s && s->pre_node ? item_bytes(&g->t[s->desc.inputs[0]]) : 0) +
-	       (s ? item_bytes(&g->t[s->out]) : 0);
+	const struct gtensor *t = &g->t[n->out];
+	return n->bands && t->ndim > 0 && t->dims[0] > 0 ? align64(t->bytes / (size_t)t->dims[0])
+	                                                 : 0;
 }
 
 /* The private bytes node n's caller-bound inputs need, if it wants them
@@ -1226,19 +1166,15 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)))
 			rc = e->ops->run(e, e->serial ? NULL : ex);
 	} else if (!rc && n->bands && !g->unfused) {
-		struct gnode *s = n->band_src, *d = n->bands, *p = d->chain;
-		if (s && !(rc = bind_fused(g, s)))
-			rc = s->ops->setup(g, s, g->nthreads);
-		if (!rc)
-			rc = bind_fused(g, d);
+		struct gnode *d = n->bands, *p = d->chain;
+		rc = bind_fused(g, d);
 		if (!rc)
 			rc = d->ops->setup(g, d, g->nthreads);
 		if (!rc && p && !(rc = bind_fused(g, p)))
 			rc = p->ops->setup(g, p, g->nthreads);
-		if (!rc && !n->serial && !d->serial && (!p || !p->serial) && (!s || !s->serial))
-			rc = dnnq_node_run_bands(s, n, d, p, g->stage, band_stride(g, n), ex);
-		else if (!rc && (!s || !(rc = s->ops->run(s, s->serial ? NULL : ex))) &&
-		         !(rc = n->ops->run(n, n->serial ? NULL : ex)) &&
+		if (!rc && !n->serial && !d->serial && (!p || !p->serial))
+			rc = dnnq_node_run_bands(n, d, p, g->stage, band_stride(g, n), ex);
+		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)) &&
 		         !(rc = d->ops->run(d, d->serial ? NULL : ex)) && p)
 			rc = p->ops->run(p, p->serial ? NULL : ex);
 	} else if (!rc && n->ops->run) {

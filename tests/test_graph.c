@@ -2063,41 +2063,17 @@ END_TEST
  * -> p (1x1 to BDI) -> Add(p, c0) when the stride is 1, else p alone;
  * the last is the output, and its pool: an inverted residual block,
  * which runs by bands of dw's output rows on several threads (graph.c,
- * band_convs), the expansion's halo rows made by each band, and c0's
- * rows in the same bands (band_sources). c0's output is e's input (and
- * the Add's), which the bands read until the last one ends. With `se`,
- * c0 is the projection of a squeeze-and-excitation block before: x ->
- * cx (1x1) -> sdw (3x3 depthwise) -> pool -> f (1x1, ReLU) -> Mul(sdw,
- * f) -> c0 -> Add(c0, cx), the Mul and the Add fused into c0, which the
- * bands then make through them into private copies. */
+ * band_convs), the expansion's halo rows made by each band. c0's output
+ * is e's input (and the Add's), which the bands read until the last one
+ * ends. */
 enum { BDW = 96, BDI = 24, BDC = 80 };
 static struct dnnq_graph *build_bands(const int8_t *w, const float *s, const float *b,
-                                      int64_t h, size_t k, size_t stride, bool proj, bool se,
+                                      int64_t h, size_t k, size_t stride, bool proj,
                                       struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	int x = nhwc_input(&g, h, BDW, BDI, d), c0;
-	if (se) {
-		int cx = add_conv(g, "cx", x, conv1x1(w + 3, s, b, BDI, BDI, false, qb), d);
-		struct dnnq_conv_desc sd = conv3x3(w + 5, s, b, BDI, BDI, false, qb);
-		sd.groups = BDI;
-		int sdw = add_conv(g, "sdw", cx, sd, d);
-		struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "pool",
-		                              .ninputs = 1, .inputs = { sdw } };
-		gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
-		int f = add_conv(g, "f", add_checked(g, &gap, d),
-		                 conv1x1(w + 7, s, b, BDI, BDI, true, qa), d);
-		struct dnnq_node_desc m = { .kind = dnnq_op_find("mul")->kind, .name = "m",
-		                            .ninputs = 2, .inputs = { sdw, f } };
-		m.op.binary.isa = net_isa();
-		m.op.binary.out_qp = (struct dnnq_qparams){ 0.5f, 128, 8, false };
-		c0 = add_eltwise(g, "a0", DNNQ_ELTWISE_ADD,
-		                 add_conv(g, "c0", add_checked(g, &m, d),
-		                          conv1x1(w, s, b, BDI, BDI, false, qb), d),
-		                 cx, qb, d);
-	} else {
-		c0 = add_conv(g, "c0", x, conv1x1(w, s, b, BDI, BDI, false, qb), d);
-	}
+	int x = nhwc_input(&g, h, BDW, BDI, d);
+	int c0 = add_conv(g, "c0", x, conv1x1(w, s, b, BDI, BDI, false, qb), d);
 	int e = add_act(g, "hswish", add_conv(g, "e", c0, conv1x1(w + BDI * BDI, s, b, BDI, BDC,
 	                                                            false, qb), d),
 	                DNNQ_ACT_HARD_SWISH, d);
@@ -2119,10 +2095,7 @@ static struct dnnq_graph *build_bands(const int8_t *w, const float *s, const flo
 
 /* _i: the ISA. An expansion, the depthwise convolution after it and, in
  * every other variant, the projection (with a residual Add) run by bands
- * of output rows (build_bands; apart on the AVX2 kernels), after the 1x1
- * convolution before them made in the same bands, in every other pair of
- * variants a squeeze-and-excitation block's projection with its scale's
- * Mul and its Add (se), on shapes whose rows do not go evenly to
+ * of output rows (build_bands; apart on the AVX2 kernels) on shapes whose rows do not go evenly to
  * the threads (7 and 9 rows), stride 2, 5x5 kernels, and bands of one
  * row (2 rows on 2 threads, 3 on 3; stride 2 to 3 rows on 3): at batch 1
  * (bands on 2 and 3 threads) and 2 (apart), the bytes of the scalar
@@ -2153,23 +2126,19 @@ START_TEST(graph_bands_expansion_depthwise)
 	/* run k: scalar; the ISA on 1, 2 and 3 threads; apart on 2; scalar on 3 */
 	const struct dnnq_executor *ex[6] = { NULL, NULL, &two, &three, &two, &three };
 	const void *in[1] = { x };
-	for (size_t v = 0; v < 4 * sizeof shape / sizeof *shape; v++, proj = !proj)
+	for (size_t v = 0; v < 2 * sizeof shape / sizeof *shape; v++, proj = !proj)
 		for (size_t batch = 1; batch <= 2; batch++)
 			for (int k = 0; k < 6; k++) {
 				net_isa_set = k && k < 5 ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
 				struct dnnq_diag d;
-				bool se = v / 2 % 2;
-				struct dnnq_graph *g = build_bands(w, s, b, shape[v / 4].h, shape[v / 4].k,
-				                                   shape[v / 4].stride, proj, se, &d);
+				struct dnnq_graph *g = build_bands(w, s, b, shape[v / 2].h, shape[v / 2].k,
+				                                   shape[v / 2].stride, proj, &d);
 				ck_assert_msg(dnnq_graph_plan(g, batch, 3, &d) == 0, "%s", d.msg);
 				/* not by bands on the AVX2 kernels (dnnq_conv_bands_pay) */
 				bool bands = net_isa_set != DNNQ_ISA_AVX2;
 				ck_assert_msg(node_fused(g, "dw") == bands && node_fused(g, "hswish"),
 				              "shape %zu", v);
 				ck_assert_msg(!proj || node_fused(g, "p") == bands, "shape %zu: p", v);
-				ck_assert_msg(node_fused(g, "c0") == bands, "shape %zu: c0", v);
-				ck_assert_msg(!se || (node_fused(g, "m") && node_fused(g, "a0")),
-				              "shape %zu: the Mul and the Add not in c0", v);
 				for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
 					struct dnnq_node_info ni;
 					ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
@@ -2194,13 +2163,10 @@ END_TEST
 
 /* What a graph run by bands takes (dnnq_graph_cost, dnnqd's memory
  * bound): the staging buffer holds the threads' copies of one item of
- * the expansion's output and of the output of the 1x1 convolution made in
- * its bands (c0), and with the squeeze-and-excitation block (se) of c0's
- * input, which the fused Mul makes, on the threads asked for, at a batch
- * larger than 1 as well, which the plan at batch 1 (dnnqd's warm-up)
- * left there. The cost counted the copies on the last plan's threads
- * (none before a plan: dnnqd judged its models before) and at batch 1
- * only. */
+ * the expansion's output on the threads asked for, at a batch larger than
+ * 1 as well, which the plan at batch 1 (dnnqd's warm-up) left there. The
+ * cost counted the copies on the last plan's threads (none before a
+ * plan: dnnqd judged its models before) and at batch 1 only. */
 START_TEST(graph_bands_cost)
 {
 	static int8_t w[BDI * BDI + BDI * BDC + 25 * BDC];
@@ -2209,20 +2175,17 @@ START_TEST(graph_bands_cost)
 		s[i] = 0.005f;
 	struct dnnq_diag d;
 	net_isa_set = DNNQ_ISA_SCALAR;
-	for (int se = 0; se < 2; se++) {
-		struct dnnq_graph *g = build_bands(w, s, b, 9, 3, 1, false, se, &d);
-		ck_assert(node_fused(g, "dw") && node_fused(g, "c0"));
-		struct dnnq_graph_cost one, three;
-		size_t copy = (9 * BDW * BDC + 63) / 64 * 64 + (1 + se) * ((9 * BDW * BDI + 63) / 64 * 64);
-		for (size_t batch = 1; batch <= 4; batch += 3) {
-			ck_assert_msg(dnnq_graph_cost(g, batch, 1, &one, &d) == 0, "%s", d.msg);
-			ck_assert_msg(dnnq_graph_cost(g, batch, 3, &three, &d) == 0, "%s", d.msg);
-			ck_assert_msg(three.bytes - one.bytes == 3 * copy,
-			              "se %d batch %zu: %llu and %llu bytes", se, batch,
-			              (unsigned long long)one.bytes, (unsigned long long)three.bytes);
-		}
-		dnnq_graph_destroy(g);
+	struct dnnq_graph *g = build_bands(w, s, b, 9, 3, 1, false, &d);
+	ck_assert(node_fused(g, "dw"));
+	struct dnnq_graph_cost one, three;
+	for (size_t batch = 1; batch <= 4; batch += 3) {
+		ck_assert_msg(dnnq_graph_cost(g, batch, 1, &one, &d) == 0, "%s", d.msg);
+		ck_assert_msg(dnnq_graph_cost(g, batch, 3, &three, &d) == 0, "%s", d.msg);
+		ck_assert_msg(three.bytes - one.bytes == 3 * ((9 * BDW * BDC + 63) / 64 * 64),
+		              "batch %zu: %llu and %llu bytes", batch,
+		              (unsigned long long)one.bytes, (unsigned long long)three.bytes);
 	}
+	dnnq_graph_destroy(g);
 	net_isa_set = DNNQ_ISA_COUNT;
 }
 END_TEST
