@@ -281,6 +281,8 @@ int conf_cpus(struct conf_walk *w, const struct conf_node *n, struct dnnq_config
 		rc = conf_each(w, n, cpu_item, wk);
 	} else if (n->kind != CONF_SCALAR) {
 		rc = conf_expected(w, n, "a CPU list ([0, 2] or \"0,2-3\")");
+	} else if (leading_zero(n)) {   /* cpus: 010, CPU 8 to YAML 1.1 */
+		rc = leading_zero_refused(w, n);
 	} else if (!(rc = conf_string(w, n, &s))) {
 		for (const char *p = s;; p++) {
 			size_t len = strcspn(p, ",");
