@@ -398,9 +398,11 @@ END_TEST
 /* What a tool's caller typed (a path, an option, a command) comes back
  * escaped in its error line, as the names of files are (attack56): before,
  * dnnq-inspect's "No such file" and "unrecognized option" lines, dnnqctl's
- * "unknown command" and its "has no input" (one writer: vmessage), and the
- * library's connect line (dnnq_last_error) wrote EVIL's OSC, CR, LF and C1
- * byte to the terminal as they were. */
+ * "unknown command" and its "has no input" (one writer: vmessage), the
+ * library's connect line (dnnq_last_error), every tool's "unrecognized
+ * option" (dnnq_getopt_error) and dnnq-calibrate's command and --method
+ * (dnnq-bench's and dnnq-soak's usage lines the same, dnnq_usage_error)
+ * wrote EVIL's OSC, CR, LF and C1 byte to the terminal as they were. */
 START_TEST(hostile_tool_args_escaped)
 {
 	const char *bin = getenv("DNNQ_BINDIR") ? getenv("DNNQ_BINDIR") : "build/bin";
@@ -410,6 +412,10 @@ START_TEST(hostile_tool_args_escaped)
 		{ "dnnq-inspect", " /dev/null '" EVIL "'" },
 		{ "dnnqctl", " '" EVIL "'" },
 		{ "dnnqctl", " --socket '/nonexistent/" EVIL "' status" },
+		{ "dnnq-run", " '--" EVIL "'" },
+		{ "dnnq-convert", " m.onnx '--t" EVIL "'" },
+		{ "dnnq-calibrate", " '" EVIL "'" },
+		{ "dnnq-calibrate", " stats x.npy --method '" EVIL "'" },
 	};
 	char cmd[512], out[4096];
 	for (size_t i = 0; i < sizeof run / sizeof *run; i++) {
@@ -425,8 +431,9 @@ START_TEST(hostile_tool_args_escaped)
 		              "%s: not escaped: %s", cmd, out);
 	}
 	printf("hostile: escape sequences in what the caller typed (dnnq-inspect's path, option and "
-	       "second FILE, dnnqctl's command and --socket): 5 tries: one line each, escaped (as "
-	       "'%s')\n", out);
+	       "second FILE, dnnqctl's command and --socket, dnnq-run's and dnnq-convert's option, "
+	       "dnnq-calibrate's command and --method): %zu tries: one line each, escaped (as "
+	       "'%s')\n", sizeof run / sizeof *run, out);
 }
 END_TEST
 

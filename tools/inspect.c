@@ -28,20 +28,16 @@
 #define FILE_LIMIT ((uint64_t)4 << 30)
 #define QP_SHOWN 4
 
-/* One line on stderr, escaped (dnnq_diag_set) as the other tools' are: it
- * quotes the path or option typed, and an escape sequence there drove
+/* One line on stderr, escaped as the other tools' are (dnnq_tool_vline):
+ * it quotes the path or option typed, and an escape sequence there drove
  * the terminal (attack56). */
 static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void complain(const char *fmt, ...)
 {
-	struct dnnq_diag d;
-	char raw[sizeof d.msg];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
+	dnnq_tool_vline("dnnq-inspect", "", fmt, ap);
 	va_end(ap);
-	dnnq_diag_set(&d, 0, "%s", raw);
-	fprintf(stderr, "dnnq-inspect: %s\n", d.msg);
 }
 
 static int read_file(const char *path, void **buf, size_t *len)
