@@ -251,11 +251,9 @@ __attribute__((format(printf, 1, 2), noreturn))
 static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("dnnq-bench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	dnnq_tool_vline("dnnq-bench", " (try --help)", fmt, ap);
 	va_end(ap);
-	fputs(" (try --help)\n", stderr);
 	exit(2);
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "client/dnnqctl.h"
+#include "shm/dnnq_error.h"
 #include "shm/dnnq_metrics.h"
 
 static const char global_help[] =
@@ -73,13 +74,19 @@ static const char reload_help[] =
 
 /* One line on stderr in one write(2) (glibc buffers a single fprintf to an
  * unbuffered stream): a reader of a pipe never sees "dnnqctl: " without
- * its message. */
+ * its message. Escaped (dnnq_escape) as dnnqd's and the library's texts
+ * are: it may quote what the caller typed (a command, an input's name),
+ * and an escape sequence there drove the terminal (attack56). */
 static void vmessage(const char *fmt, va_list ap, const char *tail)
 {
-	char *msg = NULL;
+	char *msg = NULL, *shown = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	fprintf(stderr, "dnnqctl: %s%s\n", msg ? msg : fmt, tail);
+	size_t cap = msg ? 4 * strlen(msg) + 1 : 0;   /* a byte escaped is 4 */
+	if (msg && (shown = malloc(cap)))
+		dnnq_escape(shown, cap, msg);
+	fprintf(stderr, "dnnqctl: %s%s\n", shown ? shown : fmt, tail);
+	free(shown);
 	free(msg);
 }
 

@@ -17,12 +17,18 @@
 static _Thread_local char last_error[LAST_ERROR_MAX];
 static _Thread_local bool detail_pending;
 
+/* The line escaped as dnnq_diag_set's are (dnnq_escape): it carries what
+ * the caller gave (a socket path, $DNNQ_SOCKET, a model name) and goes to
+ * terminals, logs and exceptions; a daemon's text is escaped already
+ * (ctl_text), which this leaves as it is. */
 int client_errorf(int rc, const char *fmt, ...)
 {
+	char raw[LAST_ERROR_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof last_error, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	dnnq_escape(last_error, sizeof last_error, raw);
 	detail_pending = true;
 	return rc;
 }

@@ -92,6 +92,20 @@ static int scalar_text(struct conf_walk *w, const struct conf_node *n, bool quot
 	return 0;
 }
 
+/* Plain digits with a leading zero, which YAML 1.1 reads as octal (a
+ * size's 010000000 is 2 MiB to PyYAML, 10 MB to a decimal reader): the
+ * same file would mean two things, so it is refused. */
+static bool leading_zero(const struct conf_node *n)
+{
+	return !n->quoted && n->len > 1 && n->text[0] == '0' && strspn(n->text, "0123456789") == n->len;
+}
+
+static int leading_zero_refused(struct conf_walk *w, const struct conf_node *n)
+{
+	return conf_fail(w, n, DNNQ_E_INVAL, "'%s': a leading zero is ambiguous in YAML (octal?);"
+	                 " write the number without it", n->text);
+}
+
 int conf_uint(struct conf_walk *w, const struct conf_node *n, uint64_t lo, uint64_t hi,
               uint64_t *out)
 {
@@ -102,9 +116,8 @@ int conf_uint(struct conf_walk *w, const struct conf_node *n, uint64_t lo, uint6
 		return rc;
 	if (!digits(n->text, n->len, out, &overflow) && !overflow)
 		return conf_expected(w, n, what);
-	if (n->len > 1 && n->text[0] == '0')
-		return conf_fail(w, n, DNNQ_E_INVAL, "'%s': a leading zero is ambiguous in YAML"
-		                 " (octal?); write the number without it", n->text);
+	if (leading_zero(n))
+		return leading_zero_refused(w, n);
 	if (overflow || *out < lo || *out > hi)
 		return out_of_range(w, n, lo, hi);
 	return 0;
@@ -179,6 +192,8 @@ int conf_size(struct conf_walk *w, const struct conf_node *n, uint64_t lo, uint6
 	rc = dnnq_config_size(n->text, out);
 	if (rc == DNNQ_E_INVAL)
 		return conf_expected(w, n, what);
+	if (leading_zero(n))
+		return leading_zero_refused(w, n);
 	if (rc || *out < lo || *out > hi) {
 		format_size(lo, los, sizeof los);
 		format_size(hi, his, sizeof his);
@@ -266,6 +281,8 @@ int conf_cpus(struct conf_walk *w, const struct conf_node *n, struct dnnq_config
 		rc = conf_each(w, n, cpu_item, wk);
 	} else if (n->kind != CONF_SCALAR) {
 		rc = conf_expected(w, n, "a CPU list ([0, 2] or \"0,2-3\")");
+	} else if (leading_zero(n)) {   /* cpus: 010, CPU 8 to YAML 1.1 */
+		rc = leading_zero_refused(w, n);
 	} else if (!(rc = conf_string(w, n, &s))) {
 		for (const char *p = s;; p++) {
 			size_t len = strcspn(p, ",");

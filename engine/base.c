@@ -219,7 +219,7 @@ static const struct option *long_option(const struct option *opts, const char *n
 	return NULL;
 }
 
-void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct option *opts,
+static void getopt_why(char *const *argv, const char *shortopts, const struct option *opts,
                        char *buf, size_t len)
 {
 	/* getopt has stepped past a long one (optopt 0 when unknown, its val
@@ -253,6 +253,33 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
 	const char *near = dnnq_nearest(name, nlen, &opts[0].name, n, sizeof *opts);
 	snprintf(buf, len, "unrecognized option '%s'%s%s%s", arg, near ? ": did you mean '--" : "",
 	         near ? near : "", near ? "'?" : "");
+}
+
+/* The words escaped (dnnq_escape): they quote the option as typed. */
+void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct option *opts,
+                       char *buf, size_t len)
+{
+	char raw[512];
+	getopt_why(argv, shortopts, opts, raw, sizeof raw);
+	dnnq_escape(buf, len, raw);
+}
+
+void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_list ap)
+{
+	struct dnnq_diag d;
+	char raw[sizeof d.msg];
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	dnnq_escape(d.msg, sizeof d.msg, raw);
+	fprintf(stderr, "%s: %s%s\n", tool, d.msg, tail);
+}
+
+int dnnq_usage_error(const char *tool, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	dnnq_tool_vline(tool, " (try --help)", fmt, ap);
+	va_end(ap);
+	return 2;
 }
 
 /* Decimal digits in [s, s + len) (dnnq_digits_form): 0 with *v,

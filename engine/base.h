@@ -17,6 +17,7 @@
 #ifndef DNNQ_ENGINE_BASE_H
 #define DNNQ_ENGINE_BASE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -166,6 +167,12 @@ const char *dnnq_nearest(const char *word, size_t len, const char *const *names,
 struct option;
 void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct option *opts,
                        char *buf, size_t len);
+/* "TOOL: MESSAGE TAIL" on stderr, MESSAGE escaped (dnnq_escape), as a
+ * diag is: it may quote what the caller typed (a path, an option, a
+ * command), and an escape sequence there would drive the terminal. */
+void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_list ap);
+/* dnnq_tool_vline with " (try --help)": a usage error; 2, its exit status. */
+int dnnq_usage_error(const char *tool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* getopt_long (no longindex) taking options anywhere on the line, as GNU's
  * does unless POSIXLY_CORRECT is set (under it, `dnnqctl models vad
  * --json` took '--json' for a model's name and `dnnq-convert m.onnx -o

@@ -697,6 +697,45 @@ START_TEST(model_listing_and_lookup)
 }
 END_TEST
 
+/* What the caller gave (a socket path, $DNNQ_SOCKET, $DNNQ_DAEMON_UID, a
+ * model name) comes back in dnnq_last_error escaped, as dnnqd's texts and
+ * the engine's diags are (attack56): dnnqctl, the Python client's
+ * exceptions and logs print it. Before: ESC, BEL and bytes that are not
+ * UTF-8 went out as they were ("model 'x^[[2J': not found" cleared the
+ * terminal of the dnnqctl that printed it). */
+START_TEST(caller_text_escaped)
+{
+	static const char esc[] = "\x1b[2J\a\xff";
+	char path[64], name[32];
+	struct dnnq_client *c = NULL;
+	struct dnnq_model *m = NULL;
+	snprintf(path, sizeof path, "/nonexistent/%s", esc);
+	snprintf(name, sizeof name, "m%s", esc);
+	ck_assert_int_eq(dnnq_connect(path, NULL, &c), DNNQ_E_IO);
+	assert_text(dnnq_last_error(), "a path's connect");
+	ck_assert_msg(strstr(dnnq_last_error(), "/nonexistent/\\x1b[2J\\x07\\xff"), "%s",
+	              dnnq_last_error());
+	setenv("DNNQ_SOCKET", path, 1);
+	ck_assert_int_eq(dnnq_connect(NULL, NULL, &c), DNNQ_E_IO);
+	assert_text(dnnq_last_error(), "$DNNQ_SOCKET's connect");
+	unsetenv("DNNQ_SOCKET");
+	fake_up();
+	setenv("DNNQ_DAEMON_UID", esc, 1);
+	ck_assert_int_eq(dnnq_connect(fake.path, NULL, &c), DNNQ_E_INVAL);
+	assert_text(dnnq_last_error(), "$DNNQ_DAEMON_UID");
+	ck_assert_msg(strstr(dnnq_last_error(), "$DNNQ_DAEMON_UID '\\x1b[2J"), "%s",
+	              dnnq_last_error());
+	unsetenv("DNNQ_DAEMON_UID");
+	c = connect_fake(2);
+	ck_assert_int_eq(dnnq_model_open(c, name, &m), DNNQ_E_NOTFOUND);
+	assert_text(dnnq_last_error(), "a model name");
+	ck_assert_msg(strstr(dnnq_last_error(), "model 'm\\x1b[2J\\x07\\xff': not found"), "%s",
+	              dnnq_last_error());
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
 /* Callers walk the model indices until an error (dnnqctl status, metrics
  * and models): a daemon that answers every INFO and MODEL_STATS, each
  * reply claiming one model more than the index asked, must not keep them
@@ -1639,6 +1678,7 @@ Suite *suite_client(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("model");
 	tcase_add_test(tc, model_listing_and_lookup);
+	tcase_add_test(tc, caller_text_escaped);
 	tcase_add_test(tc, model_reply_faults);
 	tcase_add_test(tc, endless_model_indices);
 	suite_add_tcase(s, tc);

@@ -341,6 +341,18 @@ static const struct {
 	  " got '1MiB'" },
 	{ "limits: {max_bytes_per_uid: 1048575}\n", DNNQ_E_RANGE,
 	  FILE_NAME ":1:29: limits.max_bytes_per_uid: '1048575' is out of range (1 MiB..1 TiB)" },
+	/* a size or a CPU list of bare digits is an integer: YAML 1.1 reads
+	 * 010000000 as 2 MiB and 010 as 8, a decimal reader 10 MB and CPU 10
+	 * (attack56: taken so) */
+	{ "limits: {max_bytes_per_uid: 010000000}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:29: limits.max_bytes_per_uid: '010000000': a leading zero is ambiguous in"
+	  " YAML (octal?); write the number without it" },
+	{ "workers: {cpus: 01}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:17: workers.cpus: '01': a leading zero is ambiguous in YAML (octal?);"
+	  " write the number without it" },
+	{ "limits:\n  max_session_bytes: 00\n", DNNQ_E_INVAL,
+	  FILE_NAME ":2:22: limits.max_session_bytes: '00': a leading zero is ambiguous in YAML"
+	  " (octal?); write the number without it" },
 	{ "limits: {max_bytes_per_uid: 1025GiB}\n", DNNQ_E_RANGE,
 	  FILE_NAME ":1:29: limits.max_bytes_per_uid: '1025GiB' is out of range (1 MiB..1 TiB)" },
 	{ "limits: {max_bytes_per_uid: 4GB}\n", DNNQ_E_INVAL,

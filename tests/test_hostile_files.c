@@ -395,6 +395,48 @@ START_TEST(hostile_tool_output_escaped)
 }
 END_TEST
 
+/* What a tool's caller typed (a path, an option, a command) comes back
+ * escaped in its error line, as the names of files are (attack56): before,
+ * dnnq-inspect's "No such file" and "unrecognized option" lines, dnnqctl's
+ * "unknown command" and its "has no input" (one writer: vmessage), the
+ * library's connect line (dnnq_last_error), every tool's "unrecognized
+ * option" (dnnq_getopt_error) and dnnq-calibrate's command and --method
+ * (dnnq-bench's and dnnq-soak's usage lines the same, dnnq_usage_error)
+ * wrote EVIL's OSC, CR, LF and C1 byte to the terminal as they were. */
+START_TEST(hostile_tool_args_escaped)
+{
+	const char *bin = getenv("DNNQ_BINDIR") ? getenv("DNNQ_BINDIR") : "build/bin";
+	static const char *const run[][2] = {
+		{ "dnnq-inspect", " '/nonexistent/" EVIL "'" },
+		{ "dnnq-inspect", " '--" EVIL "'" },
+		{ "dnnq-inspect", " /dev/null '" EVIL "'" },
+		{ "dnnqctl", " '" EVIL "'" },
+		{ "dnnqctl", " --socket '/nonexistent/" EVIL "' status" },
+		{ "dnnq-run", " '--" EVIL "'" },
+		{ "dnnq-convert", " m.onnx '--t" EVIL "'" },
+		{ "dnnq-calibrate", " '" EVIL "'" },
+		{ "dnnq-calibrate", " stats x.npy --method '" EVIL "'" },
+	};
+	char cmd[512], out[4096];
+	for (size_t i = 0; i < sizeof run / sizeof *run; i++) {
+		snprintf(cmd, sizeof cmd, "%s/%s%s 2>&1", bin, run[i][0], run[i][1]);
+		int status = run_tool(cmd, out, sizeof out);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) >= 1 && WEXITSTATUS(status) <= 2,
+		              "%s: status %#x: %s", cmd, (unsigned)status, out);
+		ck_assert_msg(strchr(out, '\n') == out + strlen(out) - 1, "%s: not one line: %s", cmd,
+		              out);
+		out[strlen(out) - 1] = 0;
+		assert_no_control(out, cmd);
+		ck_assert_msg(strstr(out, "evil\\x1b]0;owned\\x07\\x0d\\x0aFAKE: ok\\x9b"),
+		              "%s: not escaped: %s", cmd, out);
+	}
+	printf("hostile: escape sequences in what the caller typed (dnnq-inspect's path, option and "
+	       "second FILE, dnnqctl's command and --socket, dnnq-run's and dnnq-convert's option, "
+	       "dnnq-calibrate's command and --method): %zu tries: one line each, escaped (as "
+	       "'%s')\n", sizeof run / sizeof *run, out);
+}
+END_TEST
+
 /* A model of inputs a and b (float [1, 4]) added into y, written to path. */
 static void write_add_model(const char *path, const char *a, const char *b)
 {
@@ -1304,6 +1346,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_onnx_reference_topk);
 	tcase_add_test(tc, hostile_names_escaped);
 	tcase_add_test(tc, hostile_tool_output_escaped);
+	tcase_add_test(tc, hostile_tool_args_escaped);
 	tcase_add_test(tc, hostile_calib_input_names);
 	tcase_add_test(tc, hostile_trusted_files);
 	tcase_add_test(tc, hostile_trusted_paths);

@@ -75,8 +75,7 @@ static void usage(FILE *f)
 
 static int bad_option(const char *name, const char *value, const char *rule)
 {
-	fprintf(stderr, "%s: --%s %s: %s (try --help)\n", argv0, name, value, rule);
-	return 2;
+	return dnnq_usage_error(argv0, "--%s %s: %s", name, value, rule);
 }
 
 static int parse_option(int c, const char *arg, struct opts *o)
@@ -441,13 +440,13 @@ int main(int argc, char **argv)
 		                       : NULL;
 		for (int i = 2; cmd && *cmd == '-' && i < argc; i++)
 			if (!strcmp(argv[i], "stats") || !strcmp(argv[i], "table")) {
-				fprintf(stderr, "%s: '%s' before the command: options go after it (%s %s "
-				        "%s) (try --help)\n", argv0, cmd, argv0, argv[i], cmd);
+				dnnq_usage_error(argv0, "'%s' before the command: options go after it (%s "
+				                 "%s %s)", cmd, argv0, argv[i], cmd);
 				return dnnq_json_exit(2, 0);
 			}
-		fprintf(stderr, "%s: %s%s%s: expected a command, stats or table%s%s%s (try --help)\n",
-		        argv0, cmd ? "'" : "", cmd ? cmd : "no command", cmd ? "'" : "",
-		        near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+		dnnq_usage_error(argv0, "%s%s%s: expected a command, stats or table%s%s%s",
+		                 cmd ? "'" : "", cmd ? cmd : "no command", cmd ? "'" : "",
+		                 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
 		return dnnq_json_exit(2, 0);
 	}
 	int first = parse_args(argc, argv, &o);

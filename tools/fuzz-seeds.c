@@ -659,8 +659,7 @@ int main(int argc, char **argv)
 		if (argc < 2)
 			fputs("dnnq-fuzz-seeds: no DIR (try --help)\n", stderr);
 		else if (argv[1][0] == '-')
-			fprintf(stderr, "dnnq-fuzz-seeds: unrecognized option '%s' (try --help)\n",
-			        argv[1]);
+			dnnq_usage_error("dnnq-fuzz-seeds", "unrecognized option '%s'", argv[1]);
 		else
 			fputs("dnnq-fuzz-seeds: one DIR only (try --help)\n", stderr);
 		return 2;

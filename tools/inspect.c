@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,23 @@
 #define FILE_LIMIT ((uint64_t)4 << 30)
 #define QP_SHOWN 4
 
+/* One line on stderr, escaped as the other tools' are (dnnq_tool_vline):
+ * it quotes the path or option typed, and an escape sequence there drove
+ * the terminal (attack56). */
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	dnnq_tool_vline("dnnq-inspect", "", fmt, ap);
+	va_end(ap);
+}
+
 static int read_file(const char *path, void **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		fprintf(stderr, "dnnq-inspect: %s: %s\n", path, strerror(errno));
+		complain("%s: %s", path, strerror(errno));
 		return DNNQ_E_IO;
 	}
 	size_t cap = 1 << 16, n = 0;
@@ -53,8 +66,8 @@ static int read_file(const char *path, void **buf, size_t *len)
 	int err = ferror(f) ? errno : 0;
 	fclose(f);
 	if (!p || err || n > FILE_LIMIT) {
-		fprintf(stderr, "dnnq-inspect: %s: %s\n", path,
-		        !p ? "out of memory" : err ? strerror(err) : "larger than 4 GiB");
+		complain("%s: %s", path,
+		         !p ? "out of memory" : err ? strerror(err) : "larger than 4 GiB");
 		free(p);
 		return err ? DNNQ_E_IO : DNNQ_E_NOMEM;
 	}
@@ -396,8 +409,8 @@ int main(int argc, char **argv)
 		} else if (unknown || path) {
 			/* one line, as the other tools say it (and as --json's
 			 * failure object carries it) */
-			fprintf(stderr, unknown ? "dnnq-inspect: unrecognized option '%s' (try --help)\n"
-			                        : "dnnq-inspect: '%s': one FILE only (try --help)\n", a);
+			complain(unknown ? "unrecognized option '%s' (try --help)"
+			                 : "'%s': one FILE only (try --help)", a);
 			return dnnq_json_exit(2, 0);
 		} else {
 			path = a;
@@ -415,7 +428,7 @@ int main(int argc, char **argv)
 	struct dnnq_model m;
 	struct dnnq_diag d;
 	if ((rc = dnnq_model_read(buf, len, &m, &d))) {
-		fprintf(stderr, "dnnq-inspect: %s: %s\n", path, d.msg);
+		complain("%s: %s", path, d.msg);
 		free(buf);
 		return dnnq_json_exit(1, rc);
 	}

@@ -209,6 +209,7 @@ files a hostile author or local user made.
 | `hostile_long_request_watchdog` | `WATCHDOG_USEC=100000` and one request of a chain of 3072 ReLUs at batch 64 (about 0.6 s, each node well under a millisecond; attack45) | a WATCHDOG=1 at least every interval while it runs (before: a worker's life was its QSBR epoch, which moves between requests: none for 486 ms of a 564 ms request, and systemd kills dnnqd and every session with it whenever any client sends a request longer than `WatchdogSec=`; now a worker also counts a step before each node and each gathering round, `runner.steps`) |
 | `hostile_early_signals` (case `signals`) | a SIGHUP, then a SIGTERM, 8 times each, sent as soon as dnnqd has a second thread (OpenBLAS's constructor started its pool; main not yet; attack47) | each SIGHUP taken for a reload and the connect after it answered, each SIGTERM a stop with status 0 (before: killed by the signal, status 129 or 143: nothing blocked them before main's set-up); skipped under ThreadSanitizer, whose runtime starts its own thread before any `.preinit_array` of the program |
 | `impostor_daemon_refused` (suite `client`, tests/test_client.c), `listen_stale_and_busy` (suite `daemon`) | uid 65534 listening on the socket's path (a child of that uid calls listen(2) on it, which is what `SO_PEERCRED` reports): in root's directory under /tmp, in its own directory there, in its own of mode 0755 on a way only root may change and then 0775; `$DNNQ_DAEMON_UID` naming it, and a value that is no number; dnnqd started on a path uid 65534 listens on (attack52) | `DNNQ_E_PERM` before a byte is sent, naming the uid, its pid and `DNNQ_DAEMON_UID=65534` (before: the library talked to whatever listened, and every client, root's too, handed another user's program its inputs and took its outputs); served when named, or in its own 0755 directory on root's way; `DNNQ_E_INVAL` naming the variable; no descriptor left open; dnnqd's start refused naming uid 65534 (before: "another dnnqd is listening there") |
+| `caller_text_escaped` (suite `client`), `hostile_tool_args_escaped` (suite `hostile_files`), `error_lines` (suite `conf`) | a socket path, `$DNNQ_SOCKET`, `$DNNQ_DAEMON_UID` and a model name holding ESC `[2J`, BEL and a byte that is not UTF-8; dnnq-inspect's path, option and second FILE, dnnqctl's command, dnnq-run's and dnnq-convert's option, dnnq-calibrate's command and `--method`, each holding an OSC, CR, LF and a C1 byte; YAML sizes and a CPU list of bare digits with a leading zero (`max_bytes_per_uid: 010000000`, `max_session_bytes: 00`, `cpus: 01`; attack56) | `dnnq_last_error` and each tool's line UTF-8 text without a control, the bytes as `\x1b`, `\x07`, `\xff` (before: as they came, into dnnqctl's terminal and Python's exceptions: `model 'x^[[2J': not found` cleared the screen); each refused naming FILE:LINE:COLUMN and `a leading zero is ambiguous in YAML (octal?)`, as an integer key's (before: taken as decimal, 10 MB and CPU 10, where YAML 1.1 reads 2 MiB and CPU 8) |
 | `reload_failures_logged_once`, `reload_symlink_target` (suite `reload`, tests/test_reload.c) | a model file deleted and created (not a model) in turn, 12 times, each followed by 2 RELOADs (as another user in a sticky /tmp may do, the inotify reloads besides); then a config naming 40 missing files in turn; a model given as a symlink into another directory, its target replaced, the link pointed elsewhere, that file rewritten in place | 2 `reload failed` lines for the 2 causes (before: one each failed reload, 24 and more, a journal flood at one every ~200 ms), the good reload after naming the failed ones, the next failure logged again; 16 lines for the 40 causes plus one each 2^nth reload; each change of the symlinked model served without SIGHUP (before: the target's directory was not watched) |
 
 **Mutations** (seeded, a bounded number, each run in seconds): a valid
@@ -1128,6 +1129,80 @@ the weights cache is in memory (two dnnqd share nothing); a hostile
 daemon's MODEL reply is judged by the library (names NUL-terminated
 UTF-8, counts, ranks, dims[0] 1, sizes, qparams) and the Python client
 decodes names with errors replaced.
+
+Tried (attack56), against the reserve's learned window, the bands, the
+batch on dim 0 under `dynamic_batching`, the number readers, the
+client's environment and the loaders, by scripts and probes not kept
+(/tmp/a56; the findings are tests). Found: libdnnq-client put what its
+caller gave into `dnnq_last_error` as it came, so a socket path,
+`$DNNQ_SOCKET`, `$DNNQ_DAEMON_UID` or a model name holding an escape
+sequence reached the terminal of the dnnqctl that printed it (`dnnqctl
+infer $'x\e[2J'` cleared the screen) and Python's exceptions, and a byte
+that is not UTF-8 went on too, where every daemon text it hands back is
+escaped (`caller_text_escaped`, fixed: `client_errorf` escapes its line
+as `dnnq_diag_set` does; dnnq(3) says so); dnnqctl's own lines (`unknown
+command`, infer's `has no input`), dnnq-inspect's (its path, an unknown
+option, a second FILE), every tool's `unrecognized option`
+(`dnnq_getopt_error`) and the usage lines of dnnq-calibrate (its
+command, `--method`), dnnq-bench, dnnq-soak and dnnq-fuzz-seeds quoted
+what was typed as it was too (`hostile_tool_args_escaped`, fixed:
+escaped as the diags are, by dnnqctl's vmessage and engine/base.c's
+`dnnq_tool_vline` and `dnnq_usage_error`). The config took a size or a
+CPU list written as bare digits with a leading zero as decimal
+(`max_bytes_per_uid: 010000000` 10 MB, `cpus: 010` CPU 10) where YAML
+1.1, PyYAML's, reads octal (2 MiB, CPU 8), the ambiguity the integer
+keys refuse and docs/config.md's "a size is an integer" ruled out (rows
+of `error_lines`, fixed: refused naming FILE:LINE:COLUMN, quoted or with
+a unit it is a string to YAML and stays taken). Nothing found:
+MobileNetV2 and mobilenet_v3_small served with `dynamic_batching` (3
+ms), `threads: 2` and max batch 4 on 2 workers, 3 client threads sending
+batches of 1 to 3 of 6 random images (180 requests, batches of 2.3 on
+average, 29 run as a team of two, so by bands at batch 1): every output
+equal to dnnq-run's of the image alone on one thread; the bands' test
+(`graph_bands_expansion_depthwise`) widened by hand to 8 more depthwise
+shapes the band rule takes (dilation 2, 3 and 4 in rows, pads of 0 and 4
+above and below, 6 and 6 past a 7-row kernel over 3 rows, a 5 x 1 and a
+1 x 3 kernel, strides 3 x 1 and 2 x 1, outputs longer than the input),
+each fused and equal to the scalar kernels on one thread at batch 1 and
+2 on 1, 2 and 3 threads and on every ISA; 4,500 mutated .dnnq files (the
+12 fuzz seeds and a 1 KB model, a u32 or u16 field at an edge, a bit or
+a float in a section, TENSORS less often, the CRC made right) through
+`dnnq-inspect` and `--json`: each printed or refused, none crashed or
+hung; 2,048 rounds of mobilenet_v3_small's file grown (1 B to 1 MiB
+appended), cut or rewritten in place under SIGHUPs every other round:
+151 reloads refused naming the file ("bytes past its end", "cut short",
+"changed while read"), the rest served up to generation 44, each the
+original's bytes (the output after equal to dnnq-run's), 16 fds, VmHWM
+39 MB; the YAML numbers at their edges (`0050`, `5_0`, `1e3`, `0x10`,
+`+5`, `-0`, 2^64, `1.5GiB`, `1GB`, `0o7777`, `08`, tags, anchors, quoted
+numbers, CPU ranges to 2^64); the tools' decimal options (`--percentile`
+of `1e-400`, `99.`, `.5e2`, `0x1p6`, `5e-1e2`, `--5`); `dnnq-calibrate
+stats` of NaN, infinities, subnormals, 3e38, an empty array and INT32
+extremes by every binned method at 1, 2, 8 and 16 bits, 2 to 2^24 bins,
+symmetric and signed (2,880 runs: each printed or refused, none
+crashed); .npy files with a header_len past the file, Fortran order,
+big-endian, object dtype, a count that overflows, data short of the
+shape, through dnnq-run, `dnnqctl infer` and dnnq-calibrate: each
+refused naming the file and the field; an ONNX model whose names,
+producer and values hold escape sequences through dnnq-convert,
+dnnq-inspect and dnnq-run (shown escaped, the .npy named
+`y__31mRED__0_title_`), and served by dnnqd (refused at load naming the
+control character). Read, not run (nothing to act on): the reserve's
+submit stamp only shortens a session's own gap (clamped between its last
+end and now), a gap of 0 or 2^64 - 1 saturates at 0 or 4.3 s, a window
+holds at most one worker back for the others however many sessions or
+uids keep theirs, and a batch's deadline is the daemon's clock, not a
+stamp; the bands run only at batch 1, on private copies of the
+expansion's rows, so a client rewriting its input while two threads make
+the halo rows changes only its own output; a Reshape keeps an item's
+element count, and Slice, Pad, Gather and Transpose never move dim 0
+(their tables start at axis 1, a permutation's first entry must be 0);
+HELLO replies never read keep their 3 descriptors in flight within
+dnnqd's RLIMIT_NOFILE (`fds_unsent` says so otherwise). Noticed, left:
+dnnq-run, dnnq-inspect and dnnq-convert given a FIFO (model or input)
+wait for a writer, as cat does (dnnqd refuses one: "not a regular file";
+`<(...)` inputs are pipes); `dnnq-calibrate --bins 16777216` takes 1 GB
+and 10 s, as asked.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750

@@ -433,9 +433,7 @@ static int bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("dnnq-soak: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputs(" (try --help)\n", stderr);
+	dnnq_tool_vline("dnnq-soak", " (try --help)", fmt, ap);
 	va_end(ap);
 	return 2;
 }
