@@ -526,6 +526,17 @@ START_TEST(reserve_window)
 	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), floor), floor);
 	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), w), w);
 	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), w - 1), floor);
+	/* active within the window after the end; an end stamped after the
+	 * worker read the clock (the tick between) is active, not 2^64 ago */
+	const uint64_t now = 5000 * ms, g = gaps_of(steady, 4);
+	ck_assert(dnnqd_reserve_active(now, now - 46 * ms, g, cap));
+	ck_assert(!dnnqd_reserve_active(now, now - 47 * ms, g, cap));
+	ck_assert(!dnnqd_reserve_active(now, now - 11 * ms, 0, cap));
+	ck_assert(dnnqd_reserve_active(now, now, 0, cap));
+	ck_assert(dnnqd_reserve_active(now, now + 4 * ms, 0, cap));
+	ck_assert(dnnqd_reserve_active(now, now + 4 * ms, g, cap));
+	/* a session none of whose requests has ended yet: not by its window */
+	ck_assert(!dnnqd_reserve_active(5 * ms, 0, 0, cap));
 }
 END_TEST
 
