@@ -318,10 +318,12 @@ int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double
                   bool above_lo, double *v)
 {
 	char *end;
-	/* strtod takes more: hex, inf, nan, leading space */
-	bool number = *s && !s[strspn(s, "0123456789.eE+-")];
+	/* strtod takes more: hex, inf, nan, leading space, and a sign the
+	 * digits do not (dnnq_read_number: '+5' and '-0' are no numbers, '-5'
+	 * one out of range) */
+	bool number = *s && *s != '+' && !s[strspn(s, "0123456789.eE+-")];
 	*v = number ? strtod(s, &end) : 0;
-	number = number && !*end;
+	number = number && !*end && !(*s == '-' && *v == 0);
 	if (number && (above_lo ? *v > lo : *v >= lo) && *v <= hi)
 		return 0;
 	char range[96], los[40], his[40];
