@@ -56,9 +56,14 @@ struct dnnq_config_workers {
 	uint32_t reserve_max_ms;     /* the reserve's longest learned window, 10..1000, default 100 */
 };
 
+/* limits.max_session_bytes' range, the key's and --max-session-bytes' (a
+ * region's arena holds at most 64 GiB: shm/dnnq_shm.h DNNQ_SHM_MAX_ARENA). */
+#define DNNQ_CONFIG_SESSION_BYTES_MIN ((uint64_t)1 << 20)
+#define DNNQ_CONFIG_SESSION_BYTES_MAX ((uint64_t)64 << 30)
 struct dnnq_config_limits {
 	uint32_t max_clients;        /* sessions at once, 1..4096, default 256 */
-	uint64_t max_session_bytes;  /* largest region, 1 MiB..64 GiB, default 1 GiB */
+	uint64_t max_session_bytes;  /* largest region, DNNQ_CONFIG_SESSION_BYTES_MIN..MAX
+	                              * (1 MiB..64 GiB), default 1 GiB */
 	uint32_t max_inflight;       /* requests in flight per client, 1..4096, default 64 */
 	uint32_t max_batch;          /* largest batch, 1..65536, default 64 */
 	uint32_t max_sessions_per_uid; /* sessions one uid may hold, 1..4096, default 64 */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conf/internal.h"
+#include "engine/base.h"
 
 #define NUMBER_MAX_TEXT 40
 
@@ -52,23 +53,6 @@ int conf_expected(struct conf_walk *w, const struct conf_node *n, const char *wh
 {
 	char buf[NUMBER_MAX_TEXT + 24];
 	return conf_fail(w, n, DNNQ_E_INVAL, "expected %s, got %s", what, describe(n, buf, sizeof buf));
-}
-
-/* Decimal digits [s, s + len) into *v; false on anything else or overflow
- * (*overflow tells which). */
-static bool digits(const char *s, size_t len, uint64_t *v, bool *overflow)
-{
-	*v = 0;
-	*overflow = false;
-	if (!len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		if (__builtin_mul_overflow(*v, 10, v) || __builtin_add_overflow(*v, s[i] - '0', v))
-			*overflow = true;
-	}
-	return !*overflow;
 }
 
 static int out_of_range(struct conf_walk *w, const struct conf_node *n, uint64_t lo,
@@ -110,15 +94,15 @@ int conf_uint(struct conf_walk *w, const struct conf_node *n, uint64_t lo, uint6
               uint64_t *out)
 {
 	const char *what = "an unsigned decimal integer";
-	bool overflow;
 	int rc = scalar_text(w, n, false, what);
 	if (rc)
 		return rc;
-	if (!digits(n->text, n->len, out, &overflow) && !overflow)
+	rc = dnnq_digits_form.read(n->text, n->len, out);
+	if (rc == DNNQ_E_INVAL)
 		return conf_expected(w, n, what);
 	if (leading_zero(n))
 		return leading_zero_refused(w, n);
-	if (overflow || *out < lo || *out > hi)
+	if (rc || *out < lo || *out > hi)
 		return out_of_range(w, n, lo, hi);
 	return 0;
 }
@@ -172,13 +156,11 @@ static uint64_t suffix_unit(const char *s)
 
 int dnnq_config_size(const char *s, uint64_t *out)
 {
-	bool overflow;
 	size_t nd = strspn(s, "0123456789");
 	/* one space only before a unit ("1 GiB"; "1 " is no size) */
 	uint64_t unit = s[nd] == ' ' && !s[nd + 1] ? 0 : suffix_unit(s + nd + (s[nd] == ' '));
-	if (!unit || (!digits(s, nd, out, &overflow) && !overflow))
-		return DNNQ_E_INVAL;
-	return overflow || __builtin_mul_overflow(*out, unit, out) ? DNNQ_E_RANGE : 0;
+	int rc = unit ? dnnq_digits_form.read(s, nd, out) : DNNQ_E_INVAL;
+	return rc ? rc : __builtin_mul_overflow(*out, unit, out) ? DNNQ_E_RANGE : 0;
 }
 
 int conf_size(struct conf_walk *w, const struct conf_node *n, uint64_t lo, uint64_t hi,
@@ -242,15 +224,14 @@ static int cpu_range(struct conf_walk *w, const struct conf_node *n, const char 
                      struct dnnq_config_workers *wk)
 {
 	uint64_t lo, hi;
-	bool overflow;
 	while (len && s[0] == ' ')
 		s++, len--;
 	while (len && s[len - 1] == ' ')
 		len--;
 	const char *dash = memchr(s, '-', len);
 	size_t nlo = dash ? (size_t)(dash - s) : len;
-	if (!digits(s, nlo, &lo, &overflow) ||
-	    !digits(dash ? dash + 1 : s, dash ? len - nlo - 1 : len, &hi, &overflow))
+	if (dnnq_digits_form.read(s, nlo, &lo) ||
+	    dnnq_digits_form.read(dash ? dash + 1 : s, dash ? len - nlo - 1 : len, &hi))
 		return conf_fail(w, n, DNNQ_E_INVAL, "'%.*s' is not a CPU number or range (like 0,2-3)",
 		                 (int)(len < NUMBER_MAX_TEXT ? len : NUMBER_MAX_TEXT), s);
 	if (lo > hi)

@@ -23,6 +23,7 @@
 #ifndef DNNQ_DAEMON_RESERVE_H
 #define DNNQ_DAEMON_RESERVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DNNQD_RESERVE_MIN_NS 10000000ull  /* the floor: every session's window */
@@ -51,6 +52,17 @@ static inline uint64_t dnnqd_reserve_window(uint64_t gaps, uint64_t cap_ns)
 	}
 	uint64_t w = (second << DNNQD_RESERVE_UNIT_SHIFT) * 3 / 2;
 	return w > DNNQD_RESERVE_MIN_NS && w <= cap_ns ? w : DNNQD_RESERVE_MIN_NS;
+}
+
+/* Whether a session whose last request ended at active_ns (0: none has)
+ * is still active at now, both on the one clock: within its window. An
+ * end after now (stamped by another worker since this one read the clock,
+ * the clock's tick between the two) is within it: now - active_ns wrapped
+ * to ~2^64, and the session just served counted as idle. */
+static inline bool dnnqd_reserve_active(uint64_t now, uint64_t active_ns, uint64_t gaps,
+                                        uint64_t cap_ns)
+{
+	return active_ns && (active_ns >= now || now - active_ns < dnnqd_reserve_window(gaps, cap_ns));
 }
 
 #endif

@@ -324,9 +324,9 @@ static bool others_active(struct dnnqd *d, uint32_t n, const struct dnnqd_sessio
 			continue;
 		if (dnnq_shm_ring_nonempty(&o->view) ||
 		    atomic_load_explicit(&o->load.running, memory_order_relaxed) ||
-		    now - atomic_load_explicit(&o->load.active_ns, memory_order_relaxed) <
-		        dnnqd_reserve_window(atomic_load_explicit(&o->load.gaps, memory_order_relaxed),
-		                             cap))
+		    dnnqd_reserve_active(now, atomic_load_explicit(&o->load.active_ns,
+		                                                   memory_order_relaxed),
+		                         atomic_load_explicit(&o->load.gaps, memory_order_relaxed), cap))
 			return true;
 	}
 	return false;

@@ -327,18 +327,36 @@ int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint
 	return dnnq_opt_number(diag, opt, s, strlen(s), &dnnq_digits_form, lo, hi, v);
 }
 
+/* v in decimal as the options take it, with the fewest decimals that
+ * read back as v ("10000000", "0.001"; %g wrote "1e+07"). */
+static void plain_real(double v, char *buf, size_t len)
+{
+	for (int p = 0; p <= 17; p++) {
+		int n = snprintf(buf, len, "%.*f", p, v);
+		if (n < 0 || (size_t)n >= len)
+			break;
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+	snprintf(buf, len, "%g", v);
+}
+
 int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double lo, double hi,
                   bool above_lo, double *v)
 {
 	char *end;
-	/* strtod takes more: hex, inf, nan, leading space */
-	bool number = *s && !s[strspn(s, "0123456789.eE+-")];
+	/* strtod takes more: hex, inf, nan, leading space, and a sign the
+	 * digits do not (dnnq_read_number: '+5' and '-0' are no numbers, '-5'
+	 * one out of range) */
+	bool number = *s && *s != '+' && !s[strspn(s, "0123456789.eE+-")];
 	*v = number ? strtod(s, &end) : 0;
-	number = number && !*end;
+	number = number && !*end && !(*s == '-' && *v == 0);
 	if (number && (above_lo ? *v > lo : *v >= lo) && *v <= hi)
 		return 0;
-	char range[64];
-	snprintf(range, sizeof range, above_lo ? "above %g, at most %g" : "%g..%g", lo, hi);
+	char range[96], los[40], his[40];
+	plain_real(lo, los, sizeof los);
+	plain_real(hi, his, sizeof his);
+	snprintf(range, sizeof range, above_lo ? "above %s, at most %s" : "%s..%s", los, his);
 	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%s': must be %s%s", opt, s, range,
 	                     number ? "" : ", a decimal number");
 }

@@ -206,7 +206,8 @@ int dnnq_opt_number(struct dnnq_diag *diag, const char *opt, const char *s, size
 int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint64_t lo,
                     uint64_t hi, uint64_t *v);
 /* The same for a decimal number, fractions and exponents allowed (no 0x,
- * inf, nan, space or trailing text), in [lo, hi], or in (lo, hi] with
+ * inf, nan, space, trailing text, nor a sign the digits refuse: '+5',
+ * '-0'), in [lo, hi], or in (lo, hi] with
  * above_lo: "--percentile: '101': must be 50..100", "--duration: '0':
  * must be above 0, at most 600", ", a decimal number" after text that is
  * none. */

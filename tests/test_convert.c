@@ -4166,7 +4166,17 @@ START_TEST(tools_number_options)
 		  "decimal number (" },
 		{ "dnnqctl bench m --duration 0", "dnnqctl: --duration: '0': must be above 0, at most "
 		  "86400 (try 'dnnqctl bench --help')" },
-		{ "dnnq-soak --duration inf", "--duration: 'inf': must be 0.001..1e+07, a decimal number" },
+		{ "dnnq-soak --duration inf", "--duration: 'inf': must be 0.001..10000000, a decimal"
+		  " number" },
+		/* signs as the digits take them: '+99' and '-0' no numbers (strtod
+		 * took them), '-1' out of the range */
+		{ "dnnq-convert m.onnx --percentile +99", "--percentile: '+99': must be 50..100, a "
+		  "decimal number (" },
+		{ "dnnq-convert m.onnx --sqnr-floor -0", "--sqnr-floor: '-0': must be 0..100, a decimal"
+		  " number (" },
+		{ "dnnq-convert m.onnx --sqnr-floor -1", "--sqnr-floor: '-1': must be 0..100 (" },
+		/* the range in the digits the option takes (%g wrote 1e+07) */
+		{ "dnnq-soak --reload-every 2e7", "--reload-every: '2e7': must be 0.001..10000000 (" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sh(&c, dir, "%s", bad[i][0]);

@@ -526,6 +526,17 @@ START_TEST(reserve_window)
 	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), floor), floor);
 	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), w), w);
 	ck_assert_uint_eq(dnnqd_reserve_window(gaps_of(steady, 4), w - 1), floor);
+	/* active within the window after the end; an end stamped after the
+	 * worker read the clock (the tick between) is active, not 2^64 ago */
+	const uint64_t now = 5000 * ms, g = gaps_of(steady, 4);
+	ck_assert(dnnqd_reserve_active(now, now - 46 * ms, g, cap));
+	ck_assert(!dnnqd_reserve_active(now, now - 47 * ms, g, cap));
+	ck_assert(!dnnqd_reserve_active(now, now - 11 * ms, 0, cap));
+	ck_assert(dnnqd_reserve_active(now, now, 0, cap));
+	ck_assert(dnnqd_reserve_active(now, now + 4 * ms, 0, cap));
+	ck_assert(dnnqd_reserve_active(now, now + 4 * ms, g, cap));
+	/* a session none of whose requests has ended yet: not by its window */
+	ck_assert(!dnnqd_reserve_active(5 * ms, 0, 0, cap));
 }
 END_TEST
 
@@ -705,12 +716,18 @@ START_TEST(arguments_rejected)
 	expect_args_error(ARGS("--max-clients=0"), "--max-clients: '0': must be 1..4096");
 	expect_args_error(ARGS("--max-batch", "65537"), "--max-batch: '65537': must be 1..65536");
 	expect_args_error(ARGS("--max-session-bytes", "100"), "--max-session-bytes: '100': must be"
-	                  " 4096..1099511627776");
+	                  " 1048576..68719476736");
+	/* the config's range (limits.max_session_bytes): it took 4 KiB..1 TiB,
+	 * 64 KiB and 65 GiB that the file refuses */
+	expect_args_error(ARGS("--max-session-bytes", "64KiB"), "--max-session-bytes: '64KiB': must"
+	                  " be 1048576..68719476736");
+	expect_args_error(ARGS("--max-session-bytes", "65GiB"), "--max-session-bytes: '65GiB': must"
+	                  " be 1048576..68719476736");
 	/* the sizes and the ids read their numbers as the rest do (they said
 	 * 'not a size', 'not a numeric id') */
 	for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
 		char want[160];
-		snprintf(want, sizeof want, "--max-session-bytes: '%s': must be 4096..1099511627776, "
+		snprintf(want, sizeof want, "--max-session-bytes: '%s': must be 1048576..68719476736, "
 		         "digits only or with B, KiB, MiB, GiB or TiB", written[i]);
 		expect_args_error(ARGS("--max-session-bytes", written[i]), want);
 		snprintf(want, sizeof want, "--allow-uid: '%s': must be 0..4294967294, digits only",
@@ -718,7 +735,7 @@ START_TEST(arguments_rejected)
 		expect_args_error(ARGS("--allow-uid", written[i]), want);
 	}
 	expect_args_error(ARGS("--max-session-bytes", "1MB"), "--max-session-bytes: '1MB': must be"
-	                  " 4096..1099511627776, digits only or with B, KiB, MiB, GiB or TiB");
+	                  " 1048576..68719476736, digits only or with B, KiB, MiB, GiB or TiB");
 	expect_args_error(ARGS("--max-bytes-per-uid", "-5MiB"), "--max-bytes-per-uid: '-5MiB': must"
 	                  " be 1048576..1099511627776");
 	expect_args_error(ARGS("--max-bytes-per-uid", "-0MiB"), "--max-bytes-per-uid: '-0MiB': must"
@@ -797,7 +814,7 @@ START_TEST(arguments_defaults_and_values)
 	ck_assert_msg(parse(&o, &d, ARGS("--model", "a=1", "--model=b.2=2", "--cpus=0",
 	                                 "--spin-us", "0", "--allow-uid", "7,8",
 	                                 "--allow-gid=9", "--max-clients", "3",
-	                                 "--max-session-bytes", "65536", "--max-batch", "2",
+	                                 "--max-session-bytes", "2MiB", "--max-batch", "2",
 	                                 "--log-level", "debug")) == 0, "%s", d.msg);
 	ck_assert_str_eq(o.models[1].name, "b.2");
 	ck_assert_uint_eq(o.ncpus, 1);
@@ -814,7 +831,7 @@ START_TEST(arguments_defaults_and_values)
 	ck_assert_uint_eq(c.access.nuids, 2);
 	ck_assert_uint_eq(c.access.gids[0], 9);
 	ck_assert_uint_eq(c.limits.max_clients, 3);
-	ck_assert_uint_eq(c.limits.max_session_bytes, 65536);
+	ck_assert_uint_eq(c.limits.max_session_bytes, 2 << 20);
 	ck_assert_uint_eq(c.limits.max_batch, 2);
 	ck_assert_int_eq(c.log_level, DNNQ_CONFIG_LOG_DEBUG);
 	dnnq_config_free(&c);

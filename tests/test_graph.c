@@ -2067,30 +2067,69 @@ END_TEST
  * is e's input (and the Add's), which the bands read until the last one
  * ends. */
 enum { BDW = 96, BDI = 24, BDC = 80 };
-static struct dnnq_graph *build_bands(const int8_t *w, const float *s, const float *b,
-                                      int64_t h, size_t k, size_t stride, bool proj,
-                                      struct dnnq_diag *d)
+/* dw's geometry: rows h of x, a kh x kw kernel, its stride, dilation and
+ * padding (top, bottom, left, right). */
+struct band_geom {
+	int64_t h;
+	size_t kh, kw, stride, dil, pt, pb, pl, pr;
+};
+
+static struct dnnq_graph *build_bands_geom(const int8_t *w, const float *s, const float *b,
+                                           const struct band_geom *gm, bool proj,
+                                           struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	int x = nhwc_input(&g, h, BDW, BDI, d);
+	int x = nhwc_input(&g, gm->h, BDW, BDI, d);
 	int c0 = add_conv(g, "c0", x, conv1x1(w, s, b, BDI, BDI, false, qb), d);
 	int e = add_act(g, "hswish", add_conv(g, "e", c0, conv1x1(w + BDI * BDI, s, b, BDI, BDC,
 	                                                            false, qb), d),
 	                DNNQ_ACT_HARD_SWISH, d);
 	struct dnnq_conv_desc dw = conv3x3(w + BDI * BDI + BDI * BDC, s, b, BDC, BDC, false, qb);
 	dw.groups = BDC;
-	dw.kh = dw.kw = k;
-	dw.pad_t = dw.pad_l = dw.pad_b = dw.pad_r = k / 2;
-	dw.stride_h = dw.stride_w = stride;
+	dw.kh = gm->kh;
+	dw.kw = gm->kw;
+	dw.pad_t = gm->pt;
+	dw.pad_b = gm->pb;
+	dw.pad_l = gm->pl;
+	dw.pad_r = gm->pr;
+	dw.stride_h = dw.stride_w = gm->stride;
+	dw.dil_h = dw.dil_w = gm->dil;
 	int y = add_act(g, "hsig", add_conv(g, "dw", e, dw, d), DNNQ_ACT_HARD_SIGMOID, d);
+	size_t oh = ((size_t)gm->h + gm->pt + gm->pb - gm->dil * (gm->kh - 1) - 1) / gm->stride + 1;
+	size_t ow = (BDW + gm->pl + gm->pr - gm->dil * (gm->kw - 1) - 1) / gm->stride + 1;
 	if (proj)
 		y = add_conv(g, "p", y, conv1x1(w + BDI * BDI, s, b, BDC, BDI, false, qb), d);
-	if (proj && stride == 1)
+	if (proj && oh == (size_t)gm->h && ow == BDW)
 		y = add_eltwise(g, "a", DNNQ_ELTWISE_ADD, y, c0, qb, d);
 	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
 	gap_output(g, "gap", y, d);
 	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
 	return g;
+}
+
+/* A square k x k kernel padded k / 2 all round. */
+static struct dnnq_graph *build_bands(const int8_t *w, const float *s, const float *b,
+                                      int64_t h, size_t k, size_t stride, bool proj,
+                                      struct dnnq_diag *d)
+{
+	const struct band_geom gm = { h, k, k, stride, 1, k / 2, k / 2, k / 2, k / 2 };
+	return build_bands_geom(w, s, b, &gm, proj, d);
+}
+
+/* build_bands' weights w (nw), scales s and biases b (BDC each) and an
+ * input x (nx bytes), from seed. */
+static void bands_data(uint64_t seed, int8_t *w, size_t nw, float *s, float *b, uint8_t *x,
+                       size_t nx)
+{
+	struct rng r = { seed };
+	for (size_t i = 0; i < nw; i++)
+		w[i] = (int8_t)rng_int(&r, -127, 127);
+	for (size_t i = 0; i < BDC; i++) {
+		s[i] = (float)rng_uniform(&r, 0.002, 0.01);
+		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	}
+	for (size_t i = 0; i < nx; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
 }
 
 /* _i: the ISA. An expansion, the depthwise convolution after it and, in
@@ -2112,15 +2151,7 @@ START_TEST(graph_bands_expansion_depthwise)
 	static float s[BDC], b[BDC];
 	static uint8_t x[2 * 9 * BDW * BDI], y[6][2][2 * 9 * BDW * BDC];
 	bool proj = false;
-	struct rng r = { 61 };
-	for (size_t i = 0; i < sizeof w; i++)
-		w[i] = (int8_t)rng_int(&r, -127, 127);
-	for (size_t i = 0; i < BDC; i++) {
-		s[i] = (float)rng_uniform(&r, 0.002, 0.01);
-		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
-	}
-	for (size_t i = 0; i < sizeof x; i++)
-		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	bands_data(61, w, sizeof w, s, b, x, sizeof x);
 	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
 	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
 	/* run k: scalar; the ISA on 1, 2 and 3 threads; apart on 2; scalar on 3 */
@@ -2157,6 +2188,62 @@ START_TEST(graph_bands_expansion_depthwise)
 			}
 	dnnq_pool_destroy(pool2);
 	dnnq_pool_destroy(pool3);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
+/* _i: the ISA. By bands on geometries graph_bands_expansion_depthwise
+ * has not: a dilated kernel (2 and 3, the halo rows 2 and 3 apart), no
+ * padding, padding at the bottom and right only (TensorFlow's SAME at
+ * stride 2), a kernel of 3 x 1 and one of 1 x 1, stride 3, and one output
+ * row; on 2, 3, 5 and 9 threads (more threads than rows), at batch 1
+ * and 2: the bytes of the scalar kernels on one thread. */
+START_TEST(graph_bands_geometry)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i) || _i == DNNQ_ISA_AVX2)
+		return;
+	static const struct band_geom geom[] = {
+		{ 9, 3, 3, 1, 2, 2, 2, 2, 2 }, { 9, 3, 3, 1, 1, 0, 0, 0, 0 },
+		{ 8, 3, 3, 2, 1, 0, 1, 0, 1 }, { 9, 5, 5, 2, 2, 4, 4, 4, 4 },
+		{ 7, 3, 1, 1, 1, 1, 1, 0, 0 }, { 6, 1, 1, 1, 1, 0, 0, 0, 0 },
+		{ 5, 5, 5, 1, 1, 0, 0, 2, 2 }, { 4, 3, 3, 3, 1, 1, 1, 1, 1 },
+		{ 9, 3, 3, 1, 3, 3, 3, 3, 3 },
+	};
+	static const unsigned nthreads[] = { 2, 3, 5, 9 };
+	static int8_t w[BDI * BDI + BDI * BDC + 25 * BDC];
+	static float s[BDC], b[BDC];
+	static uint8_t x[2 * 9 * BDW * BDI], y[2][2][2 * 10 * BDW * BDC];
+	bands_data(67, w, sizeof w, s, b, x, sizeof x);
+	struct dnnq_pool *pools[4];
+	for (size_t t = 0; t < 4; t++)
+		pools[t] = dnnq_pool_create(nthreads[t], NULL);
+	const void *in[1] = { x };
+	for (size_t v = 0; v < 2 * sizeof geom / sizeof *geom; v++)
+		for (size_t batch = 1; batch <= 2; batch++)
+			for (size_t t = 0; t <= 4; t++) {
+				/* run 0: scalar on one thread; then the ISA on each pool */
+				net_isa_set = t ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+				struct dnnq_executor ex = t ? dnnq_pool_executor(pools[t - 1])
+				                            : (struct dnnq_executor){ 0 };
+				struct dnnq_diag d;
+				struct dnnq_graph *g = build_bands_geom(w, s, b, &geom[v / 2], v % 2, &d);
+				ck_assert_msg(node_fused(g, "dw"), "geometry %zu", v / 2);
+				ck_assert_msg(dnnq_graph_plan(g, batch, t ? nthreads[t - 1] : 1, &d) == 0,
+				              "%s", d.msg);
+				uint8_t (*out)[sizeof y[0][0]] = y[t ? 1 : 0];
+				memset(out, 0, sizeof y[0]);
+				void *o[2] = { out[0], out[1] };
+				ck_assert_int_eq(dnnq_graph_run(g, in, o, t ? &ex : NULL), 0);
+				dnnq_graph_destroy(g);
+				ck_assert_msg(!memcmp(y[1], y[0], sizeof y[0]) || !t,
+				              "geometry %zu%s batch %zu, %u threads: %s", v / 2,
+				              v % 2 ? " (projection)" : "", batch, nthreads[t ? t - 1 : 0],
+				              dnnq_isa_name(net_isa_set));
+				ck_assert_msg(t || memcmp(y[0][0], y[0][0] + BDC, BDC), "geometry %zu: flat",
+				              v / 2);
+			}
+	for (size_t t = 0; t < 4; t++)
+		dnnq_pool_destroy(pools[t]);
 	net_isa_set = DNNQ_ISA_COUNT;
 }
 END_TEST
@@ -2316,6 +2403,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_chains_pointwise_shapes, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_scaled, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_bands_expansion_depthwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_bands_geometry, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_bands_cost);
 	tcase_add_test(tc, graph_winograd_batches);
 	tcase_add_test(tc, graph_run_resumed);
