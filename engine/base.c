@@ -300,6 +300,20 @@ int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint
 	return dnnq_opt_number(diag, opt, s, strlen(s), &dnnq_digits_form, lo, hi, v);
 }
 
+const char *dnnq_real_str(char buf[DNNQ_REAL_STR], double v)
+{
+	if (fabs(v) < 1e17 && v == (double)(long long)v) {
+		snprintf(buf, DNNQ_REAL_STR, "%lld", (long long)v);
+		return buf;
+	}
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, DNNQ_REAL_STR, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
 int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double lo, double hi,
                   bool above_lo, double *v)
 {
@@ -310,8 +324,9 @@ int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double
 	number = number && !*end;
 	if (number && (above_lo ? *v > lo : *v >= lo) && *v <= hi)
 		return 0;
-	char range[64];
-	snprintf(range, sizeof range, above_lo ? "above %g, at most %g" : "%g..%g", lo, hi);
+	char range[96], a[DNNQ_REAL_STR], b[DNNQ_REAL_STR];
+	snprintf(range, sizeof range, above_lo ? "above %s, at most %s" : "%s..%s",
+	         dnnq_real_str(a, lo), dnnq_real_str(b, hi));
 	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%s': must be %s%s", opt, s, range,
 	                     number ? "" : ", a decimal number");
 }

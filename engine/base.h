@@ -198,6 +198,12 @@ int dnnq_opt_number(struct dnnq_diag *diag, const char *opt, const char *s, size
 /* dnnq_opt_number of a whole option value in decimal digits. */
 int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint64_t lo,
                     uint64_t hi, uint64_t *v);
+/* v in buf as a person writes it, for a message that compares it with a
+ * bound: an integer in digits (%g gave 1e7 as "1e+07" and 2^31 + 1 as
+ * "2.14748e+09"), else the fewest significant digits that read back as v
+ * (%g gave 65535.996 as "65536"); buf returned. */
+#define DNNQ_REAL_STR 32
+const char *dnnq_real_str(char buf[DNNQ_REAL_STR], double v);
 /* The same for a decimal number, fractions and exponents allowed (no 0x,
  * inf, nan, space or trailing text), in [lo, hi], or in (lo, hi] with
  * above_lo: "--percentile: '101': must be 50..100", "--duration: '0':

@@ -4166,7 +4166,9 @@ START_TEST(tools_number_options)
 		  "decimal number (" },
 		{ "dnnqctl bench m --duration 0", "dnnqctl: --duration: '0': must be above 0, at most "
 		  "86400 (try 'dnnqctl bench --help')" },
-		{ "dnnq-soak --duration inf", "--duration: 'inf': must be 0.001..1e+07, a decimal number" },
+		/* the bounds as written (review fix56: %g gave "1e+07") */
+		{ "dnnq-soak --duration inf", "--duration: 'inf': must be 0.001..10000000, a decimal"
+		  " number" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sh(&c, dir, "%s", bad[i][0]);
