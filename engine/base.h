@@ -54,6 +54,11 @@ uint64_t dnnq_memory_bound(void);
 #define DNNQ_MAX_NODE_WORK ((uint64_t)1 << 36)
 /* ... and a whole model (64 such nodes, each under the bound, 2^42). */
 #define DNNQ_MAX_MODEL_WORK ((uint64_t)1 << 40)
+/* What the refusal past DNNQ_MAX_MODEL_WORK adds: the bound is no setting,
+ * and the way under it (a Qwen2-0.5B prefill passes it at ~1800 tokens:
+ * docs/config.md, "What a model may cost"). */
+#define DNNQ_MAX_MODEL_WORK_HINT "a fixed bound: convert the model for smaller inputs (a" \
+	" shorter sequence: dnnq-convert --input-shape)"
 
 /* A transparent huge page (x86-64). */
 #define DNNQ_HUGE_PAGE ((size_t)2 << 20)

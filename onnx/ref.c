@@ -1765,7 +1765,8 @@ static int item_cost(const struct run *r, const int32_t *last, struct item_cost 
 		if (all > DNNQ_MAX_MODEL_WORK)
 			return dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: %llu operations a run of "
 			                     "one item up to node '%s' (%s): more than the %llu (2^40) a "
-			                     "model may take", (unsigned long long)all, n->name,
+			                     "model may take, " DNNQ_MAX_MODEL_WORK_HINT,
+			                     (unsigned long long)all, n->name,
 			                     n->op_type, (unsigned long long)DNNQ_MAX_MODEL_WORK);
 		/* the threads an item's run of n gives scratch work: a Conv's
 		 * groups, a Gemm's one */
