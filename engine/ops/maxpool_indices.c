@@ -14,9 +14,10 @@
  * of all -inf or NaN has its first tap, where this said h = w = -1, an
  * index outside the item at channel 0: review fix56); u8 compares the
  * codes, which order as the values they stand for. A window with no tap
- * in the image (only dilation makes one) gives h = w = -1 in the formula. A 1-D MaxPool's [N, C, L] runs as the image [N, C, L,
- * 1] (H = C, one channel): the formula gives (n * C + c) * L + l, ONNX's
- * 1-D index, whatever the order.
+ * in the image (only dilation makes one) gives h = w = -1 in the formula.
+ * A 1-D MaxPool's [N, C, L] runs as the image [N, C, L, 1] (H = C, one
+ * channel): the formula gives (n * C + c) * L + l, ONNX's 1-D index,
+ * whatever the order.
  */
 #include <stdio.h>
 #include <stdlib.h>
