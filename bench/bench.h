@@ -202,10 +202,16 @@ void bench_peers_print(FILE *f);
 
 /* ---- subcommands ---- */
 
+/* A GEMM's shape: C (m x n) = A (m x k) B (k x n). */
+struct bench_shape {
+	size_t m, n, k;
+};
+
 struct bench_opts {
 	bool tsv, quick;
 	unsigned threads;
-	const char *shapes;       /* NULL: the default list */
+	const struct bench_shape *shapes;   /* --shapes, nshapes of them; NULL: the defaults */
+	size_t nshapes;
 	size_t min_m;             /* skip shapes with M below */
 	double seconds;           /* peak: measuring time */
 	const char *onednn_isa;   /* NULL: oneDNN's own choice */

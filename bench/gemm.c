@@ -28,10 +28,6 @@
 #include "engine/gemm.h"
 #include "tests/rng.h"
 
-struct shape {
-	size_t m, n, k;
-};
-
 /* One shape's operands, in every layout a candidate needs. */
 struct gemm_data {
 	size_t m, n, k;
@@ -120,7 +116,7 @@ static void peer_layouts(struct gemm_data *d)
 	}
 }
 
-static void gemm_data_init(struct gemm_data *d, struct shape s, bool peers)
+static void gemm_data_init(struct gemm_data *d, struct bench_shape s, bool peers)
 {
 	struct dnnq_diag diag = { "" };
 	*d = (struct gemm_data){ .m = s.m, .n = s.n, .k = s.k };
@@ -206,53 +202,34 @@ static void verify(struct gemm_data *d, const struct dnnq_executor *ex)
 /* ---- shapes ---- */
 
 static const size_t default_m[] = { 1, 4, 16, 64, 256, 1024 };
-static const struct shape default_nk[] = { { 0, 1024, 1024 }, { 0, 4096, 1024 },
+static const struct bench_shape default_nk[] = { { 0, 1024, 1024 }, { 0, 4096, 1024 },
                                            { 0, 1024, 4096 } };
-static const struct shape resnet[] = { { 3136, 64, 576 }, { 196, 256, 2304 },
+static const struct bench_shape resnet[] = { { 3136, 64, 576 }, { 196, 256, 2304 },
                                        { 49, 512, 4608 } };
 
 #define NDEFAULT (sizeof default_nk / sizeof *default_nk * \
                   sizeof default_m / sizeof *default_m + sizeof resnet / sizeof *resnet)
 
-static size_t default_shapes(struct shape *s)
+static size_t default_shapes(struct bench_shape *s)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof default_nk / sizeof *default_nk; i++)
 		for (size_t j = 0; j < sizeof default_m / sizeof *default_m; j++)
-			s[n++] = (struct shape){ default_m[j], default_nk[i].n, default_nk[i].k };
+			s[n++] = (struct bench_shape){ default_m[j], default_nk[i].n, default_nk[i].k };
 	for (size_t i = 0; i < sizeof resnet / sizeof *resnet; i++)
 		s[n++] = resnet[i];
 	return n;
 }
 
-/* "MxNxK[,MxNxK...]" into a new array; *count set. */
-static struct shape *parse_shapes(const char *list, size_t *count)
-{
-	size_t cap = 1;
-	for (const char *p = list; *p; p++)
-		cap += *p == ',';
-	struct shape *s = bench_alloc(cap * sizeof *s);
-	const char *p = list;
-	for (*count = 0; *count < cap; (*count)++) {
-		unsigned long long m, n, k;
-		int used = 0;
-		if (sscanf(p, "%llux%llux%llu%n", &m, &n, &k, &used) != 3 || !m || !n || !k ||
-		    m > 1u << 20 || n > 1u << 20 || k > 1u << 20 || (p[used] && p[used] != ','))
-			bench_die("bench: --shapes: '%s': expected MxNxK[,MxNxK...] with each in "
-			          "1..1048576", list);
-		s[*count] = (struct shape){ m, n, k };
-		p += used + (p[used] == ',');
-	}
-	return s;
-}
-
 /* The shapes to run: --shapes or the defaults, without M below min_m. */
-static struct shape *shapes(const struct bench_opts *o, size_t *count)
+static struct bench_shape *shapes(const struct bench_opts *o, size_t *count)
 {
-	struct shape *s;
+	struct bench_shape *s;
 	size_t n = 0;
 	if (o->shapes) {
-		s = parse_shapes(o->shapes, count);
+		s = bench_alloc(o->nshapes * sizeof *s);
+		memcpy(s, o->shapes, o->nshapes * sizeof *s);
+		*count = o->nshapes;
 	} else {
 		s = bench_alloc(NDEFAULT * sizeof *s);
 		*count = default_shapes(s);
@@ -277,7 +254,7 @@ static void threads_check(FILE *f, const struct bench_threads *t, unsigned n)
 {
 	struct gemm_data d;
 	double secs = bench_is_quick() ? 0.05 : 0.2, r[3];
-	gemm_data_init(&d, (struct shape){ 256, 1024, 1024 }, true);
+	gemm_data_init(&d, (struct bench_shape){ 256, 1024, 1024 }, true);
 	struct gemm_cand g[3] = { { &d, NULL, 'T', d.c_dnnl }, { &d, NULL, 'T', d.c_blas },
 	                          { &d, t->ex, 0, d.c_dnnq } };
 	struct bench_cand c[3] = { { "oneDNN", run_onednn, &g[0] },
@@ -392,7 +369,7 @@ static void gemm_cells(struct bench_table *t, const struct gemm_data *d, unsigne
 	bench_row_end(t);
 }
 
-static void gemm_row(struct bench_table *t, struct shape s, const struct bench_threads *th,
+static void gemm_row(struct bench_table *t, struct bench_shape s, const struct bench_threads *th,
                      unsigned n, struct peaks peak)
 {
 	struct gemm_data d;
@@ -481,7 +458,7 @@ static void acc16_fill(struct acc16_data *d, int amax, uint64_t seed)
 }
 
 /* The acc32 baseline is the AVX2 kernel even on a CPU with VNNI. */
-static void acc16_data_init(struct acc16_data *d, struct shape s, int amax, unsigned nbits,
+static void acc16_data_init(struct acc16_data *d, struct bench_shape s, int amax, unsigned nbits,
                             unsigned spill)
 {
 	struct dnnq_diag diag = { "" };
@@ -551,7 +528,7 @@ static const struct bench_col acc16_cols[] = {
 	{ "reps", "reps", 6, -1 },
 };
 
-static void acc16_row(struct bench_table *t, struct shape s, int amax, unsigned nbits,
+static void acc16_row(struct bench_table *t, struct bench_shape s, int amax, unsigned nbits,
                       unsigned spill, const struct bench_threads *th, unsigned n)
 {
 	struct acc16_data d;
@@ -599,7 +576,7 @@ static void acc16_row(struct bench_table *t, struct shape s, int amax, unsigned 
 	acc16_data_free(&d);
 }
 
-static const struct shape acc16_shapes[] = { { 1024, 1024, 1024 }, { 3136, 64, 576 },
+static const struct bench_shape acc16_shapes[] = { { 1024, 1024, 1024 }, { 3136, 64, 576 },
                                              { 784, 128, 1152 }, { 196, 256, 2304 } };
 
 /* The acc16 tables: each shape at the defaults and without outliers
@@ -610,11 +587,8 @@ static void acc16_tables(const struct bench_opts *o, const struct bench_threads 
                          unsigned n)
 {
 	struct bench_table t;
-	size_t ns = sizeof acc16_shapes / sizeof *acc16_shapes;
-	const struct shape *s = acc16_shapes;
-	struct shape *parsed = NULL;
-	if (o->shapes)
-		s = parsed = parse_shapes(o->shapes, &ns);
+	size_t ns = o->shapes ? o->nshapes : sizeof acc16_shapes / sizeof *acc16_shapes;
+	const struct bench_shape *s = o->shapes ? o->shapes : acc16_shapes;
 	fprintf(bench_text(o->tsv), "\n== GEMM acc16 (16-bit accumulation + outliers) vs the "
 	        "acc32 AVX2 kernel, %u thread%s ==\n", n, n > 1 ? "s" : "");
 	bench_table_begin(&t, acc16_cols, sizeof acc16_cols / sizeof *acc16_cols, o->tsv);
@@ -625,7 +599,7 @@ static void acc16_tables(const struct bench_opts *o, const struct bench_threads 
 		acc16_row(&t, s[i], 127, 8, 0, th, n);
 	}
 	static const unsigned spills[] = { 1, 2, 4, 8, 16, 32, 64, 65535 };
-	struct shape sweep = { 784, 128, 1152 };
+	struct bench_shape sweep = { 784, 128, 1152 };
 	for (size_t i = 0; i < sizeof spills / sizeof *spills; i++)
 		acc16_row(&t, sweep, 255, 0, spills[i], th, n);
 	bench_note(&t, "C = A * W^T, int32 out. A: ReLU-like u8, max(0, N(0,1)) with 4 sigma at "
@@ -644,7 +618,6 @@ static void acc16_tables(const struct bench_opts *o, const struct bench_threads 
 	           "(dnnq_gemm_acc16_saturation on this A). C differs: outputs != acc32 (0 "
 	           "without saturation: checked). The last %zu rows: the spill sweep on "
 	           "784x128x1152, 8-bit A.", sizeof spills / sizeof *spills);
-	free(parsed);
 }
 
 int bench_cmd_gemm(const struct bench_opts *o)
@@ -653,7 +626,7 @@ int bench_cmd_gemm(const struct bench_opts *o)
 	struct bench_table t;
 	size_t ns;
 	unsigned n = o->threads ? o->threads : 1;
-	struct shape *s = shapes(o, &ns);
+	struct bench_shape *s = shapes(o, &ns);
 	FILE *f = bench_text(o->tsv);
 	const char *kernel = bench_dnnq_gemm_kernel();
 	fprintf(f, "\n== GEMM u8 x s8 -> s32, %u thread%s, dnnq kernel %s ==\n", n,
@@ -705,7 +678,7 @@ static int32_t *verify_threads(const struct gemm_data *d, const struct bench_thr
 	return c;
 }
 
-static void scaling_row(struct bench_table *t, struct shape s, const struct bench_threads *th,
+static void scaling_row(struct bench_table *t, struct bench_shape s, const struct bench_threads *th,
                         unsigned n)
 {
 	struct gemm_data d;
@@ -746,7 +719,7 @@ int bench_cmd_scaling(const struct bench_opts *o)
 		bench_die("bench: scaling needs --threads >= 2");
 	if (!so.shapes && !so.min_m)
 		so.min_m = 64;   /* one thread already uses a core well below */
-	struct shape *s = shapes(&so, &ns);
+	struct bench_shape *s = shapes(&so, &ns);
 	fprintf(bench_text(o->tsv), "\n== dnnq GEMM thread scaling, 1 vs %u threads ==\n", n);
 	bench_threads_init(&th, n);
 	bench_table_begin(&t, scaling_cols, sizeof scaling_cols / sizeof *scaling_cols, o->tsv);

@@ -50,9 +50,10 @@ static int cmd_all(const struct bench_opts *o);
 	"                the CPU lacks it. Default: the best the CPU runs\n"
 
 #define SHAPES \
-	"  --shapes LIST MxNxK[,MxNxK...] instead of the defaults: M in {1, 4, 16, 64,\n" \
-	"                256, 1024} x (N,K) in {(1024,1024), (4096,1024), (1024,4096)},\n" \
-	"                and the ResNet-50 GEMMs 3136x64x576, 196x256x2304, 49x512x4608\n" \
+	"  --shapes LIST MxNxK[,MxNxK...], each 1..1048576 in digits, instead of the\n" \
+	"                defaults: M in {1, 4, 16, 64, 256, 1024} x (N,K) in {(1024,1024),\n" \
+	"                (4096,1024), (1024,4096)}, and the ResNet-50 GEMMs 3136x64x576,\n" \
+	"                196x256x2304, 49x512x4608\n" \
 	"  --min-m M     skip shapes with fewer than M rows\n"
 
 static const struct cmd cmds[] = {
@@ -265,6 +266,38 @@ static unsigned long parse_num(const char *s, const char *opt, unsigned long max
 	return (unsigned long)v;
 }
 
+/* --shapes "MxNxK[,MxNxK...]" into o, each number digits only in
+ * 1..2^20; else a usage error naming the item and the number in it. */
+static void parse_shapes(const char *list, struct bench_opts *o)
+{
+	size_t cap = 1;
+	for (const char *p = list; *p; p++)
+		cap += *p == ',';
+	struct bench_shape *s = bench_alloc(cap * sizeof *s);
+	const char *p = list;
+	for (size_t i = 0; i < cap; i++) {
+		size_t len = strcspn(p, ","), at = 0;
+		char opt[64];
+		uint64_t v[3];
+		struct dnnq_diag d = { "" };
+		snprintf(opt, sizeof opt, "--shapes: shape %zu of %zu", i + 1, cap);
+		for (int j = 0; j < 3; j++) {
+			const char *x = j < 2 ? memchr(p + at, 'x', len - at) : NULL;
+			size_t end = x ? (size_t)(x - p) : len;
+			if (j < 2 && !x)
+				usage_error("%s: '%.*s': expected MxNxK", opt, (int)len, p);
+			if (dnnq_opt_number(&d, opt, p + at, end - at, &dnnq_digits_form, 1, 1u << 20,
+			                    &v[j]))
+				usage_error("%s (in '%.*s')", d.msg, (int)len, p);
+			at = end + 1;
+		}
+		s[i] = (struct bench_shape){ v[0], v[1], v[2] };
+		p += len + 1;
+	}
+	o->shapes = s;
+	o->nshapes = cap;
+}
+
 static double parse_seconds(const char *s)
 {
 	double v;
@@ -299,7 +332,7 @@ static void set_opt(struct bench_opts *o, int c, const char *arg)
 	case OPT_TSV: o->tsv = true; break;
 	case OPT_QUICK: o->quick = true; break;
 	case OPT_THREADS: o->threads = parse_num(arg, "--threads", 256); break;
-	case OPT_SHAPES: o->shapes = arg; break;
+	case OPT_SHAPES: parse_shapes(arg, o); break;
 	case OPT_MIN_M: o->min_m = parse_num(arg, "--min-m", 1u << 20); break;
 	case OPT_SECONDS: o->seconds = parse_seconds(arg); break;
 	case OPT_ONEDNN_ISA: o->onednn_isa = arg; break;

@@ -227,7 +227,7 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 	}
 	if (one.work > DNNQD_MAX_MODEL_WORK)
 		return dnnq_diag_set(d, DNNQ_E_RANGE, "%llu operations a run of one item: more than"
-		                     " the %llu (2^40) a model may take",
+		                     " the %llu (2^40) a model may take, " DNNQ_MAX_MODEL_WORK_HINT,
 		                     (unsigned long long)one.work,
 		                     (unsigned long long)DNNQD_MAX_MODEL_WORK);
 	uint64_t bound = dnnq_memory_bound();

@@ -69,7 +69,7 @@ struct watched {
 struct dnnqd_reload {
 	const struct dnnqd_options *o;
 	const struct dnnq_config *start;        /* the settings dnnqd started with */
-	char unapplied[256];    /* the keys last said to differ from them */
+	uint32_t unapplied;     /* the keys last said to differ from them (1 << KEY_...) */
 	int ifd, done_fd;
 	struct watched *files;
 	unsigned nfiles;
@@ -224,73 +224,99 @@ void dnnqd_reload_on_inotify(struct dnnqd_reload *r, uint64_t now)
 
 /* ---- the settings read at start only ------------------------------------------ */
 
-static void add_key(char *buf, size_t len, size_t *n, bool changed, const char *key)
+/* Each key read at start only: its bit in a mask, its name. */
+#define START_ONLY_KEYS(X) \
+	X(LISTEN_PATH, "listen.path") X(LISTEN_MODE, "listen.mode") \
+	X(LISTEN_GROUP, "listen.group") X(WORKERS_CPUS, "workers.cpus") \
+	X(WORKERS_SPIN_US, "workers.spin_us") X(WORKERS_RESERVE_MAX_MS, "workers.reserve_max_ms") \
+	X(MAX_CLIENTS, "limits.max_clients") X(MAX_SESSION_BYTES, "limits.max_session_bytes") \
+	X(MAX_INFLIGHT, "limits.max_inflight") \
+	X(MAX_SESSIONS_PER_UID, "limits.max_sessions_per_uid") \
+	X(MAX_BYTES_PER_UID, "limits.max_bytes_per_uid") X(ACCESS_USERS, "access.users") \
+	X(ACCESS_GROUPS, "access.groups") X(ACCESS_PUBLIC_STATS, "access.public_stats") \
+	X(METRICS_TEXTFILE, "metrics.textfile") X(METRICS_INTERVAL, "metrics.interval") \
+	X(LOG_LEVEL, "log.level")
+#define KEY_ENUM(e, name) KEY_##e,
+#define KEY_NAME(e, name) name,
+#define KEY_TEXT(e, name) + sizeof name + 1
+enum start_only_key { START_ONLY_KEYS(KEY_ENUM) START_ONLY_KEYS_N };
+static const char *const start_only_names[] = { START_ONLY_KEYS(KEY_NAME) };
+/* Room for every name, ", " between them (sizeof counts a byte more). */
+#define START_ONLY_TEXT (1 START_ONLY_KEYS(KEY_TEXT))
+_Static_assert(START_ONLY_KEYS_N <= 32, "a start-only key's bit in a uint32_t");
+
+/* Whether every id of a is in b. */
+static bool ids_in(const uint32_t *a, unsigned na, const uint32_t *b, unsigned nb)
 {
-	if (changed && *n < len)
-		*n += (size_t)snprintf(buf + *n, len - *n, "%s%s", *n ? ", " : "", key);
+	for (unsigned i = 0; i < na; i++) {
+		unsigned j = 0;
+		while (j < nb && b[j] != a[i])
+			j++;
+		if (j == nb)
+			return false;
+	}
+	return true;
 }
 
+/* Whether lists a and b hold the same ids, in any order: the config's are
+ * sorted, the command line's come after them unless already there, so one
+ * set may be listed in two orders. */
 static bool ids_same(const uint32_t *a, unsigned na, const uint32_t *b, unsigned nb)
 {
-	return na == nb && (!na || !memcmp(a, b, na * sizeof *a));
+	return ids_in(a, na, b, nb) && ids_in(b, nb, a, na);
 }
 
+#define KEY_IF(changed, e) ((uint32_t)!!(changed) << KEY_##e)
+
 /* The keys read at start only whose value in c, the settings a reload
- * read, is not the one dnnqd started with (start), into buf ("" when
- * none). */
-static void unapplied_keys(const struct dnnq_config *start, const struct dnnq_config *c,
-                           char *buf, size_t len)
+ * read, is not the one dnnqd started with (start), as a mask of
+ * (1 << KEY_...) bits. workers.cpus keeps its order: worker i runs on the
+ * list's ith CPU. */
+static uint32_t unapplied_keys(const struct dnnq_config *start, const struct dnnq_config *c)
 {
 	const struct dnnq_config_listen *la = &start->listen, *lb = &c->listen;
 	const struct dnnq_config_limits *a = &start->limits, *b = &c->limits;
-	size_t n = 0;
-	buf[0] = 0;
-	add_key(buf, len, &n, strcmp(la->path, lb->path), "listen.path");
-	add_key(buf, len, &n, la->mode != lb->mode, "listen.mode");
-	add_key(buf, len, &n, la->has_group != lb->has_group || la->gid != lb->gid,
-	        "listen.group");
-	add_key(buf, len, &n, start->workers.ncpus != c->workers.ncpus ||
-	        memcmp(start->workers.cpus, c->workers.cpus,
-	               c->workers.ncpus * sizeof c->workers.cpus[0]), "workers.cpus");
-	add_key(buf, len, &n, start->workers.spin_us != c->workers.spin_us, "workers.spin_us");
-	add_key(buf, len, &n, start->workers.reserve_max_ms != c->workers.reserve_max_ms,
-	        "workers.reserve_max_ms");
-	add_key(buf, len, &n, a->max_clients != b->max_clients, "limits.max_clients");
-	add_key(buf, len, &n, a->max_session_bytes != b->max_session_bytes,
-	        "limits.max_session_bytes");
-	add_key(buf, len, &n, a->max_inflight != b->max_inflight, "limits.max_inflight");
-	add_key(buf, len, &n, a->max_sessions_per_uid != b->max_sessions_per_uid,
-	        "limits.max_sessions_per_uid");
-	add_key(buf, len, &n, a->max_bytes_per_uid != b->max_bytes_per_uid,
-	        "limits.max_bytes_per_uid");
-	add_key(buf, len, &n, !ids_same(start->access.uids, start->access.nuids, c->access.uids,
-	                                c->access.nuids), "access.users");
-	add_key(buf, len, &n, !ids_same(start->access.gids, start->access.ngids, c->access.gids,
-	                                c->access.ngids), "access.groups");
-	add_key(buf, len, &n, start->access.public_stats != c->access.public_stats,
-	        "access.public_stats");
-	add_key(buf, len, &n, strcmp(start->metrics.textfile, c->metrics.textfile),
-	        "metrics.textfile");
-	add_key(buf, len, &n, start->metrics.interval_s != c->metrics.interval_s,
-	        "metrics.interval");
-	add_key(buf, len, &n, start->log_level != c->log_level, "log.level");
+	return KEY_IF(strcmp(la->path, lb->path), LISTEN_PATH) |
+	       KEY_IF(la->mode != lb->mode, LISTEN_MODE) |
+	       KEY_IF(la->has_group != lb->has_group || la->gid != lb->gid, LISTEN_GROUP) |
+	       KEY_IF(start->workers.ncpus != c->workers.ncpus ||
+	              memcmp(start->workers.cpus, c->workers.cpus,
+	                     c->workers.ncpus * sizeof c->workers.cpus[0]), WORKERS_CPUS) |
+	       KEY_IF(start->workers.spin_us != c->workers.spin_us, WORKERS_SPIN_US) |
+	       KEY_IF(start->workers.reserve_max_ms != c->workers.reserve_max_ms,
+	              WORKERS_RESERVE_MAX_MS) |
+	       KEY_IF(a->max_clients != b->max_clients, MAX_CLIENTS) |
+	       KEY_IF(a->max_session_bytes != b->max_session_bytes, MAX_SESSION_BYTES) |
+	       KEY_IF(a->max_inflight != b->max_inflight, MAX_INFLIGHT) |
+	       KEY_IF(a->max_sessions_per_uid != b->max_sessions_per_uid, MAX_SESSIONS_PER_UID) |
+	       KEY_IF(a->max_bytes_per_uid != b->max_bytes_per_uid, MAX_BYTES_PER_UID) |
+	       KEY_IF(!ids_same(start->access.uids, start->access.nuids, c->access.uids,
+	                        c->access.nuids), ACCESS_USERS) |
+	       KEY_IF(!ids_same(start->access.gids, start->access.ngids, c->access.gids,
+	                        c->access.ngids), ACCESS_GROUPS) |
+	       KEY_IF(start->access.public_stats != c->access.public_stats, ACCESS_PUBLIC_STATS) |
+	       KEY_IF(strcmp(start->metrics.textfile, c->metrics.textfile), METRICS_TEXTFILE) |
+	       KEY_IF(start->metrics.interval_s != c->metrics.interval_s, METRICS_INTERVAL) |
+	       KEY_IF(start->log_level != c->log_level, LOG_LEVEL);
 }
 
-/* After a reload that read settings c: the keys it does not apply, at
- * warning when they are not the ones said last. */
+/* After a reload that read settings c: the keys it does not apply, every
+ * one named, at warning when they are not the ones said last. */
 static void say_unapplied(struct dnnqd_reload *r, const struct dnnq_config *c)
 {
-	char keys[sizeof r->unapplied];
-	unapplied_keys(r->start, c, keys, sizeof keys);
-	if (!keys[0]) {
-		r->unapplied[0] = 0;
-		return;
-	}
-	bool said = !strcmp(keys, r->unapplied);
-	dnnqd_log(said ? DNNQD_LOG_DEBUG : DNNQD_LOG_WARN, "reload: %s: %s changed: read at start"
-	          " only, not applied (restart dnnqd to apply; the models follow a reload)",
-	          r->o->config ? r->o->config : "the command line and defaults", keys);
-	memcpy(r->unapplied, keys, sizeof keys);
+	uint32_t keys = unapplied_keys(r->start, c);
+	char text[START_ONLY_TEXT];
+	size_t n = 0;
+	for (unsigned k = 0; k < START_ONLY_KEYS_N; k++)
+		if (keys >> k & 1)
+			n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", n ? ", " : "",
+			                      start_only_names[k]);
+	if (keys)
+		dnnqd_log(keys != r->unapplied ? DNNQD_LOG_WARN : DNNQD_LOG_DEBUG, "reload: %s: %s"
+		          " changed: read at start only, not applied (restart dnnqd to apply; the"
+		          " models follow a reload)",
+		          r->o->config ? r->o->config : "the command line and defaults", text);
+	r->unapplied = keys;
 }
 
 /* ---- the reload thread ------------------------------------------------------ */

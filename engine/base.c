@@ -327,18 +327,18 @@ int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint
 	return dnnq_opt_number(diag, opt, s, strlen(s), &dnnq_digits_form, lo, hi, v);
 }
 
-/* v in decimal as the options take it, with the fewest decimals that
- * read back as v ("10000000", "0.001"; %g wrote "1e+07"). */
-static void plain_real(double v, char *buf, size_t len)
+const char *dnnq_real_str(char buf[DNNQ_REAL_STR], double v)
 {
-	for (int p = 0; p <= 17; p++) {
-		int n = snprintf(buf, len, "%.*f", p, v);
-		if (n < 0 || (size_t)n >= len)
-			break;
-		if (strtod(buf, NULL) == v)
-			return;
+	if (fabs(v) < 1e17 && v == (double)(long long)v) {
+		snprintf(buf, DNNQ_REAL_STR, "%lld", (long long)v);
+		return buf;
 	}
-	snprintf(buf, len, "%g", v);
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, DNNQ_REAL_STR, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
 }
 
 int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double lo, double hi,
@@ -353,10 +353,9 @@ int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double
 	number = number && !*end && !(*s == '-' && *v == 0);
 	if (number && (above_lo ? *v > lo : *v >= lo) && *v <= hi)
 		return 0;
-	char range[96], los[40], his[40];
-	plain_real(lo, los, sizeof los);
-	plain_real(hi, his, sizeof his);
-	snprintf(range, sizeof range, above_lo ? "above %s, at most %s" : "%s..%s", los, his);
+	char range[96], a[DNNQ_REAL_STR], b[DNNQ_REAL_STR];
+	snprintf(range, sizeof range, above_lo ? "above %s, at most %s" : "%s..%s",
+	         dnnq_real_str(a, lo), dnnq_real_str(b, hi));
 	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%s': must be %s%s", opt, s, range,
 	                     number ? "" : ", a decimal number");
 }

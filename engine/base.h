@@ -55,6 +55,11 @@ uint64_t dnnq_memory_bound(void);
 #define DNNQ_MAX_NODE_WORK ((uint64_t)1 << 36)
 /* ... and a whole model (64 such nodes, each under the bound, 2^42). */
 #define DNNQ_MAX_MODEL_WORK ((uint64_t)1 << 40)
+/* What the refusal past DNNQ_MAX_MODEL_WORK adds: the bound is no setting,
+ * and the way under it (a Qwen2-0.5B prefill passes it at ~1800 tokens:
+ * docs/config.md, "What a model may cost"). */
+#define DNNQ_MAX_MODEL_WORK_HINT "a fixed bound: convert the model for smaller inputs (a" \
+	" shorter sequence: dnnq-convert --input-shape)"
 
 /* A transparent huge page (x86-64). */
 #define DNNQ_HUGE_PAGE ((size_t)2 << 20)
@@ -205,6 +210,12 @@ int dnnq_opt_number(struct dnnq_diag *diag, const char *opt, const char *s, size
 /* dnnq_opt_number of a whole option value in decimal digits. */
 int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint64_t lo,
                     uint64_t hi, uint64_t *v);
+/* v in buf as a person writes it, for a message that compares it with a
+ * bound: an integer in digits (%g gave 1e7 as "1e+07" and 2^31 + 1 as
+ * "2.14748e+09"), else the fewest significant digits that read back as v
+ * (%g gave 65535.996 as "65536"); buf returned. */
+#define DNNQ_REAL_STR 32
+const char *dnnq_real_str(char buf[DNNQ_REAL_STR], double v);
 /* The same for a decimal number, fractions and exponents allowed (no 0x,
  * inf, nan, space, trailing text, nor a sign the digits refuse: '+5',
  * '-0'), in [lo, hi], or in (lo, hi] with

@@ -3292,9 +3292,10 @@ static int resize_shape(struct nctx *c, const double *scale, const int64_t *size
 		double s = scale ? scale[i] : (double)size[i] / (double)x->dims[i];
 		if (size && (size[i] < 1 || size[i] > IMP_MAX_DIM))
 			return bad(c, DNNQ_E_RANGE, "sizes[%d] = %lld: out of range", i, (long long)size[i]);
+		char t[DNNQ_REAL_STR];
 		if (!(s > 0 && s < 65536))
-			return bad(c, DNNQ_E_RANGE, "scale %d = %g: want more than 0 and less than"
-			           " 65536", i, s);
+			return bad(c, DNNQ_E_RANGE, "scale %d = %s: want more than 0 and less than"
+			           " 65536", i, dnnq_real_str(t, s));
 		if (i < 2 && (size ? size[i] != x->dims[i] && !(i == 0 && x->batched) : s != 1))
 			return bad(c, DNNQ_E_UNSUPPORTED, "resizing axis %d (%s): only H and W resize", i,
 			           i ? "the channels" : "the batch");
@@ -4053,13 +4054,15 @@ static int op_onehot(struct nctx *c)
 		          vv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)vv->data)[k] :
 		          ((const int32_t *)vv->data)[k];
 	const float off = (float)vals[0], on = (float)vals[1];
+	char t0[DNNQ_REAL_STR], t1[DNNQ_REAL_STR];
 	if (!(depth >= 1 && depth <= IMP_MAX_DIM))
-		return bad(c, DNNQ_E_RANGE, "depth %g: want 1..%lld", depth, (long long)IMP_MAX_DIM);
+		return bad(c, DNNQ_E_RANGE, "depth %s: want 1..%lld", dnnq_real_str(t0, depth),
+		           (long long)IMP_MAX_DIM);
 	/* integers are carried as float32, exact within +-2^24 */
 	if (!isfinite(off) || !isfinite(on) ||
 	    (vv->dtype != DNNQ_IR_F32 && (fabs(vals[0]) > 0x1p24 || fabs(vals[1]) > 0x1p24)))
-		return bad(c, DNNQ_E_RANGE, "values [%g, %g]: want finite values (integers within "
-		           "+-2^24)", vals[0], vals[1]);
+		return bad(c, DNNQ_E_RANGE, "values [%s, %s]: want finite values (integers within "
+		           "+-2^24)", dnnq_real_str(t0, vals[0]), dnnq_real_str(t1, vals[1]));
 	uint32_t r = iv.ndim + 1;
 	if ((rc = norm_axis(c, &axis, r, "axis")))
 		return rc;

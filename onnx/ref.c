@@ -39,7 +39,6 @@
  * live set. An activation whose input dies at it writes over the input.
  */
 #define _GNU_SOURCE	/* qsort_r */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,7 +517,7 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 		int64_t hs = oh * sh - pt, ws = ow * sw - pl;
 		double acc = max ? -INFINITY : 0;
 		int64_t cnt = 0, padded = 0, bh = -1, bw = -1;
-		float best = -FLT_MAX;     /* the index: ONNX Runtime's first above it */
+		float best = 0;     /* the index: the first tap, then a larger value (ONNX Runtime's) */
 		for (int64_t i = 0; i < kh; i++)
 			for (int64_t j = 0; j < kw; j++) {
 				int64_t ih = hs + i * dh, iw = ws + j * dw;
@@ -529,7 +528,7 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 				double v = xp[ih * W + iw];
 				acc = max ? (v > acc ? v : acc) : acc + v;
 				cnt++;
-				if (xp[ih * W + iw] > best) {
+				if (bh < 0 || xp[ih * W + iw] > best) {
 					best = xp[ih * W + iw];
 					bh = ih;
 					bw = iw;
@@ -1765,7 +1764,8 @@ static int item_cost(const struct run *r, const int32_t *last, struct item_cost 
 		if (all > DNNQ_MAX_MODEL_WORK)
 			return dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: %llu operations a run of "
 			                     "one item up to node '%s' (%s): more than the %llu (2^40) a "
-			                     "model may take", (unsigned long long)all, n->name,
+			                     "model may take, " DNNQ_MAX_MODEL_WORK_HINT,
+			                     (unsigned long long)all, n->name,
 			                     n->op_type, (unsigned long long)DNNQ_MAX_MODEL_WORK);
 		/* the threads an item's run of n gives scratch work: a Conv's
 		 * groups, a Gemm's one */

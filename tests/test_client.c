@@ -516,9 +516,17 @@ START_TEST(impostor_daemon_refused)
 	/* named: served; a name that is no uid: refused saying so */
 	setenv("DNNQ_DAEMON_UID", "65534", 1);
 	ck_assert_int_eq(connect_said(said, sizeof said), 0);
-	setenv("DNNQ_DAEMON_UID", "65534x", 1);
-	ck_assert_int_eq(connect_said(said, sizeof said), DNNQ_E_INVAL);
-	ck_assert_msg(strstr(said, "$DNNQ_DAEMON_UID '65534x': not a uid"), "said '%s'", said);
+	/* a sign, a space, trailing text, (uid_t)-1 and past 2^64 each refused
+	 * by name (review fix56: strtoul alone takes all but the last two) */
+	static const char *const bad[] = { "65534x", " 65534", "+65534", "-1", "0x10",
+	                                   "4294967295", "99999999999999999999" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char want[96];
+		setenv("DNNQ_DAEMON_UID", bad[i], 1);
+		ck_assert_int_eq(connect_said(said, sizeof said), DNNQ_E_INVAL);
+		snprintf(want, sizeof want, "$DNNQ_DAEMON_UID '%s': not a uid", bad[i]);
+		ck_assert_msg(strstr(said, want), "said '%s'", said);
+	}
 	unsetenv("DNNQ_DAEMON_UID");
 	ck_assert_int_eq(fake_daemon_wait_ended(&fake, 4), 0);
 	fake_down();

@@ -747,6 +747,19 @@ START_TEST(onehot_ids)
 	run1(&ir, 1, ids, y);
 	ck_assert_mem_eq(y, y0_want, sizeof y);
 	dnnq_ir_free(&ir);
+
+	/* numbers past a bound named exactly (review fix56: %g gave
+	 * "depth 2.14748e+09: want 1..2147483648", "values [1.67772e+07, 1]") */
+	b = io_model(11, "ids", S64, 2, d);
+	mb_init(b, "depth", S64, 0, NULL, (int64_t[]){ ((int64_t)1 << 31) + 1 });
+	mb_init(b, "vals", F, 1, &two, (float[2]){ 0, 1 });
+	mb_node(b, "OneHot", "oh", "ids,depth,vals", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'oh' (OneHot): depth 2147483649: want 1..2147483648");
+	b = io_model(11, "ids", S64, 2, d);
+	mb_init(b, "depth", S64, 0, NULL, &depth);
+	mb_init(b, "vals", S64, 1, &two, (int64_t[2]){ (1 << 24) + 1, 1 });
+	mb_node(b, "OneHot", "oh", "ids,depth,vals", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'oh' (OneHot): values [16777217, 1]: want finite");
 }
 END_TEST
 
@@ -1736,8 +1749,13 @@ START_TEST(vision_errors)
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Resize", "rbig", "x,,s", "y");
 	mb_init(b, "s", F, 1, (int64_t[]){ 4 }, (float[4]){ 1, 1, 1e6f, 2 });
-	imp_fails(b, DNNQ_E_RANGE, "node 'rbig' (Resize): scale 2 = 1e+06: want more than 0 and"
+	imp_fails(b, DNNQ_E_RANGE, "node 'rbig' (Resize): scale 2 = 1000000: want more than 0 and"
 	          " less than 65536");
+	/* just past it, not rounded to it (%g said "65536: want ... less than 65536") */
+	b = nchw(13, 2, 4, 4);
+	mb_node(b, "Resize", "rbig", "x,,s", "y");
+	mb_init(b, "s", F, 1, (int64_t[]){ 4 }, (float[4]){ 1, 1, 65536.008f, 2 });
+	imp_fails(b, DNNQ_E_RANGE, "node 'rbig' (Resize): scale 2 = 65536.0078125: want more");
 
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Pad", "pw", "x,p", "y");

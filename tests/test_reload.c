@@ -648,6 +648,45 @@ START_TEST(reload_unapplied_settings_said)
 }
 END_TEST
 
+/* access.users compared as sets: the config's list is sorted, the command
+ * line's ids come after it, so one set read again may come in another
+ * order (review fix56: "3" given on both was said to change); and every
+ * key a reload does not apply is named, past the 256 bytes the list was
+ * cut at. */
+START_TEST(reload_unapplied_every_key)
+{
+	static const char said[] = "changed: read at start only, not applied";
+	struct conf_dir c;
+	struct fixture_daemon d;
+	char yaml[1024], want[1024];
+	conf_dir_make(&c);
+	put_text(c.yaml, TEST_YAML_RELU64 "access:\n  uids: [5]\n", RENAME);
+	test_daemon_start(&d, 0, (const char *const[]){ "--config", c.yaml, "--allow-uid", "3",
+	                                                 NULL });
+	struct dnnq_client *ctl = connect_to(&d);
+	put_text(c.yaml, TEST_YAML_RELU64 "access:\n  uids: [5, 3]\n", RENAME);
+	reload_now(ctl, true);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, said), 0);
+	unsigned gid = (unsigned)getgid();
+	snprintf(yaml, sizeof yaml, TEST_YAML_RELU64 "listen:\n  mode: 600\n  group: %u\n"
+	         "workers:\n  spin_us: 7\n  reserve_max_ms: 300\nlimits:\n  max_clients: 9\n"
+	         "  max_session_bytes: 2 MiB\n  max_inflight: 16\n  max_sessions_per_uid: 9\n"
+	         "  max_bytes_per_uid: 2 GiB\naccess:\n  uids: [5, 4]\n  gids: [%u]\n"
+	         "  public_stats: true\nmetrics:\n  textfile: %s/metrics.prom\n  interval: 9\n"
+	         "log:\n  level: debug\n", gid, gid, c.dir);
+	put_text(c.yaml, yaml, RENAME);
+	reload_now(ctl, true);
+	snprintf(want, sizeof want, "reload: %s: listen.mode, listen.group, workers.spin_us, "
+	         "workers.reserve_max_ms, limits.max_clients, limits.max_session_bytes, "
+	         "limits.max_inflight, limits.max_sessions_per_uid, limits.max_bytes_per_uid, "
+	         "access.users, access.groups, access.public_stats, metrics.textfile, "
+	         "metrics.interval, log.level %s", c.yaml, said);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, want), 1);
+	dnnq_close(ctl);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* fc served at generation gen computes version seed's answer. */
 static void serves_version(struct dnnq_client *c, uint32_t gen, unsigned seed)
 {
@@ -1007,6 +1046,7 @@ Suite *suite_reload(void)
 	tcase_add_unchecked_fixture(files, fixture_tmp_begin, fixture_tmp_end);
 	tcase_add_test(files, reload_failures_logged_once);
 	tcase_add_test(files, reload_unapplied_settings_said);
+	tcase_add_test(files, reload_unapplied_every_key);
 	tcase_add_test(files, reload_symlink_target);
 	suite_add_tcase(s, files);
 	return s;

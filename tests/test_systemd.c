@@ -1181,6 +1181,9 @@ START_TEST(systemd_tools_usage_errors)
 		{ "dnnq-fuzz-seeds", "--no-such-option" }, { "dnnq-fuzz-seeds" },
 		{ "dnnq-bench", "--no-such-option" }, { "dnnq-bench", "gemm", "--threads" },
 		{ "dnnq-bench", "gemm", "extra" }, { "dnnq-bench" },
+		/* review fix56: sscanf took a sign, spaces, -18446744073709551615 as 1 */
+		{ "dnnq-bench", "gemm", "--shapes", "+1x1x1" },
+		{ "dnnq-bench", "scaling", "--shapes", "1x1x1,1x-1x1" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char tool[PATH_MAX], out[1024], prefix[64];

@@ -8,15 +8,17 @@
  * 1). Input 0 the NHWC image the MaxPool node reads (u8 or f32), the
  * geometry its (pool, ceil_mode); the output s32 [N, Ho, Wo, C] (the
  * engine's NHWC, where ONNX has int64: docs/onnx.md). The maximum is the
- * first in the window's row-major order (a later equal value does not
- * replace it; nor does a NaN), as ONNX Runtime's loop; u8 compares the
+ * window's first tap in row-major order, then a later larger value (a
+ * later equal value does not replace it; nor does a NaN, and a NaN or
+ * -inf first stays), as ONNX Runtime (onnxruntime-node 1.31.1: a window
+ * of all -inf or NaN has its first tap, where this said h = w = -1, an
+ * index outside the item at channel 0: review fix56); u8 compares the
  * codes, which order as the values they stand for. A window with no tap
- * in the image (only dilation makes one) gives h = w = -1 in the formula,
- * as ONNX Runtime. A 1-D MaxPool's [N, C, L] runs as the image [N, C, L,
- * 1] (H = C, one channel): the formula gives (n * C + c) * L + l, ONNX's
- * 1-D index, whatever the order.
+ * in the image (only dilation makes one) gives h = w = -1 in the formula.
+ * A 1-D MaxPool's [N, C, L] runs as the image [N, C, L, 1] (H = C, one
+ * channel): the formula gives (n * C + c) * L + l, ONNX's 1-D index,
+ * whatever the order.
  */
-#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -113,14 +115,16 @@ static int pi_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	return DNNQ_OK;
 }
 
-/* Whether the element at e beats the best so far at b (b < 0: none):
- * f32 as ONNX Runtime's loop, above the lowest float (so -FLT_MAX, -inf
- * and a NaN never win); u8 the first tap, then a larger code. */
+/* Whether the element at e beats the best so far at b (b < 0: none): the
+ * first tap, then a larger value (f32: a NaN is never larger, nor is
+ * anything than a NaN) or code. */
 static inline bool wins(const struct pool_indices *op, const void *x, size_t e, ptrdiff_t b)
 {
+	if (b < 0)
+		return true;
 	if (op->fp32)
-		return ((const float *)x)[e] > (b < 0 ? -FLT_MAX : ((const float *)x)[b]);
-	return b < 0 || ((const uint8_t *)x)[e] > ((const uint8_t *)x)[b];
+		return ((const float *)x)[e] > ((const float *)x)[b];
+	return ((const uint8_t *)x)[e] > ((const uint8_t *)x)[b];
 }
 
 /* Output rows [r0, r1) (a row: one n and oh, every ow and c) into y, or

@@ -15,11 +15,13 @@
  * values' NHWC order (from a MaxPool's Indices both are the same input
  * element, so the same value). Unpooling a MaxPool's Indices over items
  * of the output's size (items_apart: batched beside other clients), an
- * index outside the item of its value fails the run too: a window with
- * no value above -FLT_MAX (all -inf or NaN, which a client sends) has
- * h = w = -1, at channel 0 the previous item's last place, where the
- * value would land in another client's output (alone, at item 0, the
- * index is negative and fails the same).
+ * index outside the item of its value fails the run too: a pool window
+ * with no tap in the image (dilation) has h = w = -1, at channel 0 the
+ * previous item's last place, where the value would land in another
+ * client's output (alone, at item 0, the index is negative and fails the
+ * same). A window of all -inf or NaN, which a client sends, had that
+ * index too until MaxPool's Indices took its first tap as ONNX Runtime
+ * does (review fix56).
  */
 #include <math.h>
 #include <stdio.h>
