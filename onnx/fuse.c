@@ -37,6 +37,7 @@ const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f)
 		[DNNQ_IR_FUSED_GELU] = "x*0.5*(1+Erf(x/sqrt2)) -> GELU",
 		[DNNQ_IR_FUSED_LAYERNORM] = ("ReduceMean,Sub,Pow,ReduceMean,Add,Sqrt,Div,Mul[,Add] -> "
 		                             "LayerNormalization"),
+		[DNNQ_IR_FUSED_CONV_AFFINE] = "Conv,Mul|Add by constants per channel -> Conv",
 	};
 	return (unsigned)f < DNNQ_IR_FUSED_COUNT ? names[f] : "?";
 }
@@ -307,5 +308,180 @@ int dnnq_ir_fuse_activations(struct dnnq_ir *ir, struct dnnq_diag *diag)
 out:
 	free(readers);
 	free(dead);
+	return rc == DNNQ_E_NOMEM ? dnnq_diag_set(diag, rc, "onnx: fusion: out of memory") : rc;
+}
+
+/* ---- Conv, then Mul and Add by constants per channel ---- */
+
+/* Constant v as a factor per channel of a rank-4 value of C channels
+ * (every dim 1 but, right-aligned, dim 1 of C): its C values in out, a
+ * scalar repeated; false when it is none. */
+static bool channel_const(const struct dnnq_ir *ir, int32_t v, int64_t C, float *out)
+{
+	const struct dnnq_ir_value *c = &ir->values[v];
+	if (!c->data || c->dtype != DNNQ_IR_F32 || c->batched || c->ndim > 4)
+		return false;
+	for (uint32_t i = 0; i < c->ndim; i++)
+		if (c->dims[i] != 1 && !(4 - c->ndim + i == 1 && c->dims[i] == C))
+			return false;
+	size_t n = dnnq_ir_numel(c, 1);
+	for (int64_t k = 0; k < C; k++)
+		out[k] = ((const float *)c->data)[n == 1 ? 0 : k];
+	return true;
+}
+
+/* A new f32 constant of ndim dims holding data (owned by it from now on,
+ * freed here on failure); its id, or -1 out of memory. */
+static int32_t new_f32(struct dnnq_ir *ir, size_t *cap, const char *name, uint32_t ndim,
+                       const int64_t *dims, float *data)
+{
+	char *nm = strdup(name);
+	if (!nm || dnnq_ir_grow((void **)&ir->values, cap, ir->nvalues, sizeof *ir->values)) {
+		free(nm);
+		free(data);
+		return -1;
+	}
+	struct dnnq_ir_value v = { .name = nm, .dtype = DNNQ_IR_F32, .ndim = ndim, .data = data,
+	                           .producer = -1 };
+	memcpy(v.dims, dims, ndim * sizeof *dims);
+	ir->values[ir->nvalues] = v;
+	return (int32_t)ir->nvalues++;
+}
+
+/* Conv node i's weights scaled by a and its bias b (a and b: C each) as
+ * new constants, read by node o, which becomes the Conv (its name and
+ * output stay o's). */
+static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, const float *a,
+                        const float *b)
+{
+	const struct dnnq_ir_node *conv = &ir->nodes[i];
+	const struct dnnq_ir_value *wv = &ir->values[conv->inputs[1]];
+	const float *bv = conv->ninputs > 2 && conv->inputs[2] >= 0
+	                ? ir->values[conv->inputs[2]].data : NULL;
+	int64_t wd[4], C = wv->dims[0];    /* new_f32 moves ir->values */
+	memcpy(wd, wv->dims, sizeof wd);
+	size_t per = dnnq_ir_numel(wv, 1) / (size_t)C;
+	float *w = malloc((size_t)C * per * sizeof *w), *bias = malloc((size_t)C * sizeof *bias);
+	char *op_type = strdup("Conv");
+	if (!w || !bias || !op_type) {
+		free(w);
+		free(bias);
+		free(op_type);
+		return DNNQ_E_NOMEM;
+	}
+	for (size_t k = 0; k < (size_t)C; k++) {
+		for (size_t e = 0; e < per; e++)
+			w[k * per + e] = ((const float *)wv->data)[k * per + e] * a[k];
+		bias[k] = (bv ? bv[k] * a[k] : 0) + b[k];
+	}
+	char nm[DNNQ_IR_NODE_NAME_MAX + 16];
+	snprintf(nm, sizeof nm, "%s:weight", ir->nodes[o].name);
+	int32_t wn = new_f32(ir, cap, nm, 4, wd, w), bn = -1;
+	snprintf(nm, sizeof nm, "%s:bias", ir->nodes[o].name);
+	if (wn >= 0)
+		bn = new_f32(ir, cap, nm, 1, &C, bias);
+	else
+		free(bias);
+	if (bn < 0) {
+		free(op_type);
+		return DNNQ_E_NOMEM;
+	}
+	struct dnnq_ir_node n = ir->nodes[i], *to = &ir->nodes[o];
+	n.name = to->name;
+	n.op_type = op_type;
+	n.ninputs = 3;
+	n.inputs[1] = wn;
+	n.inputs[2] = bn;
+	memcpy(n.outputs, to->outputs, sizeof n.outputs);
+	n.noutputs = to->noutputs;
+	free(to->op_type);
+	*to = n;
+	return 0;
+}
+
+/* Conv node i's output, y = a * conv + b through its sole readers (Mul and
+ * Add of constants per channel, either order, of the Conv's output
+ * shape): the last of them (a and b filled), or -1. */
+static int32_t affine_followers(const struct dnnq_ir *ir, const int32_t *readers,
+                                const int32_t *reader, size_t i, float *a, float *b, float *t)
+{
+	const struct dnnq_ir_node *conv = &ir->nodes[i];
+	int32_t v = conv->outputs[0], last = -1;
+	const struct dnnq_ir_value *y = &ir->values[v];
+	if (conv->op != DNNQ_IR_CONV || conv->whole || conv->ninputs < 2 || y->ndim != 4)
+		return -1;
+	const struct dnnq_ir_value *w = &ir->values[conv->inputs[1]];
+	int32_t bi = conv->ninputs > 2 ? conv->inputs[2] : -1;
+	int64_t C = y->dims[1];
+	if (!w->data || w->dtype != DNNQ_IR_F32 || w->ndim != 4 || w->dims[0] != C ||
+	    (bi >= 0 && (!ir->values[bi].data || ir->values[bi].dtype != DNNQ_IR_F32 ||
+	                 dnnq_ir_numel(&ir->values[bi], 1) != (size_t)C)))
+		return -1;
+	for (int64_t k = 0; k < C; k++) {
+		a[k] = 1;
+		b[k] = 0;
+	}
+	for (int steps = 0; steps < FUSE_MAX_NODES && readers[v] == 1; steps++) {
+		const struct dnnq_ir_node *r = &ir->nodes[reader[v]];
+		if ((r->op != DNNQ_IR_MUL && r->op != DNNQ_IR_ADD) || r->ninputs != 2 || r->whole ||
+		    !same_shape(&ir->values[r->outputs[0]], y))
+			break;
+		int32_t other = r->inputs[0] == v ? r->inputs[1] : r->inputs[0];
+		if (other == v || !channel_const(ir, other, C, t))
+			break;
+		for (int64_t k = 0; k < C; k++) {
+			if (r->op == DNNQ_IR_MUL) {
+				a[k] *= t[k];
+				b[k] *= t[k];
+			} else {
+				b[k] += t[k];
+			}
+		}
+		last = reader[v];
+		v = r->outputs[0];
+	}
+	return last;
+}
+
+int dnnq_ir_fuse_conv_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
+{
+	int32_t *readers = dnnq_ir_readers(ir), *reader = malloc((ir->nvalues + 1) * sizeof *reader);
+	bool *dead = calloc(ir->nnodes + 1, sizeof *dead);
+	size_t cmax = 0, cap = ir->nvalues;
+	for (size_t i = 0; i < ir->nnodes; i++)
+		if (ir->nodes[i].op == DNNQ_IR_CONV && ir->values[ir->nodes[i].outputs[0]].ndim == 4 &&
+		    (size_t)ir->values[ir->nodes[i].outputs[0]].dims[1] > cmax)
+			cmax = (size_t)ir->values[ir->nodes[i].outputs[0]].dims[1];
+	float *abt = malloc(3 * (cmax + 1) * sizeof *abt);
+	int rc = 0;
+	bool any = false;
+	if (!readers || !reader || !dead || !abt) {
+		rc = DNNQ_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ir->nnodes; i++)
+		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
+			if (ir->nodes[i].inputs[k] >= 0)
+				reader[ir->nodes[i].inputs[k]] = (int32_t)i;
+	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
+		float *a = abt, *b = abt + cmax + 1, *t = abt + 2 * (cmax + 1);
+		int32_t o = dead[i] ? -1 : affine_followers(ir, readers, reader, i, a, b, t);
+		if (o < 0)
+			continue;
+		/* the Conv and the followers but the last die; the last becomes the Conv */
+		for (int32_t v = ir->nodes[i].outputs[0]; reader[v] != o; v = ir->nodes[reader[v]].outputs[0])
+			dead[reader[v]] = true;
+		dead[i] = true;
+		rc = conv_becomes(ir, &cap, i, (size_t)o, a, b);
+		ir->fused[DNNQ_IR_FUSED_CONV_AFFINE]++;
+		any = true;
+	}
+	if (!rc && any)
+		rc = dnnq_ir_compact(ir, dead, diag);
+out:
+	free(readers);
+	free(reader);
+	free(dead);
+	free(abt);
 	return rc == DNNQ_E_NOMEM ? dnnq_diag_set(diag, rc, "onnx: fusion: out of memory") : rc;
 }

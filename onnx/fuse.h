@@ -26,4 +26,14 @@
  * DNNQ_E_NOMEM is the only failure. */
 int dnnq_ir_fuse_activations(struct dnnq_ir *ir, struct dnnq_diag *diag);
 
+/* A Conv (f32 constant weights and bias) whose output goes through Mul and
+ * Add by f32 constants per channel (a scalar, or [C, 1, 1], [1, C, 1, 1]),
+ * either order, each the sole reader of the value before and leaving its
+ * shape (PP-LCNetV3's learnable affine blocks, a BatchNormalization
+ * exported as Mul and Add): one Conv of the weights scaled and the bias
+ * moved, with the last follower's place, name and output (new constants
+ * NAME:weight and NAME:bias). Counted in ir->fused, then compacted.
+ * DNNQ_E_NOMEM is the only failure. */
+int dnnq_ir_fuse_conv_affine(struct dnnq_ir *ir, struct dnnq_diag *diag);
+
 #endif
