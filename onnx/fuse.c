@@ -38,6 +38,7 @@ const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f)
 		[DNNQ_IR_FUSED_LAYERNORM] = ("ReduceMean,Sub,Pow,ReduceMean,Add,Sqrt,Div,Mul[,Add] -> "
 		                             "LayerNormalization"),
 		[DNNQ_IR_FUSED_CONV_AFFINE] = "Conv,Mul|Add by constants per channel -> Conv",
+		[DNNQ_IR_FUSED_AFFINE] = "Mul|Add by constants per channel -> BatchNormalization",
 	};
 	return (unsigned)f < DNNQ_IR_FUSED_COUNT ? names[f] : "?";
 }
@@ -399,59 +400,127 @@ static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, con
 	return 0;
 }
 
-/* Conv node i's output, y = a * conv + b through its sole readers (Mul and
- * Add of constants per channel, either order, of the Conv's output
- * shape): the last of them (a and b filled), or -1. */
-static int32_t affine_followers(const struct dnnq_ir *ir, const int32_t *readers,
-                                const int32_t *reader, size_t i, float *a, float *b, float *t)
+/* A standalone chain's last node o becomes y = a * x + b, a
+ * BatchNormalization of x of scale a, B b, mean 0 and var 1 (epsilon 0:
+ * exactly the affine), new constants NAME:scale, :B, :mean, :var. */
+static int affine_becomes(struct dnnq_ir *ir, size_t *cap, int32_t x, size_t o, const float *a,
+                          const float *b)
 {
-	const struct dnnq_ir_node *conv = &ir->nodes[i];
-	int32_t v = conv->outputs[0], last = -1;
-	const struct dnnq_ir_value *y = &ir->values[v];
-	if (conv->op != DNNQ_IR_CONV || conv->whole || conv->ninputs < 2 || y->ndim != 4)
-		return -1;
-	const struct dnnq_ir_value *w = &ir->values[conv->inputs[1]];
-	int32_t bi = conv->ninputs > 2 ? conv->inputs[2] : -1;
-	int64_t C = y->dims[1];
-	if (!w->data || w->dtype != DNNQ_IR_F32 || w->ndim != 4 || w->dims[0] != C ||
-	    (bi >= 0 && (!ir->values[bi].data || ir->values[bi].dtype != DNNQ_IR_F32 ||
-	                 dnnq_ir_numel(&ir->values[bi], 1) != (size_t)C)))
-		return -1;
-	for (int64_t k = 0; k < C; k++) {
+	int64_t C = ir->values[x].dims[1];
+	static const char *const sfx[] = { "scale", "B", "mean", "var" };
+	int32_t in[4] = { -1, -1, -1, -1 };
+	for (int k = 0; k < 4; k++) {
+		float *d = malloc((size_t)C * sizeof *d);
+		if (!d)
+			return DNNQ_E_NOMEM;
+		for (int64_t c = 0; c < C; c++)
+			d[c] = k == 0 ? a[c] : k == 1 ? b[c] : k == 2 ? 0.0f : 1.0f;
+		char nm[DNNQ_IR_NODE_NAME_MAX + 16];
+		snprintf(nm, sizeof nm, "%s:%s", ir->nodes[o].name, sfx[k]);
+		if ((in[k] = new_f32(ir, cap, nm, 1, &C, d)) < 0)
+			return DNNQ_E_NOMEM;
+	}
+	char *op_type = strdup("BatchNormalization");
+	if (!op_type)
+		return DNNQ_E_NOMEM;
+	struct dnnq_ir_node *n = &ir->nodes[o];
+	free(n->op_type);
+	n->op_type = op_type;
+	n->op = DNNQ_IR_BATCHNORM;
+	n->ninputs = 5;
+	n->inputs[0] = x;
+	for (int k = 0; k < 4; k++)
+		n->inputs[1 + k] = in[k];
+	n->epsilon = 0;
+	return 0;
+}
+
+/* Node r computes a Mul or an Add of v by a constant per channel of y's
+ * (its C values in t), of y's shape. */
+static bool affine_step(const struct dnnq_ir *ir, const struct dnnq_ir_node *r, int32_t v,
+                        const struct dnnq_ir_value *y, float *t)
+{
+	if ((r->op != DNNQ_IR_MUL && r->op != DNNQ_IR_ADD) || r->ninputs != 2 || r->whole ||
+	    (r->inputs[0] == v) == (r->inputs[1] == v) ||
+	    !same_shape(&ir->values[r->outputs[0]], y))
+		return false;
+	return channel_const(ir, r->inputs[r->inputs[0] == v], y->dims[1], t);
+}
+
+/* The steps from node first (reading v, of y's shape), each then the sole
+ * reader of the step before's output: y = a * v + b (a and b filled,
+ * t: scratch). The last step, or -1; *count of them. */
+static int32_t affine_chain(const struct dnnq_ir *ir, const int32_t *readers,
+                            const int32_t *reader, int32_t first, int32_t v,
+                            const struct dnnq_ir_value *y, float *a, float *b, float *t,
+                            int *count)
+{
+	int32_t last = -1;
+	for (int64_t k = 0; k < y->dims[1]; k++) {
 		a[k] = 1;
 		b[k] = 0;
 	}
-	for (int steps = 0; steps < FUSE_MAX_NODES && readers[v] == 1; steps++) {
-		const struct dnnq_ir_node *r = &ir->nodes[reader[v]];
-		if ((r->op != DNNQ_IR_MUL && r->op != DNNQ_IR_ADD) || r->ninputs != 2 || r->whole ||
-		    !same_shape(&ir->values[r->outputs[0]], y))
+	*count = 0;
+	for (int32_t r = first; r >= 0 && *count < FUSE_MAX_NODES; (*count)++) {
+		const struct dnnq_ir_node *n = &ir->nodes[r];
+		if (!affine_step(ir, n, v, y, t))
 			break;
-		int32_t other = r->inputs[0] == v ? r->inputs[1] : r->inputs[0];
-		if (other == v || !channel_const(ir, other, C, t))
-			break;
-		for (int64_t k = 0; k < C; k++) {
-			if (r->op == DNNQ_IR_MUL) {
-				a[k] *= t[k];
-				b[k] *= t[k];
-			} else {
-				b[k] += t[k];
-			}
+		for (int64_t k = 0; k < y->dims[1]; k++) {
+			a[k] *= n->op == DNNQ_IR_MUL ? t[k] : 1;
+			b[k] = n->op == DNNQ_IR_MUL ? b[k] * t[k] : b[k] + t[k];
 		}
-		last = reader[v];
-		v = r->outputs[0];
+		last = r;
+		v = n->outputs[0];
+		r = readers[v] == 1 ? reader[v] : -1;
 	}
 	return last;
 }
 
-int dnnq_ir_fuse_conv_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
+/* Whether node i is a Conv of f32 constant weights (and bias) of a rank-4
+ * output. */
+static bool plain_conv(const struct dnnq_ir *ir, const struct dnnq_ir_node *conv)
+{
+	const struct dnnq_ir_value *y = &ir->values[conv->outputs[0]];
+	if (conv->op != DNNQ_IR_CONV || conv->whole || conv->ninputs < 2 || y->ndim != 4)
+		return false;
+	const struct dnnq_ir_value *w = &ir->values[conv->inputs[1]];
+	int32_t bi = conv->ninputs > 2 ? conv->inputs[2] : -1;
+	return w->data && w->dtype == DNNQ_IR_F32 && w->ndim == 4 && w->dims[0] == y->dims[1] &&
+	       (bi < 0 || (ir->values[bi].data && ir->values[bi].dtype == DNNQ_IR_F32 &&
+	                   dnnq_ir_numel(&ir->values[bi], 1) == (size_t)y->dims[1]));
+}
+
+/* The chain node i starts, reading *x: after a plain Conv (x its output,
+ * any steps), or of steps alone (i the first; x its input, f32 of rank 4
+ * computed at run time; two steps at least). Its last node, or -1. */
+static int32_t chain_at(const struct dnnq_ir *ir, const int32_t *readers, const int32_t *reader,
+                        size_t i, int32_t *x, float *a, float *b, float *t)
+{
+	const struct dnnq_ir_node *n = &ir->nodes[i];
+	int count;
+	if (plain_conv(ir, n)) {
+		*x = n->outputs[0];
+		return readers[*x] != 1 ? -1 : affine_chain(ir, readers, reader, reader[*x], *x,
+		                                            &ir->values[*x], a, b, t, &count);
+	}
+	if ((n->op != DNNQ_IR_MUL && n->op != DNNQ_IR_ADD) || n->ninputs != 2)
+		return -1;
+	*x = ir->values[n->inputs[0]].data ? n->inputs[1] : n->inputs[0];
+	const struct dnnq_ir_value *xv = &ir->values[*x];
+	if (xv->data || xv->dtype != DNNQ_IR_F32 || xv->integer || xv->ndim != 4)
+		return -1;
+	int32_t last = affine_chain(ir, readers, reader, (int32_t)i, *x, xv, a, b, t, &count);
+	return count >= 2 ? last : -1;
+}
+
+int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 {
 	int32_t *readers = dnnq_ir_readers(ir), *reader = malloc((ir->nvalues + 1) * sizeof *reader);
 	bool *dead = calloc(ir->nnodes + 1, sizeof *dead);
 	size_t cmax = 0, cap = ir->nvalues;
-	for (size_t i = 0; i < ir->nnodes; i++)
-		if (ir->nodes[i].op == DNNQ_IR_CONV && ir->values[ir->nodes[i].outputs[0]].ndim == 4 &&
-		    (size_t)ir->values[ir->nodes[i].outputs[0]].dims[1] > cmax)
-			cmax = (size_t)ir->values[ir->nodes[i].outputs[0]].dims[1];
+	for (size_t i = 0; i < ir->nvalues; i++)
+		if (ir->values[i].ndim == 4 && (size_t)ir->values[i].dims[1] > cmax)
+			cmax = (size_t)ir->values[i].dims[1];
 	float *abt = malloc(3 * (cmax + 1) * sizeof *abt);
 	int rc = 0;
 	bool any = false;
@@ -465,15 +534,19 @@ int dnnq_ir_fuse_conv_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 				reader[ir->nodes[i].inputs[k]] = (int32_t)i;
 	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
 		float *a = abt, *b = abt + cmax + 1, *t = abt + 2 * (cmax + 1);
-		int32_t o = dead[i] ? -1 : affine_followers(ir, readers, reader, i, a, b, t);
+		int32_t x = -1, o = dead[i] ? -1 : chain_at(ir, readers, reader, i, &x, a, b, t);
 		if (o < 0)
 			continue;
-		/* the Conv and the followers but the last die; the last becomes the Conv */
-		for (int32_t v = ir->nodes[i].outputs[0]; reader[v] != o; v = ir->nodes[reader[v]].outputs[0])
-			dead[reader[v]] = true;
-		dead[i] = true;
-		rc = conv_becomes(ir, &cap, i, (size_t)o, a, b);
-		ir->fused[DNNQ_IR_FUSED_CONV_AFFINE]++;
+		/* every node of the chain but the last dies; the last becomes the
+		 * Conv or the BatchNormalization */
+		bool conv = ir->nodes[i].op == DNNQ_IR_CONV;
+		for (int32_t r = conv ? reader[x] : (int32_t)i; r != o;
+		     r = reader[ir->nodes[r].outputs[0]])
+			dead[r] = true;
+		dead[i] |= conv;
+		rc = conv ? conv_becomes(ir, &cap, i, (size_t)o, a, b)
+		          : affine_becomes(ir, &cap, x, (size_t)o, a, b);
+		ir->fused[conv ? DNNQ_IR_FUSED_CONV_AFFINE : DNNQ_IR_FUSED_AFFINE]++;
 		any = true;
 	}
 	if (!rc && any)

@@ -1855,8 +1855,9 @@ END_TEST
 
 /* tests/onnx/opgaps/conv_affine.onnx: two Convs followed by Mul and Add
  * of constants per channel become two Convs (the third, whose output is
- * read twice, stays), Paddle's x * Sigmoid(x * 1) a Swish after its Mul by
- * 1 goes (the conformance case compares the outputs with ONNX Runtime's). */
+ * read twice, stays), the Mul and Add after a Relu one BatchNormalization,
+ * Paddle's x * Sigmoid(x * 1) a Swish after its Mul by 1 goes (the
+ * conformance case compares the outputs with ONNX Runtime's). */
 START_TEST(conv_affine_fused)
 {
 	char dir[] = "/tmp/dnnq-caf-XXXXXX";
@@ -1866,7 +1867,8 @@ START_TEST(conv_affine_fused)
 	   OPGAPS "/conv_affine.in0.npy --report", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "fusions: 1 x*Sigmoid(x) -> Swish, 2 Conv,Mul|Add by constants "
-	                     "per channel -> Conv\n") &&
+	                     "per channel -> Conv, 1 Mul|Add by constants per channel -> "
+	                     "BatchNormalization\n") &&
 	              strstr(c.out, "import: 1 removed (Mul 1)\n"), "%s", c.out);
 	rm_rf(dir);
 }

@@ -124,10 +124,12 @@ conv_affine: Convs whose outputs go through Mul and Add by constants per
 channel (PP-LCNetV3's learnable affine blocks in PaddleOCR's recognizer,
 a BatchNormalization exported as Mul and Add), fused into the Convs at
 import: a 3x3 Conv with bias, Mul by a [4, 1, 1] constant on the left, Add
-of a scalar, Relu; a 1x1 Conv without bias, Add of [1, 4, 1, 1], Mul by a
-scalar, then Paddle's swish x * Sigmoid(x * 1) (the Mul by 1 removed at
-import, then fused into Swish); a third Conv whose output is also read
-directly (not fused: its Mul's output is the second output); x [1, 3, 6, 7].
+of a scalar, Relu, then Mul by a scalar and Add of [1, 4, 1, 1] (after an
+activation: one BatchNormalization); a 1x1 Conv without bias, Add of [1,
+4, 1, 1], Mul by a scalar, then Paddle's swish x * Sigmoid(x * 1) (the
+Mul by 1 removed at import, then fused into Swish); a third Conv whose
+output is also read directly (not fused: its Mul's output is the second
+output); x [1, 3, 6, 7].
 
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
@@ -446,7 +448,8 @@ def conv_affine(manifest):
     a1 = g.op("Add", [g.op("Mul", [g.w(4, 1, 1, scale=1.0), c1]),
                       g.f(0.25)])
     r1 = g.op("Relu", [a1])
-    c2 = g.op("Conv", [r1, g.w(4, 4, 1, 1, scale=0.5)])
+    l1 = g.op("Add", [g.op("Mul", [r1, g.f(0.7)]), g.w(1, 4, 1, 1, scale=1.0)])
+    c2 = g.op("Conv", [l1, g.w(4, 4, 1, 1, scale=0.5)])
     a2 = g.op("Mul", [g.op("Add", [c2, g.w(1, 4, 1, 1, scale=1.0)]), g.f(1.5)])
     sw = g.op("Mul", [a2, g.op("Sigmoid", [g.op("Mul", [a2, g.f(1.0)])])])
     c3 = g.op("Conv", [sw, g.w(2, 4, 3, 3, scale=0.3), g.w(2)], pads=[1, 1, 1, 1])
