@@ -476,12 +476,13 @@ static int32_t affine_chain(const struct dnnq_ir *ir, const int32_t *readers,
 	return last;
 }
 
-/* Whether node i is a Conv of f32 constant weights (and bias) of a rank-4
+/* Whether conv is a Conv of f32 constant weights (and bias) of a rank-4
  * output. */
 static bool plain_conv(const struct dnnq_ir *ir, const struct dnnq_ir_node *conv)
 {
 	const struct dnnq_ir_value *y = &ir->values[conv->outputs[0]];
-	if (conv->op != DNNQ_IR_CONV || conv->whole || conv->ninputs < 2 || y->ndim != 4)
+	if (conv->op != DNNQ_IR_CONV || conv->whole || conv->ninputs < 2 || y->ndim != 4 ||
+	    y->dims[1] < 1)
 		return false;
 	const struct dnnq_ir_value *w = &ir->values[conv->inputs[1]];
 	int32_t bi = conv->ninputs > 2 ? conv->inputs[2] : -1;
@@ -507,7 +508,8 @@ static int32_t chain_at(const struct dnnq_ir *ir, const int32_t *readers, const 
 		return -1;
 	*x = ir->values[n->inputs[0]].data ? n->inputs[1] : n->inputs[0];
 	const struct dnnq_ir_value *xv = &ir->values[*x];
-	if (xv->data || xv->dtype != DNNQ_IR_F32 || xv->integer || xv->ndim != 4)
+	if (xv->data || xv->dtype != DNNQ_IR_F32 || xv->integer || xv->ndim != 4 ||
+	    xv->dims[1] < 1)
 		return -1;
 	int32_t last = affine_chain(ir, readers, reader, (int32_t)i, *x, xv, a, b, t, &count);
 	return count >= 2 ? last : -1;
