@@ -530,6 +530,10 @@ int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 		rc = DNNQ_E_NOMEM;
 		goto out;
 	}
+	/* the node reading each value (-1: none; a graph output counts in
+	 * readers, not here) */
+	for (size_t v = 0; v < ir->nvalues; v++)
+		reader[v] = -1;
 	for (size_t i = 0; i < ir->nnodes; i++)
 		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
 			if (ir->nodes[i].inputs[k] >= 0)
