@@ -37,6 +37,8 @@ const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f)
 		[DNNQ_IR_FUSED_GELU] = "x*0.5*(1+Erf(x/sqrt2)) -> GELU",
 		[DNNQ_IR_FUSED_LAYERNORM] = ("ReduceMean,Sub,Pow,ReduceMean,Add,Sqrt,Div,Mul[,Add] -> "
 		                             "LayerNormalization"),
+		[DNNQ_IR_FUSED_CONV_AFFINE] = "Conv,Mul|Add by constants per channel -> Conv",
+		[DNNQ_IR_FUSED_AFFINE] = "Mul|Add by constants per channel -> BatchNormalization",
 	};
 	return (unsigned)f < DNNQ_IR_FUSED_COUNT ? names[f] : "?";
 }
@@ -307,5 +309,258 @@ int dnnq_ir_fuse_activations(struct dnnq_ir *ir, struct dnnq_diag *diag)
 out:
 	free(readers);
 	free(dead);
+	return rc == DNNQ_E_NOMEM ? dnnq_diag_set(diag, rc, "onnx: fusion: out of memory") : rc;
+}
+
+/* ---- Conv, then Mul and Add by constants per channel ---- */
+
+/* Constant v as a factor per channel of a rank-4 value of C channels
+ * (every dim 1 but, right-aligned, dim 1 of C): its C values in out, a
+ * scalar repeated; false when it is none. */
+static bool channel_const(const struct dnnq_ir *ir, int32_t v, int64_t C, float *out)
+{
+	const struct dnnq_ir_value *c = &ir->values[v];
+	if (!c->data || c->dtype != DNNQ_IR_F32 || c->batched || c->ndim > 4)
+		return false;
+	for (uint32_t i = 0; i < c->ndim; i++)
+		if (c->dims[i] != 1 && !(4 - c->ndim + i == 1 && c->dims[i] == C))
+			return false;
+	size_t n = dnnq_ir_numel(c, 1);
+	for (int64_t k = 0; k < C; k++)
+		out[k] = ((const float *)c->data)[n == 1 ? 0 : k];
+	return true;
+}
+
+/* A new f32 constant of ndim dims holding data (owned by it from now on,
+ * freed here on failure); its id, or -1 out of memory. */
+static int32_t new_f32(struct dnnq_ir *ir, size_t *cap, const char *name, uint32_t ndim,
+                       const int64_t *dims, float *data)
+{
+	char *nm = strdup(name);
+	if (!nm || dnnq_ir_grow((void **)&ir->values, cap, ir->nvalues, sizeof *ir->values)) {
+		free(nm);
+		free(data);
+		return -1;
+	}
+	struct dnnq_ir_value v = { .name = nm, .dtype = DNNQ_IR_F32, .ndim = ndim, .data = data,
+	                           .producer = -1 };
+	memcpy(v.dims, dims, ndim * sizeof *dims);
+	ir->values[ir->nvalues] = v;
+	return (int32_t)ir->nvalues++;
+}
+
+/* Conv node i's weights scaled by a and its bias b (a and b: C each) as
+ * new constants, read by node o, which becomes the Conv (its name and
+ * output stay o's). */
+static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, const float *a,
+                        const float *b)
+{
+	const struct dnnq_ir_node *conv = &ir->nodes[i];
+	const struct dnnq_ir_value *wv = &ir->values[conv->inputs[1]];
+	const float *bv = conv->ninputs > 2 && conv->inputs[2] >= 0
+	                ? ir->values[conv->inputs[2]].data : NULL;
+	int64_t wd[4], C = wv->dims[0];    /* new_f32 moves ir->values */
+	memcpy(wd, wv->dims, sizeof wd);
+	size_t per = dnnq_ir_numel(wv, 1) / (size_t)C;
+	float *w = malloc((size_t)C * per * sizeof *w), *bias = malloc((size_t)C * sizeof *bias);
+	char *op_type = strdup("Conv");
+	if (!w || !bias || !op_type) {
+		free(w);
+		free(bias);
+		free(op_type);
+		return DNNQ_E_NOMEM;
+	}
+	for (size_t k = 0; k < (size_t)C; k++) {
+		for (size_t e = 0; e < per; e++)
+			w[k * per + e] = ((const float *)wv->data)[k * per + e] * a[k];
+		bias[k] = (bv ? bv[k] * a[k] : 0) + b[k];
+	}
+	char nm[DNNQ_IR_NODE_NAME_MAX + 16];
+	snprintf(nm, sizeof nm, "%s:weight", ir->nodes[o].name);
+	int32_t wn = new_f32(ir, cap, nm, 4, wd, w), bn = -1;
+	snprintf(nm, sizeof nm, "%s:bias", ir->nodes[o].name);
+	if (wn >= 0)
+		bn = new_f32(ir, cap, nm, 1, &C, bias);
+	else
+		free(bias);
+	if (bn < 0) {
+		free(op_type);
+		return DNNQ_E_NOMEM;
+	}
+	struct dnnq_ir_node n = ir->nodes[i], *to = &ir->nodes[o];
+	n.name = to->name;
+	n.op_type = op_type;
+	n.ninputs = 3;
+	n.inputs[1] = wn;
+	n.inputs[2] = bn;
+	memcpy(n.outputs, to->outputs, sizeof n.outputs);
+	n.noutputs = to->noutputs;
+	free(to->op_type);
+	*to = n;
+	return 0;
+}
+
+/* A standalone chain's last node o becomes y = a * x + b, a
+ * BatchNormalization of x of scale a, B b, mean 0 and var 1 (epsilon 0:
+ * exactly the affine), new constants NAME:scale, :B, :mean, :var. */
+static int affine_becomes(struct dnnq_ir *ir, size_t *cap, int32_t x, size_t o, const float *a,
+                          const float *b)
+{
+	int64_t C = ir->values[x].dims[1];
+	static const char *const sfx[] = { "scale", "B", "mean", "var" };
+	int32_t in[4] = { -1, -1, -1, -1 };
+	for (int k = 0; k < 4; k++) {
+		float *d = malloc((size_t)C * sizeof *d);
+		if (!d)
+			return DNNQ_E_NOMEM;
+		for (int64_t c = 0; c < C; c++)
+			d[c] = k == 0 ? a[c] : k == 1 ? b[c] : k == 2 ? 0.0f : 1.0f;
+		char nm[DNNQ_IR_NODE_NAME_MAX + 16];
+		snprintf(nm, sizeof nm, "%s:%s", ir->nodes[o].name, sfx[k]);
+		if ((in[k] = new_f32(ir, cap, nm, 1, &C, d)) < 0)
+			return DNNQ_E_NOMEM;
+	}
+	char *op_type = strdup("BatchNormalization");
+	if (!op_type)
+		return DNNQ_E_NOMEM;
+	struct dnnq_ir_node *n = &ir->nodes[o];
+	free(n->op_type);
+	n->op_type = op_type;
+	n->op = DNNQ_IR_BATCHNORM;
+	n->ninputs = 5;
+	n->inputs[0] = x;
+	for (int k = 0; k < 4; k++)
+		n->inputs[1 + k] = in[k];
+	n->epsilon = 0;
+	return 0;
+}
+
+/* Node r computes a Mul or an Add of v by a constant per channel of y's
+ * (its C values in t), of y's shape. */
+static bool affine_step(const struct dnnq_ir *ir, const struct dnnq_ir_node *r, int32_t v,
+                        const struct dnnq_ir_value *y, float *t)
+{
+	if ((r->op != DNNQ_IR_MUL && r->op != DNNQ_IR_ADD) || r->ninputs != 2 || r->whole ||
+	    (r->inputs[0] == v) == (r->inputs[1] == v) ||
+	    !same_shape(&ir->values[r->outputs[0]], y))
+		return false;
+	return channel_const(ir, r->inputs[r->inputs[0] == v], y->dims[1], t);
+}
+
+/* The steps from node first (reading v, of y's shape), each then the sole
+ * reader of the step before's output: y = a * v + b (a and b filled,
+ * t: scratch). The last step, or -1; *count of them. */
+static int32_t affine_chain(const struct dnnq_ir *ir, const int32_t *readers,
+                            const int32_t *reader, int32_t first, int32_t v,
+                            const struct dnnq_ir_value *y, float *a, float *b, float *t,
+                            int *count)
+{
+	int32_t last = -1;
+	for (int64_t k = 0; k < y->dims[1]; k++) {
+		a[k] = 1;
+		b[k] = 0;
+	}
+	*count = 0;
+	for (int32_t r = first; r >= 0 && *count < FUSE_MAX_NODES; (*count)++) {
+		const struct dnnq_ir_node *n = &ir->nodes[r];
+		if (!affine_step(ir, n, v, y, t))
+			break;
+		for (int64_t k = 0; k < y->dims[1]; k++) {
+			a[k] *= n->op == DNNQ_IR_MUL ? t[k] : 1;
+			b[k] = n->op == DNNQ_IR_MUL ? b[k] * t[k] : b[k] + t[k];
+		}
+		last = r;
+		v = n->outputs[0];
+		r = readers[v] == 1 ? reader[v] : -1;
+	}
+	return last;
+}
+
+/* Whether conv is a Conv of f32 constant weights (and bias) of a rank-4
+ * output. */
+static bool plain_conv(const struct dnnq_ir *ir, const struct dnnq_ir_node *conv)
+{
+	const struct dnnq_ir_value *y = &ir->values[conv->outputs[0]];
+	if (conv->op != DNNQ_IR_CONV || conv->whole || conv->ninputs < 2 || y->ndim != 4 ||
+	    y->dims[1] < 1)
+		return false;
+	const struct dnnq_ir_value *w = &ir->values[conv->inputs[1]];
+	int32_t bi = conv->ninputs > 2 ? conv->inputs[2] : -1;
+	return w->data && w->dtype == DNNQ_IR_F32 && w->ndim == 4 && w->dims[0] == y->dims[1] &&
+	       (bi < 0 || (ir->values[bi].data && ir->values[bi].dtype == DNNQ_IR_F32 &&
+	                   dnnq_ir_numel(&ir->values[bi], 1) == (size_t)y->dims[1]));
+}
+
+/* The chain node i starts, reading *x: after a plain Conv (x its output,
+ * any steps), or of steps alone (i the first; x its input, f32 of rank 4
+ * computed at run time; two steps at least). Its last node, or -1. */
+static int32_t chain_at(const struct dnnq_ir *ir, const int32_t *readers, const int32_t *reader,
+                        size_t i, int32_t *x, float *a, float *b, float *t)
+{
+	const struct dnnq_ir_node *n = &ir->nodes[i];
+	int count;
+	if (plain_conv(ir, n)) {
+		*x = n->outputs[0];
+		return readers[*x] != 1 ? -1 : affine_chain(ir, readers, reader, reader[*x], *x,
+		                                            &ir->values[*x], a, b, t, &count);
+	}
+	if ((n->op != DNNQ_IR_MUL && n->op != DNNQ_IR_ADD) || n->ninputs != 2)
+		return -1;
+	*x = ir->values[n->inputs[0]].data ? n->inputs[1] : n->inputs[0];
+	const struct dnnq_ir_value *xv = &ir->values[*x];
+	if (xv->data || xv->dtype != DNNQ_IR_F32 || xv->integer || xv->ndim != 4 ||
+	    xv->dims[1] < 1)
+		return -1;
+	int32_t last = affine_chain(ir, readers, reader, (int32_t)i, *x, xv, a, b, t, &count);
+	return count >= 2 ? last : -1;
+}
+
+int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
+{
+	int32_t *readers = dnnq_ir_readers(ir), *reader = malloc((ir->nvalues + 1) * sizeof *reader);
+	bool *dead = calloc(ir->nnodes + 1, sizeof *dead);
+	size_t cmax = 0, cap = ir->nvalues;
+	for (size_t i = 0; i < ir->nvalues; i++)
+		if (ir->values[i].ndim == 4 && (size_t)ir->values[i].dims[1] > cmax)
+			cmax = (size_t)ir->values[i].dims[1];
+	float *abt = malloc(3 * (cmax + 1) * sizeof *abt);
+	int rc = 0;
+	bool any = false;
+	if (!readers || !reader || !dead || !abt) {
+		rc = DNNQ_E_NOMEM;
+		goto out;
+	}
+	/* the node reading each value (-1: none; a graph output counts in
+	 * readers, not here) */
+	for (size_t v = 0; v < ir->nvalues; v++)
+		reader[v] = -1;
+	for (size_t i = 0; i < ir->nnodes; i++)
+		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
+			if (ir->nodes[i].inputs[k] >= 0)
+				reader[ir->nodes[i].inputs[k]] = (int32_t)i;
+	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
+		float *a = abt, *b = abt + cmax + 1, *t = abt + 2 * (cmax + 1);
+		int32_t x = -1, o = dead[i] ? -1 : chain_at(ir, readers, reader, i, &x, a, b, t);
+		if (o < 0)
+			continue;
+		/* every node of the chain but the last dies; the last becomes the
+		 * Conv or the BatchNormalization */
+		bool conv = ir->nodes[i].op == DNNQ_IR_CONV;
+		for (int32_t r = conv ? reader[x] : (int32_t)i; r != o;
+		     r = reader[ir->nodes[r].outputs[0]])
+			dead[r] = true;
+		dead[i] |= conv;
+		rc = conv ? conv_becomes(ir, &cap, i, (size_t)o, a, b)
+		          : affine_becomes(ir, &cap, x, (size_t)o, a, b);
+		ir->fused[conv ? DNNQ_IR_FUSED_CONV_AFFINE : DNNQ_IR_FUSED_AFFINE]++;
+		any = true;
+	}
+	if (!rc && any)
+		rc = dnnq_ir_compact(ir, dead, diag);
+out:
+	free(readers);
+	free(reader);
+	free(dead);
+	free(abt);
 	return rc == DNNQ_E_NOMEM ? dnnq_diag_set(diag, rc, "onnx: fusion: out of memory") : rc;
 }

@@ -993,6 +993,34 @@ static bool same_shape(const struct dnnq_ir_value *a, const struct dnnq_ir_value
 
 static int binary_chain(struct nctx *c);
 
+/* Whether v is the f32 scalar constant `unit` (one element, exactly). */
+static bool scalar_is(const struct dnnq_ir_value *v, float unit)
+{
+	return v->data && v->dtype == DNNQ_IR_F32 && numel(v) == 1 &&
+	       *(const float *)v->data == unit;
+}
+
+/* Add and Mul; an Add of a scalar constant 0 or a Mul by a scalar constant
+ * 1 is its other input, as Identity is (Paddle exports swish as
+ * x * Sigmoid(x * 1), which then fuses: onnx/fuse.h). A constant of more
+ * elements stays, all ones or not: a LayerNorm's weights of ones
+ * (untrained) are what fuse-norm.c's pattern reads. */
+static int op_add_mul(struct nctx *c)
+{
+	int rc = op_binary(c);
+	float unit = c->node.op == DNNQ_IR_MUL ? 1.0f : 0.0f;
+	for (size_t k = 0; k < 2 && !rc && !c->moved[0]; k++) {
+		const struct dnnq_ir_value *u = V(c, k), *x = V(c, 1 - k);
+		if (x->data || !scalar_is(u, unit) || !same_shape(x, &c->out[0]))
+			continue;
+		c->in[0] = c->in[1 - k];
+		c->nin = 1;
+		return pass_through(c);
+	}
+	return rc;
+}
+
+
 /* Sum of inputs of one shape is one node; of broadcasting shapes (ONNX's
  * Sum and Mean broadcast as Add does) a chain of Adds. */
 static int op_sum(struct nctx *c)
@@ -6101,8 +6129,8 @@ static const struct opdef OPS[] = {
 	{ "MaxPool", DNNQ_IR_MAXPOOL, op_pool, 1, 1, 2 },
 	{ "AveragePool", DNNQ_IR_AVGPOOL, op_pool, 1, 1, 1 },
 	{ "GlobalAveragePool", DNNQ_IR_GAVGPOOL, op_gavgpool, 1, 1, 1 },
-	{ "Add", DNNQ_IR_ADD, op_binary, 2, 2, 1 },
-	{ "Mul", DNNQ_IR_MUL, op_binary, 2, 2, 1 },
+	{ "Add", DNNQ_IR_ADD, op_add_mul, 2, 2, 1 },
+	{ "Mul", DNNQ_IR_MUL, op_add_mul, 2, 2, 1 },
 	{ "Sum", DNNQ_IR_SUM, op_sum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "Concat", DNNQ_IR_CONCAT, op_concat, 1, IMP_MAX_NODE_INPUTS, 1 },
 	{ "Tile", DNNQ_IR_CONCAT, op_tile, 2, 2, 1 },

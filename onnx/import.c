@@ -1568,7 +1568,8 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 		rc = import_graph(&m, mp);
 	}
 	if (!rc && !m.status && !m.nomem && !(rc = dnnq_ir_fuse_qdq(ir, diag)) &&
-	    !(rc = dnnq_ir_fuse_activations(ir, diag)) && dnnq_ir_fuse_norm(ir) == DNNQ_E_NOMEM)
+	    !(rc = dnnq_ir_fuse_activations(ir, diag)) &&
+	    !(rc = dnnq_ir_fuse_affine(ir, diag)) && dnnq_ir_fuse_norm(ir) == DNNQ_E_NOMEM)
 		rc = DNNQ_E_NOMEM;
 	if (!rc && m.fixed) {
 		struct dnnq_diag why = { "" };

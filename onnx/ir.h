@@ -196,6 +196,8 @@ enum dnnq_ir_fusion {
 	DNNQ_IR_FUSED_SWISH,            /* x * Sigmoid(x) */
 	DNNQ_IR_FUSED_GELU,             /* x * 0.5 * (1 + Erf(x / sqrt 2)) */
 	DNNQ_IR_FUSED_LAYERNORM,        /* torch's LayerNorm below opset 17 (fuse-norm.c) */
+	DNNQ_IR_FUSED_CONV_AFFINE,      /* Conv, then Mul / Add by constants per channel */
+	DNNQ_IR_FUSED_AFFINE,           /* Mul / Add by constants per channel, 2 or more */
 	DNNQ_IR_FUSED_COUNT,
 };
 

@@ -1815,7 +1815,7 @@ END_TEST
  * Runtime's outputs as the conformance cases. */
 START_TEST(opgaps_models)
 {
-	ck_assert_uint_eq(each_case(OPGAPS, "tools/mkopgaps.py", conformance_at), 20);
+	ck_assert_uint_eq(each_case(OPGAPS, "tools/mkopgaps.py", conformance_at), 21);
 }
 END_TEST
 
@@ -1849,6 +1849,27 @@ START_TEST(matmul_bcast_batch)
 		printf("convert: matmul_bcast_batch output %d %6.2f dB against ONNX Runtime\n", k, db);
 		ck_assert_double_ge(db, 30);
 	}
+	rm_rf(dir);
+}
+END_TEST
+
+/* tests/onnx/opgaps/conv_affine.onnx: two Convs followed by Mul and Add
+ * of constants per channel become two Convs (the third, whose output is
+ * read twice, stays), the Mul and Add after a Relu one BatchNormalization,
+ * Paddle's x * Sigmoid(x * 1) a Swish after its Mul by 1 goes (the
+ * conformance case compares the outputs with ONNX Runtime's). */
+START_TEST(conv_affine_fused)
+{
+	char dir[] = "/tmp/dnnq-caf-XXXXXX";
+	static struct cmd c;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sh(&c, dir, "dnnq-convert " OPGAPS "/conv_affine.onnx -o %s/m.dnnq --calib "
+	   OPGAPS "/conv_affine.in0.npy --report", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "fusions: 1 x*Sigmoid(x) -> Swish, 2 Conv,Mul|Add by constants "
+	                     "per channel -> Conv, 1 Mul|Add by constants per channel -> "
+	                     "BatchNormalization\n") &&
+	              strstr(c.out, "import: 1 removed (Mul 1)\n"), "%s", c.out);
 	rm_rf(dir);
 }
 END_TEST
@@ -4437,6 +4458,7 @@ Suite *suite_convert(void)
 	tcase_add_test(opgaps, opgaps_models);
 	tcase_add_test(opgaps, opgaps_refused);
 	tcase_add_test(opgaps, matmul_bcast_batch);
+	tcase_add_test(opgaps, conv_affine_fused);
 	suite_add_tcase(s, opgaps);
 	TCase *ms = tcase_create("ms");
 	tcase_set_timeout(ms, 600);

@@ -120,6 +120,17 @@ constants with leading dims larger than its batch, each an output: [1, 5,
 2] ([5, 3, 2]), opset 13: the import fixes the batch to 1 (not in MANIFEST:
 the case matmul_bcast_batch runs it a sample at a time).
 
+conv_affine: Convs whose outputs go through Mul and Add by constants per
+channel (PP-LCNetV3's learnable affine blocks in PaddleOCR's recognizer,
+a BatchNormalization exported as Mul and Add), fused into the Convs at
+import: a 3x3 Conv with bias, Mul by a [4, 1, 1] constant on the left, Add
+of a scalar, Relu, then Mul by a scalar and Add of [1, 4, 1, 1] (after an
+activation: one BatchNormalization); a 1x1 Conv without bias, Add of [1,
+4, 1, 1], Mul by a scalar, then Paddle's swish x * Sigmoid(x * 1) (the
+Mul by 1 removed at import, then fused into Swish); a third Conv whose
+output is also read directly (not fused: its Mul's output is the second
+output); x [1, 3, 6, 7].
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -431,6 +442,22 @@ def maxpool_unpool(manifest):
     save(g, "fp32", 11, [("x", [1, 3, 8, 8])], outs, [x], manifest)
 
 
+def conv_affine(manifest):
+    g = Graph("conv_affine", 13)
+    c1 = g.op("Conv", ["x", g.w(4, 3, 3, 3, scale=0.3), g.w(4)], pads=[1, 1, 1, 1])
+    a1 = g.op("Add", [g.op("Mul", [g.w(4, 1, 1, scale=1.0), c1]),
+                      g.f(0.25)])
+    r1 = g.op("Relu", [a1])
+    l1 = g.op("Add", [g.op("Mul", [r1, g.f(0.7)]), g.w(1, 4, 1, 1, scale=1.0)])
+    c2 = g.op("Conv", [l1, g.w(4, 4, 1, 1, scale=0.5)])
+    a2 = g.op("Mul", [g.op("Add", [c2, g.w(1, 4, 1, 1, scale=1.0)]), g.f(1.5)])
+    sw = g.op("Mul", [a2, g.op("Sigmoid", [g.op("Mul", [a2, g.f(1.0)])])])
+    c3 = g.op("Conv", [sw, g.w(2, 4, 3, 3, scale=0.3), g.w(2)], pads=[1, 1, 1, 1])
+    m3 = g.op("Mul", [c3, g.w(1, 2, 1, 1, scale=1.0)])
+    outs = [g.op("Add", [m3, c3]), m3]
+    save(g, "fp32", 13, [("x", [1, 3, 6, 7])], outs, [randn(g.r, 3, 6, 7)], manifest)
+
+
 def matmul_bcast_batch():
     g = Graph("matmul_bcast_batch", 21)
     t = g.op("Tanh", ["x"])
@@ -444,7 +471,8 @@ def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
                         groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
-                        matmul_const_left, matmul_vector, einsum_general, maxpool_unpool),
+                        matmul_const_left, matmul_vector, einsum_general, maxpool_unpool,
+                        conv_affine),
                        (bad_opgaps, matmul_bcast_batch))
 
 
