@@ -126,14 +126,16 @@ void dnnq_f32_epi_avx2(const float *bias, bool relu, const struct dnnq_act_param
 	dnnq_f32_epi_scalar(bias ? bias + i : NULL, relu, clip, y + i, n - i);
 }
 
-/* Channels [ch, ch + 8) of a window's taps, reduced by max or sum. */
+/* Channels [ch, ch + 8) of a window's taps, reduced by max or sum; max as
+ * the scalar's t > v ? t : v from the first tap: MAXPS gives its second
+ * operand, v, where either is NaN or they are equal. */
 static __m256 reduce8(const struct dnnq_f32_win *win, size_t ch, bool sum)
 {
 	__m256 v = sum ? _mm256_setzero_ps() : _mm256_loadu_ps(win->x + ch);
 	for (size_t i = 0; i < win->nh; i++)
 		for (size_t j = 0; j < win->nw; j++) {
 			__m256 t = _mm256_loadu_ps(win->x + i * win->sh + j * win->sw + ch);
-			v = sum ? _mm256_add_ps(v, t) : _mm256_max_ps(v, t);
+			v = sum ? _mm256_add_ps(v, t) : _mm256_max_ps(t, v);
 		}
 	return v;
 }

@@ -160,6 +160,10 @@ void dnnq_f32_epi_scalar(const float *bias, bool relu, const struct dnnq_act_par
 	}
 }
 
+/* Each window's first tap, then a later larger value (a NaN never larger,
+ * nor anything than a NaN; a later equal value never replaces it), as
+ * ONNX Runtime's MaxPool with Indices and dnnq's maxpool_indices:
+ * [NaN, -5] gives NaN, [1, NaN, -7] 1, [-0, 0] -0 (docs/onnx.md). */
 void dnnq_f32_maxpool_scalar(const struct dnnq_f32_win *win, size_t c, float *y)
 {
 	for (size_t ch = 0; ch < c; ch++) {
@@ -167,7 +171,7 @@ void dnnq_f32_maxpool_scalar(const struct dnnq_f32_win *win, size_t c, float *y)
 		for (size_t i = 0; i < win->nh; i++)
 			for (size_t j = 0; j < win->nw; j++) {
 				float t = win->x[i * win->sh + j * win->sw + ch];
-				v = v > t ? v : t;
+				v = t > v ? t : v;
 			}
 		y[ch] = v;
 	}

@@ -515,9 +515,12 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 	for (int64_t ow = 0; ow < y[3]; ow++) {
 		const float *xp = X + p * H * W;
 		int64_t hs = oh * sh - pt, ws = ow * sw - pl;
-		double acc = max ? -INFINITY : 0;
+		double acc = 0;
 		int64_t cnt = 0, padded = 0, bh = -1, bw = -1;
-		float best = 0;     /* the index: the first tap, then a larger value (ONNX Runtime's) */
+		/* the maximum and its index: the first tap, then a larger value (a
+		 * NaN never larger: ONNX Runtime's MaxPool with Indices); -inf for
+		 * a window of no tap (dilation) */
+		float best = -INFINITY;
 		for (int64_t i = 0; i < kh; i++)
 			for (int64_t j = 0; j < kw; j++) {
 				int64_t ih = hs + i * dh, iw = ws + j * dw;
@@ -525,8 +528,7 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 				padded += ih < H + pb && iw < W + pr;
 				if (ih < 0 || ih >= H || iw < 0 || iw >= W)
 					continue;
-				double v = xp[ih * W + iw];
-				acc = max ? (v > acc ? v : acc) : acc + v;
+				acc += xp[ih * W + iw];
 				cnt++;
 				if (bh < 0 || xp[ih * W + iw] > best) {
 					best = xp[ih * W + iw];
@@ -536,9 +538,7 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 			}
 		if (!max && n->count_include_pad && !gavg)
 			cnt = padded;
-		if (!max)
-			acc = cnt ? acc / (double)cnt : 0;
-		Y[(p * y[2] + oh) * y[3] + ow] = (float)acc;
+		Y[(p * y[2] + oh) * y[3] + ow] = max ? best : cnt ? (float)(acc / (double)cnt) : 0.0f;
 		if (I)
 			I[(p * y[2] + oh) * y[3] + ow] =
 				(int32_t)(p * H * W + (n->mode ? bw * H + bh : bh * W + bw));

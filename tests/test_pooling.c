@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/pool.h"
+#include "engine/f32.h"
 #include "engine/pooling.h"
 #include "tests/isa.h"
 #include "tests/rng.h"
@@ -690,6 +691,44 @@ START_TEST(setup_errors)
 }
 END_TEST
 
+/* fp32 MaxPool over windows holding NaN, infinities and signed zeros: each
+ * window's first tap, then a later larger value, bit for bit, on every
+ * kernel table; the answers (tap 0, 0, 0, 0, 1, 0, 0, 2, 1, 0) are ONNX
+ * Runtime's (onnxruntime-node 1.31.1, MaxPool 2x2 stride 2 with Indices,
+ * review nan56). Channel ch holds window (k + ch) % 10 at output column k,
+ * 19 channels, so each window passes through the vector lanes and the
+ * scalar tail. */
+START_TEST(maxpool_f32_nan_windows)
+{
+	enum { NW = 10, C = 19 };
+	const float nan = NAN, inf = INFINITY;
+	static const int first[NW] = { 0, 0, 0, 0, 1, 0, 0, 2, 1, 0 };
+	const float win[NW][4] = {
+		{ nan, -5, -7, -inf }, { 1, nan, -7, -9 }, { -inf, -inf, -inf, -inf },
+		{ nan, nan, nan, nan }, { 1, 2, nan, 0 }, { -0.0f, 0, 0, 0 },
+		{ 0, -0.0f, -0.0f, -0.0f }, { -inf, nan, 3, 2 }, { 2, 3, 1, nan },
+		{ nan, -inf, -inf, -inf },
+	};
+	const struct dnnq_pooling_geom g = { 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false };
+	float x[2][2 * NW][C], y[NW][C];
+	for (int k = 0; k < NW; k++)
+		for (int ch = 0; ch < C; ch++)
+			for (int t = 0; t < 4; t++)
+				x[t / 2][2 * k + t % 2][ch] = win[(k + ch) % NW][t];
+	FOR_EACH_ISA(isa) {
+		memset(y, 0x55, sizeof y);
+		dnnq_f32_maxpool(isa, &g, 1, 2, 2 * NW, C, &x[0][0][0], &y[0][0], NULL);
+		for (int k = 0; k < NW; k++)
+			for (int ch = 0; ch < C; ch++) {
+				int w = (k + ch) % NW;
+				ck_assert_msg(!memcmp(&y[k][ch], &win[w][first[w]], sizeof(float)),
+				              "isa %d window %d channel %d: %g, want tap %d, %g", (int)isa,
+				              w, ch, (double)y[k][ch], first[w], (double)win[w][first[w]]);
+			}
+	}
+}
+END_TEST
+
 Suite *suite_pooling(void)
 {
 	Suite *s = suite_create("pooling");
@@ -698,6 +737,7 @@ Suite *suite_pooling(void)
 	tcase_add_test(tc, onnx_examples);
 	tcase_add_test(tc, average_pads_and_rounding);
 	tcase_add_test(tc, empty_windows);
+	tcase_add_test(tc, maxpool_f32_nan_windows);
 	tcase_add_test(tc, window_spans);
 	tcase_add_test(tc, create_errors);
 	tcase_add_test(tc, setup_errors);

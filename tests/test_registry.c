@@ -5,7 +5,7 @@
  * build/bin) prints it by name; every binary elementwise operator of
  * engine/ops/ (Sub, Div, Add, Mul, Pow, Min, Max, PRelu) broadcasts and
  * gives, on every ISA, the scalar oracle's bytes, which are the float
- * formula's.
+ * formula's; Max and Min of a NaN are NaN, as ONNX Runtime's.
  */
 #include <check.h>
 #include <math.h>
@@ -408,6 +408,26 @@ START_TEST(registry_binary_f32_every_isa)
 }
 END_TEST
 
+/* Max and Min of a NaN are NaN in either place, and of equal values (-0
+ * and 0) the second, as ONNX Runtime (onnxruntime-node 1.31.1, review
+ * nan56); every ISA gives these bits (registry_binary_f32_every_isa). */
+START_TEST(registry_max_min_nan)
+{
+	static const float pairs[][2] = { { NAN, 1 }, { 1, NAN }, { NAN, -INFINITY },
+	                                  { -0.0f, 0 }, { 0, -0.0f }, { 2, 3 } };
+	const struct dnnq_op_def *mx = dnnq_op_find("max"), *mn = dnnq_op_find("min");
+	for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+		float a = pairs[i][0], b = pairs[i][1], y[2] = { mx->f32(a, b), mn->f32(a, b) };
+		bool nan = isnan(a) || isnan(b);
+		for (int k = 0; k < 2; k++) {
+			float want = nan ? NAN : a == b ? b : (a > b) == !k ? a : b;
+			ck_assert_msg(nan ? isnan(y[k]) : !memcmp(&y[k], &want, 4),
+			              "%s(%g, %g) = %g, want %g", k ? "Min" : "Max", a, b, y[k], want);
+		}
+	}
+}
+END_TEST
+
 /* Shapes that do not broadcast are refused naming the node and dims. */
 START_TEST(registry_binary_bad_shapes)
 {
@@ -465,6 +485,7 @@ Suite *suite_registry(void)
 	tcase_add_test(tc, registry_every_kind_roundtrips);
 	tcase_add_test(tc, registry_binary_ops_every_isa);
 	tcase_add_test(tc, registry_binary_f32_every_isa);
+	tcase_add_test(tc, registry_max_min_nan);
 	tcase_add_test(tc, registry_binary_bad_shapes);
 	tcase_add_test(tc, registry_fp32_refused_no_leak);
 	suite_add_tcase(s, tc);
