@@ -401,8 +401,10 @@ END_TEST
  * "unknown command" and its "has no input" (one writer: vmessage), the
  * library's connect line (dnnq_last_error), every tool's "unrecognized
  * option" (dnnq_getopt_error) and dnnq-calibrate's command and --method
- * (dnnq-bench's and dnnq-soak's usage lines the same, dnnq_usage_error)
- * wrote EVIL's OSC, CR, LF and C1 byte to the terminal as they were. */
+ * (dnnq-bench's and dnnq-soak's usage lines the same, dnnq_usage_error),
+ * and dnnq-run's usage lines (--isa), dnnq-convert's option values
+ * (--method) and dnnq-fuzz-seeds' DIR (review rev56b) wrote EVIL's OSC,
+ * CR, LF and C1 byte to the terminal as they were. */
 START_TEST(hostile_tool_args_escaped)
 {
 	const char *bin = getenv("DNNQ_BINDIR") ? getenv("DNNQ_BINDIR") : "build/bin";
@@ -416,6 +418,11 @@ START_TEST(hostile_tool_args_escaped)
 		{ "dnnq-convert", " m.onnx '--t" EVIL "'" },
 		{ "dnnq-calibrate", " '" EVIL "'" },
 		{ "dnnq-calibrate", " stats x.npy --method '" EVIL "'" },
+		/* missed by attack56 (review rev56b): dnnq-run's own usage lines,
+		 * dnnq-convert's option values, dnnq-fuzz-seeds' DIR */
+		{ "dnnq-run", " m.dnnq --isa '" EVIL "'" },
+		{ "dnnq-convert", " m.onnx --method '" EVIL "'" },
+		{ "dnnq-fuzz-seeds", " '/nonexistent/" EVIL "/seeds'" },
 	};
 	char cmd[512], out[4096];
 	for (size_t i = 0; i < sizeof run / sizeof *run; i++) {
@@ -432,6 +439,7 @@ START_TEST(hostile_tool_args_escaped)
 	}
 	printf("hostile: escape sequences in what the caller typed (dnnq-inspect's path, option and "
 	       "second FILE, dnnqctl's command and --socket, dnnq-run's and dnnq-convert's option, "
+	       "dnnq-run's --isa, dnnq-convert's --method, dnnq-fuzz-seeds' DIR, "
 	       "dnnq-calibrate's command and --method): %zu tries: one line each, escaped (as "
 	       "'%s')\n", sizeof run / sizeof *run, out);
 }

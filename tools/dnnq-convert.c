@@ -180,8 +180,7 @@ static unsigned online_cpus(void)
 
 static int bad_option(const char *name, const char *value, const char *rule)
 {
-	fprintf(stderr, "%s: --%s %s: %s (try --help)\n", argv0, name, value, rule);
-	return 2;
+	return dnnq_usage_error(argv0, "--%s %s: %s", name, value, rule);
 }
 
 /* IN with its extension (if any) replaced by .dnnq, in IN's directory. */
@@ -386,9 +385,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	struct stat si, so;
 	if (!stat(o->in, &si) && !stat(o->out, &so) && si.st_dev == so.st_dev &&
 	    si.st_ino == so.st_ino) {
-		fprintf(stderr, "%s: %s %s is the input model: the output would overwrite it (%s)\n",
-		        argv0, named ? "-o" : "the default output", o->out,
-		        named ? "try --help" : "name another with -o");
+		dnnq_tool_line(argv0, "%s %s is the input model: the output would overwrite it (%s)",
+		               named ? "-o" : "the default output", o->out,
+		               named ? "try --help" : "name another with -o");
 		return 2;
 	}
 	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO, state = o->nstate || o->state_none;

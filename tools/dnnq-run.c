@@ -126,11 +126,9 @@ __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", argv0);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	dnnq_tool_vline(argv0, " (try --help)", fmt, ap);   /* escaped: it quotes what was typed */
 	va_end(ap);
-	fputs(" (try --help)\n", stderr);
 	return 2;
 }
 
