@@ -273,6 +273,14 @@ void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_lis
 	fprintf(stderr, "%s: %s%s\n", tool, d.msg, tail);
 }
 
+void dnnq_tool_line(const char *tool, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	dnnq_tool_vline(tool, "", fmt, ap);
+	va_end(ap);
+}
+
 int dnnq_usage_error(const char *tool, const char *fmt, ...)
 {
 	va_list ap;
@@ -363,10 +371,7 @@ int dnnq_opt_real(struct dnnq_diag *diag, const char *opt, const char *s, double
 /* A refused option's d as a usage error of tool: 2 (or 0 for none). */
 static int usage_refusal(const char *tool, int rc, const struct dnnq_diag *d)
 {
-	if (!rc)
-		return 0;
-	fprintf(stderr, "%s: %s (try --help)\n", tool, d->msg);
-	return 2;
+	return rc ? dnnq_usage_error(tool, "%s", d->msg) : 0;
 }
 
 int dnnq_usage_digits(const char *tool, const char *opt, const char *s, uint64_t lo,

@@ -176,6 +176,8 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
  * diag is: it may quote what the caller typed (a path, an option, a
  * command), and an escape sequence there would drive the terminal. */
 void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_list ap);
+/* dnnq_tool_vline with no tail: a tool's error line. */
+void dnnq_tool_line(const char *tool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* dnnq_tool_vline with " (try --help)": a usage error; 2, its exit status. */
 int dnnq_usage_error(const char *tool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* getopt_long (no longindex) taking options anywhere on the line, as GNU's

@@ -401,8 +401,10 @@ END_TEST
  * "unknown command" and its "has no input" (one writer: vmessage), the
  * library's connect line (dnnq_last_error), every tool's "unrecognized
  * option" (dnnq_getopt_error) and dnnq-calibrate's command and --method
- * (dnnq-bench's and dnnq-soak's usage lines the same, dnnq_usage_error)
- * wrote EVIL's OSC, CR, LF and C1 byte to the terminal as they were. */
+ * (dnnq-bench's and dnnq-soak's usage lines the same, dnnq_usage_error),
+ * and dnnq-run's usage lines (--isa), dnnq-convert's option values
+ * (--method) and dnnq-fuzz-seeds' DIR (review rev56b) wrote EVIL's OSC,
+ * CR, LF and C1 byte to the terminal as they were. */
 START_TEST(hostile_tool_args_escaped)
 {
 	const char *bin = getenv("DNNQ_BINDIR") ? getenv("DNNQ_BINDIR") : "build/bin";
@@ -416,6 +418,11 @@ START_TEST(hostile_tool_args_escaped)
 		{ "dnnq-convert", " m.onnx '--t" EVIL "'" },
 		{ "dnnq-calibrate", " '" EVIL "'" },
 		{ "dnnq-calibrate", " stats x.npy --method '" EVIL "'" },
+		/* missed by attack56 (review rev56b): dnnq-run's own usage lines,
+		 * dnnq-convert's option values, dnnq-fuzz-seeds' DIR */
+		{ "dnnq-run", " m.dnnq --isa '" EVIL "'" },
+		{ "dnnq-convert", " m.onnx --method '" EVIL "'" },
+		{ "dnnq-fuzz-seeds", " '/nonexistent/" EVIL "/seeds'" },
 	};
 	char cmd[512], out[4096];
 	for (size_t i = 0; i < sizeof run / sizeof *run; i++) {
@@ -430,10 +437,31 @@ START_TEST(hostile_tool_args_escaped)
 		ck_assert_msg(strstr(out, "evil\\x1b]0;owned\\x07\\x0d\\x0aFAKE: ok\\x9b"),
 		              "%s: not escaped: %s", cmd, out);
 	}
+	char shown[sizeof out];
+	snprintf(shown, sizeof shown, "%s", out);
+	/* dnnq-convert given a .dnnq: its hint line quoted the path as typed
+	 * (review rev56b), after the importer's escaped one */
+	char dir[] = "/tmp/dnnq-argesc-XXXXXX", path[128];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/m" EVIL ".dnnq", dir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fputs(DNNQ_MODEL_MAGIC "and no model after it", f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s/dnnq-convert '%s' -o %s/o.dnnq 2>&1", bin, path, dir);
+	int status = run_tool(cmd, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s: status %#x: %s", cmd,
+	              (unsigned)status, out);
+	ck_assert_msg(strstr(out, "ok\\x9b.dnnq is a .dnnq model already"), "%s: %s", cmd, out);
+	for (char *nl; (nl = strchr(out, '\n'));)
+		*nl = ' ';
+	assert_no_control(out, cmd);
+	remove_tree(dir);
 	printf("hostile: escape sequences in what the caller typed (dnnq-inspect's path, option and "
 	       "second FILE, dnnqctl's command and --socket, dnnq-run's and dnnq-convert's option, "
-	       "dnnq-calibrate's command and --method): %zu tries: one line each, escaped (as "
-	       "'%s')\n", sizeof run / sizeof *run, out);
+	       "dnnq-run's --isa, dnnq-convert's --method and .dnnq hint, dnnq-fuzz-seeds' "
+	       "DIR, dnnq-calibrate's command and --method): %zu tries: each line escaped (as "
+	       "'%s')\n", sizeof run / sizeof *run + 1, shown);
 }
 END_TEST
 

@@ -260,7 +260,7 @@ static int load(const char *path, struct dnnq_npy *a, float **x, void **buf)
 	}
 	*x = malloc((a->count ? a->count : 1) * sizeof **x);
 	if (!*x) {
-		fprintf(stderr, "%s: %s: %zu values: out of memory\n", argv0, path, a->count);
+		dnnq_tool_line(argv0, "%s: %zu values: out of memory", path, a->count);
 		return DNNQ_E_NOMEM;
 	}
 	dnnq_npy_to_f32(a, *x);
@@ -287,7 +287,7 @@ static int cmd_stats(const char *path, const struct opts *o)
 			rc = dnnq_diag_set(&d, DNNQ_E_RANGE, "no finite value (%zu values, %s)", a.count,
 			                   a.count ? "NaN or infinity only" : "an empty array");
 		if (rc || (rc = calibrate(x, n, &h, &o->c, &r, &d))) {
-			fprintf(stderr, "%s: %s: %s\n", argv0, path, d.msg);
+			dnnq_tool_line(argv0, "%s: %s", path, d.msg);
 		} else if (o->json) {
 			print_stats_json(path, &a, &h, o, &r);
 		} else {

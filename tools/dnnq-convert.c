@@ -180,8 +180,7 @@ static unsigned online_cpus(void)
 
 static int bad_option(const char *name, const char *value, const char *rule)
 {
-	fprintf(stderr, "%s: --%s %s: %s (try --help)\n", argv0, name, value, rule);
-	return 2;
+	return dnnq_usage_error(argv0, "--%s %s: %s", name, value, rule);
 }
 
 /* IN with its extension (if any) replaced by .dnnq, in IN's directory. */
@@ -386,9 +385,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	struct stat si, so;
 	if (!stat(o->in, &si) && !stat(o->out, &so) && si.st_dev == so.st_dev &&
 	    si.st_ino == so.st_ino) {
-		fprintf(stderr, "%s: %s %s is the input model: the output would overwrite it (%s)\n",
-		        argv0, named ? "-o" : "the default output", o->out,
-		        named ? "try --help" : "name another with -o");
+		dnnq_tool_line(argv0, "%s %s is the input model: the output would overwrite it (%s)",
+		               named ? "-o" : "the default output", o->out,
+		               named ? "try --help" : "name another with -o");
 		return 2;
 	}
 	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO, state = o->nstate || o->state_none;
@@ -470,7 +469,7 @@ static int load_samples(const char *path, const struct dnnq_ir_value *in, void *
 		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", path);
 	if (!rc) {
 		if (dnnq_npy_narrowed(&a))
-			fprintf(stderr, "%s: %s: %s\n", argv0, path, dnnq_npy_narrowed(&a));
+			dnnq_tool_line(argv0, "%s: %s", path, dnnq_npy_narrowed(&a));
 		if (ints)
 			memcpy(*x, a.data, a.nbytes);
 		else
@@ -1270,14 +1269,14 @@ static int convert(const struct opts *o)
 	size_t count = 0;
 	int rc = import(o, &ir, &list, &count, &d);
 	if (rc) {
-		if (count > 1 && list)
-			fprintf(stderr, "%s: %s: %zu problems:\n%s%s", argv0, o->in, count, list,
-			        list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
-		else	/* the importer's messages start with the path */
+		if (count > 1 && list) {   /* the list's lines are diags, escaped */
+			dnnq_tool_line(argv0, "%s: %zu problems:", o->in, count);
+			fprintf(stderr, "%s%s", list, list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
+		} else	/* the importer's messages start with the path */
 			fprintf(stderr, "%s: %s\n", argv0, d.msg);
 		if (rc == DNNQ_E_FORMAT && is_dnnq_file(o->in))
-			fprintf(stderr, "%s: %s is a .dnnq model already (what dnnq-convert writes): serve"
-			        " it (dnnqd --model NAME=%s) or run it (dnnq-run)\n", argv0, o->in, o->in);
+			dnnq_tool_line(argv0, "%s is a .dnnq model already (what dnnq-convert writes): serve"
+			               " it (dnnqd --model NAME=%s) or run it (dnnq-run)", o->in, o->in);
 		if (strstr(count > 1 && list ? list : d.msg, "unsupported operator"))
 			fprintf(stderr, "%s: onnx.md (\"Supported operators\"; docs/ in dnnq's sources,"
 			        " PREFIX/share/doc/dnnq/ once installed) lists the operators dnnq"

@@ -126,11 +126,9 @@ __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", argv0);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	dnnq_tool_vline(argv0, " (try --help)", fmt, ap);   /* escaped: it quotes what was typed */
 	va_end(ap);
-	fputs(" (try --help)\n", stderr);
 	return 2;
 }
 
@@ -379,7 +377,7 @@ static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		if (rc)
 			return rc;
 		if (dnnq_npy_narrowed(&io->a))
-			fprintf(stderr, "%s: %s: %s\n", argv0, b->path, dnnq_npy_narrowed(&io->a));
+			dnnq_tool_line(argv0, "%s: %s", b->path, dnnq_npy_narrowed(&io->a));
 		if ((rc = dnnq_npy_check_dtype(&io->a, b->path, io->name, io->dtype, false, d)))
 			return rc;
 		if (r->batch && r->batch != io->a.shape[0])
@@ -409,14 +407,14 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		                     " at most %u (the import fixed it), so %zu runs: profile one",
 		                     r->batch, (unsigned)r->max_batch, r->batch);
 	if (r->chunk < r->batch)
-		fprintf(stderr, "%s: %s: batch %zu: the model runs a batch of at most %u (the import "
-		        "fixed it): %zu runs of one sample, as dnnqctl infer sends them\n", argv0,
-		        o->model, r->batch, (unsigned)r->max_batch, r->batch);
+		dnnq_tool_line(argv0, "%s: batch %zu: the model runs a batch of at most %u (the import"
+		               " fixed it): %zu runs of one sample, as dnnqctl infer sends them",
+		               o->model, r->batch, (unsigned)r->max_batch, r->batch);
 	/* the reference judges one item: the samples go in runs that fit */
 	size_t fit = r->onnx ? dnnq_ir_fit_batch(&r->ir, r->chunk, NULL) : r->chunk;
 	if (fit < r->chunk)
-		fprintf(stderr, "%s: %s: batch %zu: %zu samples a run (their values together within "
-		        "half of this host's memory)\n", argv0, o->model, r->batch, fit);
+		dnnq_tool_line(argv0, "%s: batch %zu: %zu samples a run (their values together within"
+		               " half of this host's memory)", o->model, r->batch, fit);
 	r->chunk = fit;
 	for (size_t i = 0; i < r->nin; i++)
 		r->in[i].sample = r->in[i].a.nbytes / r->batch;

@@ -29,7 +29,7 @@ static const char *root;
 
 static void fail(const char *what, const char *why)
 {
-	fprintf(stderr, "dnnq-fuzz-seeds: %s: %s\n", what, why);
+	dnnq_tool_line("dnnq-fuzz-seeds", "%s: %s", what, why);   /* what: DIR's paths */
 	exit(1);
 }
 

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +27,10 @@
 #define FILE_LIMIT ((uint64_t)4 << 30)
 #define QP_SHOWN 4
 
-/* One line on stderr, escaped as the other tools' are (dnnq_tool_vline):
+/* One line on stderr, escaped as the other tools' are (dnnq_tool_line):
  * it quotes the path or option typed, and an escape sequence there drove
  * the terminal (attack56). */
-static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void complain(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	dnnq_tool_vline("dnnq-inspect", "", fmt, ap);
-	va_end(ap);
-}
+#define complain(...) dnnq_tool_line("dnnq-inspect", __VA_ARGS__)
 
 static int read_file(const char *path, void **buf, size_t *len)
 {
