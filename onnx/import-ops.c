@@ -6393,9 +6393,14 @@ static const char *unsupported_why(const char *op)
 	                                  "is built: only a constant input folds)";
 	static const char *const unique = " (its outputs' shapes depend on the input's values, "
 	                                  "and dnnq fixes every shape when the model is built)";
+	static const char *const nms = " (its output has a row per box kept, as many as the "
+	                               "scores decide, and dnnq fixes every shape when the model "
+	                               "is built: export the detector without it, its boxes and "
+	                               "scores as outputs, and run the NMS on dnnq's outputs)";
 	static const struct { const char *op, *why; } known[] = {
 		{ "Scan", flow }, { "NonZero", values }, { "Unique", unique },
 		{ "BitShift", " (of uint8 constants only, folded at import)" },
+		{ "NonMaxSuppression", nms },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))

@@ -1302,6 +1302,25 @@ START_TEST(nonzero_const_fold)
 }
 END_TEST
 
+/* NonMaxSuppression (torchvision's nms export: boxes [1, B, 4], scores
+ * [1, 1, B], max_output_boxes_per_class INT64_MAX, iou_threshold) is
+ * refused saying why and what to export instead: its row count is the
+ * number of boxes kept (docs/onnx.md, "A detector's NMS"). */
+START_TEST(nms_refused_why)
+{
+	int64_t xd[3] = { BATCH, 6, 4 }, sd[3] = { 1, 1, 6 }, one[1] = { 1 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "s", F, 3, sd, (float[6]){ 0.9f, 0.8f, 0.7f, 0.6f, 0.5f, 0.4f });
+	mb_i64(b, "m", 1, (int64_t[1]){ INT64_MAX });
+	mb_init(b, "t", F, 1, one, (float[1]){ 0.5f });
+	mb_node(b, "NonMaxSuppression", "nms", "x,s,m,t", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'nms' (NonMaxSuppression): unsupported operator "
+	          "(its output has a row per box kept, as many as the scores decide, and dnnq "
+	          "fixes every shape when the model is built: export the detector without it, "
+	          "its boxes and scores as outputs, and run the NMS on dnnq's outputs)");
+}
+END_TEST
+
 /* BitShift of uint8 constants folds (bits past the byte gone, a shift of
  * 8 or more 0); of a computed value it is refused saying what it takes. */
 START_TEST(bitshift_const_fold)
@@ -5795,6 +5814,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_required_input_missing);
 	tcase_add_test(tc, quantize_per_axis_run);
 	tcase_add_test(tc, nonzero_const_fold);
+	tcase_add_test(tc, nms_refused_why);
 	tcase_add_test(tc, bitshift_const_fold);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
