@@ -366,6 +366,68 @@ START_TEST(xfmr_reduce_prod_every_isa)
 }
 END_TEST
 
+/* ReduceMax (fp32) on NaN: each output is its first element, then a later
+ * larger one (docs/onnx.md, "NaN in the maxima"): a NaN first stays, other
+ * NaNs are passed over. Every ISA gives the scalar kernel's bits and the
+ * reference executor's (engine/reduce.c's all_f32 lanes, its elementwise
+ * rows, and their tree; before, a NaN dropped the maximum folded before it
+ * and a NaN first was lost). */
+START_TEST(xfmr_reduce_max_nan_every_isa)
+{
+	static const struct { int64_t axes[3]; uint32_t nax; } cases[] = {
+		{ { 3 }, 1 }, { { 1, 3 }, 2 }, { { 1, 2, 3 }, 3 }, { { 2 }, 1 }, { { 1, 2 }, 2 },
+	};
+	const int64_t X[4] = { 2, 3, 5, 37 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct rng r = { 67 };
+	size_t n = numel(4, X);
+	float *x = malloc(n * sizeof *x);
+	for (size_t e = 0; e < n; e++)
+		x[e] = rng_int(&r, 0, 6) ? (float)rng_uniform(&r, 1, 100) * (rng_int(&r, 0, 1) ? -1 : 1)
+		                         : NAN;
+	for (size_t e = 0; e < n; e += 37 * 5)
+		x[e] = NAN;                      /* the first of each [5, 37] plane */
+	x[n / 2] = 7;                            /* but batch 1's first */
+	x[37 + 1] = NAN;                         /* then 1e6 later in lane 1 (l + 8k) */
+	x[37 + 9] = 1e6f;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct one c = { .name = "reduce_max", .fp32 = true, .nin = 1, .nd = { 4 },
+		                 .x = { .ndim = cases[i].nax, .op = 1 } };
+		memcpy(c.dims[0], X, sizeof X);
+		memcpy(c.x.dims, cases[i].axes, sizeof cases[i].axes);
+		size_t bytes;
+		float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+		bool red[4] = { false };
+		size_t count = 1;
+		for (uint32_t k = 0; k < cases[i].nax; k++)
+			red[cases[i].axes[k]] = true, count *= (size_t)X[cases[i].axes[k]];
+		size_t nout = n / count;
+		ck_assert_uint_eq(bytes, nout * 4);
+		float *want = malloc(nout * sizeof *want);
+		bool *seen = calloc(nout, 1);
+		for (size_t e = 0; e < n; e++) {
+			size_t o = reduced_at(X, red, e);
+			if (!seen[o] || x[e] > want[o])
+				want[o] = x[e];
+			seen[o] = true;
+		}
+		size_t nan = 0;
+		for (size_t o = 0; o < nout; o++) {
+			nan += isnan(want[o]);
+			ck_assert_msg(isnan(want[o]) ? isnan(y[o]) : y[o] == want[o],
+			              "reduce_max case %zu output %zu: %g, want %g", i, o, y[o], want[o]);
+		}
+		ck_assert_msg(nan && nan < nout, "case %zu: %zu of %zu outputs NaN", i, nan, nout);
+		free(seen);
+		free(want);
+		free(y);
+	}
+	free(x);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 START_TEST(xfmr_transpose_every_isa)
 {
 	const int64_t X[4] = { 2, 3, 4, 5 };
@@ -957,6 +1019,7 @@ Suite *suite_xfmr(void)
 	tcase_add_test(tc, xfmr_matmul_every_isa);
 	tcase_add_test(tc, xfmr_reduce_every_isa);
 	tcase_add_test(tc, xfmr_reduce_prod_every_isa);
+	tcase_add_test(tc, xfmr_reduce_max_nan_every_isa);
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
 	tcase_add_test(tc, xfmr_lrn_every_isa);
