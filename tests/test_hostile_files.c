@@ -865,8 +865,10 @@ START_TEST(hostile_memory_bomb)
 	/* one item past half the memory: nothing fits */
 	hostile_chain_bytes(2, (int64_t)((mem / 2 + 63) & ~63ull), &buf, &len);
 	ck_assert_int_eq(add_model(buf, len, 64, &one, NULL), DNNQ_E_NOMEM);
-	ck_assert_msg(strstr(one.msg, "activations: ") && strstr(one.msg, "for one item") &&
-	              strstr(one.msg, "half of this host's memory"), "%s", one.msg);
+	ck_assert_msg(strstr(one.msg, "activations: ") &&
+	              strstr(one.msg, "for one item at threads 1") &&
+	              strstr(one.msg, "half of this host's memory (fewer workers: fewer CPUs in "
+	                     "--cpus or workers.cpus"), "%s", one.msg);
 	hostile_chain_bytes(2, (int64_t)1 << 41, &buf, &len);
 	int hrc = add_model(buf, len, 1, &huge, NULL);
 	ck_assert_msg(hrc == DNNQ_E_RANGE, "%d %s", hrc, huge.msg);
