@@ -151,11 +151,9 @@ void bench_warn(const char *fmt, ...)
 {
 	va_list ap;
 	fflush(stdout);
-	fputs("bench: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	dnnq_tool_vline("bench: warning", "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void bench_die(const char *fmt, ...)
@@ -163,9 +161,8 @@ void bench_die(const char *fmt, ...)
 	va_list ap;
 	fflush(stdout);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	dnnq_tool_vline(NULL, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(1);
 }
 

@@ -188,6 +188,9 @@ int dnnq_config_load(const char *path, struct dnnq_config *out, struct dnnq_diag
  * size, DNNQ_E_RANGE when it is past 2^64 - 1 bytes. dnnqd's byte options
  * take the same. */
 int dnnq_config_size(const char *s, uint64_t *out);
+/* bytes as a range's bound is shown: "64 MiB" when it is a whole number
+ * of a unit, else "N bytes". */
+void dnnq_config_size_text(uint64_t bytes, char *buf, size_t len);
 
 /* Frees what c holds and zeroes it; NULL and a zeroed config are fine. */
 void dnnq_config_free(struct dnnq_config *c);

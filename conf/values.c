@@ -128,8 +128,7 @@ int conf_bool(struct conf_walk *w, const struct conf_node *n, bool *out)
 	return rc ? rc : conf_expected(w, n, "true or false");
 }
 
-/* "64 MiB" when bytes is a whole number of a unit, else "N bytes". */
-static void format_size(uint64_t bytes, char *buf, size_t len)
+void dnnq_config_size_text(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = { "TiB", "GiB", "MiB", "KiB" };
 	for (unsigned i = 0; i < 4; i++) {
@@ -177,8 +176,8 @@ int conf_size(struct conf_walk *w, const struct conf_node *n, uint64_t lo, uint6
 	if (leading_zero(n))
 		return leading_zero_refused(w, n);
 	if (rc || *out < lo || *out > hi) {
-		format_size(lo, los, sizeof los);
-		format_size(hi, his, sizeof his);
+		dnnq_config_size_text(lo, los, sizeof los);
+		dnnq_config_size_text(hi, his, sizeof his);
 		return conf_fail(w, n, DNNQ_E_RANGE, "%s is out of range (%s..%s)",
 		                 describe(n, buf, sizeof buf), los, his);
 	}

@@ -239,9 +239,11 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 	 * single item does not fit is refused. */
 	uint32_t lo = 1, hi = m->max_batch;     /* lo fits, hi does not */
 	if (!batch_fits(m, 1, bound, &most))
-		return dnnq_diag_set(d, DNNQ_E_NOMEM, "activations: %llu bytes for one item (and"
-		                     " %llu of nodes) for each of %u workers: more than %llu, half of"
-		                     " this host's memory", (unsigned long long)most.bytes,
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "activations: %llu bytes for one item at"
+		                     " threads %u (and %llu of nodes) for each of %u workers: more than"
+		                     " %llu, half of this host's memory (fewer workers: fewer CPUs in"
+		                     " --cpus or workers.cpus; threads 1 keeps no band copies)",
+		                     (unsigned long long)most.bytes, dnnqd_model_threads(m),
 		                     (unsigned long long)most.graph_bytes, m->ngraphs,
 		                     (unsigned long long)bound);
 	while (hi - lo > 1) {

@@ -59,7 +59,7 @@ static int read_size(const char *s, size_t len, uint64_t *v)
 /* How a number of dnnqd's command line is read (dnnq_number_form): digits
  * (dnnq_digits_form) or a size. */
 static const struct dnnq_number_form size_form = {
-	read_size, "digits only or with B, KiB, MiB, GiB or TiB"
+	read_size, "digits only or with B, KiB, MiB, GiB or TiB", dnnq_config_size_text
 };
 
 /* Calls fn on every comma-separated entry of list, empty ones included. */

@@ -270,7 +270,7 @@ void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_lis
 	char raw[sizeof d.msg];
 	vsnprintf(raw, sizeof raw, fmt, ap);
 	dnnq_escape(d.msg, sizeof d.msg, raw);
-	fprintf(stderr, "%s: %s%s\n", tool, d.msg, tail);
+	fprintf(stderr, "%s%s%s%s\n", tool ? tool : "", tool ? ": " : "", d.msg, tail);
 }
 
 void dnnq_tool_line(const char *tool, const char *fmt, ...)
@@ -308,7 +308,7 @@ static int read_digits(const char *s, size_t len, uint64_t *v)
 	return over ? DNNQ_E_RANGE : 0;
 }
 
-const struct dnnq_number_form dnnq_digits_form = { read_digits, "digits only" };
+const struct dnnq_number_form dnnq_digits_form = { read_digits, "digits only", NULL };
 
 int dnnq_read_number(const char *s, size_t len, const struct dnnq_number_form *f, uint64_t *v)
 {
@@ -324,9 +324,17 @@ int dnnq_opt_number(struct dnnq_diag *diag, const char *opt, const char *s, size
 	int rc = dnnq_read_number(s, len, f, v);
 	if (!rc && *v >= lo && *v <= hi)
 		return 0;
-	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%.*s': must be %llu..%llu%s%s", opt,
-	                     (int)len, s, (unsigned long long)lo, (unsigned long long)hi,
-	                     rc == DNNQ_E_INVAL ? ", " : "", rc == DNNQ_E_INVAL ? f->written : "");
+	char a[32], b[32];
+	if (f->show) {
+		f->show(lo, a, sizeof a);
+		f->show(hi, b, sizeof b);
+	} else {
+		snprintf(a, sizeof a, "%llu", (unsigned long long)lo);
+		snprintf(b, sizeof b, "%llu", (unsigned long long)hi);
+	}
+	return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: '%.*s': must be %s..%s%s%s", opt, (int)len,
+	                     s, a, b, rc == DNNQ_E_INVAL ? ", " : "",
+	                     rc == DNNQ_E_INVAL ? f->written : "");
 }
 
 int dnnq_opt_digits(struct dnnq_diag *diag, const char *opt, const char *s, uint64_t lo,

@@ -174,7 +174,8 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
                        char *buf, size_t len);
 /* "TOOL: MESSAGE TAIL" on stderr, MESSAGE escaped (dnnq_escape), as a
  * diag is: it may quote what the caller typed (a path, an option, a
- * command), and an escape sequence there would drive the terminal. */
+ * command), and an escape sequence there would drive the terminal. TOOL
+ * NULL: "MESSAGE TAIL" (dnnq-bench's messages name their part). */
 void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_list ap);
 /* dnnq_tool_vline with no tail: a tool's error line. */
 void dnnq_tool_line(const char *tool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -196,6 +197,8 @@ int dnnq_getopt_long(int argc, char **argv, const char *shortopts, const struct 
 struct dnnq_number_form {
 	int (*read)(const char *s, size_t len, uint64_t *v);
 	const char *written;
+	/* a range's bound in a message ("1 MiB"), or NULL: digits */
+	void (*show)(uint64_t v, char *buf, size_t len);
 };
 /* Decimal digits, nothing else (no sign, space, 0x or trailing text). */
 extern const struct dnnq_number_form dnnq_digits_form;

@@ -855,11 +855,15 @@ static size_t dw_half(const struct dnnq_conv *c)
  * a time. With the two vCPUs apart (a line's round trip ~400 ns) that made
  * mobilenet_v3_small's 5x5 nodes at 14x14x240 and 7x7x576 2-3 us faster
  * each (docs/graph.md, "Lines the other core wrote"); the lines of the own
- * half are not read. */
-static void dw_read_across(const struct dnnq_conv *c, size_t row)
+ * half are not read. A task of channels [c0, c1) only (row dw_mid's two
+ * halves) reads only those channels of each pixel: both halves read the
+ * whole rows before, twice the lines either needed (at H = 1 the one row
+ * is the middle one, and its two tasks each read the whole input). */
+static void dw_read_across(const struct dnnq_conv *c, size_t row, size_t c0, size_t c1)
 {
-	size_t rows = c->n * c->h, img = row / c->oh, oy = row % c->oh, line = c->w * c->d.cout;
-	bool bottom = 2 * row >= c->n * c->oh;
+	size_t rows = c->n * c->h, img = row / c->oh, oy = row % c->oh, cout = c->d.cout;
+	size_t line = c->w * cout;
+	bool bottom = 2 * row >= c->n * c->oh, all = c0 == 0 && c1 == cout;
 	const volatile uint8_t *in = c->in;
 	for (size_t ky = 0; ky < c->d.kh; ky++) {
 		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
@@ -868,9 +872,14 @@ static void dw_read_across(const struct dnnq_conv *c, size_t row)
 		size_t g = img * c->h + (size_t)iy;   /* of all n * h rows */
 		if (2 * g + 1 != rows && (2 * g >= rows) == bottom)
 			continue;
-		for (size_t b = 0; b < line; b += 64)
-			(void)in[g * line + b];
-		(void)in[g * line + line - 1];   /* the row's last line, when rows are not aligned */
+		/* whole rows as one run of channels; else each pixel's */
+		for (size_t px = 0, n = all ? 1 : c->w; px < n; px++) {
+			const volatile uint8_t *p = in + g * line + (all ? 0 : px * cout + c0);
+			size_t len = all ? line : c1 - c0;
+			for (size_t b = 0; b < len; b += 64)
+				(void)p[b];
+			(void)p[len - 1];   /* the run's last line, when runs are not aligned */
+		}
 	}
 }
 
@@ -901,7 +910,7 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 		c1 = dw_half(c);
 	}
 	if (c->dw_across)
-		dw_read_across(c, row);
+		dw_read_across(c, row, c0, c1);
 	dw_row(c, row, c0, c1, tid);
 }
 

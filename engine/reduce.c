@@ -13,7 +13,11 @@
 #define ELEMS_PER_TASK 16384u
 
 /* How an element joins an accumulator: sum and mean add, max keeps the
- * larger, prod (fp32 only) multiplies. */
+ * accumulator unless the element is larger (a NaN never is, nor is
+ * anything larger than a NaN), prod (fp32 only) multiplies. An fp32 max
+ * starts from each output's first element, so the result is that element
+ * if it is NaN, else the largest non-NaN one (docs/onnx.md, "NaN in the
+ * maxima"). */
 enum fold {
 	FOLD_ADD,
 	FOLD_MAX,
@@ -54,8 +58,8 @@ struct reduce {
 
 static float fold_f(enum fold f, float a, float b)
 {
-	/* _mm256_max_ps(a, b), _mm256_mul_ps, _mm256_add_ps */
-	return f == FOLD_MAX ? (a > b ? a : b) : f == FOLD_MUL ? a * b : a + b;
+	/* _mm256_max_ps(b, a) (a when either is NaN), _mm256_mul_ps, _mm256_add_ps */
+	return f == FOLD_MAX ? (b > a ? b : a) : f == FOLD_MUL ? a * b : a + b;
 }
 
 /* The accumulator before any element. */
@@ -115,7 +119,7 @@ static int32_t all_u8_scalar(bool max, const uint8_t *x, size_t n)
 __attribute__((target("avx2")))
 static inline __m256 fold8(enum fold f, __m256 a, __m256 b)
 {
-	return f == FOLD_MAX ? _mm256_max_ps(a, b) : f == FOLD_MUL ? _mm256_mul_ps(a, b)
+	return f == FOLD_MAX ? _mm256_max_ps(b, a) : f == FOLD_MUL ? _mm256_mul_ps(a, b)
 	                                                           : _mm256_add_ps(a, b);
 }
 
@@ -294,17 +298,24 @@ static void reduce_range(const struct reduce *op, const void *xv, void *accv, vo
 	}
 	for (size_t r = u0 * op->rows_per_unit; r < u1 * op->rows_per_unit; r++) {
 		size_t off = 0, q = r;
+		bool first = true;          /* the row's outputs' first elements */
 		for (uint32_t i = op->nd - 1; i-- > 0;) {
 			off += q % op->dims[i] * op->ost[i];
+			first = first && (!op->red[i] || !(q % op->dims[i]));
 			q /= op->dims[i];
 		}
 		if (op->fp32) {
 			const float *x = (const float *)xv + r * len;
 			float *acc = (float *)accv + off;
-			if (!inner_red)
+			/* a max starts from the first element: NaN there stays */
+			bool start = first && op->fold == FOLD_MAX && len;
+			if (!inner_red && start)
+				memcpy(acc, x, len * sizeof *x);
+			else if (!inner_red)
 				op->acc_f32(op->fold, acc, x, len);
 			else
-				acc[0] = fold_f(op->fold, acc[0], op->all_f32(op->fold, x, len));
+				acc[0] = fold_f(op->fold, start ? x[0] : acc[0],
+				                op->all_f32(op->fold, x, len));
 		} else {
 			const uint8_t *x = (const uint8_t *)xv + r * len;
 			int32_t *acc = (int32_t *)accv + off;

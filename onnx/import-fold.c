@@ -1168,10 +1168,13 @@ static int fold_unary(struct nctx *c)
  * image size --input-value freezes (ReduceMax). Axes an attribute, or
  * input 1 (ReduceSum from opset 13, the others from 18); none: every axis,
  * or nothing with noop_with_empty_axes. Integers in int64 (refused past
- * +-2^62), floats in double; a NaN wins a max or min (ONNX Runtime 1.31's
- * depends on where it stands: a row's first NaN wins, a later one may not:
- * ReduceMax of [1, NaN, 3] is 3, of [15, 16, NaN, 18, 19] 18); the max or min of no elements is refused for integers (ONNX's lowest or
- * highest value; INT64_MIN reads as the batch here). */
+ * +-2^62), floats in double; a float max or min is the first element,
+ * then a later larger or smaller one, as the engine's (a NaN first stays,
+ * other NaNs are passed over; ONNX Runtime 1.31's depends on where the NaN
+ * stands and the row's length: ReduceMax of [1, NaN, 3] is 3, of [15, 16,
+ * NaN, 18, 19] 18, docs/onnx.md "NaN in the maxima"); the max or min of no
+ * elements is refused for integers (ONNX's lowest or highest value;
+ * INT64_MIN reads as the batch here). */
 static int fold_reduce(struct nctx *c)
 {
 	const char *op = c->np->op_type;
@@ -1237,9 +1240,11 @@ static int fold_reduce(struct nctx *c)
 	}
 	for (size_t e = 0; !rc && e < xn; e++) {
 		size_t rem = e, o = 0, scale = 1;  /* e's output: its kept coordinates */
+		bool first = true;                  /* o's first element */
 		for (uint32_t d = x->ndim; d-- > 0;) {
 			size_t k = rem % (size_t)x->dims[d];
 			rem /= (size_t)x->dims[d];
+			first = first && (red[d] ? !k : true);
 			if (!red[d]) {
 				o += k * scale;
 				scale *= (size_t)x->dims[d];
@@ -1248,7 +1253,7 @@ static int fold_reduce(struct nctx *c)
 		if (!is_int(x->dtype)) {
 			double v = getf(c, x, e), a = acc[o].f;
 			if (max || min)
-				acc[o].f = isnan(a) ? a : isnan(v) || (max ? v > a : v < a) ? v : a;
+				acc[o].f = first || (max ? v > a : v < a) ? v : a;
 			else
 				acc[o].f = prod ? a * v : a + v;
 			continue;

@@ -833,7 +833,9 @@ static void matmul_f32(const struct run *r, const struct dnnq_ir_node *n)
 }
 
 /* ReduceSum, ReduceMean, ReduceMax, ReduceProd over node.ints (keepdims
- * changes only the shape), in double. */
+ * changes only the shape), in double. A max is each output's first
+ * element, then a later larger one (a NaN first stays; other NaNs are
+ * passed over), as the engine's. */
 static void reduce(const struct run *r, const struct dnnq_ir_node *n, const char *name)
 {
 	int64_t xd[DNNQ_IR_MAX_DIMS], ys[DNNQ_IR_MAX_DIMS], kd[DNNQ_IR_MAX_DIMS];
@@ -858,11 +860,14 @@ static void reduce(const struct run *r, const struct dnnq_ir_node *n, const char
 	const float *x = IN(0);
 	for (size_t e = 0; e < total; e++) {
 		size_t q = e, o = 0;
+		bool first = true;          /* o's first element: a NaN there stays */
 		for (uint32_t i = R; i-- > 0;) {
 			o += red[i] ? 0 : q % (size_t)xd[i] * (size_t)ys[i];
+			first = first && (!red[i] || !(q % (size_t)xd[i]));
 			q /= (size_t)xd[i];
 		}
-		acc[o] = max ? (x[e] > acc[o] ? x[e] : acc[o]) : prod ? acc[o] * x[e] : acc[o] + x[e];
+		acc[o] = max ? (first || x[e] > acc[o] ? x[e] : acc[o])
+		             : prod ? acc[o] * x[e] : acc[o] + x[e];
 	}
 	for (size_t o = 0; o < nout; o++)
 		((float *)OUT(0))[o] = (float)(strcmp(name, "reduce_mean") ? acc[o]

@@ -1074,15 +1074,15 @@ START_TEST(command_line_over_file)
 		{ "--max-sessions-per-uid", "0", "--max-sessions-per-uid: '0': must be 1..4096" },
 		{ "--max-sessions-per-uid", "4097", "--max-sessions-per-uid: '4097': must be 1..4096" },
 		{ "--max-bytes-per-uid", "1048575",
-		  "--max-bytes-per-uid: '1048575': must be 1048576..1099511627776" },
+		  "--max-bytes-per-uid: '1048575': must be 1 MiB..1 TiB" },
 		{ "--max-bytes-per-uid", "1099511627777",
-		  "--max-bytes-per-uid: '1099511627777': must be 1048576..1099511627776" },
+		  "--max-bytes-per-uid: '1099511627777': must be 1 MiB..1 TiB" },
 		{ "--max-bytes-per-uid", "4GB", "--max-bytes-per-uid: '4GB': must be"
-		  " 1048576..1099511627776, digits only or with B, KiB, MiB, GiB or TiB" },
+		  " 1 MiB..1 TiB, digits only or with B, KiB, MiB, GiB or TiB" },
 		{ "--max-bytes-per-uid", "2TiB", "--max-bytes-per-uid: '2TiB': must be"
-		  " 1048576..1099511627776" },
+		  " 1 MiB..1 TiB" },
 		{ "--max-bytes-per-uid", "99999999999999999999",
-		  "--max-bytes-per-uid: '99999999999999999999': must be 1048576..1099511627776" },
+		  "--max-bytes-per-uid: '99999999999999999999': must be 1 MiB..1 TiB" },
 		{ "--public-stats=true", NULL, "--public-stats: takes no value" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

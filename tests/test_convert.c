@@ -4019,6 +4019,15 @@ START_TEST(tools_defaults)
 	              (long long)t, (long long)t0, (long long)t1);
 	sh(&c, dir, "dnnq-inspect %s --json", path);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"created_utc\": \"20"), "%s", c.out);
+	/* SOURCE_DATE_EPOCH that is no number of seconds: refused before the
+	 * work (it was taken as now, silently) */
+	setenv("SOURCE_DATE_EPOCH", "17e8", 1);
+	sh(&c, dir, "dnnq-convert %s/digits-cnn.onnx -o %s/epoch.dnnq", dir, dir);
+	unsetenv("SOURCE_DATE_EPOCH");
+	ck_assert_msg(c.status == 1 && strstr(c.err, "dnnq-convert: SOURCE_DATE_EPOCH: '17e8': must "
+	                                      "be 0..9223372036854775807, digits only"), "%s", c.err);
+	snprintf(want, sizeof want, "%s/epoch.dnnq", dir);
+	ck_assert_int_ne(access(want, F_OK), 0);
 
 	/* dnnq-run: -i and -o, float64 inputs, the output directory made first */
 	sh(&c, dir, "dnnq-run %s -i %s -o %s/run/a", path, calib, dir);

@@ -5129,7 +5129,7 @@ END_TEST
  * --input-value freezes the image size: the masks' size, floor(side *
  * 1024 / max(h, w) + 0.5) (ReduceMax, Reciprocal, Floor, a Cast), and a
  * Tile's repeats as torch's repeat_interleave exports them (OneHot of
- * constants); ReduceMin of integers, a NaN winning a max. Refused before:
+ * constants); ReduceMin of integers, a NaN first winning a max. Refused before:
  * "input 0 '...' is int64: not supported here" (OneHot), "must be a
  * constant" (the Slice that reads the size). */
 START_TEST(fold_onehot_max_floor)
@@ -5192,8 +5192,46 @@ START_TEST(fold_onehot_max_floor)
 	mb_init(b, "m", F, 1, &three, (float[3]){ 1, NAN, 2 });
 	at_i(b, mb_node(b, "ReduceMax", "max", "m", "y"), "keepdims", 0);
 	imp_ok(b, &ir);
+	ck_assert(*(const float *)out_value(&ir, 0)->data == 2);
+	dnnq_ir_free(&ir);
+	b = io_model(17, "x", F, 2, d);
+	mb_init(b, "m", F, 1, &three, (float[3]){ NAN, 1, 2 });
+	at_i(b, mb_node(b, "ReduceMin", "min", "m", "y"), "keepdims", 0);
+	imp_ok(b, &ir);
 	ck_assert(isnan(*(const float *)out_value(&ir, 0)->data));
 	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* ReduceMax and ReduceMin (fp32) on NaN in the reference executor: each
+ * output its first element, then a later larger (smaller) one, as the
+ * engine's and the constant fold's (docs/onnx.md, "NaN in the maxima"):
+ * a NaN first stays, later ones are passed over. Before, the reference
+ * passed over every NaN ([NaN, -5] gave -5, all NaN -inf). */
+START_TEST(ref_reduce_max_min_nan)
+{
+	const float nan = NAN, inf = INFINITY;
+	static const char *const ops[2] = { "ReduceMax", "ReduceMin" };
+	enum { R = 6, L = 4 };
+	const float x[R][L] = { { nan, -5, -7, -inf }, { 1, nan, -7, -9 }, { nan, nan, nan, nan },
+	                        { -inf, nan, 3, 2 }, { 2, 3, 1, nan }, { 5, 9, nan, -3 } };
+	const float want[2][R] = { { nan, 1, nan, 3, 3, 9 }, { nan, -9, nan, -inf, 1, -3 } };
+	for (int k = 0; k < 2; k++) {
+		int64_t d[3] = { BATCH, R, L }, ax = 2;
+		struct dnnq_ir ir;
+		struct mb *b = io_model(17, "x", F, 3, d);
+		Onnx__NodeProto *n = mb_node(b, ops[k], "r", "x", "y");
+		at_ints(b, n, "axes", 1, &ax);
+		at_i(b, n, "keepdims", 0);
+		imp_ok(b, &ir);
+		float y[R];
+		run1(&ir, 1, x, y);
+		for (int r = 0; r < R; r++)
+			ck_assert_msg(isnan(want[k][r]) ? isnan(y[r]) : y[r] == want[k][r],
+			              "%s row %d: %g, want %g", ops[k], r, (double)y[r],
+			              (double)want[k][r]);
+		dnnq_ir_free(&ir);
+	}
 }
 END_TEST
 
@@ -5795,6 +5833,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, stft_as_conv);
 	tcase_add_test(tc, dft_as_matmul);
 	tcase_add_test(tc, fold_reduce_count);
+	tcase_add_test(tc, ref_reduce_max_min_nan);
 	tcase_add_test(tc, fold_onehot_max_floor);
 	tcase_add_test(tc, tile_repeats_batch);
 	tcase_add_test(tc, fold_matmul_const);

@@ -306,6 +306,41 @@ START_TEST(xfmr_reduce_every_isa)
 }
 END_TEST
 
+/* An input [2, 3, 5, 37] of values lo..hi of either sign, about one in
+ * nan_in + 1 NaN (nan_in 0: none), from seed; its n elements in *n. */
+static float *reduce_f32_input(uint64_t seed, double lo, double hi, int nan_in, size_t *n)
+{
+	struct rng r = { seed };
+	*n = 2 * 3 * 5 * 37;
+	float *x = malloc(*n * sizeof *x);
+	ck_assert_ptr_nonnull(x);
+	for (size_t e = 0; e < *n; e++) {
+		bool nan = nan_in && !rng_int(&r, 0, nan_in);
+		x[e] = nan ? NAN : (float)(rng_uniform(&r, lo, hi) * (rng_int(&r, 0, 1) ? -1 : 1));
+	}
+	return x;
+}
+
+/* fp32 reduction `name` of x [2, 3, 5, 37] (X) over axes[0..nax) on every
+ * ISA (every_isa_same); the axes into red[], the elements an output
+ * reduces into *count, the outputs (malloc'd) returned. */
+static float *reduce_f32_case(const char *name, const int64_t *X, const int64_t *axes,
+                              uint32_t nax, uint32_t keep, const float *x, bool *red,
+                              size_t *count, const struct dnnq_executor *ex)
+{
+	struct one c = { .name = name, .fp32 = true, .nin = 1, .nd = { 4 },
+	                 .x = { .ndim = nax, .op = keep } };
+	memcpy(c.dims[0], X, 4 * sizeof *X);
+	memcpy(c.x.dims, axes, nax * sizeof *axes);
+	size_t bytes;
+	float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, ex);
+	*count = 1;
+	for (uint32_t k = 0; k < nax; k++)
+		red[axes[k]] = true, *count *= (size_t)X[axes[k]];
+	ck_assert_uint_eq(bytes, numel(4, X) / *count * 4);
+	return y;
+}
+
 /* ReduceProd, fp32 only: every ISA the scalar kernel's bits, within
  * count x 2^-22 (relative) of the product in double, on values of
  * magnitude 0.8..1.25 of either sign (the products stay finite), a NaN
@@ -319,27 +354,16 @@ START_TEST(xfmr_reduce_prod_every_isa)
 	const int64_t X[4] = { 2, 3, 5, 37 };
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
-	struct rng r = { 61 };
-	size_t n = numel(4, X);
-	float *x = malloc(n * sizeof *x);
-	for (size_t e = 0; e < n; e++)
-		x[e] = (float)(rng_uniform(&r, 0.8, 1.25) * (rng_int(&r, 0, 1) ? -1 : 1));
+	size_t n;
+	float *x = reduce_f32_input(61, 0.8, 1.25, 0, &n);
 	x[7] = NAN;                              /* batch 0, the last dim's 7th */
 	x[n - 1] = INFINITY;                     /* batch 1, the last element */
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct one c = { .name = "reduce_prod", .fp32 = true, .nin = 1, .nd = { 4 } };
-		memcpy(c.dims[0], X, sizeof X);
-		c.x.ndim = cases[i].nax;
-		c.x.op = cases[i].keep;
-		memcpy(c.x.dims, cases[i].axes, sizeof cases[i].axes);
-		size_t bytes;
-		float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
 		bool red[4] = { false };
-		size_t count = 1;
-		for (uint32_t k = 0; k < cases[i].nax; k++)
-			red[cases[i].axes[k]] = true, count *= (size_t)X[cases[i].axes[k]];
+		size_t count;
+		float *y = reduce_f32_case("reduce_prod", X, cases[i].axes, cases[i].nax,
+		                           cases[i].keep, x, red, &count, &ex);
 		size_t nout = n / count;
-		ck_assert_uint_eq(bytes, nout * 4);
 		double *acc = malloc(nout * sizeof *acc);
 		for (size_t o = 0; o < nout; o++)
 			acc[o] = 1;
@@ -361,6 +385,57 @@ START_TEST(xfmr_reduce_prod_every_isa)
 	struct dnnq_diag d = { 0 };
 	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
 	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "reduce_prod"), "%s", d.msg);
+	free(x);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
+/* ReduceMax (fp32) on NaN: each output is its first element, then a later
+ * larger one (docs/onnx.md, "NaN in the maxima"): a NaN first stays, other
+ * NaNs are passed over. Every ISA gives the scalar kernel's bits and the
+ * reference executor's (engine/reduce.c's all_f32 lanes, its elementwise
+ * rows, and their tree; before, a NaN dropped the maximum folded before it
+ * and a NaN first was lost). */
+START_TEST(xfmr_reduce_max_nan_every_isa)
+{
+	static const struct { int64_t axes[3]; uint32_t nax; } cases[] = {
+		{ { 3 }, 1 }, { { 1, 3 }, 2 }, { { 1, 2, 3 }, 3 }, { { 2 }, 1 }, { { 1, 2 }, 2 },
+	};
+	const int64_t X[4] = { 2, 3, 5, 37 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	size_t n;
+	float *x = reduce_f32_input(67, 1, 100, 6, &n);
+	for (size_t e = 0; e < n; e += 37 * 5)
+		x[e] = NAN;                      /* the first of each [5, 37] plane */
+	x[n / 2] = 7;                            /* but batch 1's first */
+	x[37 + 1] = NAN;                         /* then 1e6 later in lane 1 (l + 8k) */
+	x[37 + 9] = 1e6f;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bool red[4] = { false };
+		size_t count;
+		float *y = reduce_f32_case("reduce_max", X, cases[i].axes, cases[i].nax, 1, x, red,
+		                           &count, &ex);
+		size_t nout = n / count;
+		float *want = malloc(nout * sizeof *want);
+		bool *seen = calloc(nout, 1);
+		for (size_t e = 0; e < n; e++) {
+			size_t o = reduced_at(X, red, e);
+			if (!seen[o] || x[e] > want[o])
+				want[o] = x[e];
+			seen[o] = true;
+		}
+		size_t nan = 0;
+		for (size_t o = 0; o < nout; o++) {
+			nan += isnan(want[o]);
+			ck_assert_msg(isnan(want[o]) ? isnan(y[o]) : y[o] == want[o],
+			              "reduce_max case %zu output %zu: %g, want %g", i, o, y[o], want[o]);
+		}
+		ck_assert_msg(nan && nan < nout, "case %zu: %zu of %zu outputs NaN", i, nan, nout);
+		free(seen);
+		free(want);
+		free(y);
+	}
 	free(x);
 	dnnq_pool_destroy(pool);
 }
@@ -957,6 +1032,7 @@ Suite *suite_xfmr(void)
 	tcase_add_test(tc, xfmr_matmul_every_isa);
 	tcase_add_test(tc, xfmr_reduce_every_isa);
 	tcase_add_test(tc, xfmr_reduce_prod_every_isa);
+	tcase_add_test(tc, xfmr_reduce_max_nan_every_isa);
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
 	tcase_add_test(tc, xfmr_lrn_every_isa);

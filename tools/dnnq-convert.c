@@ -54,6 +54,7 @@ struct opts {
 	char out_default[4096];            /* IN's stem + .dnnq, when no -o */
 	bool autom, report, json;
 	bool prec_int8;                    /* --precision int8 (else auto) */
+	int64_t created;                   /* the file's time (creation_time) */
 	struct dnnq_precision_opts po;
 	double acc16_threshold;
 	struct dnnq_calib_opts c;
@@ -752,13 +753,24 @@ static void on_trial(void *ctx, size_t done, size_t total)
 }
 
 /* Now, in unix seconds, or SOURCE_DATE_EPOCH when set (reproducible
- * builds). */
-static int64_t creation_time(void)
+ * builds) into *t: 0; DNNQ_E_INVAL after saying why when it is no number
+ * of seconds (strtoll's text was taken as now: a file meant to be
+ * reproducible was not, silently). Read before the conversion's work. */
+static int creation_time(int64_t *t)
 {
 	const char *e = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long t = e && *e ? strtoll(e, &end, 10) : -1;
-	return e && *e && !*end && t >= 0 ? (int64_t)t : (int64_t)time(NULL);
+	struct dnnq_diag d;
+	uint64_t v;
+	if (!e || !*e) {
+		*t = (int64_t)time(NULL);
+		return 0;
+	}
+	if (dnnq_opt_digits(&d, "SOURCE_DATE_EPOCH", e, 0, INT64_MAX, &v)) {
+		dnnq_tool_line(argv0, "%s (seconds since 1970; unset it for now)", d.msg);
+		return DNNQ_E_INVAL;
+	}
+	*t = (int64_t)v;
+	return 0;
 }
 
 /* The file, whole, under a temporary name renamed over path. */
@@ -1383,7 +1395,7 @@ static int convert(const struct opts *o)
 	if (!rc && o->calib && (!o->autom || lo.acc16 != DNNQ_ACC16_OFF || !o->prec_int8))
 		rc = dnnq_onnx_eval(&c, &m, ex, &out_db, &d);
 	if (!rc) {
-		m.created = creation_time();
+		m.created = o->created;
 		rc = write_model(o->out, &m, &d);
 		if (!rc && o->out == o->out_default)
 			fprintf(stderr, "%s: no -o given: wrote %s\n", argv0, o->out);
@@ -1493,5 +1505,7 @@ int main(int argc, char **argv)
 	dnnq_stdout_checked("dnnq-convert");
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
-	return rc ? dnnq_json_exit(rc, 0) : convert(&o);
+	if (rc)
+		return dnnq_json_exit(rc, 0);
+	return (rc = creation_time(&o.created)) ? dnnq_json_exit(1, rc) : convert(&o);
 }
