@@ -76,12 +76,15 @@ const char *dnnq_npy_shape_hint(const struct dnnq_npy *a, unsigned rank, const i
 	int64_t s1 = (int64_t)a->shape[1], s2 = (int64_t)a->shape[2], s3 = (int64_t)a->shape[3];
 	/* the input's dims permuted whole, else (its H and W taken from this
 	 * very array: symbolic) the channels alone where the other layout has
-	 * them */
+	 * them; where this layout has them too (a W equal to C), only when the
+	 * dim between is the array's as well, as symbolic dims taken from it
+	 * are ([n, 4, 50, 40] for a fixed [n, 4, 5, 4] is an image of another
+	 * size, no NHWC array) */
 	bool last = s1 == dims[2] && s2 == dims[3] && s3 == dims[1];
 	bool first = s1 == dims[3] && s2 == dims[1] && s3 == dims[2];
 	if (last == first) {
-		last = !first && s3 == dims[1] && s1 != dims[1];
-		first = !last && s1 == dims[3] && s3 != dims[3];
+		last = !first && s3 == dims[1] && s1 != dims[1] && (s3 != dims[3] || s2 == dims[2]);
+		first = !last && s1 == dims[3] && s3 != dims[3] && (s1 != dims[1] || s2 == dims[2]);
 	}
 	return last ? "; channels last? np.transpose(x, (0, 3, 1, 2)) makes the NCHW array the "
 	              "input takes"

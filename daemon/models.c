@@ -84,7 +84,7 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 		                     " name", decl->name);
 	if (!utf8_text(decl->name))
 		return dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': a signature name that is not UTF-8"
-		                     " text (a malformed sequence or a C1 control)", decl->name);
+		                     " text (a malformed sequence, a C1 or bidi control, a line separator)", decl->name);
 	if (!dnnq_shm_dtype_size(ti->dtype))
 		return dnnq_diag_set(d, DNNQ_E_DTYPE, "'%s': dtype %s: only u8, s8, s32 and f32 are "
 		                     "served", decl->name, dnnq_dtype_name(ti->dtype));

@@ -131,8 +131,8 @@ int dnnq_isa_parse(const char *s, enum dnnq_isa *out);
 /* s as a JSON string literal (quotes, escapes) on f: for the tools' --json
  * output. JSON is UTF-8: a byte of no UTF-8 character (dnnq_utf8_char: a
  * model file's name of other bytes, a message cut inside a character;
- * C1 controls too) is written as the text \xNN (in JSON "\\xNN"), as
- * dnnq_escape writes it to a terminal. */
+ * C1 and bidi controls and U+2028 too) is written as the text \xNN (in JSON
+ * "\\xNN"), as dnnq_escape writes it to a terminal. */
 void dnnq_json_string(FILE *f, const char *s);
 /* x with `decimals` digits, or null when it is not finite (JSON has no
  * infinity: an exact reconstruction's SQNR prints null). */

@@ -447,16 +447,47 @@ static bool affine_step(const struct dnnq_ir *ir, const struct dnnq_ir_node *r, 
 	return channel_const(ir, r->inputs[r->inputs[0] == v], y->dims[1], t);
 }
 
+/* Whether y = a * v + b (C channels) folds exactly where it runs: every
+ * a and b finite and, after a Conv, every weight scaled by its channel's a
+ * and its bias moved as conv_becomes computes them. A Mul by inf, NaN or
+ * 3e38 would put inf into the weights, whose sums of inf and -inf (or of
+ * 0 times inf over padding) give NaN where the Mul after the Conv gives
+ * +-inf or a finite product; such a step stays a node of its own. */
+static bool fold_finite(const struct dnnq_ir *ir, const struct dnnq_ir_node *conv, int64_t C,
+                        const float *a, const float *b)
+{
+	for (int64_t k = 0; k < C; k++)
+		if (!isfinite(a[k]) || !isfinite(b[k]))
+			return false;
+	if (!conv)
+		return true;
+	const struct dnnq_ir_value *wv = &ir->values[conv->inputs[1]];
+	const float *w = wv->data, *bv = conv->ninputs > 2 && conv->inputs[2] >= 0
+	                                 ? ir->values[conv->inputs[2]].data : NULL;
+	size_t per = dnnq_ir_numel(wv, 1) / (size_t)C;
+	for (size_t k = 0; k < (size_t)C; k++) {
+		if (!isfinite((bv ? bv[k] * a[k] : 0) + b[k]))
+			return false;
+		for (size_t e = 0; e < per; e++)
+			if (!isfinite(w[k * per + e] * a[k]))
+				return false;
+	}
+	return true;
+}
+
 /* The steps from node first (reading v, of y's shape), each then the sole
- * reader of the step before's output: y = a * v + b (a and b filled,
- * t: scratch). The last step, or -1; *count of them. */
+ * reader of the step before's output, while the fold stays finite
+ * (fold_finite, conv: the Conv before them or NULL): y = a * v + b (a and
+ * b filled; s: scratch of 3 C). The last step, or -1; *count of them. */
 static int32_t affine_chain(const struct dnnq_ir *ir, const int32_t *readers,
-                            const int32_t *reader, int32_t first, int32_t v,
-                            const struct dnnq_ir_value *y, float *a, float *b, float *t,
-                            int *count)
+                            const int32_t *reader, const struct dnnq_ir_node *conv,
+                            int32_t first, int32_t v, const struct dnnq_ir_value *y, float *a,
+                            float *b, float *s, int *count)
 {
 	int32_t last = -1;
-	for (int64_t k = 0; k < y->dims[1]; k++) {
+	const int64_t C = y->dims[1];
+	float *t = s, *na = s + C, *nb = s + 2 * C;
+	for (int64_t k = 0; k < C; k++) {
 		a[k] = 1;
 		b[k] = 0;
 	}
@@ -465,10 +496,14 @@ static int32_t affine_chain(const struct dnnq_ir *ir, const int32_t *readers,
 		const struct dnnq_ir_node *n = &ir->nodes[r];
 		if (!affine_step(ir, n, v, y, t))
 			break;
-		for (int64_t k = 0; k < y->dims[1]; k++) {
-			a[k] *= n->op == DNNQ_IR_MUL ? t[k] : 1;
-			b[k] = n->op == DNNQ_IR_MUL ? b[k] * t[k] : b[k] + t[k];
+		for (int64_t k = 0; k < C; k++) {
+			na[k] = n->op == DNNQ_IR_MUL ? a[k] * t[k] : a[k];
+			nb[k] = n->op == DNNQ_IR_MUL ? b[k] * t[k] : b[k] + t[k];
 		}
+		if (!fold_finite(ir, conv, C, na, nb))
+			break;
+		memcpy(a, na, (size_t)C * sizeof *a);
+		memcpy(b, nb, (size_t)C * sizeof *b);
 		last = r;
 		v = n->outputs[0];
 		r = readers[v] == 1 ? reader[v] : -1;
@@ -493,16 +528,17 @@ static bool plain_conv(const struct dnnq_ir *ir, const struct dnnq_ir_node *conv
 
 /* The chain node i starts, reading *x: after a plain Conv (x its output,
  * any steps), or of steps alone (i the first; x its input, f32 of rank 4
- * computed at run time; two steps at least). Its last node, or -1. */
+ * computed at run time; two steps at least; s: affine_chain's scratch). Its
+ * last node, or -1. */
 static int32_t chain_at(const struct dnnq_ir *ir, const int32_t *readers, const int32_t *reader,
-                        size_t i, int32_t *x, float *a, float *b, float *t)
+                        size_t i, int32_t *x, float *a, float *b, float *s)
 {
 	const struct dnnq_ir_node *n = &ir->nodes[i];
 	int count;
 	if (plain_conv(ir, n)) {
 		*x = n->outputs[0];
-		return readers[*x] != 1 ? -1 : affine_chain(ir, readers, reader, reader[*x], *x,
-		                                            &ir->values[*x], a, b, t, &count);
+		return readers[*x] != 1 ? -1 : affine_chain(ir, readers, reader, n, reader[*x], *x,
+		                                            &ir->values[*x], a, b, s, &count);
 	}
 	if ((n->op != DNNQ_IR_MUL && n->op != DNNQ_IR_ADD) || n->ninputs != 2)
 		return -1;
@@ -511,7 +547,7 @@ static int32_t chain_at(const struct dnnq_ir *ir, const int32_t *readers, const 
 	if (xv->data || xv->dtype != DNNQ_IR_F32 || xv->integer || xv->ndim != 4 ||
 	    xv->dims[1] < 1)
 		return -1;
-	int32_t last = affine_chain(ir, readers, reader, (int32_t)i, *x, xv, a, b, t, &count);
+	int32_t last = affine_chain(ir, readers, reader, NULL, (int32_t)i, *x, xv, a, b, s, &count);
 	return count >= 2 ? last : -1;
 }
 
@@ -523,7 +559,7 @@ int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 	for (size_t i = 0; i < ir->nvalues; i++)
 		if (ir->values[i].ndim == 4 && (size_t)ir->values[i].dims[1] > cmax)
 			cmax = (size_t)ir->values[i].dims[1];
-	float *abt = malloc(3 * (cmax + 1) * sizeof *abt);
+	float *abt = malloc(5 * (cmax + 1) * sizeof *abt);   /* a, b, affine_chain's 3 C */
 	int rc = 0;
 	bool any = false;
 	if (!readers || !reader || !dead || !abt) {
@@ -539,8 +575,8 @@ int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 			if (ir->nodes[i].inputs[k] >= 0)
 				reader[ir->nodes[i].inputs[k]] = (int32_t)i;
 	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
-		float *a = abt, *b = abt + cmax + 1, *t = abt + 2 * (cmax + 1);
-		int32_t x = -1, o = dead[i] ? -1 : chain_at(ir, readers, reader, i, &x, a, b, t);
+		float *a = abt, *b = abt + cmax + 1, *s = abt + 2 * (cmax + 1);
+		int32_t x = -1, o = dead[i] ? -1 : chain_at(ir, readers, reader, i, &x, a, b, s);
 		if (o < 0)
 			continue;
 		/* every node of the chain but the last dies; the last becomes the

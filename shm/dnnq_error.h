@@ -51,7 +51,9 @@ struct dnnq_diag {
 
 /* The length of the character at s when it is UTF-8 text: a well-formed
  * sequence (no overlong form, surrogate or code point past U+10FFFF) that
- * is not a control (C0, DEL, C1); 0 otherwise, and at the NUL. */
+ * is not a control (C0, DEL, C1, a bidi control such as U+202E RLO, the
+ * line and paragraph separators U+2028 and U+2029); 0 otherwise, and at
+ * the NUL. */
 size_t dnnq_utf8_char(const char *s);
 
 /* s into out[0, len), NUL-terminated and cut to fit, each byte that is not

@@ -65,9 +65,14 @@ size_t dnnq_utf8_char(const char *str)
 			return 0;
 		c = c << 6 | (s[i] & 0x3fu);
 	}
-	/* C0, DEL, C1; overlong, a surrogate, past U+10FFFF */
+	/* C0, DEL, C1; overlong, a surrogate, past U+10FFFF; the bidi
+	 * controls (ALM, LRM, RLM, the embeddings, overrides and isolates),
+	 * which reorder what a terminal shows after them, and the line and
+	 * paragraph separators, a line break to some viewers of a log */
 	if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (n == 2 && c < 0x800) ||
-	    (n == 3 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+	    (n == 3 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff) ||
+	    c == 0x61c || c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+	    (c >= 0x2066 && c <= 0x2069))
 		return 0;
 	return n + 1;
 }

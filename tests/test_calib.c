@@ -1287,6 +1287,11 @@ START_TEST(npy_shape_hint)
 		{ { 2, 3, 3, 3 }, { 1, 3, 3, 3 }, NULL },
 		{ { 2, 5, 6, 7 }, { 1, 3, 6, 7 }, NULL },
 		{ { 2, 6, 7, 3 }, { 1, 4, 6, 7 }, NULL },
+		/* W equal to C: another size, no layout (attack57: "channels
+		 * first?" for the first, "channels last?" for the second) */
+		{ { 2, 4, 50, 40 }, { 1, 4, 5, 4 }, NULL },
+		{ { 2, 50, 40, 4 }, { 1, 4, 5, 4 }, NULL },
+		{ { 2, 4, 50, 40 }, { 1, 4, 50, 4 }, "channels first? np.transpose(x, (0, 2, 3, 1))" },
 	};
 	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
 		struct dnnq_npy a = { .ndim = 4 };

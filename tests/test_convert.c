@@ -1874,6 +1874,46 @@ START_TEST(conv_affine_fused)
 }
 END_TEST
 
+/* tests/onnx/opgaps/conv_affine_nonfinite.onnx (tools/mkopgaps.py): a
+ * Mul by 3e38 or by [1, inf, 1, -inf] after a Conv, and one by [1, inf, 2,
+ * -inf] before an Add, stay nodes (only the Mul by 2 before the inf folds):
+ * folded, the weights held inf, whose sums gave NaN where the Mul gives
+ * +-inf or a finite product (every output of y1, half of y2's and y3's
+ * NaN; attack57). The reference executor's outputs: no NaN, y2's and y3's
+ * channels 1 and 3 +-inf. */
+START_TEST(conv_affine_finite)
+{
+	char dir[] = "/tmp/dnnq-cafn-XXXXXX", path[64];
+	static struct cmd c;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sh(&c, dir, "dnnq-run " OPGAPS "/conv_affine_nonfinite.onnx -i " OPGAPS
+	   "/conv_affine_nonfinite.in0.npy -o %s", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	for (int y = 1; y <= 3; y++) {
+		struct array a;
+		snprintf(path, sizeof path, "%s/y%d.npy", dir, y);
+		load(path, &a);
+		const float *v = a.data;
+		size_t n = a.a.nbytes / sizeof *v, nans = 0, infs = 0;
+		for (size_t i = 0; i < n; i++) {
+			nans += isnan(v[i]);
+			infs += isinf(v[i]) && (i / 25 % 2 == 1);
+		}
+		ck_assert_uint_eq(n, 100);
+		ck_assert_msg(nans == 0, "y%d: %zu of %zu NaN", y, nans, n);
+		if (y > 1)
+			ck_assert_uint_eq(infs, 50);
+		free(a.data);
+	}
+	sh(&c, dir, "dnnq-convert " OPGAPS "/conv_affine_nonfinite.onnx -o %s/m.dnnq --calib "
+	   OPGAPS "/conv_affine_nonfinite.in0.npy --report", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "fusions: 1 Conv,Mul|Add by constants per channel -> Conv\n"),
+	              "%s", c.out);
+	rm_rf(dir);
+}
+END_TEST
+
 /* tests/onnx/opgaps/bad_opgaps.onnx: each node refused naming it and the
  * attribute or input at fault. */
 START_TEST(opgaps_refused)
@@ -4468,6 +4508,7 @@ Suite *suite_convert(void)
 	tcase_add_test(opgaps, opgaps_refused);
 	tcase_add_test(opgaps, matmul_bcast_batch);
 	tcase_add_test(opgaps, conv_affine_fused);
+	tcase_add_test(opgaps, conv_affine_finite);
 	suite_add_tcase(s, opgaps);
 	TCase *ms = tcase_create("ms");
 	tcase_set_timeout(ms, 600);

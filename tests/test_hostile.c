@@ -4212,7 +4212,7 @@ static int start_renamed(const char *name, char *log, size_t len)
 START_TEST(hostile_model_names)
 {
 	static const char *const not_text[] = { "x\xff", "x\xc2\x9b" "2J", "x\xed\xa0\x80",
-	                                        "x\xe0\x80\xaf" };
+	                                        "x\xe0\x80\xaf", "x\u202e" "gnp.exe" };
 	char log[8192];
 	int rc = start_renamed("x\x1b]0;owned\x07\x1b[2J\n", log, sizeof log);
 	ck_assert_msg(rc != 0, "dnnqd serves a model with escape sequences in its names");
@@ -4227,7 +4227,7 @@ START_TEST(hostile_model_names)
 	report("model file with escape sequences and a newline in a signature name", 1,
 	       "refused at load, named in the log (escaped)");
 	report("model file with a signature name that is not UTF-8 text (a stray byte, C1 CSI,"
-	       " a surrogate, an overlong '/')", 4, "refused at load, named in the log");
+	       " a surrogate, an overlong '/', U+202E RLO)", 5, "refused at load, named in the log");
 }
 END_TEST
 

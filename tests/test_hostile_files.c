@@ -439,6 +439,14 @@ START_TEST(hostile_tool_args_escaped)
 	}
 	char shown[sizeof out];
 	snprintf(shown, sizeof shown, "%s", out);
+	/* U+202E RLO (the rest of the line shown right to left: "exe.txt"
+	 * reads "txt.exe"), U+2066 LRI and U+2028 LINE SEPARATOR went out as
+	 * they were, as UTF-8 text (attack57) */
+	snprintf(cmd, sizeof cmd, "%s/dnnq-inspect '/nonexistent/a\u202eexe.txt\u2066\u2028b' "
+	         "2>&1", bin);
+	ck_assert_int_ne(run_tool(cmd, out, sizeof out), 0);
+	ck_assert_msg(strstr(out, "a\\xe2\\x80\\xaeexe.txt\\xe2\\x81\\xa6\\xe2\\x80\\xa8b"),
+	              "%s: not escaped: %s", cmd, out);
 	/* dnnq-convert given a .dnnq: its hint line quoted the path as typed
 	 * (review rev56b), after the importer's escaped one */
 	char dir[] = "/tmp/dnnq-argesc-XXXXXX", path[128];

@@ -467,13 +467,55 @@ def matmul_bcast_batch():
     save(g, "fp32", 13, [("x", [1, 3, 4])], outs, [randn(g.r, 3, 4)], [])
 
 
+def conv_affine_nonfinite():
+    """conv_affine_nonfinite.onnx (the convert suite's conv_affine_finite
+    runs it through the reference executor): a Conv then a Mul by 3e38 per
+    channel (the weights scaled would overflow), a Conv then Mul by 2 and by
+    [1, inf, 1, -inf], a Mul of x by [1, inf, 2, -inf] and an Add: what
+    folds stays finite (only the Mul by 2 does), so no output is NaN where
+    the Mul gives +-inf or a finite product; x [1, 4, 5, 5] in
+    conv_affine_nonfinite.in0.npy, none of it 0. Not in MANIFEST: ONNX
+    Runtime's own Conv,Mul fusion gives the NaNs."""
+    import onnx
+    from onnx import TensorProto as T, helper as h, numpy_helper as nh
+    r = np.random.default_rng(57)
+    C = 4
+
+    def const(name, v):
+        return nh.from_array(np.asarray(v, np.float32), name)
+    inits = [const("w1", r.standard_normal((C, C, 3, 3))), const("b1", r.standard_normal(C)),
+             const("w2", r.standard_normal((C, C, 3, 3))),
+             const("huge", np.full((1, C, 1, 1), 3e38)), const("two", 2.0),
+             const("inf1", np.array([1, np.inf, 1, -np.inf]).reshape(1, C, 1, 1)),
+             const("inf2", np.array([1, np.inf, 2, -np.inf]).reshape(1, C, 1, 1)),
+             const("add", np.arange(C).reshape(C, 1, 1))]
+    nodes = [h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             h.make_node("Mul", ["c1", "huge"], ["y1"]),
+             h.make_node("Conv", ["x", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+             h.make_node("Mul", ["c2", "two"], ["m2"]),
+             h.make_node("Mul", ["m2", "inf1"], ["y2"]),
+             h.make_node("Mul", ["inf2", "x"], ["m3"]),
+             h.make_node("Add", ["m3", "add"], ["y3"])]
+    graph = h.make_graph(nodes, "conv_affine_nonfinite",
+                         [h.make_tensor_value_info("x", T.FLOAT, [1, C, 5, 5])],
+                         [h.make_tensor_value_info(y, T.FLOAT, None) for y in ("y1", "y2", "y3")],
+                         inits)
+    m = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)],
+                     producer_name=mkmodern.PRODUCER)
+    m.ir_version = 8
+    onnx.save(m, os.path.join(OUT, "conv_affine_nonfinite.onnx"))
+    x = r.standard_normal((1, C, 5, 5)).astype(np.float32)
+    x[x == 0] = 1
+    np.save(os.path.join(OUT, "conv_affine_nonfinite.in0.npy"), x, allow_pickle=False)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
                         groupnorm_2d, pool_same_dilated, affine_grid_line, cumsum_axes,
                         matmul_const_left, matmul_vector, einsum_general, maxpool_unpool,
                         conv_affine),
-                       (bad_opgaps, matmul_bcast_batch))
+                       (bad_opgaps, matmul_bcast_batch, conv_affine_nonfinite))
 
 
 if __name__ == "__main__":

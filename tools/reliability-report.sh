@@ -210,6 +210,7 @@ files a hostile author or local user made.
 | `hostile_early_signals` (case `signals`) | a SIGHUP, then a SIGTERM, 8 times each, sent as soon as dnnqd has a second thread (OpenBLAS's constructor started its pool; main not yet; attack47) | each SIGHUP taken for a reload and the connect after it answered, each SIGTERM a stop with status 0 (before: killed by the signal, status 129 or 143: nothing blocked them before main's set-up); skipped under ThreadSanitizer, whose runtime starts its own thread before any `.preinit_array` of the program |
 | `impostor_daemon_refused` (suite `client`, tests/test_client.c), `listen_stale_and_busy` (suite `daemon`) | uid 65534 listening on the socket's path (a child of that uid calls listen(2) on it, which is what `SO_PEERCRED` reports): in root's directory under /tmp, in its own directory there, in its own of mode 0755 on a way only root may change and then 0775; `$DNNQ_DAEMON_UID` naming it, and a value that is no number; dnnqd started on a path uid 65534 listens on (attack52) | `DNNQ_E_PERM` before a byte is sent, naming the uid, its pid and `DNNQ_DAEMON_UID=65534` (before: the library talked to whatever listened, and every client, root's too, handed another user's program its inputs and took its outputs); served when named, or in its own 0755 directory on root's way; `DNNQ_E_INVAL` naming the variable; no descriptor left open; dnnqd's start refused naming uid 65534 (before: "another dnnqd is listening there") |
 | `caller_text_escaped` (suite `client`), `hostile_tool_args_escaped` (suite `hostile_files`), `error_lines` (suite `conf`) | a socket path, `$DNNQ_SOCKET`, `$DNNQ_DAEMON_UID` and a model name holding ESC `[2J`, BEL and a byte that is not UTF-8; dnnq-inspect's path, option and second FILE, dnnqctl's command, dnnq-run's and dnnq-convert's option, dnnq-run's `--isa`, dnnq-convert's `--method`, dnnq-fuzz-seeds' DIR, dnnq-calibrate's command and `--method`, each holding an OSC, CR, LF and a C1 byte; YAML sizes and a CPU list of bare digits with a leading zero (`max_bytes_per_uid: 010000000`, `max_session_bytes: 00`, `cpus: 01`; attack56) | `dnnq_last_error` and each tool's line UTF-8 text without a control, the bytes as `\x1b`, `\x07`, `\xff` (before: as they came, into dnnqctl's terminal and Python's exceptions: `model 'x^[[2J': not found` cleared the screen); each refused naming FILE:LINE:COLUMN and `a leading zero is ambiguous in YAML (octal?)`, as an integer key's (before: taken as decimal, 10 MB and CPU 10, where YAML 1.1 reads 2 MiB and CPU 8) |
+| `conv_affine_finite` (suite `convert`), `hostile_tool_args_escaped` (suite `hostile_files`), `hostile_model_names` (suite `hostile`), `npy_shape_hint` (suite `calib`) | a Conv then a Mul by 3e38 per channel, one by 2 then by `[1, inf, 1, -inf]`, and a Mul of x by `[1, inf, 2, -inf]` before an Add (tests/onnx/opgaps/conv_affine_nonfinite.onnx); dnnq-inspect's path holding U+202E RLO, U+2066 LRI and U+2028, a served model's signature name holding RLO; a .npy of [2, 4, 50, 40] for an input of [n, 4, 5, 4] (attack57) | the reference executor's outputs NaN-free, the inf channels +-inf, only the Mul by 2 folded (before: the weights scaled to inf summed to NaN: every output after the 3e38 NaN where ONNX gives +-inf or products near 1e38, half of the others); each mark shown as `\xe2\x80\xae` (before: as it came: `a<RLO>exe.txt` showed as `atxt.exe`), the name refused at load; no layout hint (before: "channels first? np.transpose(x, (0, 2, 3, 1))", an array that gives no input's shape) |
 | `reload_failures_logged_once`, `reload_symlink_target` (suite `reload`, tests/test_reload.c) | a model file deleted and created (not a model) in turn, 12 times, each followed by 2 RELOADs (as another user in a sticky /tmp may do, the inotify reloads besides); then a config naming 40 missing files in turn; a model given as a symlink into another directory, its target replaced, the link pointed elsewhere, that file rewritten in place | 2 `reload failed` lines for the 2 causes (before: one each failed reload, 24 and more, a journal flood at one every ~200 ms), the good reload after naming the failed ones, the next failure logged again; 16 lines for the 40 causes plus one each 2^nth reload; each change of the symlinked model served without SIGHUP (before: the target's directory was not watched) |
 
 **Mutations** (seeded, a bounded number, each run in seconds): a valid
@@ -1206,6 +1207,66 @@ dnnq-run, dnnq-inspect and dnnq-convert given a FIFO (model or input)
 wait for a writer, as cat does (dnnqd refuses one: "not a regular file";
 `<(...)` inputs are pipes); `dnnq-calibrate --bins 16777216` takes 1 GB
 and 10 s, as asked.
+
+Tried (attack57), against the importer's affine folds (onnx/fuse.c),
+the NaN rules of the maxima, the escaping printers, the config's YAML
+and the loaders, by scripts and probes not kept (/tmp/a57; the findings
+are tests). Found: a Conv's Mul by a constant that scales its weights
+past FLT_MAX (3e38) or to inf, and a chain of steps alone by inf, were
+folded, so inf weights (or an inf BatchNormalization scale) summed inf
+and -inf, or 0 times inf over padding, into NaN where the unfused
+graph and ONNX Runtime with its optimizations off give +-inf or a finite
+product: every output NaN after a Mul by 3e38 where ONNX Runtime gives
+-9e37, 8.2e37 and inf, in the reference executor and the fp32 .dnnq
+alike (ONNX Runtime's own Conv,Mul fusion, on by default, gives the
+same NaNs); `dnnq-convert` refused the inf one naming `lower: weights
+'Mul#1:weight': not finite`, a tensor the model has not (`conv_affine_finite`,
+fixed: a step folds only while every a, b, scaled weight and moved bias
+stays finite, the chain keeps its finite prefix). U+202E RLO and the other
+bidi controls, and U+2028/U+2029, passed `dnnq_utf8_char` as text, so a
+path, option or model name holding them reached terminals and logs as
+they came (`dnnq-inspect '/x/a<RLO>exe.txt'` showed `atxt.exe`), and
+dnnqd served a model whose signature names held them
+(`hostile_tool_args_escaped`, `hostile_model_names`, fixed: no text to
+`dnnq_utf8_char`, so escaped as C1 is and refused in names). The .npy
+shape hint said "channels first?" for an NCHW image of another size
+whose W equals its C (`[2, 4, 50, 40]` for `[n, 4, 5, 4]`) and "channels
+last?" for its NHWC twin (`npy_shape_hint`, fixed: where this layout
+has the channels too, a hint only when the dim between is the array's,
+as symbolic dims taken from it are). Nothing found: 102 models of a
+Conv (plain, without bias, depthwise) then a Mul or an Add by a
+constant of `[1, C, 1, 1]`, `[C, 1, 1]`, `[C]` and `[1, 1, W]` with W =
+C (broadcast along W: left alone), `[1, C, 1, W]`, a scalar, `[1]`,
+NaN, 0, 1e-40, rank 5, batch 2, float16 and float64 (Cast), chains of
+Mul, Add, Mul of three shapes, 1e30 then 1e-30 and back, and steps
+alone (Relu then Mul by 0, 1e-40, -1, a mix with -3e38, then an Add),
+through dnnq-run's reference and the .dnnq against ONNX Runtime with
+optimizations off: equal within float rounding on finite inputs (fed
+3e38, a Conv sum that overflows still differs as any reassociation
+does: a Mul by 0 or 1e-40 of an inf sum NaN or inf unfused, 0 or finite
+folded; docs/onnx.md says so); a fold naming its constants `NAME:weight`
+where the model has a value of that name (the tensors are named by
+node); Max, Min, Relu and Clip of NaN and +-inf as ONNX Runtime;
+MaxPool, GlobalMaxPool and ReduceMax of NaN as docs/onnx.md's "NaN in
+the maxima" says (ONNX Runtime's differ by path); the config with a
+duplicate key (block and flow), a merge key `<<:`, an alias, tags
+(`!!str`, `!!float`, `!!map`, custom), `0b11`, `0o17`, `+0x1F`, `1_0`,
+`.inf`, `1e9`, a quoted number, two documents, `%YAML 1.2` before
+`010`, a complex and a sequence key, a BOM first and mid-line, a NUL,
+bytes that are not UTF-8, 200,000 nested brackets, 3,000 nested maps,
+100 MB of comment and a 10 MB key: each refused naming FILE:LINE:COLUMN
+or the 1 MiB and 64-level bounds, in at most 1.2 s and 6.6 MB (the BOM
+first and the complex key taken); `dnnq-convert --calib` of the wrong
+channels, rank, dtype (int32, float16), no samples, NaN, inf, 3e38,
+1e-42 and zeros: each refused naming the file and the field, or
+converted with the loss reported. Noticed, left (a schema of every
+operator's attributes per opset is more than this stop): the importer
+passes over an attribute its operator does not have, where ONNX Runtime
+refuses the model ("Unrecognized attribute"): a MaxPool's misspelt
+`stride: [2, 2]` ran at stride 1 (output [.., 4, 3] for [.., 5, 4]), a
+Relu's `foo` and an opset-17 AveragePool's `dilations` (opset 19's)
+were taken; each handler reads the attributes it knows, so what it did
+not read at the end of the node is the list to refuse.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
