@@ -455,8 +455,13 @@ DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
                                   const struct dnnq_avx2_cols cols[2], size_t halves,
                                   const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
-#pragma GCC unroll 6
-	for (int r = 0; r < mr; r++)
+	int r = 0;
+#pragma GCC unroll 3
+	for (; r + 1 < mr; r += 2)
+		dnnq_avx2_store_panel2(kind, cols, halves, s[r], s[r + 1], i + r,
+		                       _mm256_set1_epi32(rowsum[r]), _mm256_set1_epi32(rowsum[r + 1]),
+		                       job);
+	if (r < mr)
 		dnnq_avx2_store_panel(kind, cols, halves, s[r], i + r, _mm256_set1_epi32(rowsum[r]),
 		                      job);
 }
