@@ -30,7 +30,8 @@
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
- * exact), 6 rows x 16 columns a step, through the AVX2 output stage.
+ * exact), 6 rows x 16 columns a step, through the AVX2 output stage (two
+ * rows a store, dnnq_avx2_store_panel2, as the GEMM's tiles).
  *
  * Winograd F(4, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
  * transforms of 6x6 input patches (shifted by -128) and of the weights
