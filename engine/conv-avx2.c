@@ -30,7 +30,8 @@
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
- * exact), 6 rows x 16 columns a step, through the AVX2 output stage.
+ * exact), 6 rows x 16 columns a step, through the AVX2 output stage (two
+ * rows a store, dnnq_avx2_store_panel2, as the GEMM's tiles).
  *
  * Winograd F(4, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
  * transforms of 6x6 input patches (shifted by -128) and of the weights
@@ -455,8 +456,13 @@ DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
                                   const struct dnnq_avx2_cols cols[2], size_t halves,
                                   const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
-#pragma GCC unroll 6
-	for (int r = 0; r < mr; r++)
+	int r = 0;
+#pragma GCC unroll 3
+	for (; r + 1 < mr; r += 2)
+		dnnq_avx2_store_panel2(kind, cols, halves, s[r], s[r + 1], i + r,
+		                       _mm256_set1_epi32(rowsum[r]), _mm256_set1_epi32(rowsum[r + 1]),
+		                       job);
+	if (r < mr)
 		dnnq_avx2_store_panel(kind, cols, halves, s[r], i + r, _mm256_set1_epi32(rowsum[r]),
 		                      job);
 }

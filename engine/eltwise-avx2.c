@@ -6,6 +6,7 @@
  * bytes); ragged ends go to the scalar kernels themselves, so no result
  * depends on where an element falls.
  */
+#include "engine/binary.h"
 #include "engine/eltwise.h"
 #include "engine/quant-avx2.h"
 
@@ -36,6 +37,38 @@ static inline __m256 ew_block(const struct dnnq_ew_kernel *k, const __m256 *m,
 	return t;
 }
 
+/*
+ * The two-input Add of full-size inputs (a residual Add, most often fused
+ * into the convolution before it: graph.c) over [i0, i1), 32 elements a
+ * step, as dnnq_ew_avx512vnni does it in 512 bits: the scalar's float
+ * operations in its order, m0 (x0 - z0) + m1 (x1 - z1) without a fused
+ * multiply-add, then dnnq_saturate_rne by dnnq_binary_q8 (clamped above in
+ * float, rounded by vcvtps2dq, zy added and clamped below as integers: the
+ * same integers) and the four vectors packed into one 32-byte store
+ * (dnnq_binary_pack32). Returns where it stopped (the last < 32 elements
+ * are the caller's).
+ */
+static size_t add2_32(const struct dnnq_ew_kernel *k, size_t i0, size_t i1)
+{
+	const __m256 m0 = _mm256_set1_ps(k->m[0]), m1 = _mm256_set1_ps(k->m[1]);
+	const __m256i z0 = _mm256_set1_epi32(k->z[0]), z1 = _mm256_set1_epi32(k->z[1]);
+	const struct dnnq_binary_q bq = { .zy = k->zy, .qmin = k->qmin, .qmax = k->qmax };
+	const struct dnnq_binary_avx2 q = dnnq_binary_avx2_of(&bq);
+	const uint8_t *x0 = k->x[0], *x1 = k->x[1];
+	size_t i = i0;
+	for (; i + 32 <= i1; i += 32) {
+		__m256i w[4];
+#pragma GCC unroll 4
+		for (int h = 0; h < 4; h++) {
+			__m256 t = _mm256_add_ps(_mm256_mul_ps(m0, load8_minus(x0 + i + 8 * h, z0)),
+			                         _mm256_mul_ps(m1, load8_minus(x1 + i + 8 * h, z1)));
+			w[h] = dnnq_binary_q8(t, &q);
+		}
+		_mm256_storeu_si256((__m256i *)(k->y + i), dnnq_binary_pack32(w));
+	}
+	return i;
+}
+
 void dnnq_ew_avx2(const struct dnnq_ew_kernel *k, size_t i0, size_t i1)
 {
 	__m256 m[DNNQ_ELTWISE_MAX_INPUTS];
@@ -47,7 +80,7 @@ void dnnq_ew_avx2(const struct dnnq_ew_kernel *k, size_t i0, size_t i1)
 	const __m256 mout = _mm256_set1_ps(k->mout), zy = _mm256_set1_ps(k->zy);
 	const __m256 qmin = _mm256_set1_ps(k->qmin), qmax = _mm256_set1_ps(k->qmax);
 	const bool add2 = !k->mul && k->ninputs == 2 && k->x[1];
-	size_t i = i0, j = i0 % k->period;
+	size_t i = add2 ? add2_32(k, i0, i1) : i0, j = i % k->period;
 	while (i < i1) {
 		/* up to the end of the period (or of the range) */
 		size_t len = k->period - j < i1 - i ? k->period - j : i1 - i;

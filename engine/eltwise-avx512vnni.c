@@ -117,8 +117,9 @@ static inline __m512 load16_minus(const uint8_t *x, __m512i z)
  * to INT32_MIN), zy added and clamped below as integers; the same
  * integers, since zy, qmin and qmax are and qmin >= 0 >= -zy. The packs
  * take values in [qmin, qmax] to bytes unchanged. Everything else (Mul,
- * Sum, broadcast inputs, the last < 64 elements) is the AVX2 kernel's.
- * Under half the instructions an element of the AVX2 loop: ResNet-18's
+ * Sum, broadcast inputs, the last < 64 elements) is the AVX2 kernel's,
+ * whose Add is this loop in 256 bits (add2_32). Under half the
+ * instructions an element of the AVX2 loop then (8 a step): ResNet-18's
  * layer1 conv2 with its fused Add 320 -> 299 us (docs/gemm.md). */
 void dnnq_ew_avx512vnni(const struct dnnq_ew_kernel *k, size_t i0, size_t i1)
 {

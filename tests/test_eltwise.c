@@ -707,8 +707,9 @@ END_TEST
 /* Each SIMD kernel of the two-input Add on its own, the way a convolution
  * calls it fused (in place over input 0, ranges from any offset), against
  * the scalar loop: every length 0..200 (the AVX-512 kernel's 64-element
- * steps and the tails it leaves to AVX2), multipliers from 1e-6 to ones
- * that overflow to inf and NaN, SumRelu's raised qmin, a 6-bit output. */
+ * steps, AVX2's 32-element ones and the tails each leaves to the next),
+ * multipliers from 1e-6 to ones that overflow to inf and NaN, SumRelu's
+ * raised qmin, a 6-bit output. */
 START_TEST(ew_add_kernel_lengths)
 {
 	static const float mults[][2] = {
