@@ -1080,7 +1080,7 @@ class Request:
 
     def _failed(self, rc, what):
         """from_code, naming the model where the library's text does not
-        (a request's end says "dnnq_infer: timed out", not which model)."""
+        (a request's end says "dnnq_wait: the model changed", not which model)."""
         e = _tagged(from_code(rc, what), f"model '{self.model.name}'")
         if rc == _E_BUSY:   # the library's words name its C calls
             e.message += (" (in Python: a Future's result() or done() ends one; "
@@ -1094,7 +1094,7 @@ class Request:
 
     def _timeout(self, what, ms, after="the request is left to finish"):
         """Timeout of a wait of ms, in the caller's words and seconds (the
-        library's said "dnnq_infer: timed out", a C call and no time)."""
+        library's names its C call and milliseconds)."""
         return Timeout(f"model '{self.model.name}': {what}: no result within {ms / 1000:g} s "
                        f"({after})")
 
@@ -1214,7 +1214,7 @@ class Request:
             c._enter(what="request")
         except Disconnected as e:
             # no call made: _ended raises this, not the library's last text
-            # on this thread, another call's ("dnnq_wait: timed out")
+            # on this thread, another call's ("dnnq_wait: no result within ...")
             self._closed_error = e
             return _lib.E_DISCONNECTED
         try:
