@@ -227,7 +227,8 @@ int dnnq_tensor_alloc_io(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t 
  * the next allocation at once, so free it only when no request in flight
  * names it. A request dnnq_infer abandoned on a timeout keeps its tensors
  * dnnqd's until it ends, which no call reports: keep them (unused) until
- * dnnq_close. */
+ * dnnq_close, or use dnnq_submit and dnnq_wait, whose timeout leaves the
+ * request to be polled to its end. */
 void dnnq_tensor_free(struct dnnq_client *c, struct dnnq_tensor *t);
 
 /* ---- inference ----------------------------------------------------------- */
