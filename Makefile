@@ -182,12 +182,16 @@ $(CLIENT_HDR): client/dnnq.h shm/dnnq_error.h
 	@mkdir -p $(dir $@)
 	awk '/^#include "shm\/dnnq_error.h"/ { while ((getline l < "shm/dnnq_error.h") > 0) { if (l ~ /^enum dnnq_status/) on = 1; if (on) print l; if (l ~ /^const char \*dnnq_strerror/) on = 0 }; next } { print }' client/dnnq.h > $@.tmp && mv $@.tmp $@
 
-# dnnqctl links the shared library (found next to it, or installed beside
-# it) and reads .npy files with calibration/'s reader.
+# dnnqctl links the shared library and reads .npy files with calibration/'s
+# reader. It finds the library beside it, in the build tree's lib/ or in an
+# install's LIBDIR (lib/MULTIARCH below the prefix), with or without
+# ldconfig: the dynamic linker's own directories are /lib and /usr/lib's,
+# not /usr/local/lib/MULTIARCH, which only ldconfig's cache holds.
 $(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c shm/metrics.c) $(CLIENT_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/lib -l:libdnnq-client.so.1 \
-	  -Wl,-rpath,'$$ORIGIN/../lib' $(DNNQ_LDFLAGS) -lm -lpthread
+	  -Wl,-rpath,'$$ORIGIN/../lib$(if $(MULTIARCH),:$$ORIGIN/../lib/$(MULTIARCH))' \
+	  $(DNNQ_LDFLAGS) -lm -lpthread
 
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS) -I$(BUILD)/gen
 $(call obj,$(TEST_SRC)): | $(ONNX_GEN:.c=.h)
@@ -296,9 +300,14 @@ VERSION := $(shell sed -n 's/^\#define DNNQ_VERSION "\(.*\)"/\1/p' client/dnnq.h
 # kept.
 SYSCONFDIR = $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 # The library in Debian's multiarch directory (lib/x86_64-linux-gnu), which
-# the dynamic linker searches under /usr and /usr/local alike.
+# /etc/ld.so.conf.d lists under /usr and /usr/local alike: installed there
+# for real (no DESTDIR, PREFIX /usr or /usr/local) by root, install runs
+# ldconfig so that programs and the Python package find it at once (under
+# /usr/local, only ldconfig's cache holds it).
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 LIBDIR    ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+LDCONFIG   = $(if $(DESTDIR)$(filter-out /usr /usr/local,$(PREFIX)),,\
+               @if [ "$$(id -u)" = 0 ]; then ldconfig; fi)
 UNIT_PATHS = s|/usr/bin/|$(PREFIX)/bin/|g; s|/etc/dnnq/|$(SYSCONFDIR)/dnnq/|g
 # The man pages of what is installed: the tools, dnnqd, its config and the
 # API. The development tools (dnnq-bench, dnnq-soak, dnnq-fuzz-seeds: run
@@ -334,6 +343,7 @@ install: all
 	for m in $(MAN_PAGES); do \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/ || exit 1; \
 	done
+	$(LDCONFIG)
 
 # What install put there, but the config (an administrator's file: remove
 # $(SYSCONFDIR)/dnnq/dnnqd.yaml by hand when it is no longer wanted).
@@ -348,6 +358,7 @@ uninstall:
 	for m in $(MAN_PAGES); do \
 	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/} || exit 1; \
 	done
+	$(LDCONFIG)
 
 clean:
 	rm -rf build build-*

@@ -223,7 +223,12 @@ int dnnq_tensor_alloc(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank
 /* The model's i-th input or output at `batch`, in its signature dtype. */
 int dnnq_tensor_alloc_io(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
                          uint32_t batch, struct dnnq_tensor *out);
-/* Frees a tensor alloc'd from c (its fields are cleared). */
+/* Frees a tensor alloc'd from c (its fields are cleared): its space goes to
+ * the next allocation at once, so free it only when no request in flight
+ * names it. A request dnnq_infer abandoned on a timeout keeps its tensors
+ * dnnqd's until it ends, which no call reports: keep them (unused) until
+ * dnnq_close, or use dnnq_submit and dnnq_wait, whose timeout leaves the
+ * request to be polled to its end. */
 void dnnq_tensor_free(struct dnnq_client *c, struct dnnq_tensor *t);
 
 /* ---- inference ----------------------------------------------------------- */

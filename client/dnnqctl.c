@@ -302,8 +302,9 @@ static void print_status_text(const struct dnnq_stats *s)
 	printf("  counting      %s\n", s->scope == DNNQ_STATS_SCOPE_UID
 	       ? "this uid's sessions (access.public_stats shows the daemon's)"
 	       : "the whole daemon");
-	printf("  workers       %u\n  sessions      %u\n  models        %u\n", s->workers,
-	       s->sessions, s->models);
+	/* this command's own session counts: an idle daemon shows 1 */
+	printf("  workers       %u\n  sessions      %u (this dnnqctl's among them)\n"
+	       "  models        %u\n", s->workers, s->sessions, s->models);
 	printf("  requests      %llu (%llu failed)\n", (unsigned long long)s->requests,
 	       (unsigned long long)s->failures);
 	printf("  bytes copied  %llu\n", (unsigned long long)s->bytes_copied);

@@ -494,6 +494,9 @@ static int wait_call(struct dnnq_request *req, int timeout_ms)
 	if (client_is_dead(c))
 		return DNNQ_E_DISCONNECTED;
 	int rc = wait_end(c, req->slot, timeout_ms, &st);
+	if (rc == DNNQ_E_TIMEDOUT)
+		return client_errorf(rc, "dnnq_wait: no result within %d ms (the request is still in"
+		                     " flight: dnnq_wait or dnnq_poll it again)", timeout_ms);
 	return rc ? rc : finish(c, req->slot, req->ticket, st);
 }
 
@@ -515,6 +518,10 @@ static int infer_call(struct dnnq_model *m, const struct dnnq_tensor *const *inp
 		/* Nobody else holds this ticket: leave the slot to the daemon. */
 		__atomic_store_n(&r.client->slots[r.slot].ticket, 0, __ATOMIC_RELAXED);
 		slot_abandon(r.client, r.slot);
+		if (rc == DNNQ_E_TIMEDOUT)
+			return client_errorf(rc, "model '%s': dnnq_infer: no result within %d ms (the"
+			                     " request is abandoned: dnnqd may still write its outputs)",
+			                     dnnq_model_name_of(m), timeout_ms);
 		return rc;
 	}
 	return finish(r.client, r.slot, r.ticket, st);

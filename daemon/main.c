@@ -155,8 +155,9 @@ static int load_models(const struct dnnq_config *c, struct dnnqd_models **out,
 	return rc;
 }
 
-/* systemd's socket when it passed one (*activated); else whether another
- * dnnqd answers on ours, found before the models load rather than after. */
+/* systemd's socket when it passed one (*activated); else what the bind
+ * would refuse (a directory this user may not write, another dnnqd
+ * answering on ours), found before the models load rather than after. */
 static int take_activated(const struct dnnq_config *c, int *fd, bool *activated,
                           struct dnnq_diag *diag)
 {

@@ -85,6 +85,20 @@ static bool default_dir(const char *dir)
 	return false;
 }
 
+/* What to do when this user may not write the socket's directory dir
+ * (err EACCES, EPERM or EROFS): the default one is the service's. "" for
+ * any other err. */
+static const char *denied_hint(const char *dir, int err)
+{
+	if (err != EACCES && err != EPERM && err != EROFS)
+		return "";
+	return default_dir(dir) ? " (the default socket's directory: run dnnqd as root or as"
+	                          " dnnqd.service, or listen where this user may: --socket PATH,"
+	                          " listen.path, or set $XDG_RUNTIME_DIR)"
+	                        : " (this user may not write the socket's directory: listen where"
+	                          " it may: --socket PATH, listen.path)";
+}
+
 /* The socket's directory: made (0755) when it is the default one, else it
  * must exist; a typo in listen.path is refused, not served. Without
  * `create`, 1 for a default one still to be made. */
@@ -106,13 +120,34 @@ static int make_dir(const char *path, bool create, struct dnnq_diag *d)
 		                     "that does: --socket, listen.path)" : strerror(errno));
 	if (!create)
 		return 1;
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s%s", dir, strerror(errno),
-		                     errno == EACCES || errno == EPERM || errno == EROFS
-		                     ? " (the default socket's directory: run dnnqd as root or as"
-		                       " dnnqd.service, or listen where this user may: --socket PATH,"
-		                       " listen.path, or set $XDG_RUNTIME_DIR)" : "");
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		int err = errno;
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s%s", dir, strerror(err),
+		                     denied_hint(dir, err));
+	}
 	return 0;
+}
+
+/* Whether this user may make the socket file in path's directory (bind
+ * creates it): a user's dnnqd where root or tmpfiles made /run/dnnq said
+ * only "bind: Permission denied", once its models had loaded. A missing
+ * directory passes: make_dir judges it. */
+static int may_bind(const char *path, struct dnnq_diag *d)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';		/* "/x.sock": in / */
+	else
+		*slash = '\0';
+	if (!access(dir, W_OK | X_OK) || errno == ENOENT)
+		return 0;
+	int err = errno;
+	return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot make the socket there: %s%s", path,
+	                     strerror(err), denied_hint(dir, err));
 }
 
 /* Nothing at path, or a socket file (*there). */
@@ -181,6 +216,8 @@ static int socket_place(const char *path, bool start, struct dnnq_diag *d)
 	 * socket where clients connect, or swap ours for a symlink before the
 	 * chmod and chown below */
 	rc = dnnq_config_dir_trusted(path, "the socket clients connect to", d);
+	if (!rc && start)
+		rc = may_bind(path, d);
 	if (!rc)
 		rc = start ? clear_stale(path, true, d) : no_file_but_a_socket(path, &there, d);
 	return rc;
@@ -193,6 +230,9 @@ int dnnqd_listen_check(const char *path, struct dnnq_diag *d)
 
 int dnnqd_listen_taken(const char *path, struct dnnq_diag *d)
 {
+	int rc = may_bind(path, d);
+	if (rc)
+		return rc;
 	struct dnnq_diag why = { "" };
 	if (clear_stale(path, false, &why) != DNNQ_E_BUSY)
 		return 0;

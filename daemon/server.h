@@ -20,12 +20,14 @@ int dnnqd_listen(const char *path, int *fd, struct dnnq_diag *diag);
 /* What dnnqd_listen would refuse at path, changing nothing: a missing
  * directory (not the default one's), one another user may write to, a
  * file that is not a socket. A socket there, live or stale, passes. For
- * --check-config. */
+ * --check-config (whose user need not be the daemon's). */
 int dnnqd_listen_check(const char *path, struct dnnq_diag *diag);
-/* DNNQ_E_BUSY when something answers on the socket at path (another
- * dnnqd, or another user's program), as dnnqd_listen would find it; 0
- * otherwise, whatever else is wrong there (dnnqd_listen says that). The
- * start asks before it loads the models, which can take minutes. */
+/* DNNQ_E_IO when this user may not make the socket in path's existing
+ * directory, DNNQ_E_BUSY when something answers on the socket at path
+ * (another dnnqd, or another user's program), as dnnqd_listen would find
+ * them; 0 otherwise, whatever else is wrong there (dnnqd_listen says
+ * that). The start asks before it loads the models, which can take
+ * minutes. */
 int dnnqd_listen_taken(const char *path, struct dnnq_diag *diag);
 /* The same with the socket file's mode and, when gid >= 0, its group
  * (listen.mode, listen.group); dnnqd_listen is mode 0666, no group.

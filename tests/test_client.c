@@ -975,6 +975,9 @@ START_TEST(async_poll_wait_tickets)
 	ck_assert_int_eq(io_submit(m, &io[4], &r[4]), DNNQ_E_BUSY);
 	ck_assert_int_eq(dnnq_poll(&r[0]), DNNQ_E_AGAIN);
 	ck_assert_int_eq(dnnq_wait(&r[1], 20), DNNQ_E_TIMEDOUT);
+	/* the wait and what follows (it said "dnnq_wait: timed out") */
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_wait: no result within 20 ms (the request is"
+	                 " still in flight: dnnq_wait or dnnq_poll it again)");
 	ck_assert_int_eq(dnnq_wait(&r[1], 0), DNNQ_E_TIMEDOUT);
 	STORE(&fake.paused, 0);
 	for (int i = 0; i < 4; i++) {
@@ -1133,6 +1136,9 @@ START_TEST(infer_timeout_abandons_slot)
 	env_up(&e, 1, "double", 2);
 	pause_fake();
 	ck_assert_int_eq(io_infer(e.m, &e.io, 20), DNNQ_E_TIMEDOUT);
+	/* the model, the wait and the slot's fate (it said "dnnq_infer: timed out") */
+	ck_assert_str_eq(dnnq_last_error(), "model 'double': dnnq_infer: no result within 20 ms"
+	                 " (the request is abandoned: dnnqd may still write its outputs)");
 	ck_assert_int_eq(io_submit(e.m, &e.io, &r), DNNQ_E_BUSY);	/* still the daemon's */
 	STORE(&fake.paused, 0);
 	served_at_least(1);

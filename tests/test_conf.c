@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -1027,6 +1028,83 @@ START_TEST(example_file)
 }
 END_TEST
 
+/* A whole text file into buf (NUL-terminated), which it must fit. */
+static void read_whole(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, len - 1, f);
+	ck_assert_msg(feof(f) && !ferror(f), "%s: not read whole", path);
+	fclose(f);
+	buf[n] = '\0';
+}
+
+/* Whether text has a line holding key, after spaces, '#' and '-' (the
+ * example's keys, commented out or not): "  # users: [alice]". */
+static bool example_has_key(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *l = text; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		l += strspn(l, " #-");
+		if (!strncmp(l, key, n) && l[n] == ':')
+			return true;
+	}
+	return false;
+}
+
+/* Whether the man page documents key: a word of an item's tag line
+ * (".TP\n.B spin_us", ".TP\n.BR uids \", \" users"), or of a section
+ * heading for a key that is a whole section (".SH MODELS"). */
+static bool page_has_key(const char *page, const char *key)
+{
+	size_t n = strlen(key);
+	char heading[112];
+	snprintf(heading, sizeof heading, "\n.SH %s\n", key);
+	for (char *h = heading + 5; *h != '\n'; h++)
+		*h = (char)toupper((unsigned char)*h);
+	if (strstr(page, heading))
+		return true;
+	for (const char *p = strstr(page, key); p; p = strstr(p + 1, key)) {
+		const char *l = p;
+		while (l > page && l[-1] != '\n')
+			l--;
+		if (l - page >= 4 && !strncmp(l - 4, ".TP\n", 4) &&
+		    (!strncmp(l, ".B ", 3) || !strncmp(l, ".BR ", 4)) && strchr(" \"", p[-1]) &&
+		    strchr(" \"\n", p[n]))
+			return true;
+	}
+	return false;
+}
+
+/* Every key of docs/config.md's schema table is in the commented example
+ * systemd/dnnqd.yaml (which says a key left out takes the default in its
+ * comment) and an item of dnnqd.yaml(5): the example lacked
+ * workers.reserve_max_ms. */
+START_TEST(example_and_page_hold_every_key)
+{
+	static char doc[1 << 16], example[1 << 14], page[1 << 16];
+	read_whole("docs/config.md", doc, sizeof doc);
+	read_whole("systemd/dnnqd.yaml", example, sizeof example);
+	read_whole("man/dnnqd.yaml.5", page, sizeof page);
+	const char *p = strstr(doc, "\n## Schema\n");
+	ck_assert_ptr_nonnull(p);
+	p = strstr(p, "\n| --- |");
+	ck_assert_ptr_nonnull(p);
+	unsigned keys = 0;
+	for (p = strchr(p + 1, '\n') + 1; !strncmp(p, "| `", 3); p = strchr(p, '\n') + 1) {
+		char key[96];
+		size_t n = strcspn(p + 3, "`");
+		ck_assert_uint_lt(n, sizeof key);
+		snprintf(key, sizeof key, "%.*s", (int)n, p + 3);
+		const char *leaf = strrchr(key, '.') ? strrchr(key, '.') + 1 : key;
+		ck_assert_msg(example_has_key(example, leaf), "systemd/dnnqd.yaml lacks %s", key);
+		ck_assert_msg(page_has_key(page, leaf), "man/dnnqd.yaml.5 has no item for %s", key);
+		keys++;
+	}
+	ck_assert_uint_ge(keys, 29);
+}
+END_TEST
+
 /* The command line over the file (daemon/options.h): the per-uid quotas
  * and --public-stats override the config's keys as the other limits do,
  * and are refused out of range naming the option. */
@@ -1223,6 +1301,7 @@ Suite *suite_conf(void)
 	tcase_add_test(tc, trusted_link_walks);
 	tcase_add_test(tc, path_walk_edges);
 	tcase_add_test(tc, example_file);
+	tcase_add_test(tc, example_and_page_hold_every_key);
 	tcase_add_test(tc, command_line_over_file);
 	tcase_add_test(tc, command_line_models_capped);
 	tcase_add_test(tc, random_mutations);

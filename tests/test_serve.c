@@ -1063,6 +1063,10 @@ static void assert_ctl_status(const struct fixture_daemon *d)
 	assert_ctl_ok(d, (const char *[]){ "status", NULL }, out, sizeof out);
 	snprintf(pid, sizeof pid, "pid %d", (int)d->pid);
 	ck_assert_msg(strstr(out, pid), "status: %s", out);
+	/* the count holds dnnqctl's own session, and says so (an idle daemon
+	 * showed "sessions 1", a client the operator could not find) */
+	ck_assert_msg(strstr(out, " (this dnnqctl's among them)\n  models        3\n"),
+	              "status: %s", out);
 }
 
 /* Every model, with its inputs and outputs by name. */

@@ -1422,6 +1422,20 @@ static void assert_builds_against(const char *dir, const char *destdir)
 	ck_assert_msg(strstr(out, destdir) && strstr(out, "-ldnnq-client"), "flags: %s", out);
 }
 
+/* The installed dnnqctl runs as installed, without ldconfig or
+ * LD_LIBRARY_PATH: its RUNPATH leads to the library in LIBDIR (it named
+ * only PREFIX/lib, and /usr/local/bin/dnnqctl failed to start until
+ * ldconfig had cached PREFIX/lib/MULTIARCH). */
+static void assert_ctl_runs(const char *destdir, const char *prefix)
+{
+	char cmd[PATH_MAX * 2], out[4096];
+	fmt(cmd, sizeof cmd, "unset LD_LIBRARY_PATH; '%s%s/bin/dnnqctl' --version", destdir,
+	    prefix);
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+	assert_ran(run(argv, 30000, out, sizeof out), "the installed dnnqctl", out);
+	ck_assert_msg(!strncmp(out, "dnnqctl ", 8), "%s", out);
+}
+
 START_TEST(systemd_make_install)
 {
 	char dir[PATH_MAX], destdir[PATH_MAX + 8], unit[PATH_MAX * 2], text[8192];
@@ -1433,9 +1447,11 @@ START_TEST(systemd_make_install)
 	read_text(unit, text, sizeof text);
 	ck_assert(strstr(text, "\nExecStart=/usr/bin/dnnqd --config /etc/dnnq/dnnqd.yaml\n"));
 	assert_builds_against(dir, destdir);
+	assert_ctl_runs(destdir, "/usr");
 	/* another prefix: its bin/ and etc/ in the units and the .pc */
 	fmt(destdir, sizeof destdir, "%s/opt", dir);
 	make_install(destdir, "/opt/dnnq");
+	assert_ctl_runs(destdir, "/opt/dnnq");
 	fmt(unit, sizeof unit, "%s/opt/dnnq/lib/systemd/system/dnnqd.service", destdir);
 	read_text(unit, text, sizeof text);
 	ck_assert_msg(strstr(text, "\nExecStartPre=/opt/dnnq/bin/dnnqd --check-config "

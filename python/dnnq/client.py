@@ -528,11 +528,7 @@ class Client:
                 aio.pending[req] = None     # left to finish; nobody awaits it
             if isinstance(e, asyncio.CancelledError):
                 raise
-            raise from_timeout("run_async", timeout) from None
-
-
-def from_timeout(what, timeout):
-    return Timeout(f"{what}: no result within {timeout} s (the request is left to finish)")
+            raise req._timeout("run_async", timeout * 1000) from None
 
 
 class _Aio:
@@ -1084,7 +1080,7 @@ class Request:
 
     def _failed(self, rc, what):
         """from_code, naming the model where the library's text does not
-        (a request's end says "dnnq_infer: timed out", not which model)."""
+        (a request's end says "dnnq_wait: the model changed", not which model)."""
         e = _tagged(from_code(rc, what), f"model '{self.model.name}'")
         if rc == _E_BUSY:   # the library's words name its C calls
             e.message += (" (in Python: a Future's result() or done() ends one; "
@@ -1096,6 +1092,12 @@ class Request:
             e.args = (e.message,)
         return e
 
+    def _timeout(self, what, ms, after="the request is left to finish"):
+        """Timeout of a wait of ms, in the caller's words and seconds (the
+        library's names its C call and milliseconds)."""
+        return Timeout(f"model '{self.model.name}': {what}: no result within {ms / 1000:g} s "
+                       f"({after})")
+
     def _infer(self, ms):
         if _sliced(ms):
             return self._infer_sliced(ms)
@@ -1106,7 +1108,7 @@ class Request:
                 # running it again would let the old request's late writes
                 # land in the new one's outputs
                 self._timed_out = rc == -13
-            raise self._failed(rc, "dnnq_infer")
+            raise self._timeout("run", ms) if rc == -13 else self._failed(rc, "dnnq_infer")
 
     def _submitting(self, f, what):
         """_call(f) with the request; once more when every slot was in
@@ -1148,7 +1150,7 @@ class Request:
             raise self._failed(rc, "dnnq_submit")
         if rc == -13:
             self._leave_to_daemon()
-            raise self._failed(rc, "dnnq_infer")
+            raise self._timeout("run", ms)
         self._ended(rc)
         if rc:
             raise self._error
@@ -1212,7 +1214,7 @@ class Request:
             c._enter(what="request")
         except Disconnected as e:
             # no call made: _ended raises this, not the library's last text
-            # on this thread, another call's ("dnnq_wait: timed out")
+            # on this thread, another call's ("dnnq_wait: no result within ...")
             self._closed_error = e
             return _lib.E_DISCONNECTED
         try:
@@ -1335,7 +1337,8 @@ class Future:
             ms = _timeout_ms(timeout)
             rc = self.request._wait(ms)
             if rc == -13:
-                raise self.request._failed(rc, "dnnq_wait")
+                raise self.request._timeout("result", ms, "still in flight: result() "
+                                            "again waits on")
             self._end(rc)
         if self._rc:
             raise self.request._error

@@ -343,7 +343,9 @@ def test_dropped_and_timed_out_requests(fake):
     del r
     r = m.request(1)
     assert r.outputs["y"].__array_interface__["data"][0] != held
-    with pytest.raises(dnnq.Timeout, match=r"^model 'double': dnnq_infer: timed out"):
+    # in run()'s words and seconds: it said "dnnq_infer: timed out"
+    with pytest.raises(dnnq.Timeout, match=r"^model 'double': run: no result within 0\.05 s "
+                       r"\(the request is left to finish\)$"):
         r.run(timeout=0.05)
     fake.do("pause", 0)
     with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted, and dnnqd may"):
@@ -513,7 +515,8 @@ def test_close_after_a_future_timeout_does_not_wait(fake):
         with m.request(1) as r:
             again = r.submit()
             for _ in range(2):
-                with pytest.raises(dnnq.Timeout):
+                with pytest.raises(dnnq.Timeout, match=r"^model 'double': result: no result "
+                                   r"within 0\.05 s \(still in flight: result\(\) again"):
                     again.result(timeout=0.05)
         with pytest.raises(dnnq.Timeout):
             with m.request(1) as r:
@@ -547,7 +550,8 @@ def test_run_async_timeout_left_by_a_closed_loop_is_reaped(fake):
     m = c.model("double")
     x = np.ones((1, 4), np.float32)
     fake.do("pause", 1)
-    with pytest.raises(dnnq.Timeout, match="left to finish"):
+    with pytest.raises(dnnq.Timeout, match=r"^model 'double': run_async: no result within "
+                       r"0\.05 s \(the request is left to finish\)$"):
         asyncio.run(m.run_async(x, timeout=0.05))
     fake.do("pause", 0)
     assert np.array_equal(run_when_free(m, x), 2 * x)
