@@ -316,7 +316,9 @@ out:
 
 /* Constant v as a factor per channel of a rank-4 value of C channels
  * (every dim 1 but, right-aligned, dim 1 of C): its C values in out, a
- * scalar repeated; false when it is none. */
+ * scalar repeated; false when it is none, or holds inf or NaN (a Mul by
+ * inf folded gave weights the lowering refuses, and a BatchNormalization
+ * of scale inf NaN where ONNX's 0 * inf is NaN and x * inf inf). */
 static bool channel_const(const struct dnnq_ir *ir, int32_t v, int64_t C, float *out)
 {
 	const struct dnnq_ir_value *c = &ir->values[v];
@@ -327,7 +329,8 @@ static bool channel_const(const struct dnnq_ir *ir, int32_t v, int64_t C, float 
 			return false;
 	size_t n = dnnq_ir_numel(c, 1);
 	for (int64_t k = 0; k < C; k++)
-		out[k] = ((const float *)c->data)[n == 1 ? 0 : k];
+		if (!isfinite(out[k] = ((const float *)c->data)[n == 1 ? 0 : k]))
+			return false;
 	return true;
 }
 
@@ -351,7 +354,8 @@ static int32_t new_f32(struct dnnq_ir *ir, size_t *cap, const char *name, uint32
 
 /* Conv node i's weights scaled by a and its bias b (a and b: C each) as
  * new constants, read by node o, which becomes the Conv (its name and
- * output stay o's). */
+ * output stay o's); 1, the IR as it was, when a weight or the bias would
+ * overflow to inf (a large factor times a large weight). */
 static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, const float *a,
                         const float *b)
 {
@@ -370,10 +374,17 @@ static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, con
 		free(op_type);
 		return DNNQ_E_NOMEM;
 	}
+	bool finite = true;
 	for (size_t k = 0; k < (size_t)C; k++) {
 		for (size_t e = 0; e < per; e++)
-			w[k * per + e] = ((const float *)wv->data)[k * per + e] * a[k];
-		bias[k] = (bv ? bv[k] * a[k] : 0) + b[k];
+			finite &= isfinite(w[k * per + e] = ((const float *)wv->data)[k * per + e] * a[k]);
+		finite &= isfinite(bias[k] = (bv ? bv[k] * a[k] : 0) + b[k]);
+	}
+	if (!finite) {
+		free(w);
+		free(bias);
+		free(op_type);
+		return 1;
 	}
 	char nm[DNNQ_IR_NODE_NAME_MAX + 16];
 	snprintf(nm, sizeof nm, "%s:weight", ir->nodes[o].name);
@@ -447,6 +458,20 @@ static bool affine_step(const struct dnnq_ir *ir, const struct dnnq_ir_node *r, 
 	return channel_const(ir, r->inputs[r->inputs[0] == v], y->dims[1], t);
 }
 
+/* a and b of C channels through a Mul (mul) or an Add by t; false, a and b
+ * kept, when a product or a sum overflows to inf. */
+static bool affine_apply(bool mul, int64_t C, const float *t, float *a, float *b)
+{
+	for (int64_t k = 0; k < C; k++)
+		if (!isfinite(mul ? a[k] * t[k] : 0) || !isfinite(mul ? b[k] * t[k] : b[k] + t[k]))
+			return false;
+	for (int64_t k = 0; k < C; k++) {
+		a[k] *= mul ? t[k] : 1;
+		b[k] = mul ? b[k] * t[k] : b[k] + t[k];
+	}
+	return true;
+}
+
 /* The steps from node first (reading v, of y's shape), each then the sole
  * reader of the step before's output: y = a * v + b (a and b filled,
  * t: scratch). The last step, or -1; *count of them. */
@@ -463,12 +488,9 @@ static int32_t affine_chain(const struct dnnq_ir *ir, const int32_t *readers,
 	*count = 0;
 	for (int32_t r = first; r >= 0 && *count < FUSE_MAX_NODES; (*count)++) {
 		const struct dnnq_ir_node *n = &ir->nodes[r];
-		if (!affine_step(ir, n, v, y, t))
+		if (!affine_step(ir, n, v, y, t) ||
+		    !affine_apply(n->op == DNNQ_IR_MUL, y->dims[1], t, a, b))
 			break;
-		for (int64_t k = 0; k < y->dims[1]; k++) {
-			a[k] *= n->op == DNNQ_IR_MUL ? t[k] : 1;
-			b[k] = n->op == DNNQ_IR_MUL ? b[k] * t[k] : b[k] + t[k];
-		}
 		last = r;
 		v = n->outputs[0];
 		r = readers[v] == 1 ? reader[v] : -1;
@@ -543,15 +565,19 @@ int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 		int32_t x = -1, o = dead[i] ? -1 : chain_at(ir, readers, reader, i, &x, a, b, t);
 		if (o < 0)
 			continue;
-		/* every node of the chain but the last dies; the last becomes the
-		 * Conv or the BatchNormalization */
+		/* the last node becomes the Conv or the BatchNormalization; every
+		 * other node of the chain dies */
 		bool conv = ir->nodes[i].op == DNNQ_IR_CONV;
+		rc = conv ? conv_becomes(ir, &cap, i, (size_t)o, a, b)
+		          : affine_becomes(ir, &cap, x, (size_t)o, a, b);
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
 		for (int32_t r = conv ? reader[x] : (int32_t)i; r != o;
 		     r = reader[ir->nodes[r].outputs[0]])
 			dead[r] = true;
 		dead[i] |= conv;
-		rc = conv ? conv_becomes(ir, &cap, i, (size_t)o, a, b)
-		          : affine_becomes(ir, &cap, x, (size_t)o, a, b);
 		ir->fused[conv ? DNNQ_IR_FUSED_CONV_AFFINE : DNNQ_IR_FUSED_AFFINE]++;
 		any = true;
 	}

@@ -544,6 +544,48 @@ static struct mb *imagescaler(const float *scale, size_t nbias, const float *bia
 	return b;
 }
 
+/* Mul and Add by constants per channel holding inf or NaN, or whose
+ * product with the weights overflows, stay nodes (review rev57: a Mul by
+ * inf folded into a Conv gave weights of inf, which the int8 lowering
+ * refuses, and a Relu's Mul by inf and Add one BatchNormalization NaN in
+ * the whole channel where ONNX's 0 * inf is NaN and x * inf inf). */
+START_TEST(affine_nonfinite_unfused)
+{
+	static const int64_t wd[4] = { 2, 2, 1, 1 }, kd[4] = { 1, 2, 1, 1 }, bd[3] = { 2, 1, 1 };
+	static const float x[4] = { -1, 2, 3, 0 }, kb[2] = { 0.5f, -1 };
+	static const float cases[][2][4] = {	/* the Conv's weights, the factors */
+		{ { 1, 0, 0, 1 }, { INFINITY, 2 } },
+		{ { 1, 0, 0, 1 }, { 2, NAN } },
+		{ { 1e30f, 0, 0, 1 }, { 1e10f, 2 } },
+	};
+	float y[4];
+	struct dnnq_ir ir;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mb *b = nchw(13, 2, 1, 2);
+		mb_init(b, "W", F, 4, wd, cases[i][0]);
+		mb_init(b, "k", F, 4, kd, cases[i][1]);
+		mb_node(b, "Conv", "c", "x,W", "cv");
+		mb_node(b, "Mul", "m", "cv,k", "y");
+		imp_ok(b, &ir);
+		ck_assert_msg(ir.nnodes == 2 && ir.fused[DNNQ_IR_FUSED_CONV_AFFINE] == 0,
+		              "case %zu: %zu nodes", i, ir.nnodes);
+		dnnq_ir_free(&ir);
+	}
+	struct mb *b = nchw(13, 2, 1, 2);
+	mb_init(b, "k", F, 4, kd, (float[2]){ INFINITY, 2 });
+	mb_init(b, "kb", F, 3, bd, kb);
+	mb_node(b, "Relu", "r", "x", "rx");
+	mb_node(b, "Mul", "m", "rx,k", "mx");
+	mb_node(b, "Add", "a", "mx,kb", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 3);
+	run1(&ir, 1, x, y);
+	ck_assert_msg(isnan(y[0]) && y[1] == INFINITY && y[2] == 5 && y[3] == -1,
+	              "y = %g %g %g %g", (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 START_TEST(imagescaler_opset8)
 {
 	static const float x[6] = { -1, 2, 0.5f, 4, 8, -8 }, bias[3] = { 1, -2, 0.25f };
@@ -5773,6 +5815,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
+	tcase_add_test(tc, affine_nonfinite_unfused);
 	tcase_add_test(tc, stft_as_conv);
 	tcase_add_test(tc, dft_as_matmul);
 	tcase_add_test(tc, fold_reduce_count);
