@@ -353,9 +353,11 @@ static int32_t new_f32(struct dnnq_ir *ir, size_t *cap, const char *name, uint32
 }
 
 /* Conv node i's weights scaled by a and its bias b (a and b: C each) as
- * new constants, read by node o, which becomes the Conv (its name and
- * output stay o's); 1, the IR as it was, when a weight or the bias would
- * overflow to inf (a large factor times a large weight). */
+ * new constants, NAME:weight and NAME:bias, read by node o, which becomes
+ * the Conv: the Conv's name (what --keep-fp32 and the report name) in the
+ * place of o, and o's output; node i gets o's name and op_type, to be
+ * dropped. 1, the IR as it was, when a weight or the bias would overflow
+ * to inf (a large factor times a large weight). */
 static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, const float *a,
                         const float *b)
 {
@@ -367,11 +369,9 @@ static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, con
 	memcpy(wd, wv->dims, sizeof wd);
 	size_t per = dnnq_ir_numel(wv, 1) / (size_t)C;
 	float *w = malloc((size_t)C * per * sizeof *w), *bias = malloc((size_t)C * sizeof *bias);
-	char *op_type = strdup("Conv");
-	if (!w || !bias || !op_type) {
+	if (!w || !bias) {
 		free(w);
 		free(bias);
-		free(op_type);
 		return DNNQ_E_NOMEM;
 	}
 	bool finite = true;
@@ -383,30 +383,26 @@ static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, con
 	if (!finite) {
 		free(w);
 		free(bias);
-		free(op_type);
 		return 1;
 	}
 	char nm[DNNQ_IR_NODE_NAME_MAX + 16];
-	snprintf(nm, sizeof nm, "%s:weight", ir->nodes[o].name);
+	snprintf(nm, sizeof nm, "%s:weight", ir->nodes[i].name);
 	int32_t wn = new_f32(ir, cap, nm, 4, wd, w), bn = -1;
-	snprintf(nm, sizeof nm, "%s:bias", ir->nodes[o].name);
+	snprintf(nm, sizeof nm, "%s:bias", ir->nodes[i].name);
 	if (wn >= 0)
 		bn = new_f32(ir, cap, nm, 1, &C, bias);
 	else
 		free(bias);
-	if (bn < 0) {
-		free(op_type);
+	if (bn < 0)
 		return DNNQ_E_NOMEM;
-	}
 	struct dnnq_ir_node n = ir->nodes[i], *to = &ir->nodes[o];
-	n.name = to->name;
-	n.op_type = op_type;
+	ir->nodes[i].name = to->name;
+	ir->nodes[i].op_type = to->op_type;
 	n.ninputs = 3;
 	n.inputs[1] = wn;
 	n.inputs[2] = bn;
 	memcpy(n.outputs, to->outputs, sizeof n.outputs);
 	n.noutputs = to->noutputs;
-	free(to->op_type);
 	*to = n;
 	return 0;
 }
