@@ -487,8 +487,9 @@ START_TEST(hostile_tool_args_escaped)
 	printf("hostile: escape sequences in what the caller typed (dnnq-inspect's path, option and "
 	       "second FILE, dnnqctl's command and --socket, dnnq-run's and dnnq-convert's option, "
 	       "dnnq-run's --isa, dnnq-convert's --method and .dnnq hint, dnnq-fuzz-seeds' "
-	       "DIR, dnnq-calibrate's command and --method): %zu tries: each line escaped (as "
-	       "'%s')\n", sizeof run / sizeof *run + 1, shown);
+	       "DIR, dnnq-calibrate's command and --method, dnnq-convert's --state and the paths "
+	       "in its notes and summary): %zu tries: each line escaped (as '%s'), a 600-byte "
+	       "path's refusal whole\n", sizeof run / sizeof *run + 2, shown);
 }
 END_TEST
 
