@@ -137,8 +137,7 @@ static int load_files(struct infer_args *a)
 		if (rc)
 			return fail_file(a->file[i].path, rc, &d);
 		if (dnnq_npy_narrowed(&a->file[i].npy))
-			fprintf(stderr, "dnnqctl: %s: %s\n", a->file[i].path,
-			        dnnq_npy_narrowed(&a->file[i].npy));
+			ctl_note("%s: %s", a->file[i].path, dnnq_npy_narrowed(&a->file[i].npy));
 	}
 	struct dnnq_diag d = { "" };
 	int rc = dnnq_npy_make_dir(a->outdir, &d);
@@ -209,13 +208,25 @@ static int check_file(const char *path, const struct dnnq_npy *npy,
 		ok = npy->shape[k - skip] == (size_t)io->dims[k];
 	size_t b = skip ? 1 : ok ? npy->shape[0] : 0;
 	if (!ok || b < 1 || b > UINT32_MAX) {
-		fprintf(stderr, "dnnqctl: %s: shape ", path);
+		/* one line, escaped: the path is the caller's, the name the model's */
+		char *shapes = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&shapes, &len);
+		if (!f)
+			return ctl_fail(path, DNNQ_E_NOMEM);
 		for (unsigned k = 0; k < npy->ndim; k++)
-			fprintf(stderr, "%s%zu", k ? "x" : "", npy->shape[k]);
-		fprintf(stderr, ": input '%s' wants ", io->name);
-		ctl_print_shape(stderr, io->rank, io->dims, true, false);
-		fprintf(stderr, " with N >= 1%s\n", dnnq_npy_shape_hint(npy, io->rank, io->dims, true));
-		return dnnq_json_exit(CTL_EXIT_FAIL, DNNQ_E_SHAPE);
+			fprintf(f, "%s%zu", k ? "x" : "", npy->shape[k]);
+		fputc(0, f);
+		ctl_print_shape(f, io->rank, io->dims, true, false);
+		if (fclose(f)) {
+			free(shapes);
+			return ctl_fail(path, DNNQ_E_NOMEM);
+		}
+		rc = ctl_failf_rc(DNNQ_E_SHAPE, "%s: shape %s: input '%s' wants %s with N >= 1%s", path,
+		                  shapes, io->name, shapes + strlen(shapes) + 1,
+		                  dnnq_npy_shape_hint(npy, io->rank, io->dims, true));
+		free(shapes);
+		return rc;
 	}
 	*batch = (uint32_t)b;
 	return 0;
@@ -310,9 +321,8 @@ static int run_model(const struct infer_args *a, struct dnnq_client *c, struct d
 {
 	int rc = 0;
 	if (r->chunk < r->batch)
-		fprintf(stderr, "dnnqctl: batch %u is larger than model '%s' takes (%u):"
-		        " sending it as %u requests\n", r->batch, a->model, r->chunk,
-		        (r->batch + r->chunk - 1) / r->chunk);
+		ctl_note("batch %u is larger than model '%s' takes (%u): sending it as %u requests",
+		         r->batch, a->model, r->chunk, (r->batch + r->chunk - 1) / r->chunk);
 	struct dnnq_tensor last[DNNQ_MAX_IO];
 	uint32_t k = 0;
 	for (uint32_t off = 0; !rc && off < r->batch; off += k) {

@@ -79,15 +79,17 @@ static const char reload_help[] =
  * and an escape sequence there drove the terminal (attack56). */
 static void vmessage(const char *fmt, va_list ap, const char *tail)
 {
-	char *msg = NULL, *shown = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	size_t cap = msg ? 4 * strlen(msg) + 1 : 0;   /* a byte escaped is 4 */
-	if (msg && (shown = malloc(cap)))
-		dnnq_escape(shown, cap, msg);
+	char *shown = dnnq_escape_vasprintf(fmt, ap);
 	fprintf(stderr, "dnnqctl: %s%s\n", shown ? shown : fmt, tail);
 	free(shown);
-	free(msg);
+}
+
+void ctl_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap, "");
+	va_end(ap);
 }
 
 static int vfail(int rc, const char *fmt, va_list ap)

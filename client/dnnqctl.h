@@ -29,6 +29,8 @@ int ctl_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ctl_failf for a failure whose status is rc. With --json, each of these
  * also prints the failure object (dnnq_json_exit) on stdout. */
 int ctl_failf_rc(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "dnnqctl: <formatted>", escaped as the failures are: a note. */
+void ctl_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "dnnqctl: <formatted>" and a hint at CMD --help; returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

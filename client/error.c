@@ -23,12 +23,10 @@ static _Thread_local bool detail_pending;
  * (ctl_text), which this leaves as it is. */
 int client_errorf(int rc, const char *fmt, ...)
 {
-	char raw[LAST_ERROR_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
+	dnnq_vescapef(last_error, sizeof last_error, fmt, ap);
 	va_end(ap);
-	dnnq_escape(last_error, sizeof last_error, raw);
 	detail_pending = true;
 	return rc;
 }

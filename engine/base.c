@@ -266,11 +266,20 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
 
 void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_list ap)
 {
-	struct dnnq_diag d;
-	char raw[sizeof d.msg];
-	vsnprintf(raw, sizeof raw, fmt, ap);
-	dnnq_escape(d.msg, sizeof d.msg, raw);
-	fprintf(stderr, "%s%s%s%s\n", tool ? tool : "", tool ? ": " : "", d.msg, tail);
+	char *shown = dnnq_escape_vasprintf(fmt, ap);
+	fprintf(stderr, "%s%s%s%s\n", tool ? tool : "", tool ? ": " : "",
+	        shown ? shown : "out of memory", tail);
+	free(shown);
+}
+
+void dnnq_fputs_escaped(const char *s, FILE *f)
+{
+	size_t cap = 4 * strlen(s) + 1;       /* a byte escaped is 4 */
+	char *shown = malloc(cap);
+	if (shown)
+		dnnq_escape(shown, cap, s);
+	fputs(shown ? shown : "(out of memory)", f);
+	free(shown);
 }
 
 void dnnq_tool_line(const char *tool, const char *fmt, ...)

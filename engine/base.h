@@ -177,6 +177,9 @@ void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct op
  * command), and an escape sequence there would drive the terminal. TOOL
  * NULL: "MESSAGE TAIL" (dnnq-bench's messages name their part). */
 void dnnq_tool_vline(const char *tool, const char *tail, const char *fmt, va_list ap);
+/* s escaped (dnnq_escape) on f, whatever its length: a path the caller
+ * typed in a tool's output. */
+void dnnq_fputs_escaped(const char *s, FILE *f);
 /* dnnq_tool_vline with no tail: a tool's error line. */
 void dnnq_tool_line(const char *tool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* dnnq_tool_vline with " (try --help)": a usage error; 2, its exit status. */

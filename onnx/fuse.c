@@ -316,7 +316,9 @@ out:
 
 /* Constant v as a factor per channel of a rank-4 value of C channels
  * (every dim 1 but, right-aligned, dim 1 of C): its C values in out, a
- * scalar repeated; false when it is none. */
+ * scalar repeated; false when it is none, or holds inf or NaN (a Mul by
+ * inf folded gave weights the lowering refuses, and a BatchNormalization
+ * of scale inf NaN where ONNX's 0 * inf is NaN and x * inf inf). */
 static bool channel_const(const struct dnnq_ir *ir, int32_t v, int64_t C, float *out)
 {
 	const struct dnnq_ir_value *c = &ir->values[v];
@@ -327,7 +329,8 @@ static bool channel_const(const struct dnnq_ir *ir, int32_t v, int64_t C, float 
 			return false;
 	size_t n = dnnq_ir_numel(c, 1);
 	for (int64_t k = 0; k < C; k++)
-		out[k] = ((const float *)c->data)[n == 1 ? 0 : k];
+		if (!isfinite(out[k] = ((const float *)c->data)[n == 1 ? 0 : k]))
+			return false;
 	return true;
 }
 
@@ -350,8 +353,11 @@ static int32_t new_f32(struct dnnq_ir *ir, size_t *cap, const char *name, uint32
 }
 
 /* Conv node i's weights scaled by a and its bias b (a and b: C each) as
- * new constants, read by node o, which becomes the Conv (its name and
- * output stay o's). */
+ * new constants, NAME:weight and NAME:bias, read by node o, which becomes
+ * the Conv: the Conv's name (what --keep-fp32 and the report name) in the
+ * place of o, and o's output; node i gets o's name and op_type, to be
+ * dropped. 1, the IR as it was, when a weight or the bias would overflow
+ * to inf (a large factor times a large weight). */
 static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, const float *a,
                         const float *b)
 {
@@ -363,39 +369,40 @@ static int conv_becomes(struct dnnq_ir *ir, size_t *cap, size_t i, size_t o, con
 	memcpy(wd, wv->dims, sizeof wd);
 	size_t per = dnnq_ir_numel(wv, 1) / (size_t)C;
 	float *w = malloc((size_t)C * per * sizeof *w), *bias = malloc((size_t)C * sizeof *bias);
-	char *op_type = strdup("Conv");
-	if (!w || !bias || !op_type) {
+	if (!w || !bias) {
 		free(w);
 		free(bias);
-		free(op_type);
 		return DNNQ_E_NOMEM;
 	}
+	bool finite = true;
 	for (size_t k = 0; k < (size_t)C; k++) {
 		for (size_t e = 0; e < per; e++)
-			w[k * per + e] = ((const float *)wv->data)[k * per + e] * a[k];
-		bias[k] = (bv ? bv[k] * a[k] : 0) + b[k];
+			finite &= isfinite(w[k * per + e] = ((const float *)wv->data)[k * per + e] * a[k]);
+		finite &= isfinite(bias[k] = (bv ? bv[k] * a[k] : 0) + b[k]);
+	}
+	if (!finite) {
+		free(w);
+		free(bias);
+		return 1;
 	}
 	char nm[DNNQ_IR_NODE_NAME_MAX + 16];
-	snprintf(nm, sizeof nm, "%s:weight", ir->nodes[o].name);
+	snprintf(nm, sizeof nm, "%s:weight", ir->nodes[i].name);
 	int32_t wn = new_f32(ir, cap, nm, 4, wd, w), bn = -1;
-	snprintf(nm, sizeof nm, "%s:bias", ir->nodes[o].name);
+	snprintf(nm, sizeof nm, "%s:bias", ir->nodes[i].name);
 	if (wn >= 0)
 		bn = new_f32(ir, cap, nm, 1, &C, bias);
 	else
 		free(bias);
-	if (bn < 0) {
-		free(op_type);
+	if (bn < 0)
 		return DNNQ_E_NOMEM;
-	}
 	struct dnnq_ir_node n = ir->nodes[i], *to = &ir->nodes[o];
-	n.name = to->name;
-	n.op_type = op_type;
+	ir->nodes[i].name = to->name;
+	ir->nodes[i].op_type = to->op_type;
 	n.ninputs = 3;
 	n.inputs[1] = wn;
 	n.inputs[2] = bn;
 	memcpy(n.outputs, to->outputs, sizeof n.outputs);
 	n.noutputs = to->noutputs;
-	free(to->op_type);
 	*to = n;
 	return 0;
 }
@@ -447,63 +454,39 @@ static bool affine_step(const struct dnnq_ir *ir, const struct dnnq_ir_node *r, 
 	return channel_const(ir, r->inputs[r->inputs[0] == v], y->dims[1], t);
 }
 
-/* Whether y = a * v + b (C channels) folds exactly where it runs: every
- * a and b finite and, after a Conv, every weight scaled by its channel's a
- * and its bias moved as conv_becomes computes them. A Mul by inf, NaN or
- * 3e38 would put inf into the weights, whose sums of inf and -inf (or of
- * 0 times inf over padding) give NaN where the Mul after the Conv gives
- * +-inf or a finite product; such a step stays a node of its own. */
-static bool fold_finite(const struct dnnq_ir *ir, const struct dnnq_ir_node *conv, int64_t C,
-                        const float *a, const float *b)
+/* a and b of C channels through a Mul (mul) or an Add by t; false, a and b
+ * kept, when a product or a sum overflows to inf. */
+static bool affine_apply(bool mul, int64_t C, const float *t, float *a, float *b)
 {
 	for (int64_t k = 0; k < C; k++)
-		if (!isfinite(a[k]) || !isfinite(b[k]))
+		if (!isfinite(mul ? a[k] * t[k] : 0) || !isfinite(mul ? b[k] * t[k] : b[k] + t[k]))
 			return false;
-	if (!conv)
-		return true;
-	const struct dnnq_ir_value *wv = &ir->values[conv->inputs[1]];
-	const float *w = wv->data, *bv = conv->ninputs > 2 && conv->inputs[2] >= 0
-	                                 ? ir->values[conv->inputs[2]].data : NULL;
-	size_t per = dnnq_ir_numel(wv, 1) / (size_t)C;
-	for (size_t k = 0; k < (size_t)C; k++) {
-		if (!isfinite((bv ? bv[k] * a[k] : 0) + b[k]))
-			return false;
-		for (size_t e = 0; e < per; e++)
-			if (!isfinite(w[k * per + e] * a[k]))
-				return false;
+	for (int64_t k = 0; k < C; k++) {
+		a[k] *= mul ? t[k] : 1;
+		b[k] = mul ? b[k] * t[k] : b[k] + t[k];
 	}
 	return true;
 }
 
 /* The steps from node first (reading v, of y's shape), each then the sole
- * reader of the step before's output, while the fold stays finite
- * (fold_finite, conv: the Conv before them or NULL): y = a * v + b (a and
- * b filled; s: scratch of 3 C). The last step, or -1; *count of them. */
+ * reader of the step before's output: y = a * v + b (a and b filled,
+ * t: scratch). The last step, or -1; *count of them. */
 static int32_t affine_chain(const struct dnnq_ir *ir, const int32_t *readers,
-                            const int32_t *reader, const struct dnnq_ir_node *conv,
-                            int32_t first, int32_t v, const struct dnnq_ir_value *y, float *a,
-                            float *b, float *s, int *count)
+                            const int32_t *reader, int32_t first, int32_t v,
+                            const struct dnnq_ir_value *y, float *a, float *b, float *t,
+                            int *count)
 {
 	int32_t last = -1;
-	const int64_t C = y->dims[1];
-	float *t = s, *na = s + C, *nb = s + 2 * C;
-	for (int64_t k = 0; k < C; k++) {
+	for (int64_t k = 0; k < y->dims[1]; k++) {
 		a[k] = 1;
 		b[k] = 0;
 	}
 	*count = 0;
 	for (int32_t r = first; r >= 0 && *count < FUSE_MAX_NODES; (*count)++) {
 		const struct dnnq_ir_node *n = &ir->nodes[r];
-		if (!affine_step(ir, n, v, y, t))
+		if (!affine_step(ir, n, v, y, t) ||
+		    !affine_apply(n->op == DNNQ_IR_MUL, y->dims[1], t, a, b))
 			break;
-		for (int64_t k = 0; k < C; k++) {
-			na[k] = n->op == DNNQ_IR_MUL ? a[k] * t[k] : a[k];
-			nb[k] = n->op == DNNQ_IR_MUL ? b[k] * t[k] : b[k] + t[k];
-		}
-		if (!fold_finite(ir, conv, C, na, nb))
-			break;
-		memcpy(a, na, (size_t)C * sizeof *a);
-		memcpy(b, nb, (size_t)C * sizeof *b);
 		last = r;
 		v = n->outputs[0];
 		r = readers[v] == 1 ? reader[v] : -1;
@@ -528,17 +511,16 @@ static bool plain_conv(const struct dnnq_ir *ir, const struct dnnq_ir_node *conv
 
 /* The chain node i starts, reading *x: after a plain Conv (x its output,
  * any steps), or of steps alone (i the first; x its input, f32 of rank 4
- * computed at run time; two steps at least; s: affine_chain's scratch). Its
- * last node, or -1. */
+ * computed at run time; two steps at least). Its last node, or -1. */
 static int32_t chain_at(const struct dnnq_ir *ir, const int32_t *readers, const int32_t *reader,
-                        size_t i, int32_t *x, float *a, float *b, float *s)
+                        size_t i, int32_t *x, float *a, float *b, float *t)
 {
 	const struct dnnq_ir_node *n = &ir->nodes[i];
 	int count;
 	if (plain_conv(ir, n)) {
 		*x = n->outputs[0];
-		return readers[*x] != 1 ? -1 : affine_chain(ir, readers, reader, n, reader[*x], *x,
-		                                            &ir->values[*x], a, b, s, &count);
+		return readers[*x] != 1 ? -1 : affine_chain(ir, readers, reader, reader[*x], *x,
+		                                            &ir->values[*x], a, b, t, &count);
 	}
 	if ((n->op != DNNQ_IR_MUL && n->op != DNNQ_IR_ADD) || n->ninputs != 2)
 		return -1;
@@ -547,7 +529,7 @@ static int32_t chain_at(const struct dnnq_ir *ir, const int32_t *readers, const 
 	if (xv->data || xv->dtype != DNNQ_IR_F32 || xv->integer || xv->ndim != 4 ||
 	    xv->dims[1] < 1)
 		return -1;
-	int32_t last = affine_chain(ir, readers, reader, NULL, (int32_t)i, *x, xv, a, b, s, &count);
+	int32_t last = affine_chain(ir, readers, reader, (int32_t)i, *x, xv, a, b, t, &count);
 	return count >= 2 ? last : -1;
 }
 
@@ -559,7 +541,7 @@ int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 	for (size_t i = 0; i < ir->nvalues; i++)
 		if (ir->values[i].ndim == 4 && (size_t)ir->values[i].dims[1] > cmax)
 			cmax = (size_t)ir->values[i].dims[1];
-	float *abt = malloc(5 * (cmax + 1) * sizeof *abt);   /* a, b, affine_chain's 3 C */
+	float *abt = malloc(3 * (cmax + 1) * sizeof *abt);
 	int rc = 0;
 	bool any = false;
 	if (!readers || !reader || !dead || !abt) {
@@ -575,19 +557,23 @@ int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag)
 			if (ir->nodes[i].inputs[k] >= 0)
 				reader[ir->nodes[i].inputs[k]] = (int32_t)i;
 	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
-		float *a = abt, *b = abt + cmax + 1, *s = abt + 2 * (cmax + 1);
-		int32_t x = -1, o = dead[i] ? -1 : chain_at(ir, readers, reader, i, &x, a, b, s);
+		float *a = abt, *b = abt + cmax + 1, *t = abt + 2 * (cmax + 1);
+		int32_t x = -1, o = dead[i] ? -1 : chain_at(ir, readers, reader, i, &x, a, b, t);
 		if (o < 0)
 			continue;
-		/* every node of the chain but the last dies; the last becomes the
-		 * Conv or the BatchNormalization */
+		/* the last node becomes the Conv or the BatchNormalization; every
+		 * other node of the chain dies */
 		bool conv = ir->nodes[i].op == DNNQ_IR_CONV;
+		rc = conv ? conv_becomes(ir, &cap, i, (size_t)o, a, b)
+		          : affine_becomes(ir, &cap, x, (size_t)o, a, b);
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
 		for (int32_t r = conv ? reader[x] : (int32_t)i; r != o;
 		     r = reader[ir->nodes[r].outputs[0]])
 			dead[r] = true;
 		dead[i] |= conv;
-		rc = conv ? conv_becomes(ir, &cap, i, (size_t)o, a, b)
-		          : affine_becomes(ir, &cap, x, (size_t)o, a, b);
 		ir->fused[conv ? DNNQ_IR_FUSED_CONV_AFFINE : DNNQ_IR_FUSED_AFFINE]++;
 		any = true;
 	}

@@ -26,16 +26,19 @@
  * DNNQ_E_NOMEM is the only failure. */
 int dnnq_ir_fuse_activations(struct dnnq_ir *ir, struct dnnq_diag *diag);
 
-/* Chains of Mul and Add by f32 constants per channel (a scalar, or [C, 1,
- * 1], [1, C, 1, 1]) of a rank-4 value, either operand order, each the sole
- * reader of the value before and leaving its shape: after a Conv of f32
- * constant weights (and bias) whose sole reader starts it (PP-LCNetV3's
- * learnable affine blocks, a BatchNormalization exported as Mul and Add),
+/* Chains of Mul and Add by finite f32 constants per channel (a scalar, or
+ * [C, 1, 1], [1, C, 1, 1]) of a rank-4 value, either operand order, each
+ * the sole reader of the value before and leaving its shape: after a Conv
+ * of f32 constant weights (and bias) whose sole reader starts it
+ * (PP-LCNetV3's learnable affine blocks, a BatchNormalization exported as
+ * Mul and Add),
  * one Conv of the weights scaled and the bias moved (new constants
  * NAME:weight, NAME:bias); of two steps or more elsewhere (the blocks after
  * an activation), one BatchNormalization of scale a, B b, mean 0, var 1,
  * epsilon 0 (NAME:scale, ...), which runs int8 as one requantization. The
- * node made takes the last step's place, name and output. Counted in
+ * node made takes the last step's place and output, and the Conv's name
+ * (--keep-fp32 names it as before) or the last step's. A fold whose
+ * coefficients or weights would overflow to inf is not made. Counted in
  * ir->fused, then compacted. DNNQ_E_NOMEM is the only failure. */
 int dnnq_ir_fuse_affine(struct dnnq_ir *ir, struct dnnq_diag *diag);
 

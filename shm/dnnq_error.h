@@ -10,6 +10,9 @@
 #ifndef DNNQ_ERROR_H
 #define DNNQ_ERROR_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 enum dnnq_status {
 	DNNQ_OK             = 0,
 	DNNQ_E_INVAL        = -1,  /* an argument breaks the function's contract */
@@ -65,6 +68,13 @@ size_t dnnq_utf8_char(const char *s);
  * CSI) would drive the terminal that shows it, and a byte that is not
  * UTF-8 would make dnnqctl's JSON invalid. */
 size_t dnnq_escape(char *out, size_t len, const char *s);
+
+/* fmt's text into out (at most 512 bytes of it: a diag's) as dnnq_escape
+ * writes it; the length. */
+size_t dnnq_vescapef(char *out, size_t len, const char *fmt, va_list ap);
+/* fmt's whole text escaped (dnnq_escape) in a malloc'd string, or NULL out
+ * of memory: a tool's line on stderr, whatever its length. */
+char *dnnq_escape_vasprintf(const char *fmt, va_list ap);
 
 /* Formats into d->msg when d is non-NULL, escaped (dnnq_escape): the names
  * it carries come from model files, ONNX files and clients, and the line

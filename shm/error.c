@@ -1,9 +1,11 @@
 /* dnnq_strerror: the text for each status code of dnnq_error.h; diagnostics,
  * escaped. */
+#define _GNU_SOURCE	/* vasprintf */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shm/dnnq_error.h"
@@ -97,15 +99,34 @@ size_t dnnq_escape(char *out, size_t len, const char *s)
 	return n;
 }
 
+size_t dnnq_vescapef(char *out, size_t len, const char *fmt, va_list ap)
+{
+	/* twice out's room: dnnq_escape writes a byte or more for each it
+	 * reads, so a character cut at raw's end is never reached */
+	char raw[1024];
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	return dnnq_escape(out, len < sizeof raw / 2 ? len : sizeof raw / 2, raw);
+}
+
+char *dnnq_escape_vasprintf(const char *fmt, va_list ap)
+{
+	char *raw = NULL, *out = NULL;
+	if (vasprintf(&raw, fmt, ap) < 0)
+		return NULL;
+	size_t cap = 4 * strlen(raw) + 1;     /* a byte escaped is 4 */
+	if ((out = malloc(cap)))
+		dnnq_escape(out, cap, raw);
+	free(raw);
+	return out;
+}
+
 int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
 {
 	if (d) {
 		va_list ap;
 		va_start(ap, fmt);
-		char raw[sizeof d->msg];
-		vsnprintf(raw, sizeof raw, fmt, ap);
+		dnnq_vescapef(d->msg, sizeof d->msg, fmt, ap);
 		va_end(ap);
-		dnnq_escape(d->msg, sizeof d->msg, raw);
 	}
 	return status;
 }

@@ -423,8 +423,10 @@ START_TEST(hostile_tool_args_escaped)
 		{ "dnnq-run", " m.dnnq --isa '" EVIL "'" },
 		{ "dnnq-convert", " m.onnx --method '" EVIL "'" },
 		{ "dnnq-fuzz-seeds", " '/nonexistent/" EVIL "/seeds'" },
+		/* review rev57: dnnq-convert's --state refusal */
+		{ "dnnq-convert", " m.onnx --calib c.npy --state 'a=b" EVIL "' --state none" },
 	};
-	char cmd[512], out[4096];
+	char cmd[4096], out[4096];
 	for (size_t i = 0; i < sizeof run / sizeof *run; i++) {
 		snprintf(cmd, sizeof cmd, "%s/%s%s 2>&1", bin, run[i][0], run[i][1]);
 		int status = run_tool(cmd, out, sizeof out);
@@ -479,12 +481,38 @@ START_TEST(hostile_tool_args_escaped)
 		*nl = ' ';
 	if (status)
 		assert_no_control(out, cmd);
+	/* a model converted there without -o: 'no -o given: wrote PATH' wrote
+	 * the path as typed (review rev57, as dnnq-convert's other notes and
+	 * warnings naming the model, --calib or the output) */
+	snprintf(path, sizeof path, "%s/m" EVIL ".onnx", dir);
+	snprintf(cmd, sizeof cmd, "cp tests/onnx/opgaps/conv_affine.onnx '%s' && %s/dnnq-convert '%s'"
+	         " --calib tests/onnx/opgaps/conv_affine.in0.npy 2>&1", path, bin, path);
+	status = run_tool(cmd, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x: %s", cmd,
+	              (unsigned)status, out);
+	ck_assert_msg(strstr(out, "FAKE: ok\\x9b.dnnq\n"), "%s: %s", cmd, out);
+	for (char *nl; (nl = strchr(out, '\n'));)
+		*nl = ' ';
+	assert_no_control(out, cmd);
+	/* a line longer than a diag is written whole: the path the refusal
+	 * names, then its advice (cut at 512 bytes before, review rev57) */
+	char longp[700], seg[201];
+	memset(seg, 'a', 200);
+	seg[200] = 0;
+	snprintf(longp, sizeof longp, "%s/%s/%s/%s", dir, seg, seg, seg);
+	snprintf(cmd, sizeof cmd, "mkdir -p %s && touch %s/m.onnx && %s/dnnq-convert %s/m.onnx -o "
+	         "%s/m.onnx 2>&1", longp, longp, bin, longp, longp);
+	ck_assert_int_lt(strlen(cmd), sizeof cmd - 1);
+	status = run_tool(cmd, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2 &&
+	              strstr(out, "output would overwrite it (try --help)\n"), "%s: %s", cmd, out);
 	remove_tree(dir);
 	printf("hostile: escape sequences in what the caller typed (dnnq-inspect's path, option and "
 	       "second FILE, dnnqctl's command and --socket, dnnq-run's and dnnq-convert's option, "
 	       "dnnq-run's --isa, dnnq-convert's --method and .dnnq hint, dnnq-fuzz-seeds' "
-	       "DIR, dnnq-calibrate's command and --method): %zu tries: each line escaped (as "
-	       "'%s')\n", sizeof run / sizeof *run + 1, shown);
+	       "DIR, dnnq-calibrate's command and --method, dnnq-convert's --state and the paths "
+	       "in its notes and summary): %zu tries: each line escaped (as '%s'), a 600-byte "
+	       "path's refusal whole\n", sizeof run / sizeof *run + 2, shown);
 }
 END_TEST
 

@@ -24,6 +24,7 @@
 #include "engine/wcache.h"
 #include "onnx/calib.h"
 #include "onnx/ir.h"
+#include "onnx/lower.h"
 #include "onnx/onnx.pb-c.h"
 #include "tests/rng.h"
 #include "tests/samples.h"
@@ -543,6 +544,79 @@ static struct mb *imagescaler(const float *scale, size_t nbias, const float *bia
 	}
 	return b;
 }
+
+/* Mul and Add by constants per channel holding inf or NaN, or whose
+ * product with the weights overflows, stay nodes (review rev57: a Mul by
+ * inf folded into a Conv gave weights of inf, which the int8 lowering
+ * refuses, and a Relu's Mul by inf and Add one BatchNormalization NaN in
+ * the whole channel where ONNX's 0 * inf is NaN and x * inf inf). */
+START_TEST(affine_nonfinite_unfused)
+{
+	static const int64_t wd[4] = { 2, 2, 1, 1 }, kd[4] = { 1, 2, 1, 1 }, bd[3] = { 2, 1, 1 };
+	static const float x[4] = { -1, 2, 3, 0 }, kb[2] = { 0.5f, -1 };
+	static const float cases[][2][4] = {	/* the Conv's weights, the factors */
+		{ { 1, 0, 0, 1 }, { INFINITY, 2 } },
+		{ { 1, 0, 0, 1 }, { 2, NAN } },
+		{ { 1e30f, 0, 0, 1 }, { 1e10f, 2 } },
+	};
+	float y[4];
+	struct dnnq_ir ir;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mb *b = nchw(13, 2, 1, 2);
+		mb_init(b, "W", F, 4, wd, cases[i][0]);
+		mb_init(b, "k", F, 4, kd, cases[i][1]);
+		mb_node(b, "Conv", "c", "x,W", "cv");
+		mb_node(b, "Mul", "m", "cv,k", "y");
+		imp_ok(b, &ir);
+		ck_assert_msg(ir.nnodes == 2 && ir.fused[DNNQ_IR_FUSED_CONV_AFFINE] == 0,
+		              "case %zu: %zu nodes", i, ir.nnodes);
+		dnnq_ir_free(&ir);
+	}
+	struct mb *b = nchw(13, 2, 1, 2);
+	mb_init(b, "k", F, 4, kd, (float[2]){ INFINITY, 2 });
+	mb_init(b, "kb", F, 3, bd, kb);
+	mb_node(b, "Relu", "r", "x", "rx");
+	mb_node(b, "Mul", "m", "rx,k", "mx");
+	mb_node(b, "Add", "a", "mx,kb", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 3);
+	run1(&ir, 1, x, y);
+	ck_assert_msg(isnan(y[0]) && y[1] == INFINITY && y[2] == 5 && y[3] == -1,
+	              "y = %g %g %g %g", (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* A Conv's Mul and Add folded into it: the Conv keeps its name, which
+ * --keep-fp32 takes as before the fold (review rev57: it took the Add's,
+ * and '--keep-fp32 c' was "no node of the model"). */
+START_TEST(conv_affine_keeps_name)
+{
+	static const int64_t wd[4] = { 2, 2, 1, 1 }, kd[3] = { 2, 1, 1 };
+	struct mb *b = nchw(13, 2, 1, 2);
+	mb_init(b, "W", F, 4, wd, (float[4]){ 1, 2, 3, 4 });
+	mb_init(b, "k", F, 3, kd, (float[2]){ 2, 3 });
+	mb_node(b, "Conv", "c", "x,W", "cv");
+	mb_node(b, "Mul", "m", "cv,k", "mx");
+	mb_node(b, "Add", "a", "k,mx", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 1);
+	ck_assert_str_eq(ir.nodes[0].name, "c");
+	ck_assert_str_eq(ir.nodes[0].op_type, "Conv");
+	ck_assert_str_eq(ir.values[ir.nodes[0].inputs[1]].name, "c:weight");
+	bool *keep;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_onnx_keep_fp32(&ir, "c", &keep, &d) == 0, "%s", d.msg);
+	ck_assert(keep[0]);
+	free(keep);
+	float x[4] = { 1, -1, 0.5f, 2 }, y[4];
+	run1(&ir, 1, x, y);	/* channel 0: 2 (x0 + 2 x1) + 2, 1: 3 (3 x0 + 4 x1) + 3 */
+	ck_assert_msg(y[0] == 6 && y[1] == 8 && y[2] == 18 && y[3] == 18, "y = %g %g %g %g",
+	              (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
+	dnnq_ir_free(&ir);
+}
+END_TEST
 
 START_TEST(imagescaler_opset8)
 {
@@ -5830,6 +5904,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
+	tcase_add_test(tc, affine_nonfinite_unfused);
+	tcase_add_test(tc, conv_affine_keeps_name);
 	tcase_add_test(tc, stft_as_conv);
 	tcase_add_test(tc, dft_as_matmul);
 	tcase_add_test(tc, fold_reduce_count);

@@ -425,9 +425,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (o->nstate && o->state_none) {
-		fprintf(stderr, "%s: --state none and --state %s: one or the other (try --help)\n",
-		        argv0, o->state[0]);
-		return 2;
+		return dnnq_usage_error(argv0, "--state none and --state %s: one or the other",
+		                        o->state[0]);
 	}
 	o->lo.name = o->name;
 	return 0;
@@ -578,9 +577,9 @@ static int nonfinite_fp32(const struct opts *o, const struct dnnq_onnx_calib *c,
 		if (!*keep && !(*keep = calloc(ir->nnodes + 1, sizeof **keep)))
 			return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 		(*keep)[j] = true;
-		fprintf(stderr, "%s: warning: %s: node '%s' runs fp32: value '%s' held no finite value "
-		        "on the calibration samples (NaN or infinity only)\n", argv0, o->in,
-		        shown(n->name, 0), shown(ir->values[v].name, 1));
+		dnnq_tool_line(argv0, "warning: %s: node '%s' runs fp32: value '%s' held no finite "
+		               "value on the calibration samples (NaN or infinity only)", o->in, n->name,
+		               ir->values[v].name);
 	}
 	return 0;
 }
@@ -622,9 +621,8 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, const
 			rc = dnnq_diag_set(d, DNNQ_E_INVAL, "input '%s': not a file name in --calib "
 			                   "%s (a '/', or too long)", in->name, o->calib);
 		if (!rc && access(path, F_OK) && unread[i]) {
-			fprintf(stderr, "%s: note: --calib %s: no %s.npy: input '%s' is read by no node, "
-			        "zeros stand in for it\n", argv0, o->calib, shown(in->name, 0),
-			        shown(in->name, 1));
+			dnnq_tool_line(argv0, "note: --calib %s: no %s.npy: input '%s' is read by no "
+			               "node, zeros stand in for it", o->calib, in->name, in->name);
 			continue;
 		}
 		if (!rc && access(path, F_OK))
@@ -1099,9 +1097,8 @@ static void integer_outputs(const struct opts *o, const struct dnnq_ir *ir,
 		if (!onnx)
 			continue;
 		bool is_bool = !strcmp(onnx, "bool");
-		fprintf(stderr, "%s: note: %s: output '%s': %s in the ONNX graph, %s from dnnq (%s; "
-		        ".astype(%s%s) gives ONNX Runtime's)\n", argv0, o->in, shown(name, 0), onnx,
-		        served_name(dt), dt == DNNQ_DTYPE_S32 ? "the same values" : is_bool ? "0 or 1"
+		dnnq_tool_line(argv0, "note: %s: output '%s': %s in the ONNX graph, %s from dnnq (%s; "
+		               ".astype(%s%s) gives ONNX Runtime's)", o->in, name, onnx, served_name(dt), dt == DNNQ_DTYPE_S32 ? "the same values" : is_bool ? "0 or 1"
 		        : dt == DNNQ_DTYPE_F32 ? "the integers, exact below 2^24" : "its codes",
 		        is_bool ? "" : "np.", onnx);
 		if (!o->json)
@@ -1133,9 +1130,9 @@ static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t 
 	rc = dnnq_onnx_import_file(o->in, &io, ir, list, count, d);
 	dnnq_sample_shapes_free(samples, nsamples);
 	if (!rc && ir->max_batch)
-		fprintf(stderr, "%s: warning: %s: batch fixed to %u (dnnq-run and dnnqctl infer run "
-		        "a larger one a sample at a time%s; a client's request of more is refused): "
-		        "%s\n", argv0, o->in, ir->max_batch, ir->batch_mixes ? ", each sample's "
+		dnnq_tool_line(argv0, "warning: %s: batch fixed to %u (dnnq-run and dnnqctl infer run "
+		               "a larger one a sample at a time%s; a client's request of more is "
+		               "refused): %s", o->in, ir->max_batch, ir->batch_mixes ? ", each sample's "
 		        "outputs the model's at batch 1, not at that batch, which this node computes "
 		        "across" : "", ir->batch_note);
 	return rc;
@@ -1301,10 +1298,10 @@ static int convert(const struct opts *o)
 	bool *unread = dnnq_ir_unread_inputs(&ir);
 	for (size_t i = 0; unread && i < ir.ninputs; i++)
 		if (unread[i])
-			fprintf(stderr, "%s: warning: %s: input '%s' is read by no node (or only for its "
-			        "shape, folded at import): it stays in the model's inputs, a request gives"
-			        " it (checked for shape and dtype) and its values are ignored\n", argv0,
-			        o->in, shown(ir.values[ir.inputs[i]].name, 0));
+			dnnq_tool_line(argv0, "warning: %s: input '%s' is read by no node (or only for "
+			               "its shape, folded at import): it stays in the model's inputs, a "
+			               "request gives it (checked for shape and dtype) and its values are "
+			               "ignored", o->in, ir.values[ir.inputs[i]].name);
 	struct dnnq_onnx_calib c = { 0 };
 	struct dnnq_pool *pool = NULL;
 	struct dnnq_executor pex, *ex = NULL;
@@ -1398,7 +1395,7 @@ static int convert(const struct opts *o)
 		m.created = o->created;
 		rc = write_model(o->out, &m, &d);
 		if (!rc && o->out == o->out_default)
-			fprintf(stderr, "%s: no -o given: wrote %s\n", argv0, o->out);
+			dnnq_tool_line(argv0, "no -o given: wrote %s", o->out);
 	}
 	if (rc)
 		goto out;
@@ -1406,10 +1403,10 @@ static int convert(const struct opts *o)
 	 * measured was not enough, or the full calibration set disagrees with
 	 * the trials' samples): say so, a model this sensitive wants a look */
 	if (!o->prec_int8 && c.samples && p.po.floor_db > 0 && out_db < p.po.floor_db)
-		fprintf(stderr, "%s: warning: %s: output SQNR %.2f dB on the calibration samples, "
-		        "below the %.2f dB floor (--sqnr-floor): check its outputs on held-out "
-		        "inputs, or keep more of it fp32 (--keep-fp32)\n", argv0, o->out, out_db,
-		        p.po.floor_db);
+		dnnq_tool_line(argv0, "warning: %s: output SQNR %.2f dB on the calibration samples, "
+		               "below the %.2f dB floor (--sqnr-floor): check its outputs on held-out "
+		               "inputs, or keep more of it fp32 (--keep-fp32)", o->out, out_db,
+		               p.po.floor_db);
 	struct census cn = count_nodes(&m);
 	if (o->json) {
 		printf("{\"input\":");
@@ -1460,7 +1457,8 @@ static int convert(const struct opts *o)
 		}
 		printf("}\n");
 	} else {
-		printf("%s: %zu nodes, calibration %s", o->out, m.nnodes, lo.calibration);
+		dnnq_fputs_escaped(o->out, stdout);
+		printf(": %zu nodes, calibration %s", m.nnodes, lo.calibration);
 		if (c.samples)
 			printf(" on %zu samples, output SQNR %.2f dB", c.samples, out_db);
 		printf("\n");

@@ -544,7 +544,8 @@ static int write_outputs(const struct opts *o, struct run *r, struct dnnq_diag *
 				printf("%s%lld", k ? "," : "", (long long)io->dims[k]);
 			printf("]}");
 		} else {
-			printf("%s: %s [", path, dnnq_dtype_name(io->dtype));
+			dnnq_fputs_escaped(path, stdout);
+			printf(": %s [", dnnq_dtype_name(io->dtype));
 			for (uint32_t k = 0; k < io->ndim; k++)
 				printf("%s%lld", k ? ", " : "", (long long)io->dims[k]);
 			printf("]\n");

@@ -502,7 +502,7 @@ int main(int argc, char **argv)
 	for (int m = 0; m < FIXTURE_NMODELS; m++) {
 		snprintf(path[m], sizeof path[m], "%s/%s.dnnq", d.dir, fixture_model_name(m));
 		if (read_all(path[m], &orig[m], &orig_len[m])) {
-			fprintf(stderr, "dnnq-soak: cannot read %s\n", path[m]);
+			dnnq_tool_line("dnnq-soak", "cannot read %s", path[m]);
 			fixture_daemon_destroy(&d);
 			fixture_tmp_end();
 			return 1;
