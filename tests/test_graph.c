@@ -2256,9 +2256,11 @@ END_TEST
 /* What a graph run by bands takes (dnnq_graph_cost, dnnqd's memory
  * bound): the staging buffer holds the threads' copies of one item of
  * the expansion's output on the threads asked for, at a batch larger than
- * 1 as well, which the plan at batch 1 (dnnqd's warm-up) left there. The
- * cost counted the copies on the last plan's threads (none before a
- * plan: dnnqd judged its models before) and at batch 1 only. */
+ * 1 as well, which the plan at batch 1 (dnnqd's warm-up) left there,
+ * and with the projection in the bands on two threads the depthwise
+ * output's copies too (bands by pixels). The cost counted the copies on
+ * the last plan's threads (none before a plan: dnnqd judged its models
+ * before) and at batch 1 only. */
 START_TEST(graph_bands_cost)
 {
 	static int8_t w[BDI * BDI + BDI * BDC + 25 * BDC];
@@ -2276,6 +2278,22 @@ START_TEST(graph_bands_cost)
 		ck_assert_msg(three.bytes - one.bytes == 3 * ((9 * BDW * BDC + 63) / 64 * 64),
 		              "batch %zu: %llu and %llu bytes", batch,
 		              (unsigned long long)one.bytes, (unsigned long long)three.bytes);
+	}
+	dnnq_graph_destroy(g);
+	/* with the projection, by pixels on two threads (9 rows, stride 1):
+	 * a copy of the depthwise output's item as well; on three, by rows */
+	g = build_bands(w, s, b, 9, 3, 1, true, &d);
+	ck_assert(node_fused(g, "dw") && node_fused(g, "p"));
+	struct dnnq_graph_cost two;
+	for (size_t batch = 1; batch <= 4; batch += 3) {
+		ck_assert_msg(dnnq_graph_cost(g, batch, 1, &one, &d) == 0, "%s", d.msg);
+		ck_assert_msg(dnnq_graph_cost(g, batch, 2, &two, &d) == 0, "%s", d.msg);
+		ck_assert_msg(dnnq_graph_cost(g, batch, 3, &three, &d) == 0, "%s", d.msg);
+		ck_assert_msg(two.bytes - one.bytes == 2 * 2 * ((9 * BDW * BDC + 63) / 64 * 64) &&
+		              three.bytes - one.bytes == 3 * ((9 * BDW * BDC + 63) / 64 * 64),
+		              "projection, batch %zu: %llu, %llu and %llu bytes", batch,
+		              (unsigned long long)one.bytes, (unsigned long long)two.bytes,
+		              (unsigned long long)three.bytes);
 	}
 	dnnq_graph_destroy(g);
 	net_isa_set = DNNQ_ISA_COUNT;
