@@ -110,6 +110,9 @@ struct dnnq_conv {
 	 * of this one's output (band_stride bytes apart) */
 	const struct dnnq_conv *band_dw, *band_pw;
 	struct dnnq_pieces band_px;
+	size_t band_cut;                  /* two bands of whole rows: the pixel
+	                                     the second starts at, where that
+	                                     is not band_px's (band_rows_cut) */
 	size_t band_dw_off;               /* 0: the depthwise output itself */
 	uint8_t *band_buf;
 	size_t band_stride;

@@ -1069,6 +1069,31 @@ static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_
 		*hi = *lo;
 }
 
+/* Where band t starts, in depthwise output pixels. */
+static size_t band_start(const struct dnnq_conv *e, size_t t)
+{
+	return t == 1 && e->band_cut ? e->band_cut : dnnq_piece_start(&e->band_px, t);
+}
+
+/* Two bands of whole rows of depthwise d's odd number of output rows:
+ * the first row of the second band (times the row's pixels) where
+ * giving the first band the middle row makes the larger band read fewer
+ * input rows (the expansion rows it makes) than band_px's cut, which
+ * gives it to the second, else 0. The top padding cuts the first band's
+ * halo: MobileNetV2's 14x14 -> 7x7 block (3x3, stride 2) made 6 and 9
+ * expansion rows of 14, now 8 and 7. */
+static size_t band_rows_cut(const struct dnnq_conv *d)
+{
+	size_t c = d->oh / 2, most[2];
+	for (size_t k = 0; k < 2; k++) {
+		size_t a0, a1, b0, b1;
+		dw_input_rows(d, 0, c + k, &a0, &a1);
+		dw_input_rows(d, c + k, d->oh, &b0, &b1);
+		most[k] = a1 - a0 > b1 - b0 ? a1 - a0 : b1 - b0;
+	}
+	return d->oh % 2 && most[1] < most[0] ? (c + 1) * d->ow : 0;
+}
+
 /* Band t of a 1x1 convolution and the depthwise one after it: the 1x1
  * rows the band's depthwise rows read, its own and the halo both, into
  * the thread's private copy of the 1x1's output, then the band's
@@ -1080,7 +1105,7 @@ static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_
 static void dw_band_task(void *arg, size_t t, unsigned tid)
 {
 	const struct dnnq_conv *e = arg, *d = e->band_dw;
-	size_t q0 = dnnq_piece_start(&e->band_px, t), q1 = dnnq_piece_start(&e->band_px, t + 1);
+	size_t q0 = band_start(e, t), q1 = band_start(e, t + 1);
 	if (q1 <= q0)
 		return;
 	size_t r0 = q0 / d->ow, r1 = (q1 + d->ow - 1) / d->ow, lo, hi;
@@ -1155,6 +1180,7 @@ int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, struct dnnq_co
 	DNNQ_KEEP(e->band_dw, d);
 	DNNQ_KEEP(e->band_pw, p);
 	DNNQ_KEEP(e->band_dw_off, px ? dw_off : 0);
+	DNNQ_KEEP(e->band_cut, nt == 2 && !px ? band_rows_cut(d) : 0);
 	DNNQ_KEEP(e->band_buf, buf);
 	DNNQ_KEEP(e->band_stride, stride);
 	dnnq_keep_bytes(&e->band_px, &bands, sizeof bands);
