@@ -1085,13 +1085,15 @@ static size_t band_start(const struct dnnq_conv *e, size_t t)
 static size_t band_rows_cut(const struct dnnq_conv *d)
 {
 	size_t c = d->oh / 2, most[2];
+	if (d->oh % 2 == 0 || d->oh < 3)
+		return 0;
 	for (size_t k = 0; k < 2; k++) {
 		size_t a0, a1, b0, b1;
 		dw_input_rows(d, 0, c + k, &a0, &a1);
 		dw_input_rows(d, c + k, d->oh, &b0, &b1);
 		most[k] = a1 - a0 > b1 - b0 ? a1 - a0 : b1 - b0;
 	}
-	return d->oh % 2 && most[1] < most[0] ? (c + 1) * d->ow : 0;
+	return most[1] < most[0] ? (c + 1) * d->ow : 0;
 }
 
 /* Band t of a 1x1 convolution and the depthwise one after it: the 1x1
