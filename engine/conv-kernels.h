@@ -104,16 +104,13 @@ struct dnnq_conv {
 	/* 1x1 with a depthwise convolution run by bands in its tasks
 	 * (dnnq_conv_run_bands), kept from run to run: that convolution, the
 	 * 1x1 one after it in the bands (or NULL), the bands of the depthwise
-	 * output's pixels (whole rows, or by pixels: dnnq_conv_bands_by_pixels),
-	 * where the depthwise rows go (its output, or a private copy at
-	 * band_dw_off in each thread's bytes), and the threads' private copies
-	 * of this one's output (band_stride bytes apart) */
+	 * output rows, and the threads' private copies of this one's output
+	 * (band_stride bytes apart) */
 	const struct dnnq_conv *band_dw, *band_pw;
-	struct dnnq_pieces band_px;
-	size_t band_cut;                  /* two bands of whole rows: the pixel
-	                                     the second starts at, where that
-	                                     is not band_px's (band_rows_cut) */
-	size_t band_dw_off;               /* 0: the depthwise output itself */
+	struct dnnq_pieces band_rows;
+	size_t band_cut;                  /* two bands: the row the second
+	                                     starts at, where that is not
+	                                     band_rows' (band_rows_cut) */
 	uint8_t *band_buf;
 	size_t band_stride;
 };

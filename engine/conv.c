@@ -1069,19 +1069,18 @@ static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_
 		*hi = *lo;
 }
 
-/* Where band t starts, in depthwise output pixels. */
+/* Where band t starts, in depthwise output rows. */
 static size_t band_start(const struct dnnq_conv *e, size_t t)
 {
-	return t == 1 && e->band_cut ? e->band_cut : dnnq_piece_start(&e->band_px, t);
+	return t == 1 && e->band_cut ? e->band_cut : dnnq_piece_start(&e->band_rows, t);
 }
 
-/* Two bands of whole rows of depthwise d's odd number of output rows:
- * the first row of the second band (times the row's pixels) where
- * giving the first band the middle row makes the larger band read fewer
- * input rows (the expansion rows it makes) than band_px's cut, which
- * gives it to the second, else 0. The top padding cuts the first band's
- * halo: MobileNetV2's 14x14 -> 7x7 block (3x3, stride 2) made 6 and 9
- * expansion rows of 14, now 8 and 7. */
+/* Two bands of depthwise d's odd number of output rows: the first row of
+ * the second band where giving the first band the middle row makes the
+ * larger band read fewer input rows (the expansion rows it makes) than
+ * band_rows' cut, which gives it to the second, else 0. The top padding
+ * cuts the first band's halo: MobileNetV2's 14x14 -> 7x7 block (3x3,
+ * stride 2) made 6 and 9 expansion rows of 14, now 8 and 7. */
 static size_t band_rows_cut(const struct dnnq_conv *d)
 {
 	size_t c = d->oh / 2, most[2];
@@ -1093,24 +1092,19 @@ static size_t band_rows_cut(const struct dnnq_conv *d)
 		dw_input_rows(d, c + k, d->oh, &b0, &b1);
 		most[k] = a1 - a0 > b1 - b0 ? a1 - a0 : b1 - b0;
 	}
-	return most[1] < most[0] ? (c + 1) * d->ow : 0;
+	return most[1] < most[0] ? c + 1 : 0;
 }
 
 /* Band t of a 1x1 convolution and the depthwise one after it: the 1x1
  * rows the band's depthwise rows read, its own and the halo both, into
  * the thread's private copy of the 1x1's output, then the band's
- * depthwise rows from that copy, then the projection of the band's
- * pixels. Bands of whole rows write the depthwise rows into its output;
- * bands by pixels (dnnq_conv_bands_by_pixels) make every row that holds
- * one of their pixels, the row they share too, into a second private
- * copy, which only their projection reads. */
+ * depthwise rows from that copy. */
 static void dw_band_task(void *arg, size_t t, unsigned tid)
 {
 	const struct dnnq_conv *e = arg, *d = e->band_dw;
-	size_t q0 = band_start(e, t), q1 = band_start(e, t + 1);
-	if (q1 <= q0)
+	size_t r0 = band_start(e, t), r1 = band_start(e, t + 1), lo, hi;
+	if (r1 <= r0)
 		return;
-	size_t r0 = q0 / d->ow, r1 = (q1 + d->ow - 1) / d->ow, lo, hi;
 	uint8_t *own = e->band_buf + tid * e->band_stride;
 	dw_input_rows(d, r0, r1, &lo, &hi);
 	const struct dnnq_gemm_job job = { .w = &e->gw[0], .m = e->oh * e->ow, .a = e->in,
@@ -1123,26 +1117,19 @@ static void dw_band_task(void *arg, size_t t, unsigned tid)
 	}
 	struct dnnq_conv v = *d;   /* reading the thread's copy */
 	v.in = own;
-	if (e->band_dw_off)
-		v.out = own + e->band_dw_off;
 	for (size_t row = r0; row < r1; row++)
 		dw_row(&v, row, 0, d->d.cout, tid);
 	const struct dnnq_conv *p = e->band_pw;
 	if (!p)
 		return;
-	const struct dnnq_gemm_job pj = { .w = &p->gw[0], .m = p->oh * p->ow, .a = v.out,
+	const struct dnnq_gemm_job pj = { .w = &p->gw[0], .m = p->oh * p->ow, .a = p->in,
 	                                  .lda = p->d.cin, .c = p->out, .ldc = p->d.cout,
 	                                  .out = &p->gout[0] };
-	for (size_t i = q0; i < q1; i += DNNQ_GEMM_MC) {
-		size_t i1 = i + DNNQ_GEMM_MC < q1 ? i + DNNQ_GEMM_MC : q1;
+	for (size_t i = r0 * p->ow, end = r1 * p->ow; i < end; i += DNNQ_GEMM_MC) {
+		size_t i1 = i + DNNQ_GEMM_MC < end ? i + DNNQ_GEMM_MC : end;
 		p->gw[0].kernel->block(&pj, i, i1, 0, p->d.cout);
 		dnnq_gemm_apply_post(p->d.isa, &p->gout[0], p->out, p->d.cout, i, i1, 0, p->d.cout);
 	}
-}
-
-bool dnnq_conv_bands_by_pixels(size_t rows, size_t stride_h, unsigned threads)
-{
-	return threads == 2 && stride_h == 1 && rows % 2 == 1;
 }
 
 bool dnnq_conv_bands_pay(const struct dnnq_conv *c)
@@ -1173,19 +1160,13 @@ int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, struct dnnq_co
 			rc = dnnq_conv_run(d, ex);
 		return rc || !p ? rc : dnnq_conv_run(p, ex);
 	}
-	/* bands by pixels where the projection is in them and nothing else
-	 * reads the depthwise output, with room for its private copy */
-	size_t dw_off = (e->oh * e->ow * e->d.cout + 63) & ~(size_t)63;
-	bool px = p && !d->sum_rows && dnnq_conv_bands_by_pixels(d->oh, d->d.stride_h, nt) &&
-	          stride >= dw_off + d->oh * d->ow * d->d.cout;
-	struct dnnq_pieces bands = { d->oh * d->ow, nt < d->oh ? nt : d->oh, px ? 1 : d->ow };
+	struct dnnq_pieces bands = { d->oh, nt < d->oh ? nt : d->oh, 1 };
 	DNNQ_KEEP(e->band_dw, d);
 	DNNQ_KEEP(e->band_pw, p);
-	DNNQ_KEEP(e->band_dw_off, px ? dw_off : 0);
-	DNNQ_KEEP(e->band_cut, nt == 2 && !px ? band_rows_cut(d) : 0);
+	DNNQ_KEEP(e->band_cut, nt == 2 ? band_rows_cut(d) : 0);
 	DNNQ_KEEP(e->band_buf, buf);
 	DNNQ_KEEP(e->band_stride, stride);
-	dnnq_keep_bytes(&e->band_px, &bands, sizeof bands);
+	dnnq_keep_bytes(&e->band_rows, &bands, sizeof bands);
 	dnnq_parallel_for(ex, bands.count, dw_band_task, e);
 	return DNNQ_OK;
 }

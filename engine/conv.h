@@ -101,23 +101,11 @@ int dnnq_conv_run_chain(struct dnnq_conv *conv, struct dnnq_conv *next,
  * (its own and the halo around it, made again by the band beside it)
  * into the thread's private copy at buf + tid * stride (stride >= conv's
  * output bytes), then the band's rows of dw from it, then the same rows
- * of pw (or by pixels: dnnq_conv_bands_by_pixels): one fork and join for
- * the three, and no line of the hidden tensor crosses between threads.
- * conv's own output is not written.
+ * of pw: one fork and join for the three, and no line of the hidden
+ * tensor crosses between threads. conv's own output is not written.
  * Else one after the other. dw's and pw's bytes are the runs'. */
 int dnnq_conv_run_bands(struct dnnq_conv *conv, struct dnnq_conv *dw, struct dnnq_conv *pw,
                         uint8_t *buf, size_t stride, const struct dnnq_executor *ex);
-/* Whether bands of a depthwise output of `rows` rows (one image) at
- * vertical stride stride_h with the projection in them go by pixels on
- * `threads` threads: the output's pixels cut evenly, the row in the
- * middle made by both bands into private copies (dnnq_conv_run_bands
- * then wants stride >= conv's output bytes rounded up to 64, plus dw's
- * output bytes), so that the projection's pixels go 25/24 at 7x7 where
- * whole rows went 4/3. Two threads and stride 1 only: there each band
- * makes as many expansion and depthwise rows as the larger band of whole
- * rows did; at stride 2, or on three threads, the shared row's halo
- * would make a band make more (docs/graph.md, "Bands by pixels"). */
-bool dnnq_conv_bands_by_pixels(size_t rows, size_t stride_h, unsigned threads);
 /* Whether running conv by bands (dnnq_conv_run_bands) is expected to pay
  * on two threads with the vCPUs apart: not on the AVX2 kernels, whose
  * multiply-adds (vpmaddubsw pairs) cost ~2.5x VNNI's, so that the halo

@@ -775,21 +775,13 @@ static bool caller_bound(struct dnnq_graph *g, struct gtensor *t)
  * it (band_convs), else 0: one item's, at every batch, though only a run
  * of one item runs by bands: the buffer only grows, so that a graph's
  * cost at a larger batch (dnnqd's memory bound at max_batch) counts what
- * its plan at batch 1 (dnnqd's warm-up) took. Where the bands go by
- * pixels on `nthreads` threads (dnnq_conv_bands_by_pixels), a copy of
- * the depthwise output's item after it. A convolution stages no input,
- * so the copies take the buffer from its start. */
-static size_t band_stride(const struct dnnq_graph *g, const struct gnode *n, unsigned nthreads)
+ * its plan at batch 1 (dnnqd's warm-up) took. A convolution stages no
+ * input, so the copies take the buffer from its start. */
+static size_t band_stride(const struct dnnq_graph *g, const struct gnode *n)
 {
 	const struct gtensor *t = &g->t[n->out];
-	if (!n->bands || t->ndim == 0 || t->dims[0] <= 0)
-		return 0;
-	const struct gtensor *y = &g->t[n->bands->out];
-	size_t bytes = align64(t->bytes / (size_t)t->dims[0]);
-	if (n->bands->chain && y->ndim == 4 && y->dims[0] > 0 &&
-	    dnnq_conv_bands_by_pixels((size_t)y->dims[1], n->bands->desc.op.conv.stride_h, nthreads))
-		bytes += align64(y->bytes / (size_t)y->dims[0]);
-	return bytes;
+	return n->bands && t->ndim > 0 && t->dims[0] > 0 ? align64(t->bytes / (size_t)t->dims[0])
+	                                                 : 0;
 }
 
 /* The private bytes node n's caller-bound inputs need, if it wants them
@@ -974,7 +966,7 @@ static int layout(struct dnnq_graph *g, size_t batch, unsigned nthreads, size_t 
 	*stage = 0;
 	for (size_t i = 0; i < g->nn; i++) {
 		size_t need = stage_need(g, &g->n[i]);
-		size_t bands = nthreads > 1 ? band_stride(g, &g->n[i], nthreads) * nthreads : 0;
+		size_t bands = nthreads > 1 ? band_stride(g, &g->n[i]) * nthreads : 0;
 		*stage = need > *stage ? need : *stage;
 		*stage = bands > *stage ? bands : *stage;
 	}
@@ -1181,7 +1173,7 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 		if (!rc && p && !(rc = bind_fused(g, p)))
 			rc = p->ops->setup(g, p, g->nthreads);
 		if (!rc && !n->serial && !d->serial && (!p || !p->serial))
-			rc = dnnq_node_run_bands(n, d, p, g->stage, band_stride(g, n, g->nthreads), ex);
+			rc = dnnq_node_run_bands(n, d, p, g->stage, band_stride(g, n), ex);
 		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)) &&
 		         !(rc = d->ops->run(d, d->serial ? NULL : ex)) && p)
 			rc = p->ops->run(p, p->serial ? NULL : ex);

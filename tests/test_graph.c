@@ -2136,10 +2136,9 @@ static void bands_data(uint64_t seed, int8_t *w, size_t nw, float *s, float *b, 
  * every other variant, the projection (with a residual Add) run by bands
  * of output rows (build_bands; apart on the AVX2 kernels) on shapes whose rows do not go evenly to
  * the threads (7 and 9 rows), stride 2, 5x5 kernels, and bands of one
- * row (2 rows on 2 threads, 3 on 3; stride 2 to 3 rows on 3), by pixels
- * where the projection is in them on two threads at stride 1 (7 rows, 5x5;
- * 3 rows, the middle one made by both bands), and 14 rows at stride 2 to
- * 7, whose middle row goes to the first of two bands (band_rows_cut): at batch 1
+ * row (2 rows on 2 threads, 3 on 3; stride 2 to 3 rows on 3), and 14
+ * rows at stride 2 to 7, whose middle row goes to the first of two bands
+ * (band_rows_cut): at batch 1
  * (bands on 2 and 3 threads) and 2 (apart), the bytes of the scalar
  * kernels on one thread, on 1, 2 and 3 threads, apart
  * (dnnq_graph_run_nodes) on 2, and of the scalar kernels by bands on 3. */
@@ -2168,10 +2167,7 @@ START_TEST(graph_bands_expansion_depthwise)
 				struct dnnq_diag d;
 				struct dnnq_graph *g = build_bands(w, s, b, shape[v / 2].h, shape[v / 2].k,
 				                                   shape[v / 2].stride, proj, &d);
-				/* planned on the run's threads: by pixels on two
-				 * (dnnq_conv_bands_by_pixels: 7 and 3 rows at stride 1) */
-				unsigned nt = k == 2 || k == 4 ? 2 : 3;
-				ck_assert_msg(dnnq_graph_plan(g, batch, nt, &d) == 0, "%s", d.msg);
+				ck_assert_msg(dnnq_graph_plan(g, batch, 3, &d) == 0, "%s", d.msg);
 				/* not by bands on the AVX2 kernels (dnnq_conv_bands_pay) */
 				bool bands = net_isa_set != DNNQ_ISA_AVX2;
 				ck_assert_msg(node_fused(g, "dw") == bands && node_fused(g, "hswish"),
@@ -2258,11 +2254,9 @@ END_TEST
 /* What a graph run by bands takes (dnnq_graph_cost, dnnqd's memory
  * bound): the staging buffer holds the threads' copies of one item of
  * the expansion's output on the threads asked for, at a batch larger than
- * 1 as well, which the plan at batch 1 (dnnqd's warm-up) left there,
- * and with the projection in the bands on two threads the depthwise
- * output's copies too (bands by pixels). The cost counted the copies on
- * the last plan's threads (none before a plan: dnnqd judged its models
- * before) and at batch 1 only. */
+ * 1 as well, which the plan at batch 1 (dnnqd's warm-up) left there. The
+ * cost counted the copies on the last plan's threads (none before a
+ * plan: dnnqd judged its models before) and at batch 1 only. */
 START_TEST(graph_bands_cost)
 {
 	static int8_t w[BDI * BDI + BDI * BDC + 25 * BDC];
@@ -2280,22 +2274,6 @@ START_TEST(graph_bands_cost)
 		ck_assert_msg(three.bytes - one.bytes == 3 * ((9 * BDW * BDC + 63) / 64 * 64),
 		              "batch %zu: %llu and %llu bytes", batch,
 		              (unsigned long long)one.bytes, (unsigned long long)three.bytes);
-	}
-	dnnq_graph_destroy(g);
-	/* with the projection, by pixels on two threads (9 rows, stride 1):
-	 * a copy of the depthwise output's item as well; on three, by rows */
-	g = build_bands(w, s, b, 9, 3, 1, true, &d);
-	ck_assert(node_fused(g, "dw") && node_fused(g, "p"));
-	struct dnnq_graph_cost two;
-	for (size_t batch = 1; batch <= 4; batch += 3) {
-		ck_assert_msg(dnnq_graph_cost(g, batch, 1, &one, &d) == 0, "%s", d.msg);
-		ck_assert_msg(dnnq_graph_cost(g, batch, 2, &two, &d) == 0, "%s", d.msg);
-		ck_assert_msg(dnnq_graph_cost(g, batch, 3, &three, &d) == 0, "%s", d.msg);
-		ck_assert_msg(two.bytes - one.bytes == 2 * 2 * ((9 * BDW * BDC + 63) / 64 * 64) &&
-		              three.bytes - one.bytes == 3 * ((9 * BDW * BDC + 63) / 64 * 64),
-		              "projection, batch %zu: %llu, %llu and %llu bytes", batch,
-		              (unsigned long long)one.bytes, (unsigned long long)two.bytes,
-		              (unsigned long long)three.bytes);
 	}
 	dnnq_graph_destroy(g);
 	net_isa_set = DNNQ_ISA_COUNT;
