@@ -108,6 +108,9 @@ struct dnnq_conv {
 	 * (band_stride bytes apart) */
 	const struct dnnq_conv *band_dw, *band_pw;
 	struct dnnq_pieces band_rows;
+	size_t band_cut;                  /* two bands: the row the second
+	                                     starts at, where that is not
+	                                     band_rows' (band_rows_cut) */
 	uint8_t *band_buf;
 	size_t band_stride;
 };

@@ -1078,6 +1078,32 @@ static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_
 		*hi = *lo;
 }
 
+/* Where band t starts, in depthwise output rows. */
+static size_t band_start(const struct dnnq_conv *e, size_t t)
+{
+	return t == 1 && e->band_cut ? e->band_cut : dnnq_piece_start(&e->band_rows, t);
+}
+
+/* Two bands of depthwise d's odd number of output rows: the first row of
+ * the second band where giving the first band the middle row makes the
+ * larger band read fewer input rows (the expansion rows it makes) than
+ * band_rows' cut, which gives it to the second, else 0. The top padding
+ * cuts the first band's halo: MobileNetV2's 14x14 -> 7x7 block (3x3,
+ * stride 2) made 6 and 9 expansion rows of 14, now 8 and 7. */
+static size_t band_rows_cut(const struct dnnq_conv *d)
+{
+	size_t c = d->oh / 2, most[2];
+	if (d->oh % 2 == 0 || d->oh < 3)
+		return 0;
+	for (size_t k = 0; k < 2; k++) {
+		size_t a0, a1, b0, b1;
+		dw_input_rows(d, 0, c + k, &a0, &a1);
+		dw_input_rows(d, c + k, d->oh, &b0, &b1);
+		most[k] = a1 - a0 > b1 - b0 ? a1 - a0 : b1 - b0;
+	}
+	return most[1] < most[0] ? c + 1 : 0;
+}
+
 /* Band t of a 1x1 convolution and the depthwise one after it: the 1x1
  * rows the band's depthwise rows read, its own and the halo both, into
  * the thread's private copy of the 1x1's output, then the band's
@@ -1085,8 +1111,7 @@ static void dw_input_rows(const struct dnnq_conv *c, size_t r0, size_t r1, size_
 static void dw_band_task(void *arg, size_t t, unsigned tid)
 {
 	const struct dnnq_conv *e = arg, *d = e->band_dw;
-	size_t r0 = dnnq_piece_start(&e->band_rows, t), lo, hi;
-	size_t r1 = dnnq_piece_start(&e->band_rows, t + 1);
+	size_t r0 = band_start(e, t), r1 = band_start(e, t + 1), lo, hi;
 	if (r1 <= r0)
 		return;
 	uint8_t *own = e->band_buf + tid * e->band_stride;
@@ -1147,6 +1172,7 @@ int dnnq_conv_run_bands(struct dnnq_conv *e, struct dnnq_conv *d, struct dnnq_co
 	struct dnnq_pieces bands = { d->oh, nt < d->oh ? nt : d->oh, 1 };
 	DNNQ_KEEP(e->band_dw, d);
 	DNNQ_KEEP(e->band_pw, p);
+	DNNQ_KEEP(e->band_cut, nt == 2 ? band_rows_cut(d) : 0);
 	DNNQ_KEEP(e->band_buf, buf);
 	DNNQ_KEEP(e->band_stride, stride);
 	dnnq_keep_bytes(&e->band_rows, &bands, sizeof bands);

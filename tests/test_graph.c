@@ -2136,7 +2136,9 @@ static void bands_data(uint64_t seed, int8_t *w, size_t nw, float *s, float *b, 
  * every other variant, the projection (with a residual Add) run by bands
  * of output rows (build_bands; apart on the AVX2 kernels) on shapes whose rows do not go evenly to
  * the threads (7 and 9 rows), stride 2, 5x5 kernels, and bands of one
- * row (2 rows on 2 threads, 3 on 3; stride 2 to 3 rows on 3): at batch 1
+ * row (2 rows on 2 threads, 3 on 3; stride 2 to 3 rows on 3), and 14
+ * rows at stride 2 to 7, whose middle row goes to the first of two bands
+ * (band_rows_cut): at batch 1
  * (bands on 2 and 3 threads) and 2 (apart), the bytes of the scalar
  * kernels on one thread, on 1, 2 and 3 threads, apart
  * (dnnq_graph_run_nodes) on 2, and of the scalar kernels by bands on 3. */
@@ -2146,10 +2148,11 @@ START_TEST(graph_bands_expansion_depthwise)
 		return;
 	static const struct { int64_t h; size_t k, stride; } shape[] = {
 		{ 7, 5, 1 }, { 9, 3, 2 }, { 9, 5, 2 }, { 2, 3, 1 }, { 3, 3, 1 }, { 5, 5, 2 },
+		{ 14, 3, 2 },
 	};
 	static int8_t w[BDI * BDI + BDI * BDC + 25 * BDC];
 	static float s[BDC], b[BDC];
-	static uint8_t x[2 * 9 * BDW * BDI], y[6][2][2 * 9 * BDW * BDC];
+	static uint8_t x[2 * 14 * BDW * BDI], y[6][2][2 * 9 * BDW * BDC];
 	bool proj = false;
 	bands_data(61, w, sizeof w, s, b, x, sizeof x);
 	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
