@@ -722,33 +722,35 @@ END_TEST
 START_TEST(unknown_attributes)
 {
 	static const int64_t k2[2] = { 2, 2 }, one[2] = { 1, 1 };
-	struct mb *b = nchw(17, 1, 4, 4);      /* a misspelt strides */
-	Onnx__NodeProto *n = mb_node(b, "MaxPool", "pool1", "x", "y");
-	at_ints(b, n, "kernel_shape", 2, k2);
-	at_ints(b, n, "stride", 2, k2);
-	imp_fails(b, DNNQ_E_FORMAT, "node 'pool1' (MaxPool, opset 17): unknown attribute 'stride' "
-	          "(MaxPool-12 takes auto_pad, ceil_mode, dilations, kernel_shape, pads, "
-	          "storage_order, strides)");
+	/* a misspelt strides; dilations: MaxPool's from opset 10, AveragePool's
+	 * from 19 (past the table: not named) */
+	static const struct {
+		int64_t opset;
+		const char *op, *name, *attr, *want;
+	} pools[] = {
+		{ 17, "MaxPool", "pool1", "stride", "node 'pool1' (MaxPool, opset 17): unknown "
+		  "attribute 'stride' (MaxPool-12 takes auto_pad, ceil_mode, dilations, "
+		  "kernel_shape, pads, storage_order, strides)" },
+		{ 9, "MaxPool", "mp", "dilations", "node 'mp' (MaxPool, opset 9): unknown attribute "
+		  "'dilations' (MaxPool-8 takes auto_pad, kernel_shape, pads, storage_order, "
+		  "strides; MaxPool-10 defines it)" },
+		{ 17, "AveragePool", "ap", "dilations", "node 'ap' (AveragePool, opset 17): unknown "
+		  "attribute 'dilations' (AveragePool-11 takes auto_pad, ceil_mode, "
+		  "count_include_pad, kernel_shape, pads, strides)" },
+	};
+	struct mb *b;
+	Onnx__NodeProto *n;
+	for (size_t k = 0; k < sizeof pools / sizeof *pools; k++) {
+		b = nchw(pools[k].opset, 1, 4, 4);
+		n = mb_node(b, pools[k].op, pools[k].name, "x", "y");
+		at_ints(b, n, "kernel_shape", 2, k2);
+		at_ints(b, n, pools[k].attr, 2, one);
+		imp_fails(b, DNNQ_E_FORMAT, pools[k].want);
+	}
 	b = nchw(17, 1, 4, 4);
 	at_i(b, mb_node(b, "Relu", "r", "x", "y"), "foo", 1);
 	imp_fails(b, DNNQ_E_FORMAT, "node 'r' (Relu, opset 17): unknown attribute 'foo' (Relu-14 "
 	          "takes none)");
-	/* dilations: MaxPool's from opset 10, AveragePool's from 19 (past the
-	 * table: not named) */
-	b = nchw(9, 1, 4, 4);
-	n = mb_node(b, "MaxPool", "mp", "x", "y");
-	at_ints(b, n, "kernel_shape", 2, k2);
-	at_ints(b, n, "dilations", 2, one);
-	imp_fails(b, DNNQ_E_FORMAT, "node 'mp' (MaxPool, opset 9): unknown attribute 'dilations' "
-	          "(MaxPool-8 takes auto_pad, kernel_shape, pads, storage_order, strides; "
-	          "MaxPool-10 defines it)");
-	b = nchw(17, 1, 4, 4);
-	n = mb_node(b, "AveragePool", "ap", "x", "y");
-	at_ints(b, n, "kernel_shape", 2, k2);
-	at_ints(b, n, "dilations", 2, one);
-	imp_fails(b, DNNQ_E_FORMAT, "node 'ap' (AveragePool, opset 17): unknown attribute "
-	          "'dilations' (AveragePool-11 takes auto_pad, ceil_mode, count_include_pad, "
-	          "kernel_shape, pads, strides)");
 	/* defined, and ignored: Dropout's seed, MaxPool's storage_order 0 */
 	b = nchw(17, 1, 4, 4);
 	n = mb_node(b, "MaxPool", "mp", "x", "a");
