@@ -229,6 +229,21 @@ int imp_walk(struct imp *m, const Onnx__GraphProto *g);
 /* onnx/import-ops.c: one ONNX node into the IR (0, or DNNQ_E_NOMEM: every
  * other problem is recorded and the walk goes on). */
 int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index);
+/* One version of an ONNX operator's schema (onnx/schemas-gen.c, made by
+ * tools/mkschemas.py): the attributes it defines, " a b c ". */
+struct imp_schema {
+	const char *op;
+	int since;
+	const char *attrs;
+};
+extern const struct imp_schema imp_schemas[];
+extern const size_t imp_nschemas;
+extern const int64_t imp_schema_max_opset;     /* the newest opset the table knows */
+/* onnx/schemas.c: node np (named name) of the default domain, its
+ * attributes against its operator's schema at m->opset; an attribute the
+ * schema does not define is a problem recorded, DNNQ_E_FORMAT. 0 as well
+ * for an operator the table does not hold and past imp_schema_max_opset. */
+int imp_schema_check(struct imp *m, const Onnx__NodeProto *np, const char *name);
 /* The order to walk g's nodes in (onnx/import-order.c): *order, n_node
  * indices, the caller's to free; DNNQ_E_NOMEM. */
 int imp_node_order(const Onnx__GraphProto *g, size_t **order);

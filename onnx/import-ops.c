@@ -6696,12 +6696,16 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	}
 	struct nctx c = { .m = m, .np = np, .index = index, .alias = -1, .constant = -1 };
 	/* a node of the graph, or one onnx/import-ms.c made in node index's place */
-	if (index < m->g->n_node && np == m->g->node[index])
+	bool model_node = index < m->g->n_node && np == m->g->node[index];
+	if (model_node)
 		imp_node_name(m, index, c.name);
 	else
 		dnnq_ir_node_name(c.name, S(np->name));
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
+	/* the model's nodes: those made here take what their makers give */
+	if (model_node && (!*dom || !strcmp(dom, "ai.onnx")) && imp_schema_check(m, np, c.name))
+		return imp_outputs_unknown(&c);
 	const Onnx__FunctionProto *fn = *dom && strcmp(dom, "ai.onnx") ? imp_function(m, dom, op)
 	                                                               : NULL;
 	if (fn)
