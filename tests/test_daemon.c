@@ -1666,10 +1666,10 @@ static bool listen_denied_says(const char *runtime, const char *path, const char
 		    setuid(65534))
 			_exit(2);
 		int rc = dnnqd_listen(path, &fd, &d);
-		if (rc != DNNQ_E_IO || !strstr(d.msg, want))
+		if (rc != DNNQ_E_IO || !strstr(d.msg, want)) {
 			fprintf(stderr, "listen %s as uid 65534: %d %s\n", path, rc, d.msg);
-		if (rc != DNNQ_E_IO || !strstr(d.msg, want))
 			_exit(1);
+		}
 		/* the start says the same before the models load, but of a
 		 * default directory still to be made */
 		struct dnnq_diag c = { "" };
@@ -1722,10 +1722,11 @@ START_TEST(listen_default_dir_denied)
 		if (setgroups(0, NULL) || setresgid(0, 65534, 0) || setresuid(0, 65534, 0))
 			_exit(2);
 		int rc = dnnqd_listen_taken(path, &e);
-		if (rc != DNNQ_E_IO || !strstr(e.msg, "cannot make the socket there: Permission denied"))
+		bool ok = rc == DNNQ_E_IO && strstr(e.msg, "cannot make the socket there: Permission "
+		                                    "denied");
+		if (!ok)
 			fprintf(stderr, "listen_taken %s as euid 65534: %d %s\n", path, rc, e.msg);
-		_exit(rc == DNNQ_E_IO && strstr(e.msg, "cannot make the socket there: Permission "
-		                                "denied") ? 0 : 1);
+		_exit(ok ? 0 : 1);
 	}
 	int st;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
