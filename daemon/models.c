@@ -238,14 +238,21 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 	 * batch that does is served, and the log says so; only a model whose
 	 * single item does not fit is refused. */
 	uint32_t lo = 1, hi = m->max_batch;     /* lo fits, hi does not */
+	unsigned threads = dnnqd_model_threads(m);
+	/* the ways out this model and daemon still have: one worker at
+	 * threads 1 has only a smaller input left */
 	if (!batch_fits(m, 1, bound, &most))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "activations: %llu bytes for one item at"
 		                     " threads %u (and %llu of nodes) for each of %u workers: more than"
-		                     " %llu, half of this host's memory (fewer workers: fewer CPUs in"
-		                     " --cpus or workers.cpus; threads 1 keeps no band copies)",
-		                     (unsigned long long)most.bytes, dnnqd_model_threads(m),
+		                     " %llu, half of this host's memory (%s%s%s)",
+		                     (unsigned long long)most.bytes, threads,
 		                     (unsigned long long)most.graph_bytes, m->ngraphs,
-		                     (unsigned long long)bound);
+		                     (unsigned long long)bound, m->ngraphs > 1 ? "fewer workers: fewer"
+		                     " CPUs in --cpus or workers.cpus" : "",
+		                     m->ngraphs > 1 && threads > 1 ? "; " : "",
+		                     threads > 1 ? "threads 1 keeps no band copies"
+		                     : m->ngraphs > 1 ? "" : "one worker at threads 1: convert the"
+		                     " model for a smaller input, dnnq-convert --input-shape");
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		*(batch_fits(m, mid, bound, &most) ? &lo : &hi) = mid;

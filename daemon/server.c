@@ -130,8 +130,9 @@ static int make_dir(const char *path, bool create, struct dnnq_diag *d)
 
 /* Whether this user may make the socket file in path's directory (bind
  * creates it): a user's dnnqd where root or tmpfiles made /run/dnnq said
- * only "bind: Permission denied", once its models had loaded. A missing
- * directory passes: make_dir judges it. */
+ * only "bind: Permission denied", once its models had loaded. Judged with
+ * the effective ids, as bind is (access() took the real ones: a real uid
+ * of root's passed). A missing directory passes: make_dir judges it. */
 static int may_bind(const char *path, struct dnnq_diag *d)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -143,7 +144,7 @@ static int may_bind(const char *path, struct dnnq_diag *d)
 		dir[1] = '\0';		/* "/x.sock": in / */
 	else
 		*slash = '\0';
-	if (!access(dir, W_OK | X_OK) || errno == ENOENT)
+	if (!faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) || errno == ENOENT)
 		return 0;
 	int err = errno;
 	return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot make the socket there: %s%s", path,
@@ -230,7 +231,9 @@ int dnnqd_listen_check(const char *path, struct dnnq_diag *d)
 
 int dnnqd_listen_taken(const char *path, struct dnnq_diag *d)
 {
-	int rc = may_bind(path, d);
+	int rc = socket_place(path, false, d);
+	if (!rc)
+		rc = may_bind(path, d);
 	if (rc)
 		return rc;
 	struct dnnq_diag why = { "" };

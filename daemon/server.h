@@ -22,12 +22,12 @@ int dnnqd_listen(const char *path, int *fd, struct dnnq_diag *diag);
  * file that is not a socket. A socket there, live or stale, passes. For
  * --check-config (whose user need not be the daemon's). */
 int dnnqd_listen_check(const char *path, struct dnnq_diag *diag);
-/* DNNQ_E_IO when this user may not make the socket in path's existing
- * directory, DNNQ_E_BUSY when something answers on the socket at path
- * (another dnnqd, or another user's program), as dnnqd_listen would find
- * them; 0 otherwise, whatever else is wrong there (dnnqd_listen says
- * that). The start asks before it loads the models, which can take
- * minutes. */
+/* What dnnqd_listen_check refuses, DNNQ_E_IO when this user may not make
+ * the socket in path's existing directory, DNNQ_E_BUSY when something
+ * answers on the socket at path (another dnnqd, or another user's
+ * program), as dnnqd_listen would find them; 0 otherwise (a default
+ * directory still to be made: dnnqd_listen says what fails there). The
+ * start asks before it loads the models, which can take minutes. */
 int dnnqd_listen_taken(const char *path, struct dnnq_diag *diag);
 /* The same with the socket file's mode and, when gid >= 0, its group
  * (listen.mode, listen.group); dnnqd_listen is mode 0666, no group.

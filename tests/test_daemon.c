@@ -1632,6 +1632,11 @@ START_TEST(listen_stale_and_busy)
 	ck_assert_int_eq(dnnqd_listen(path, &fd, &d), DNNQ_E_IO);
 	expect_msg(d.msg, "socket directory: does not exist");
 	expect_msg(d.msg, sub);
+	/* the start finds it before the models load (review rev57b: it
+	 * passed, and dnnqd said so only once they had loaded) */
+	struct dnnq_diag early = { "" };
+	ck_assert_int_eq(dnnqd_listen_taken(path, &early), DNNQ_E_IO);
+	ck_assert_str_eq(early.msg, d.msg);
 	ck_assert_int_eq(mkdir(sub, 0755), 0);
 	ck_assert_msg(dnnqd_listen(path, &fd, &d) == 0, "%s", d.msg);
 	close(fd);
@@ -1640,6 +1645,8 @@ START_TEST(listen_stale_and_busy)
 	close(file);
 	ck_assert_int_eq(dnnqd_listen(path, &fd, &d), DNNQ_E_IO);
 	expect_msg(d.msg, "exists and is not a socket");
+	ck_assert_int_eq(dnnqd_listen_taken(path, &early), DNNQ_E_IO);
+	expect_msg(early.msg, "is not a socket");
 	unlink(path);
 	rmdir(sub);
 	rmdir(dir);
@@ -1659,10 +1666,10 @@ static bool listen_denied_says(const char *runtime, const char *path, const char
 		    setuid(65534))
 			_exit(2);
 		int rc = dnnqd_listen(path, &fd, &d);
-		if (rc != DNNQ_E_IO || !strstr(d.msg, want))
+		if (rc != DNNQ_E_IO || !strstr(d.msg, want)) {
 			fprintf(stderr, "listen %s as uid 65534: %d %s\n", path, rc, d.msg);
-		if (rc != DNNQ_E_IO || !strstr(d.msg, want))
 			_exit(1);
+		}
 		/* the start says the same before the models load, but of a
 		 * default directory still to be made */
 		struct dnnq_diag c = { "" };
@@ -1706,6 +1713,24 @@ START_TEST(listen_default_dir_denied)
 	                             "Permission denied (this user may not write the socket's "
 	                             "directory: listen where it may: --socket PATH, "
 	                             "listen.path)"));
+	/* judged by the ids bind uses, the effective ones: with the real uid
+	 * root's, access() let it pass (review rev57b) */
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct dnnq_diag e = { "" };
+		if (setgroups(0, NULL) || setresgid(0, 65534, 0) || setresuid(0, 65534, 0))
+			_exit(2);
+		int rc = dnnqd_listen_taken(path, &e);
+		bool ok = rc == DNNQ_E_IO && strstr(e.msg, "cannot make the socket there: Permission "
+		                                    "denied");
+		if (!ok)
+			fprintf(stderr, "listen_taken %s as euid 65534: %d %s\n", path, rc, e.msg);
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
 	rmdir(sub);
 	rmdir(dir);
 }

@@ -919,7 +919,19 @@ START_TEST(hostile_memory_bomb)
 	ck_assert_msg(strstr(one.msg, "activations: ") &&
 	              strstr(one.msg, "for one item at threads 1") &&
 	              strstr(one.msg, "half of this host's memory (fewer workers: fewer CPUs in "
-	                     "--cpus or workers.cpus"), "%s", one.msg);
+	                     "--cpus or workers.cpus)"), "%s", one.msg);
+	/* the ways out it has: at threads 1 no band copies to save, and with
+	 * one worker no fewer (review rev57b: it advised both, always) */
+	hostile_chain_bytes(2, (int64_t)((mem + 63) & ~63ull), &buf, &len);
+	struct dnnqd_models *solo = dnnqd_models_new(1);
+	ck_assert_ptr_nonnull(solo);
+	ck_assert_int_eq(dnnqd_models_add(solo, "m", buf, len, 64, &one), DNNQ_E_NOMEM);
+	dnnqd_models_free(solo);
+	free(buf);
+	ck_assert_msg(strstr(one.msg, "for each of 1 workers: more than ") &&
+	              strstr(one.msg, "half of this host's memory (one worker at threads 1: convert "
+	                     "the model for a smaller input, dnnq-convert --input-shape)"),
+	              "%s", one.msg);
 	hostile_chain_bytes(2, (int64_t)1 << 41, &buf, &len);
 	int hrc = add_model(buf, len, 1, &huge, NULL);
 	ck_assert_msg(hrc == DNNQ_E_RANGE, "%d %s", hrc, huge.msg);
